@@ -1,0 +1,36 @@
+// What every dfs binary does the same way: read its settings from flags, DFS_*
+// environment variables and an optional config file (in that order of
+// precedence); log through spdlog; stop cleanly on SIGTERM/SIGINT.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+
+#include "codec/status.h"
+
+namespace dfs {
+
+namespace po = boost::program_options;
+
+// Adds --config, --log-level and --help to `desc`, then parses argv, the
+// environment (DFS_BASE_PORT fills --base-port) and the config file
+// (key = value lines, keys as the long flag names). Prints usage on --help.
+// Returns kCancelled when the caller should exit 0 (help was printed).
+Status parse_options(int argc, char** argv, po::options_description& desc,
+                     po::variables_map* vm, const std::string& usage);
+
+// Logs to `file` (created with its directory) or to stderr when empty.
+// Level names: trace, debug, info, warn, error, critical, off.
+Status init_logging(const std::string& component, const std::string& file,
+                    const std::string& level);
+
+// SIGTERM and SIGINT set a flag the main loops poll; SIGPIPE is ignored.
+void install_stop_signals();
+bool stop_requested();
+void request_stop();  // the same flag, set from code (tests, fatal paths)
+
+// Writes the pid to `path` atomically (temp + rename).
+Status write_pid_file(const std::string& path);
+
+}  // namespace dfs

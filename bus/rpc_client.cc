@@ -1,0 +1,86 @@
+#include "bus/rpc_client.h"
+
+#include <random>
+
+namespace dfs {
+namespace {
+
+// Request ids start at a random point so a reply meant for a previous process
+// that used the same routing id is not mistaken for ours.
+uint64_t random_start() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 20) + 1;
+}
+
+}  // namespace
+
+RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint)
+    : ctx_(ctx), endpoint_(std::move(endpoint)), next_id_(random_start()) {
+  oldest_live_id_ = next_id_;
+  reset();
+}
+
+void RpcClient::reset() {
+  SocketOptions opts;
+  opts.send_hwm = 64;
+  opts.recv_hwm = 64;
+  socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
+  socket_.connect(endpoint_);
+  oldest_live_id_ = next_id_;
+}
+
+Result<uint64_t> RpcClient::send(Envelope&& request) {
+  uint64_t id = next_id_++;
+  request.header.request_id = id;
+  // DEALER send blocks only while the HWM is full; that is bounded by the
+  // window of the caller, so a blocking send with a poll-based timeout would
+  // add nothing. Use dontwait and report a full queue as unavailable.
+  Status s = send_envelope(socket_, Framing::kPlain, std::move(request), /*dontwait=*/true);
+  if (!s.is_ok()) return Status(Code::kUnavailable, endpoint_ + ": " + s.message());
+  return id;
+}
+
+Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    int n = 0;
+    try {
+      n = zmq::poll(&item, 1, left);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status(Code::kUnavailable, e.what());
+    }
+    if (n == 0) {
+      return Status(Code::kTimeout,
+                    endpoint_ + " did not answer within " + std::to_string(timeout.count()) + " ms");
+    }
+    Envelope env;
+    Status s = recv_envelope(socket_, Framing::kPlain, &env);
+    if (s.code() == Code::kTimeout) continue;
+    if (!s.is_ok()) return s;
+    if (env.header.request_id < oldest_live_id_ || env.header.request_id >= next_id_) continue;
+    return env;
+  }
+}
+
+Result<Envelope> RpcClient::call(Envelope&& request, std::chrono::milliseconds timeout) {
+  auto id = send(std::move(request));
+  if (!id.is_ok()) return id.status();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto env = recv(std::max(left, std::chrono::milliseconds(0)));
+    if (!env.is_ok()) {
+      if (env.status().code() == Code::kTimeout) reset();
+      return env.status();
+    }
+    if (env->header.request_id == id.value()) return env;
+  }
+}
+
+}  // namespace dfs

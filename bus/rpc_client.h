@@ -1,0 +1,49 @@
+// Request/reply over one DEALER socket with ids and deadlines. Not
+// thread-safe: one RpcClient per thread, like the socket it owns.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "bus/socket.h"
+#include "bus/wire.h"
+
+namespace dfs {
+
+class RpcClient {
+ public:
+  RpcClient(zmq::context_t& ctx, std::string endpoint);
+
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Sends a request and returns its reply, or kTimeout after `timeout`.
+  // Replies to earlier, abandoned requests are discarded. After a timeout the
+  // socket is rebuilt so an undelivered request cannot reach the peer later.
+  Result<Envelope> call(Envelope&& request, std::chrono::milliseconds timeout);
+
+  template <typename Req, typename Rep>
+  Result<Rep> call(const Req& request, std::chrono::milliseconds timeout) {
+    auto env = call(make_envelope(request), timeout);
+    if (!env.is_ok()) return env.status();
+    return decode_reply<Rep>(env.value());
+  }
+
+  // Streaming use (windowed transfers): send without waiting, then collect
+  // replies. send() assigns and returns the request id.
+  Result<uint64_t> send(Envelope&& request);
+  // Waits up to `timeout` for any reply to a request sent on this socket.
+  Result<Envelope> recv(std::chrono::milliseconds timeout);
+  // Drops the socket and anything queued on it.
+  void reset();
+
+ private:
+  zmq::context_t& ctx_;
+  std::string endpoint_;
+  zmq::socket_t socket_;
+  uint64_t next_id_ = 1;
+  uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale
+};
+
+}  // namespace dfs

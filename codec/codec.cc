@@ -1,0 +1,21 @@
+#include "codec/codec.h"
+
+namespace dfs::codec_detail {
+
+Status unpack_bounded(const char* data, size_t size, msgpack::object_handle* out) {
+  // Generous for real messages (a file of kMaxChunksPerFile chunks), small
+  // enough that a hostile length prefix cannot make us allocate gigabytes.
+  const msgpack::unpack_limit limit(/*array=*/kMaxChunksPerFile, /*map=*/64,
+                                    /*str=*/1 << 20, /*bin=*/1 << 20, /*ext=*/0,
+                                    /*depth=*/8);
+  try {
+    size_t offset = 0;
+    *out = msgpack::unpack(data, size, offset, nullptr, nullptr, limit);
+    if (offset != size) return protocol_error("trailing bytes after body");
+  } catch (const std::exception& e) {
+    return protocol_error(std::string("undecodable body (") + e.what() + ")");
+  }
+  return Status::ok();
+}
+
+}  // namespace dfs::codec_detail

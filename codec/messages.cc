@@ -1,0 +1,265 @@
+#include "codec/commands.h"
+#include "codec/messages.h"
+#include "codec/path.h"
+#include "codec/sha256.h"
+
+namespace dfs {
+namespace {
+
+bool is_lower_hex(std::string_view s, size_t len) {
+  if (s.size() != len) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status check_path(std::string_view what, const std::string& path) {
+  if (!is_normal_path(path)) {
+    auto n = normalize_path(path);
+    std::string why = n.is_ok() ? "not normalized" : n.status().message();
+    return invalid_argument(std::string(what) + " '" + path + "': " + why);
+  }
+  return Status::ok();
+}
+
+Status check_endpoint(const std::string& endpoint) {
+  if (endpoint.empty() || endpoint.size() > 256 || endpoint.rfind("tcp://", 0) != 0) {
+    return invalid_argument("endpoint '" + endpoint + "' is not tcp://host:port");
+  }
+  return Status::ok();
+}
+
+Status check_chunk_ids(const std::vector<std::string>& ids) {
+  if (ids.size() > kMaxIdsPerMessage) return invalid_argument("too many chunk ids");
+  for (const auto& id : ids) {
+    if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  }
+  return Status::ok();
+}
+
+Status check_chunk_list(const std::vector<ChunkInfo>& chunks, bool dense) {
+  if (chunks.size() > kMaxChunksPerFile) return invalid_argument("too many chunks");
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    DFS_RETURN_IF_ERROR(chunks[i].validate());
+    if (dense && chunks[i].index != i) {
+      return invalid_argument("chunk " + std::to_string(i) + " has index " +
+                              std::to_string(chunks[i].index));
+    }
+  }
+  return Status::ok();
+}
+
+Status check_chunk_size(uint64_t chunk_size, bool zero_ok) {
+  if (chunk_size == 0 && zero_ok) return Status::ok();
+  if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize) {
+    return invalid_argument("chunk size " + std::to_string(chunk_size) + " outside [" +
+                            std::to_string(kMinChunkSize) + ", " + std::to_string(kMaxChunkSize) +
+                            "]");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+bool is_chunk_id(std::string_view s) { return is_lower_hex(s, 32); }
+
+bool is_worker_id(std::string_view s) {
+  if (s.empty() || s.size() > 32) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status WorkerAddr::validate() const {
+  if (!is_worker_id(id)) return invalid_argument("bad worker id '" + id + "'");
+  return check_endpoint(endpoint);
+}
+
+Status ChunkInfo::validate() const {
+  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  if (size == 0 || size > kMaxChunkSize) return invalid_argument("bad chunk size");
+  if (!is_sha256_hex(sha256)) return invalid_argument("bad sha256 for chunk " + id);
+  if (replicas.size() > kMaxReplication) return invalid_argument("too many replicas");
+  for (const auto& r : replicas) {
+    if (!is_worker_id(r)) return invalid_argument("bad replica worker id '" + r + "'");
+  }
+  return Status::ok();
+}
+
+Status EntryInfo::validate() const {
+  if (name != "/") DFS_RETURN_IF_ERROR(check_name(name));
+  if (kind != static_cast<uint8_t>(EntryKind::kFile) &&
+      kind != static_cast<uint8_t>(EntryKind::kDirectory)) {
+    return invalid_argument("bad entry kind");
+  }
+  return Status::ok();
+}
+
+Status WorkerInfo::validate() const {
+  if (!is_worker_id(id)) return invalid_argument("bad worker id");
+  return Status::ok();
+}
+
+Status ErrorReply::validate() const {
+  if (code == 0 || code > static_cast<uint16_t>(Code::kCancelled)) {
+    return invalid_argument("bad error code " + std::to_string(code));
+  }
+  return Status::ok();
+}
+
+Status ErrorReply::to_status() const { return {static_cast<Code>(code), message}; }
+
+Status MkdirRequest::validate() const { return check_path("path", path); }
+Status StatRequest::validate() const { return check_path("path", path); }
+
+Status StatReply::validate() const {
+  DFS_RETURN_IF_ERROR(entry.validate());
+  DFS_RETURN_IF_ERROR(check_chunk_list(chunks, /*dense=*/true));
+  for (const auto& w : workers) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
+Status ListRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (limit == 0 || limit > kMaxListPage) return invalid_argument("bad page limit");
+  if (prefix.size() > kMaxNameBytes || start_after.size() > kMaxNameBytes) {
+    return invalid_argument("prefix or start_after too long");
+  }
+  return Status::ok();
+}
+
+Status ListReply::validate() const {
+  if (entries.size() > kMaxListPage) return invalid_argument("page too large");
+  for (const auto& e : entries) DFS_RETURN_IF_ERROR(e.validate());
+  return Status::ok();
+}
+
+Status DeleteRequest::validate() const { return check_path("path", path); }
+
+Status RenameRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("source", src));
+  return check_path("destination", dst);
+}
+
+Status CreateUploadRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/true));
+  if (replication > kMaxReplication) return invalid_argument("replication too high");
+  return Status::ok();
+}
+
+Status CreateUploadReply::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
+  if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
+  return Status::ok();
+}
+
+Status AllocateChunkRequest::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  if (size == 0 || size > kMaxChunkSize) return invalid_argument("bad chunk size");
+  if (index >= kMaxChunksPerFile) return invalid_argument("chunk index too large");
+  if (exclude.size() > 1024) return invalid_argument("exclude list too long");
+  for (const auto& w : exclude) {
+    if (!is_worker_id(w)) return invalid_argument("bad worker id '" + w + "'");
+  }
+  return Status::ok();
+}
+
+Status AllocateChunkReply::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (pipeline.empty() || pipeline.size() > kMaxReplication) return invalid_argument("bad pipeline");
+  for (const auto& w : pipeline) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
+Status CommitUploadRequest::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_chunk_list(chunks, /*dense=*/true);
+}
+
+Status AbortUploadRequest::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return Status::ok();
+}
+
+Status ClusterStatusReply::validate() const {
+  for (const auto& w : workers) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
+Status WriteChunkFrame::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (total_size == 0 || total_size > kMaxChunkSize) return invalid_argument("bad chunk size");
+  if (offset >= total_size) return invalid_argument("offset past the end of the chunk");
+  if (last && !is_sha256_hex(sha256)) return invalid_argument("last frame without a valid sha256");
+  if (downstream.size() > kMaxReplication) return invalid_argument("pipeline too long");
+  for (const auto& w : downstream) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
+Status WriteChunkAck::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  return Status::ok();
+}
+
+Status ReadChunkRequest::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (length == 0 || length > kMaxFrameBytes) return invalid_argument("bad read length");
+  return Status::ok();
+}
+
+Status ReadChunkReply::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (offset > total_size) return invalid_argument("offset past the end");
+  return Status::ok();
+}
+
+Status Heartbeat::validate() const {
+  WorkerAddr self{worker_id, endpoint};
+  DFS_RETURN_IF_ERROR(self.validate());
+  return check_chunk_ids(deleted);
+}
+
+Status DeleteChunksJob::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  return check_chunk_ids(chunk_ids);
+}
+
+Status ClusterEvent::validate() const {
+  if (kind.empty() || kind.size() > 64) return invalid_argument("bad event kind");
+  return Status::ok();
+}
+
+Status MkdirCmd::validate() const { return check_path("path", path); }
+
+Status CommitFileCmd::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
+  DFS_RETURN_IF_ERROR(check_chunk_list(chunks, /*dense=*/true));
+  uint64_t total = 0;
+  for (const auto& c : chunks) total += c.size;
+  if (total != size) return invalid_argument("chunk sizes do not add up to the file size");
+  return Status::ok();
+}
+
+Status DeleteCmd::validate() const { return check_path("path", path); }
+
+Status RenameCmd::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("source", src));
+  return check_path("destination", dst);
+}
+
+Status GcDoneCmd::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  return check_chunk_ids(chunk_ids);
+}
+
+Status AddGarbageCmd::validate() const { return check_chunk_list(chunks, /*dense=*/false); }
+
+}  // namespace dfs

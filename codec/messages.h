@@ -1,0 +1,319 @@
+// Every message dfs exchanges, as plain structs with their msgpack encoding
+// (maps keyed by field name, so fields can be added without breaking peers).
+// codec/PROTOCOL.md says who sends each one and what answers it.
+//
+// validate() checks what decoding cannot: sizes, id syntax, normal paths. A
+// decoded message is only used after validate() returned ok (codec/codec.h
+// does both).
+#pragma once
+
+#ifndef MSGPACK_NO_BOOST
+#define MSGPACK_NO_BOOST
+#endif
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/msg_type.h"
+#include "codec/status.h"
+
+namespace dfs {
+
+inline constexpr size_t kMaxFrameBytes = 1 << 20;       // one data frame
+inline constexpr uint64_t kMaxChunkSize = 1ull << 30;   // 1 GiB
+inline constexpr uint64_t kMinChunkSize = 1 << 16;      // 64 KiB
+inline constexpr uint32_t kMaxReplication = 16;
+inline constexpr size_t kMaxListPage = 10000;
+inline constexpr size_t kMaxChunksPerFile = 1 << 22;
+inline constexpr size_t kMaxIdsPerMessage = 100000;
+
+// Entry kinds in the namespace.
+enum class EntryKind : uint8_t { kFile = 1, kDirectory = 2 };
+
+// Ids: chunk ids are 32 lowercase hex characters; worker ids are 1-32 of
+// [a-z0-9_-]; upload ids are 32 lowercase hex characters.
+bool is_chunk_id(std::string_view s);
+bool is_worker_id(std::string_view s);
+
+struct WorkerAddr {
+  std::string id;
+  std::string endpoint;  // the worker's data ROUTER, tcp://host:port
+  MSGPACK_DEFINE_MAP(id, endpoint);
+  Status validate() const;
+};
+
+struct ChunkInfo {
+  uint64_t index = 0;  // position in the file
+  std::string id;
+  uint64_t size = 0;
+  std::string sha256;                 // hex
+  std::vector<std::string> replicas;  // worker ids holding a verified copy
+  MSGPACK_DEFINE_MAP(index, id, size, sha256, replicas);
+  Status validate() const;
+};
+
+struct EntryInfo {
+  std::string name;
+  uint8_t kind = static_cast<uint8_t>(EntryKind::kFile);
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+  uint32_t replication = 0;
+  uint64_t chunk_size = 0;
+  uint64_t chunk_count = 0;
+  MSGPACK_DEFINE_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count);
+  Status validate() const;
+  bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
+};
+
+struct WorkerInfo {
+  std::string id;
+  std::string endpoint;
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint64_t chunk_count = 0;
+  std::string state;  // "live", "suspect" or "dead"
+  int64_t silent_ms = 0;
+  MSGPACK_DEFINE_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms);
+  Status validate() const;
+};
+
+// ---- generic replies ----
+
+struct ErrorReply {
+  static constexpr MsgType kType = MsgType::kErrorReply;
+  uint16_t code = 0;
+  std::string message;
+  std::string leader;  // with kNotLeader: the leader's api endpoint, if known
+  MSGPACK_DEFINE_MAP(code, message, leader);
+  Status validate() const;
+  Status to_status() const;
+};
+
+struct OkReply {
+  static constexpr MsgType kType = MsgType::kOkReply;
+  uint8_t unused = 0;
+  MSGPACK_DEFINE_MAP(unused);
+  Status validate() const { return Status::ok(); }
+};
+
+// ---- client -> master ----
+
+struct MkdirRequest {
+  static constexpr MsgType kType = MsgType::kMkdirRequest;
+  std::string path;
+  bool parents = false;  // like mkdir -p: create missing parents, accept existing
+  MSGPACK_DEFINE_MAP(path, parents);
+  Status validate() const;
+};
+
+struct StatRequest {
+  static constexpr MsgType kType = MsgType::kStatRequest;
+  std::string path;
+  MSGPACK_DEFINE_MAP(path);
+  Status validate() const;
+};
+
+struct StatReply {
+  static constexpr MsgType kType = MsgType::kStatReply;
+  EntryInfo entry;
+  std::vector<ChunkInfo> chunks;    // files only
+  std::vector<WorkerAddr> workers;  // where each replica named in chunks lives
+  MSGPACK_DEFINE_MAP(entry, chunks, workers);
+  Status validate() const;
+};
+
+struct ListRequest {
+  static constexpr MsgType kType = MsgType::kListRequest;
+  std::string path;         // a directory
+  std::string prefix;       // only names starting with this
+  std::string start_after;  // paging: names strictly after this one
+  uint32_t limit = 1000;
+  MSGPACK_DEFINE_MAP(path, prefix, start_after, limit);
+  Status validate() const;
+};
+
+struct ListReply {
+  static constexpr MsgType kType = MsgType::kListReply;
+  std::vector<EntryInfo> entries;  // sorted by name (bytewise)
+  bool more = false;               // another page follows the last entry
+  MSGPACK_DEFINE_MAP(entries, more);
+  Status validate() const;
+};
+
+struct DeleteRequest {
+  static constexpr MsgType kType = MsgType::kDeleteRequest;
+  std::string path;
+  bool recursive = false;
+  MSGPACK_DEFINE_MAP(path, recursive);
+  Status validate() const;
+};
+
+struct RenameRequest {
+  static constexpr MsgType kType = MsgType::kRenameRequest;
+  std::string src;
+  std::string dst;
+  MSGPACK_DEFINE_MAP(src, dst);
+  Status validate() const;
+};
+
+struct CreateUploadRequest {
+  static constexpr MsgType kType = MsgType::kCreateUploadRequest;
+  std::string path;
+  uint64_t chunk_size = 0;   // 0: the cluster default
+  uint32_t replication = 0;  // 0: the cluster default
+  bool overwrite = false;
+  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite);
+  Status validate() const;
+};
+
+struct CreateUploadReply {
+  static constexpr MsgType kType = MsgType::kCreateUploadReply;
+  std::string upload_id;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  MSGPACK_DEFINE_MAP(upload_id, chunk_size, replication);
+  Status validate() const;
+};
+
+struct AllocateChunkRequest {
+  static constexpr MsgType kType = MsgType::kAllocateChunkRequest;
+  std::string upload_id;
+  uint64_t index = 0;
+  uint64_t size = 0;
+  std::vector<std::string> exclude;  // workers that failed this upload
+  MSGPACK_DEFINE_MAP(upload_id, index, size, exclude);
+  Status validate() const;
+};
+
+struct AllocateChunkReply {
+  static constexpr MsgType kType = MsgType::kAllocateChunkReply;
+  std::string chunk_id;
+  std::vector<WorkerAddr> pipeline;  // ordered: the client writes to the first
+  MSGPACK_DEFINE_MAP(chunk_id, pipeline);
+  Status validate() const;
+};
+
+struct CommitUploadRequest {
+  static constexpr MsgType kType = MsgType::kCommitUploadRequest;
+  std::string upload_id;
+  uint64_t size = 0;
+  std::vector<ChunkInfo> chunks;  // every index 0..n-1 exactly once
+  MSGPACK_DEFINE_MAP(upload_id, size, chunks);
+  Status validate() const;
+};
+
+struct AbortUploadRequest {
+  static constexpr MsgType kType = MsgType::kAbortUploadRequest;
+  std::string upload_id;
+  MSGPACK_DEFINE_MAP(upload_id);
+  Status validate() const;
+};
+
+struct ClusterStatusRequest {
+  static constexpr MsgType kType = MsgType::kClusterStatusRequest;
+  uint8_t unused = 0;
+  MSGPACK_DEFINE_MAP(unused);
+  Status validate() const { return Status::ok(); }
+};
+
+struct ClusterStatusReply {
+  static constexpr MsgType kType = MsgType::kClusterStatusReply;
+  std::string master_id;
+  std::string role;  // "leader" while dfs runs a single master
+  std::vector<WorkerInfo> workers;
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t garbage_chunks = 0;  // deleted chunks not yet removed from workers
+  MSGPACK_DEFINE_MAP(master_id, role, workers, files, directories, garbage_chunks);
+  Status validate() const;
+};
+
+// ---- client -> worker ----
+
+// One frame of a chunk being written; one raw data frame follows the body.
+// Frames of one chunk arrive in offset order; the first (offset 0) opens the
+// chunk and the one with last=true closes it and carries the checksum.
+struct WriteChunkFrame {
+  static constexpr MsgType kType = MsgType::kWriteChunkFrame;
+  std::string chunk_id;
+  uint64_t offset = 0;
+  uint64_t total_size = 0;
+  bool last = false;
+  std::string sha256;                  // with last=true: the whole chunk's digest
+  std::vector<WorkerAddr> downstream;  // with offset 0: the rest of the pipeline
+  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size, last, sha256, downstream);
+  Status validate() const;
+};
+
+// Answers each WriteChunkFrame. `received` is the byte count taken so far;
+// `stored` is true on the answer to the last frame once the chunk is durable,
+// verified and visible.
+struct WriteChunkAck {
+  static constexpr MsgType kType = MsgType::kWriteChunkAck;
+  std::string chunk_id;
+  uint64_t received = 0;
+  bool stored = false;
+  MSGPACK_DEFINE_MAP(chunk_id, received, stored);
+  Status validate() const;
+};
+
+struct ReadChunkRequest {
+  static constexpr MsgType kType = MsgType::kReadChunkRequest;
+  std::string chunk_id;
+  uint64_t offset = 0;
+  uint64_t length = 0;  // at most kMaxFrameBytes
+  MSGPACK_DEFINE_MAP(chunk_id, offset, length);
+  Status validate() const;
+};
+
+// One raw data frame follows the body, of min(length, total_size - offset) bytes.
+struct ReadChunkReply {
+  static constexpr MsgType kType = MsgType::kReadChunkReply;
+  std::string chunk_id;
+  uint64_t offset = 0;
+  uint64_t total_size = 0;
+  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size);
+  Status validate() const;
+};
+
+// ---- bus topics ----
+
+// Worker -> master events SUB, topic "hb.<worker id>", every interval.
+struct Heartbeat {
+  static constexpr MsgType kType = MsgType::kHeartbeat;
+  std::string worker_id;
+  std::string endpoint;  // data ROUTER
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint64_t chunk_count = 0;
+  uint64_t sequence = 0;
+  std::vector<std::string> deleted;  // chunk ids removed since the last beat
+  MSGPACK_DEFINE_MAP(worker_id, endpoint, capacity, used, chunk_count, sequence, deleted);
+  Status validate() const;
+};
+
+// Master jobs PUB -> worker, topic "job.<worker id>". Idempotent: re-published
+// until the worker's heartbeats report the ids deleted.
+struct DeleteChunksJob {
+  static constexpr MsgType kType = MsgType::kDeleteChunksJob;
+  std::string worker_id;
+  std::vector<std::string> chunk_ids;
+  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  Status validate() const;
+};
+
+// Master jobs PUB, topic "event.<kind>": something changed in the cluster.
+struct ClusterEvent {
+  static constexpr MsgType kType = MsgType::kClusterEvent;
+  std::string kind;  // e.g. "worker.live", "worker.dead", "file.committed"
+  std::string subject;
+  std::string detail;
+  int64_t time_ms = 0;
+  uint64_t sequence = 0;
+  MSGPACK_DEFINE_MAP(kind, subject, detail, time_ms, sequence);
+  Status validate() const;
+};
+
+}  // namespace dfs

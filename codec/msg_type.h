@@ -1,0 +1,52 @@
+// Stable numeric ids of every message dfs puts on the wire or in its log.
+// The numbers are part of the protocol (codec/PROTOCOL.md): never renumber.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace dfs {
+
+enum class MsgType : uint16_t {
+  // Generic replies.
+  kErrorReply = 10,
+  kOkReply = 11,
+  // Client -> master api.
+  kMkdirRequest = 20,
+  kStatRequest = 21,
+  kStatReply = 22,
+  kListRequest = 23,
+  kListReply = 24,
+  kDeleteRequest = 25,
+  kRenameRequest = 26,
+  kCreateUploadRequest = 27,
+  kCreateUploadReply = 28,
+  kAllocateChunkRequest = 29,
+  kAllocateChunkReply = 30,
+  kCommitUploadRequest = 31,
+  kAbortUploadRequest = 32,
+  kClusterStatusRequest = 33,
+  kClusterStatusReply = 34,
+  // Client -> worker data.
+  kWriteChunkFrame = 40,
+  kWriteChunkAck = 41,
+  kReadChunkRequest = 42,
+  kReadChunkReply = 43,
+  // Bus topics.
+  kHeartbeat = 60,
+  kDeleteChunksJob = 61,
+  kClusterEvent = 62,
+  // Metadata state machine commands (log entries).
+  kMkdirCmd = 100,
+  kCommitFileCmd = 101,
+  kDeleteCmd = 102,
+  kRenameCmd = 103,
+  kRegisterWorkerCmd = 104,
+  kGcDoneCmd = 105,
+  kAddGarbageCmd = 106,
+};
+
+bool is_known_msg_type(uint16_t value);
+std::string_view msg_type_name(MsgType type);
+
+}  // namespace dfs

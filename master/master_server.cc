@@ -1,0 +1,86 @@
+#include "master/master_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "bus/process.h"
+#include "bus/socket.h"
+
+namespace dfs {
+
+MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen, std::unique_ptr<MasterService> service)
+    : ctx_(ctx), listen_(std::move(listen)), service_(std::move(service)) {}
+
+Status MasterServer::run() {
+  SocketOptions api_opts;
+  api_opts.router_mandatory = true;
+  zmq::socket_t api = make_socket(ctx_, zmq::socket_type::router, api_opts);
+  zmq::socket_t events = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
+  events.set(zmq::sockopt::subscribe, "hb.");
+  zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
+  HostPort events_at{listen_.host, listen_.port + 2}, jobs_at{listen_.host, listen_.port + 3};
+  try {
+    api.bind(bind_address(listen_));
+    events.bind(bind_address(events_at));
+    jobs.bind(bind_address(jobs_at));
+  } catch (const zmq::error_t& e) {
+    return Status(Code::kUnavailable, "cannot listen on " + listen_.tcp() + " (ports " +
+                                          std::to_string(listen_.port) + "-" +
+                                          std::to_string(listen_.port + 3) + "): " + e.what());
+  }
+  spdlog::info("master serving on {} (events {}, jobs {})", listen_.tcp(), events_at.tcp(), jobs_at.tcp());
+
+  uint64_t bad_messages = 0;
+  auto next_tick = std::chrono::steady_clock::now();
+  while (!stop_requested()) {
+    zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0}, {events.handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status(Code::kInternal, std::string("poll failed: ") + e.what());
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < 256; ++i) {
+        Envelope env;
+        Status s = recv_envelope(events, Framing::kTopic, &env);
+        if (s.code() == Code::kTimeout) break;
+        auto hb = s.is_ok() ? decode<Heartbeat>(env.body) : Result<Heartbeat>(s);
+        if (!hb.is_ok() || env.header.type != MsgType::kHeartbeat) {
+          if (++bad_messages % 100 == 1) spdlog::warn("dropping a bad heartbeat: {}", hb.status().to_string());
+          continue;
+        }
+        service_->on_heartbeat(hb.value(), now);
+      }
+    }
+    if (items[0].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < 64; ++i) {
+        Envelope env;
+        Status s = recv_envelope(api, Framing::kRouted, &env);
+        if (s.code() == Code::kTimeout) break;
+        Envelope reply = s.is_ok() ? service_->handle(env, now) : make_error_reply(env, s);
+        if (!s.is_ok()) {
+          ++bad_messages;
+          spdlog::warn("bad api request: {}", s.to_string());
+          if (env.routing_id.empty()) continue;
+        }
+        if (!send_envelope(api, Framing::kRouted, std::move(reply)).is_ok()) {
+          spdlog::debug("client went away before its reply");
+        }
+      }
+    }
+    if (now >= next_tick) {
+      service_->tick(now);
+      next_tick = now + std::chrono::milliseconds(200);
+    }
+    for (auto& msg : service_->take_outbox()) {
+      if (!send_envelope(jobs, Framing::kTopic, std::move(msg)).is_ok()) {
+        spdlog::debug("a published message was dropped (queue full)");
+      }
+    }
+  }
+  spdlog::info("master stopped");
+  return Status::ok();
+}
+
+}  // namespace dfs

@@ -1,0 +1,27 @@
+// The dfs-master process's socket loop: api ROUTER, events SUB (heartbeats
+// in), jobs PUB (jobs and events out), all on one thread that pumps the
+// MasterService.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <memory>
+
+#include "bus/endpoints.h"
+#include "master/master_service.h"
+
+namespace dfs {
+
+class MasterServer {
+ public:
+  MasterServer(zmq::context_t& ctx, HostPort listen, std::unique_ptr<MasterService> service);
+  // Binds and serves until stop_requested().
+  Status run();
+
+ private:
+  zmq::context_t& ctx_;
+  HostPort listen_;
+  std::unique_ptr<MasterService> service_;
+};
+
+}  // namespace dfs

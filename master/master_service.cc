@@ -1,0 +1,290 @@
+#include "master/master_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "codec/path.h"
+
+namespace dfs {
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+uint64_t pick_seed(uint64_t seed) {
+  if (seed != 0) return seed;
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+template <typename Rep>
+Envelope reply_to(const Envelope& request, const Rep& rep) {
+  Envelope env = make_envelope(rep, request.header.request_id);
+  env.routing_id = request.routing_id;
+  return env;
+}
+}  // namespace
+
+MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> ns)
+    : options_(options),
+      ns_(std::move(ns)),
+      registry_(options.registry),
+      uploads_(options.upload_ttl, pick_seed(options.seed)) {
+  for (const auto& w : ns_->workers()) registered_[w.id] = w.endpoint;
+}
+
+Envelope MasterService::handle(const Envelope& request, Clock::time_point now) {
+  auto reply = dispatch(request, now);
+  if (!reply.is_ok()) return make_error_reply(request, reply.status());
+  return std::move(reply).value();
+}
+
+Result<Envelope> MasterService::dispatch(const Envelope& request, Clock::time_point now) {
+  const OkReply ok;
+  switch (request.header.type) {
+    case MsgType::kMkdirRequest: {
+      auto req = decode<MkdirRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      DFS_RETURN_IF_ERROR(propose(MkdirCmd{req->path, req->parents, wall_clock_ms()}));
+      return reply_to(request, ok);
+    }
+    case MsgType::kStatRequest: {
+      auto req = decode<StatRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      auto rep = stat(req.value());
+      if (!rep.is_ok()) return rep.status();
+      return reply_to(request, rep.value());
+    }
+    case MsgType::kListRequest: {
+      auto req = decode<ListRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      ListReply rep;
+      auto entries = ns_->list(req->path, req->prefix, req->start_after, req->limit, &rep.more);
+      if (!entries.is_ok()) return entries.status();
+      rep.entries = std::move(entries).value();
+      return reply_to(request, rep);
+    }
+    case MsgType::kDeleteRequest: {
+      auto req = decode<DeleteRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      DFS_RETURN_IF_ERROR(propose(DeleteCmd{req->path, req->recursive}));
+      return reply_to(request, ok);
+    }
+    case MsgType::kRenameRequest: {
+      auto req = decode<RenameRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      DFS_RETURN_IF_ERROR(propose(RenameCmd{req->src, req->dst, wall_clock_ms()}));
+      return reply_to(request, ok);
+    }
+    case MsgType::kCreateUploadRequest: {
+      auto req = decode<CreateUploadRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      auto rep = create_upload(req.value(), now);
+      if (!rep.is_ok()) return rep.status();
+      return reply_to(request, rep.value());
+    }
+    case MsgType::kAllocateChunkRequest: {
+      auto req = decode<AllocateChunkRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      auto rep = allocate(req.value(), now);
+      if (!rep.is_ok()) return rep.status();
+      return reply_to(request, rep.value());
+    }
+    case MsgType::kCommitUploadRequest: {
+      auto req = decode<CommitUploadRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      DFS_RETURN_IF_ERROR(commit(req.value(), now));
+      return reply_to(request, ok);
+    }
+    case MsgType::kAbortUploadRequest: {
+      auto req = decode<AbortUploadRequest>(request.body);
+      if (!req.is_ok()) return req.status();
+      if (auto upload = uploads_.take(req->upload_id)) discard_upload(*upload, {});
+      return reply_to(request, ok);
+    }
+    case MsgType::kClusterStatusRequest:
+      return reply_to(request, cluster_status(now));
+    default:
+      return protocol_error("the master api does not take " +
+                            std::string(msg_type_name(request.header.type)));
+  }
+}
+
+Result<StatReply> MasterService::stat(const StatRequest& req) {
+  auto inode = ns_->lookup(req.path);
+  if (!inode.is_ok()) return inode.status();
+  StatReply rep;
+  rep.entry.name = req.path == "/" ? "/" : base_name(req.path);
+  rep.entry.kind = inode->kind;
+  rep.entry.size = inode->size;
+  rep.entry.mtime_ms = inode->mtime_ms;
+  rep.entry.replication = inode->replication;
+  rep.entry.chunk_size = inode->chunk_size;
+  rep.entry.chunk_count = inode->chunks.size();
+  rep.chunks = std::move(inode->chunks);
+  std::map<std::string, std::string> where;
+  for (const auto& c : rep.chunks) {
+    for (const auto& w : c.replicas) {
+      if (where.count(w)) continue;
+      std::string ep = registry_.endpoint(w);
+      if (ep.empty() && registered_.count(w)) ep = registered_[w];
+      if (!ep.empty()) where[w] = ep;
+    }
+  }
+  for (auto& [id, ep] : where) rep.workers.push_back({id, ep});
+  return rep;
+}
+
+Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest& req,
+                                                       Clock::time_point now) {
+  uint32_t replication = req.replication ? req.replication : options_.default_replication;
+  if (replication > options_.max_replication) {
+    return invalid_argument("replication " + std::to_string(replication) + " is more than this cluster supports (" +
+                            std::to_string(options_.max_replication) + ")");
+  }
+  // Fail early on what commit would refuse anyway.
+  auto parent = ns_->lookup(parent_path(req.path));
+  if (!parent.is_ok()) {
+    if (parent.status().code() == Code::kNotFound) {
+      return not_found("directory " + parent_path(req.path) + " does not exist");
+    }
+    return parent.status();
+  }
+  if (!parent->is_dir()) return Status(Code::kNotADirectory, parent_path(req.path) + " is not a directory");
+  auto existing = ns_->lookup(req.path);
+  if (existing.is_ok()) {
+    if (existing->is_dir()) return Status(Code::kIsADirectory, req.path + " is a directory");
+    if (!req.overwrite) return Status(Code::kAlreadyExists, req.path + " already exists");
+  }
+  uint64_t chunk_size = req.chunk_size ? req.chunk_size : options_.default_chunk_size;
+  Upload& u = uploads_.create(req.path, chunk_size, replication, req.overwrite, now);
+  return CreateUploadReply{u.id, chunk_size, replication};
+}
+
+Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& req,
+                                                   Clock::time_point now) {
+  Upload* u = uploads_.find(req.upload_id, now);
+  if (u == nullptr) return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
+  if (req.size > u->chunk_size) return invalid_argument("chunk larger than the upload's chunk size");
+  auto pipeline = registry_.place(req.size, u->replication, req.exclude, now);
+  if (!pipeline.is_ok()) return pipeline.status();
+  AllocateChunkReply rep;
+  rep.chunk_id = uploads_.new_id();
+  rep.pipeline = std::move(pipeline).value();
+  auto& ids = u->allocated[rep.chunk_id];
+  for (const auto& w : rep.pipeline) ids.push_back(w.id);
+  return rep;
+}
+
+Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point now) {
+  auto upload = uploads_.take(req.upload_id);
+  if (!upload) return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
+  auto refuse = [&](Status s) {
+    discard_upload(*upload, {});
+    return s;
+  };
+  uint64_t expected_chunks = (req.size + upload->chunk_size - 1) / upload->chunk_size;
+  if (req.chunks.size() != expected_chunks) {
+    return refuse(invalid_argument("a file of " + std::to_string(req.size) + " bytes has " +
+                                   std::to_string(expected_chunks) + " chunks, got " +
+                                   std::to_string(req.chunks.size())));
+  }
+  for (const auto& c : req.chunks) {
+    bool last = c.index + 1 == expected_chunks;
+    uint64_t want = last ? req.size - c.index * upload->chunk_size : upload->chunk_size;
+    if (c.size != want) return refuse(invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size"));
+    auto it = upload->allocated.find(c.id);
+    if (it == upload->allocated.end()) {
+      return refuse(invalid_argument("chunk " + c.id + " was not allocated to this upload"));
+    }
+    if (c.replicas.size() < upload->replication) {
+      return refuse(Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
+                                                   std::to_string(c.replicas.size()) + " workers, needs " +
+                                                   std::to_string(upload->replication)));
+    }
+    for (const auto& w : c.replicas) {
+      if (std::find(it->second.begin(), it->second.end(), w) == it->second.end()) {
+        return refuse(invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline"));
+      }
+    }
+  }
+  CommitFileCmd cmd{upload->path,        upload->overwrite, req.size, upload->chunk_size,
+                    upload->replication, req.chunks,        wall_clock_ms()};
+  Status s = propose(cmd);
+  if (!s.is_ok()) return refuse(s);
+  discard_upload(*upload, req.chunks);
+  publish_event("file.committed", upload->path, std::to_string(req.size) + " bytes");
+  return Status::ok();
+}
+
+void MasterService::discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep) {
+  auto garbage = allocated_garbage(upload, keep);
+  if (garbage.empty()) return;
+  Status s = propose(AddGarbageCmd{std::move(garbage)});
+  if (!s.is_ok()) spdlog::error("cannot record garbage of upload {}: {}", upload.id, s.to_string());
+}
+
+void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
+  std::string change = registry_.on_heartbeat(hb, now);
+  if (!change.empty()) {
+    spdlog::info("worker {} is live at {}", hb.worker_id, hb.endpoint);
+    publish_event(change, hb.worker_id, hb.endpoint);
+  }
+  auto it = registered_.find(hb.worker_id);
+  if (it == registered_.end() || it->second != hb.endpoint) {
+    Status s = propose(RegisterWorkerCmd{WorkerAddr{hb.worker_id, hb.endpoint}});
+    if (s.is_ok()) registered_[hb.worker_id] = hb.endpoint;
+  }
+  if (!hb.deleted.empty()) {
+    Status s = propose(GcDoneCmd{hb.worker_id, hb.deleted});
+    if (!s.is_ok()) spdlog::warn("cannot record deletions by {}: {}", hb.worker_id, s.to_string());
+  }
+}
+
+void MasterService::tick(Clock::time_point now) {
+  for (const auto& [kind, id] : registry_.tick(now)) {
+    spdlog::warn("worker {} is {}", id, kind.substr(7));
+    publish_event(kind, id, "");
+  }
+  for (const auto& upload : uploads_.expire(now)) {
+    spdlog::info("upload {} of {} expired unfinished", upload.id, upload.path);
+    discard_upload(upload, {});
+  }
+  if (now >= next_gc_) {
+    next_gc_ = now + options_.gc_interval;
+    // Jobs are re-published every interval until the worker reports the
+    // chunks gone, so a dropped message only delays collection.
+    for (auto& [worker, ids] : ns_->garbage(1000)) {
+      if (!registry_.is_live(worker)) continue;
+      Envelope env = make_envelope(DeleteChunksJob{worker, std::move(ids)});
+      env.topic = "job." + worker;
+      outbox_.push_back(std::move(env));
+    }
+  }
+}
+
+void MasterService::publish_event(const std::string& kind, const std::string& subject,
+                                  const std::string& detail) {
+  Envelope env = make_envelope(ClusterEvent{kind, subject, detail, wall_clock_ms(), ++event_seq_});
+  env.topic = "event." + kind;
+  outbox_.push_back(std::move(env));
+}
+
+std::vector<Envelope> MasterService::take_outbox() { return std::exchange(outbox_, {}); }
+
+ClusterStatusReply MasterService::cluster_status(Clock::time_point now) {
+  ClusterStatusReply rep;
+  rep.master_id = options_.id;
+  rep.role = "leader";
+  rep.workers = registry_.snapshot(now);
+  rep.files = ns_->file_count();
+  rep.directories = ns_->directory_count();
+  rep.garbage_chunks = ns_->garbage_count();
+  return rep;
+}
+
+}  // namespace dfs

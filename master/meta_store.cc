@@ -1,0 +1,53 @@
+#include "master/meta_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace dfs {
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::ok();
+  if (s.IsNotFound()) return not_found(what);
+  if (s.IsCorruption()) return Status(Code::kCorruption, what + ": " + s.ToString());
+  return io_error(what + ": " + s.ToString());
+}
+
+Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.paranoid_checks = true;
+  options.max_open_files = 256;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"inodes", rocksdb::ColumnFamilyOptions()},
+      {"workers", rocksdb::ColumnFamilyOptions()},
+      {"garbage", rocksdb::ColumnFamilyOptions()},
+  };
+  std::unique_ptr<MetaStore> store(new MetaStore());
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, dir, cfs, &store->handles_, &raw);
+  if (!s.ok()) return from_rocks(s, "cannot open metadata in " + dir);
+  store->db_.reset(raw);
+  return store;
+}
+
+MetaStore::~MetaStore() {
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  if (db_) db_->Close();
+}
+
+void MetaStore::write_durable(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = db_->Write(wo, batch);
+  if (!s.ok()) {
+    spdlog::critical("metadata write failed: {}; stopping so no acknowledged change is lost",
+                     s.ToString());
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
+}
+
+}  // namespace dfs

@@ -1,0 +1,72 @@
+#include "master/uploads.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace dfs {
+
+std::string Uploads::new_id() {
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+                static_cast<unsigned long long>(rng_()));
+  return buf;
+}
+
+Upload& Uploads::create(const std::string& path, uint64_t chunk_size, uint32_t replication,
+                        bool overwrite, Clock::time_point now) {
+  Upload u;
+  u.id = new_id();
+  u.path = path;
+  u.chunk_size = chunk_size;
+  u.replication = replication;
+  u.overwrite = overwrite;
+  u.last_active = now;
+  std::string id = u.id;
+  return uploads_.emplace(id, std::move(u)).first->second;
+}
+
+Upload* Uploads::find(const std::string& id, Clock::time_point now) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end()) return nullptr;
+  it->second.last_active = now;
+  return &it->second;
+}
+
+std::optional<Upload> Uploads::take(const std::string& id) {
+  auto it = uploads_.find(id);
+  if (it == uploads_.end()) return std::nullopt;
+  Upload u = std::move(it->second);
+  uploads_.erase(it);
+  return u;
+}
+
+std::vector<Upload> Uploads::expire(Clock::time_point now) {
+  std::vector<Upload> out;
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    if (now - it->second.last_active > ttl_) {
+      out.push_back(std::move(it->second));
+      it = uploads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector<ChunkInfo>& keep) {
+  std::vector<ChunkInfo> out;
+  for (const auto& [chunk_id, workers] : upload.allocated) {
+    bool kept = std::any_of(keep.begin(), keep.end(),
+                            [&](const ChunkInfo& c) { return c.id == chunk_id; });
+    if (kept) continue;
+    ChunkInfo c;
+    c.id = chunk_id;
+    c.size = 1;  // unknown and irrelevant for deletion; keeps the record valid
+    c.sha256 = std::string(64, '0');
+    c.replicas = workers;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace dfs

@@ -1,0 +1,56 @@
+// Uploads in progress: which path a client is writing and which chunks the
+// master allocated to it. Leader memory only: an upload that outlives its
+// master fails at commit and is retried whole; the chunks it left behind are
+// collected as garbage when it is aborted or expires.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codec/messages.h"
+
+namespace dfs {
+
+struct Upload {
+  std::string id;
+  std::string path;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  bool overwrite = false;
+  std::chrono::steady_clock::time_point last_active;
+  std::map<std::string, std::vector<std::string>> allocated;  // chunk id -> pipeline worker ids
+};
+
+class Uploads {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Uploads(std::chrono::milliseconds idle_ttl, uint64_t seed) : ttl_(idle_ttl), rng_(seed) {}
+
+  Upload& create(const std::string& path, uint64_t chunk_size, uint32_t replication,
+                 bool overwrite, Clock::time_point now);
+  // The upload, touched so it does not expire; nullptr if unknown.
+  Upload* find(const std::string& id, Clock::time_point now);
+  // Removes and returns the upload.
+  std::optional<Upload> take(const std::string& id);
+  // Removes and returns uploads idle for longer than the ttl.
+  std::vector<Upload> expire(Clock::time_point now);
+  // A fresh random 128-bit id as 32 hex characters (chunk and upload ids).
+  std::string new_id();
+  size_t size() const { return uploads_.size(); }
+
+ private:
+  std::chrono::milliseconds ttl_;
+  std::mt19937_64 rng_;
+  std::map<std::string, Upload> uploads_;
+};
+
+// The chunks an upload allocated as garbage records (every pipeline worker
+// may hold a copy), except those in `keep`.
+std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector<ChunkInfo>& keep);
+
+}  // namespace dfs

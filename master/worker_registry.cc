@@ -1,0 +1,114 @@
+#include "master/worker_registry.h"
+
+#include <algorithm>
+
+#include "bus/units.h"
+
+namespace dfs {
+
+std::string WorkerRegistry::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
+  auto [it, inserted] = workers_.try_emplace(hb.worker_id);
+  Entry& e = it->second;
+  bool back = inserted || e.state != "live";
+  e.last = hb;
+  e.last.deleted.clear();
+  e.last_seen = now;
+  e.state = "live";
+  return back ? "worker.live" : "";
+}
+
+std::vector<std::pair<std::string, std::string>> WorkerRegistry::tick(Clock::time_point now) {
+  std::vector<std::pair<std::string, std::string>> changes;
+  for (auto& [id, e] : workers_) {
+    auto silent = now - e.last_seen;
+    std::string state = silent >= options_.dead_after      ? "dead"
+                        : silent >= options_.suspect_after ? "suspect"
+                                                           : "live";
+    if (state != e.state) {
+      e.state = state;
+      changes.emplace_back("worker." + state, id);
+    }
+  }
+  return changes;
+}
+
+uint64_t WorkerRegistry::pending_bytes(Entry& e, Clock::time_point now) const {
+  // An allocation shows up in the worker's own `used` once the write starts,
+  // which its next heartbeats report; until then count it here.
+  auto horizon = std::max(options_.suspect_after, std::chrono::milliseconds(2000));
+  while (!e.pending.empty() && now - e.pending.front().first > horizon) e.pending.pop_front();
+  uint64_t sum = 0;
+  for (const auto& p : e.pending) sum += p.second;
+  return sum;
+}
+
+Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t count,
+                                                      const std::vector<std::string>& exclude,
+                                                      Clock::time_point now) {
+  struct Candidate {
+    uint64_t free;
+    Entry* entry;
+  };
+  std::vector<Candidate> fits;
+  size_t live = 0;
+  uint64_t best_free = 0;
+  for (auto& [id, e] : workers_) {
+    if (e.state != "live") continue;
+    if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) continue;
+    ++live;
+    uint64_t taken = e.last.used + pending_bytes(e, now);
+    uint64_t free = e.last.capacity > taken ? e.last.capacity - taken : 0;
+    best_free = std::max(best_free, free);
+    // The worker's store also needs room for the chunk file's header.
+    if (free >= size + 4096) fits.push_back({free, &e});
+  }
+  if (live == 0) {
+    return Status(Code::kUnavailable, exclude.empty() ? "no live workers"
+                                                      : "no live workers left after excluding failed ones");
+  }
+  if (fits.size() < count) {
+    if (fits.empty()) {
+      return Status(Code::kDiskFull, "no live worker has room for a " + human_size(size) +
+                                         " chunk (most free: " + human_size(best_free) + ")");
+    }
+    return Status(Code::kUnavailable, "need " + std::to_string(count) + " workers with room, only " +
+                                          std::to_string(fits.size()) + " available");
+  }
+  std::stable_sort(fits.begin(), fits.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.free > b.free; });
+  std::vector<WorkerAddr> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    Entry* e = fits[i].entry;
+    e->pending.emplace_back(now, size);
+    out.push_back({e->last.worker_id, e->last.endpoint});
+  }
+  return out;
+}
+
+std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {
+  std::vector<WorkerInfo> out;
+  for (const auto& [id, e] : workers_) {
+    WorkerInfo w;
+    w.id = id;
+    w.endpoint = e.last.endpoint;
+    w.capacity = e.last.capacity;
+    w.used = e.last.used;
+    w.chunk_count = e.last.chunk_count;
+    w.state = e.state;
+    w.silent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - e.last_seen).count();
+    out.push_back(w);
+  }
+  return out;
+}
+
+bool WorkerRegistry::is_live(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it != workers_.end() && it->second.state == "live";
+}
+
+std::string WorkerRegistry::endpoint(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? "" : it->second.last.endpoint;
+}
+
+}  // namespace dfs

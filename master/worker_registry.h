@@ -1,0 +1,61 @@
+// What the master knows of each worker from its heartbeats: capacity, use,
+// and whether it is live, suspect (silent for a while) or dead. Placement
+// picks live workers with room. Soft state, rebuilt from heartbeats after a
+// restart; no sockets, no clock of its own (callers pass `now`).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codec/messages.h"
+
+namespace dfs {
+
+class WorkerRegistry {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Options {
+    std::chrono::milliseconds suspect_after{3000};
+    std::chrono::milliseconds dead_after{10000};
+  };
+
+  explicit WorkerRegistry(Options options) : options_(options) {}
+
+  // Records a heartbeat. Returns a ClusterEvent kind ("worker.live") when the
+  // worker is new or came back, or "" otherwise.
+  std::string on_heartbeat(const Heartbeat& hb, Clock::time_point now);
+
+  // Moves silent workers to suspect or dead; returns (kind, worker id) pairs
+  // for every change, e.g. ("worker.dead", "w3").
+  std::vector<std::pair<std::string, std::string>> tick(Clock::time_point now);
+
+  // `count` distinct live workers with room for `size` bytes, most free space
+  // first, never one in `exclude`. Counts the bytes against each chosen worker
+  // until its heartbeats catch up, so parallel allocations spread out.
+  Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
+                                        const std::vector<std::string>& exclude,
+                                        Clock::time_point now);
+
+  std::vector<WorkerInfo> snapshot(Clock::time_point now) const;
+  bool is_live(const std::string& id) const;
+  // The endpoint from the latest heartbeat, or "" if never heard from.
+  std::string endpoint(const std::string& id) const;
+
+ private:
+  struct Entry {
+    Heartbeat last;
+    Clock::time_point last_seen;
+    std::string state;  // live, suspect, dead
+    std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // recent allocations
+  };
+  uint64_t pending_bytes(Entry& e, Clock::time_point now) const;
+
+  Options options_;
+  std::map<std::string, Entry> workers_;
+};
+
+}  // namespace dfs

@@ -1,0 +1,121 @@
+#include "worker/chunk_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dfs {
+
+ChunkService::ChunkService(ChunkStore* store, std::chrono::milliseconds idle_timeout)
+    : store_(store), idle_timeout_(idle_timeout) {}
+
+Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
+  switch (request.header.type) {
+    case MsgType::kWriteChunkFrame: {
+      auto frame = decode<WriteChunkFrame>(request.body);
+      if (!frame.is_ok()) return make_error_reply(request, frame.status());
+      auto ack = write_frame(frame.value(), request, now);
+      if (!ack.is_ok()) return make_error_reply(request, ack.status());
+      Envelope reply = make_envelope(ack.value(), request.header.request_id);
+      reply.routing_id = request.routing_id;
+      return reply;
+    }
+    case MsgType::kReadChunkRequest: {
+      auto req = decode<ReadChunkRequest>(request.body);
+      if (!req.is_ok()) return make_error_reply(request, req.status());
+      return read(req.value(), request);
+    }
+    default:
+      return make_error_reply(request, protocol_error("a worker's data socket does not take " +
+                                                      std::string(msg_type_name(request.header.type))));
+  }
+}
+
+Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame, Envelope& request,
+                                                Clock::time_point now) {
+  if (request.data.size() != 1 || request.data[0].size() == 0) {
+    return protocol_error("a WriteChunkFrame carries exactly one non-empty data frame");
+  }
+  const zmq::message_t& data = request.data[0];
+  auto it = writes_.find(frame.chunk_id);
+  if (frame.offset == 0) {
+    if (it != writes_.end()) {
+      return Status(Code::kAlreadyExists, "chunk " + frame.chunk_id + " is already being written");
+    }
+    if (!frame.downstream.empty()) {
+      // Replication along a pipeline arrives with its own issue; until then a
+      // worker must not claim to have forwarded what it did not.
+      return invalid_argument("this worker does not forward chunks along a pipeline yet");
+    }
+    auto writer = store_->create(frame.chunk_id, frame.total_size);
+    if (!writer.is_ok()) return writer.status();
+    it = writes_.emplace(frame.chunk_id, OpenWrite{std::move(writer).value(), now}).first;
+  } else if (it == writes_.end()) {
+    return not_found("no write of chunk " + frame.chunk_id +
+                     " is open here (it failed or timed out earlier)");
+  }
+  ChunkWriter& w = *it->second.writer;
+  it->second.last_frame = now;
+  auto fail = [&](Status s) {
+    writes_.erase(it);  // the writer's destructor removes the temporary
+    return s;
+  };
+  if (frame.total_size != w.total_size()) return fail(invalid_argument("chunk size changed mid-write"));
+  if (frame.offset != w.written()) {
+    return fail(invalid_argument("chunk " + frame.chunk_id + ": frame at offset " +
+                                 std::to_string(frame.offset) + ", expected " +
+                                 std::to_string(w.written())));
+  }
+  Status s = w.append(data.data(), data.size());
+  if (!s.is_ok()) return fail(s);
+  WriteChunkAck ack;
+  ack.chunk_id = frame.chunk_id;
+  ack.received = w.written();
+  if (frame.last) {
+    s = w.commit(frame.sha256);
+    if (!s.is_ok()) return fail(s);
+    writes_.erase(it);
+    ack.stored = true;
+    spdlog::debug("stored chunk {} ({} bytes)", frame.chunk_id, ack.received);
+  } else if (w.written() == w.total_size()) {
+    return fail(invalid_argument("chunk " + frame.chunk_id + ": all bytes sent but no last frame"));
+  }
+  return ack;
+}
+
+Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request) {
+  zmq::message_t data(req.length);
+  uint64_t total = 0;
+  auto n = store_->read(req.chunk_id, req.offset, req.length, static_cast<char*>(data.data()), &total);
+  if (!n.is_ok()) return make_error_reply(request, n.status());
+  ReadChunkReply reply{req.chunk_id, req.offset, total};
+  Envelope env = make_envelope(reply, request.header.request_id);
+  env.routing_id = request.routing_id;
+  if (n.value() < req.length) {
+    zmq::message_t exact(data.data(), n.value());
+    env.data.push_back(std::move(exact));
+  } else {
+    env.data.push_back(std::move(data));
+  }
+  return env;
+}
+
+size_t ChunkService::expire_idle(Clock::time_point now) {
+  size_t n = 0;
+  for (auto it = writes_.begin(); it != writes_.end();) {
+    if (now - it->second.last_frame > idle_timeout_) {
+      spdlog::warn("abandoning write of chunk {}: no frame for {} ms", it->first,
+                   idle_timeout_.count());
+      it = writes_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+void ChunkService::abort_all() {
+  if (!writes_.empty()) spdlog::info("aborting {} unfinished chunk writes", writes_.size());
+  writes_.clear();
+}
+
+}  // namespace dfs

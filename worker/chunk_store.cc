@@ -1,0 +1,354 @@
+#include "worker/chunk_store.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "codec/messages.h"
+#include "worker/chunk_file.h"
+
+namespace dfs {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(const std::string& what, int err) {
+  return what + ": " + std::strerror(err);
+}
+
+// A failed fsync means the kernel may have dropped our data; carrying on
+// could acknowledge bytes that are not on disk. Stop the process instead.
+void fsync_or_die(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) {
+    spdlog::critical("fsync of {} failed: {}; stopping to avoid acknowledging lost data", what,
+                     std::strerror(errno));
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
+}
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    spdlog::critical("cannot open directory {} to fsync: {}", dir, std::strerror(errno));
+    std::abort();
+  }
+  fsync_or_die(fd, dir);
+  ::close(fd);
+}
+
+Status write_all(int fd, const char* data, size_t size, off_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOSPC || errno == EDQUOT) return {Code::kDiskFull, "no space left on device"};
+      return io_error(errno_text("write", errno));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return Status::ok();
+}
+
+uint64_t fs_free_bytes(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+uint64_t fs_total_bytes(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+}
+
+}  // namespace
+
+// ---- ChunkWriter ----
+
+ChunkWriter::ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd,
+                         uint64_t total)
+    : store_(store), id_(std::move(id)), tmp_path_(std::move(tmp_path)), fd_(fd), total_size_(total) {}
+
+ChunkWriter::~ChunkWriter() { abort(); }
+
+Status ChunkWriter::append(const void* data, size_t size) {
+  if (done_) return {Code::kInternal, "chunk " + id_ + " is already closed"};
+  if (written_ + size > total_size_) {
+    return invalid_argument("chunk " + id_ + ": more bytes than its declared size");
+  }
+  Status s = write_all(fd_, static_cast<const char*>(data), size,
+                       static_cast<off_t>(kChunkHeaderSize + written_));
+  if (!s.is_ok()) return Status(s.code(), "chunk " + id_ + ": " + s.message());
+  hash_.update(data, size);
+  written_ += size;
+  return Status::ok();
+}
+
+Status ChunkWriter::commit(const std::string& expected_sha256) {
+  if (done_) return {Code::kInternal, "chunk " + id_ + " is already closed"};
+  if (written_ != total_size_) {
+    Status s = invalid_argument("chunk " + id_ + ": got " + std::to_string(written_) +
+                                " bytes, expected " + std::to_string(total_size_));
+    abort();
+    return s;
+  }
+  std::string actual = hash_.finish_hex();
+  if (actual != expected_sha256) {
+    abort();
+    return {Code::kChecksumMismatch, "chunk " + id_ + ": data does not match its SHA-256"};
+  }
+  ChunkFileHeader header{total_size_, actual};
+  std::string h = header.encode();
+  Status s = write_all(fd_, h.data(), h.size(), 0);
+  if (!s.is_ok()) {
+    abort();
+    return s;
+  }
+  if (::fsync(fd_) != 0) {
+    int err = errno;
+    if (err == ENOSPC || err == EDQUOT) {
+      abort();
+      return {Code::kDiskFull, "chunk " + id_ + ": no space left on device"};
+    }
+    // Never retry a failed fsync: the kernel may have dropped the dirty pages
+    // and a second fsync would report success for lost data.
+    spdlog::critical("fsync of {} failed: {}; stopping", tmp_path_, std::strerror(err));
+    spdlog::default_logger()->flush();
+    std::abort();
+  }
+  ::close(fd_);
+  fd_ = -1;
+  std::string final_path = store_->chunk_path(id_);
+  std::string final_dir = fs::path(final_path).parent_path();
+  std::error_code ec;
+  bool created = fs::create_directories(final_dir, ec);
+  if (ec) {
+    abort();
+    return io_error("cannot create " + final_dir + ": " + ec.message());
+  }
+  if (created) {
+    fsync_dir(fs::path(final_dir).parent_path());
+    fsync_dir(fs::path(final_dir).parent_path().parent_path());
+  }
+  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    abort();
+    return io_error(errno_text("rename into place", err));
+  }
+  fsync_dir(final_dir);
+  done_ = true;
+  store_->release(id_, total_size_ + kChunkHeaderSize, /*stored=*/true);
+  return Status::ok();
+}
+
+void ChunkWriter::abort() {
+  if (done_) return;
+  done_ = true;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_path_.c_str());
+  store_->release(id_, total_size_ + kChunkHeaderSize, /*stored=*/false);
+}
+
+// ---- ChunkStore ----
+
+ChunkStore::ChunkStore(ChunkStoreOptions options)
+    : dir_(std::move(options.dir)), capacity_(options.capacity) {}
+
+Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreOptions& options) {
+  std::unique_ptr<ChunkStore> store(new ChunkStore(options));
+  std::error_code ec;
+  fs::create_directories(store->dir_ + "/chunks", ec);
+  if (!ec) fs::create_directories(store->dir_ + "/tmp", ec);
+  if (ec) return io_error("cannot create chunk directories in " + store->dir_ + ": " + ec.message());
+  if (store->capacity_ == 0) store->capacity_ = fs_total_bytes(store->dir_);
+  DFS_RETURN_IF_ERROR(store->scan());
+  return store;
+}
+
+Status ChunkStore::scan() {
+  std::error_code ec;
+  size_t swept = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/tmp", ec)) {
+    fs::remove(entry.path(), ec);
+    ++swept;
+  }
+  if (swept > 0) spdlog::info("swept {} temporary chunk files left by an earlier run", swept);
+  for (auto it = fs::recursive_directory_iterator(dir_ + "/chunks", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string name = it->path().filename();
+    if (!is_chunk_id(name)) {
+      spdlog::warn("ignoring unexpected file {} in the chunk directory", it->path().string());
+      continue;
+    }
+    stored_bytes_ += it->file_size();
+    ++chunk_count_;
+  }
+  if (ec) return io_error("cannot scan " + dir_ + "/chunks: " + ec.message());
+  return Status::ok();
+}
+
+std::string ChunkStore::chunk_path(const std::string& id) const {
+  return dir_ + "/chunks/" + id.substr(0, 2) + "/" + id.substr(2, 2) + "/" + id;
+}
+
+Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id, uint64_t total_size) {
+  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  uint64_t need = total_size + kChunkHeaderSize;
+  std::string tmp;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writing_.count(id) || ::access(chunk_path(id).c_str(), F_OK) == 0) {
+      return Status(Code::kAlreadyExists, "chunk " + id + " already exists on this worker");
+    }
+    uint64_t committed = stored_bytes_ + reserved_bytes_;
+    if (committed + need > capacity_) {
+      return Status(Code::kDiskFull, "no room for chunk " + id + ": " + std::to_string(need) +
+                                         " bytes needed, " +
+                                         std::to_string(capacity_ > committed ? capacity_ - committed : 0) +
+                                         " free of capacity " + std::to_string(capacity_));
+    }
+    if (fs_free_bytes(dir_) < need + reserved_bytes_) {
+      return Status(Code::kDiskFull, "no room for chunk " + id + ": the filesystem is full");
+    }
+    reserved_bytes_ += need;
+    writing_.insert(id);
+    tmp = dir_ + "/tmp/" + id + "." + std::to_string(++tmp_seq_);
+  }
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int err = errno;
+    release(id, need, false);
+    if (err == ENOSPC) return Status(Code::kDiskFull, "no space left on device");
+    return io_error(errno_text("create " + tmp, err));
+  }
+  return std::unique_ptr<ChunkWriter>(new ChunkWriter(this, id, tmp, fd, total_size));
+}
+
+void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reserved_bytes_ -= reserved;
+  writing_.erase(id);
+  if (stored) {
+    stored_bytes_ += reserved;
+    ++chunk_count_;
+  }
+}
+
+Result<ChunkFileHeader> ChunkStore::header(const std::string& id) {
+  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
+    return io_error(errno_text("open chunk " + id, errno));
+  }
+  char buf[kChunkHeaderSize];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (n < 0) return io_error(errno_text("read chunk " + id, errno));
+  auto h = ChunkFileHeader::decode(buf, static_cast<size_t>(n));
+  if (!h.is_ok()) return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
+  return h;
+}
+
+Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t length, char* out,
+                                uint64_t* total_size) {
+  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
+    return io_error(errno_text("open chunk " + id, errno));
+  }
+  char hbuf[kChunkHeaderSize];
+  ssize_t hn = ::pread(fd, hbuf, sizeof hbuf, 0);
+  auto h = ChunkFileHeader::decode(hbuf, hn < 0 ? 0 : static_cast<size_t>(hn));
+  if (!h.is_ok()) {
+    ::close(fd);
+    return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
+  }
+  *total_size = h->size;
+  if (offset > h->size) {
+    ::close(fd);
+    return invalid_argument("read past the end of chunk " + id);
+  }
+  size_t want = static_cast<size_t>(std::min<uint64_t>(length, h->size - offset));
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::pread(fd, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : 0;
+      ::close(fd);
+      if (n == 0) return Status(Code::kCorruption, "chunk " + id + " is shorter than its header says");
+      return io_error(errno_text("read chunk " + id, err));
+    }
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return got;
+}
+
+Status ChunkStore::remove(const std::string& id) {
+  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  std::string path = chunk_path(id);
+  struct stat st {};
+  bool existed = ::stat(path.c_str(), &st) == 0;
+  if (existed && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return io_error(errno_text("remove chunk " + id, errno));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (existed) {
+    stored_bytes_ -= std::min<uint64_t>(stored_bytes_, static_cast<uint64_t>(st.st_size));
+    if (chunk_count_ > 0) --chunk_count_;
+  }
+  if (deleted_.size() < kMaxIdsPerMessage) deleted_.push_back(id);
+  return Status::ok();
+}
+
+std::vector<std::string> ChunkStore::take_deleted(size_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = std::min(max, deleted_.size());
+  std::vector<std::string> out(deleted_.begin(), deleted_.begin() + static_cast<long>(n));
+  deleted_.erase(deleted_.begin(), deleted_.begin() + static_cast<long>(n));
+  return out;
+}
+
+bool ChunkStore::contains(const std::string& id) const {
+  return is_chunk_id(id) && ::access(chunk_path(id).c_str(), F_OK) == 0;
+}
+
+std::vector<std::string> ChunkStore::list() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir_ + "/chunks", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && is_chunk_id(it->path().filename().string())) {
+      out.push_back(it->path().filename());
+    }
+  }
+  return out;
+}
+
+uint64_t ChunkStore::capacity() const { return capacity_; }
+
+uint64_t ChunkStore::used() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stored_bytes_ + reserved_bytes_;
+}
+
+uint64_t ChunkStore::chunk_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return chunk_count_;
+}
+
+}  // namespace dfs

@@ -1,0 +1,114 @@
+// The chunks one worker holds, as files under a directory:
+//   <dir>/chunks/ab/cd/<chunk id>   stored, verified chunks (ab, cd: id's first hex digits)
+//   <dir>/tmp/<chunk id>.<n>        chunks being written; swept at open
+// A chunk becomes visible only by rename after its bytes were fsynced and its
+// SHA-256 matched, so a crash leaves either the whole chunk or a temporary.
+//
+// Thread-safe: writers and readers of different chunks may run on different
+// threads. A ChunkWriter itself is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "codec/sha256.h"
+#include "codec/status.h"
+#include "worker/chunk_file.h"
+
+namespace dfs {
+
+struct ChunkStoreOptions {
+  std::string dir;
+  uint64_t capacity = 0;  // bytes this worker may use; 0: the filesystem's size
+};
+
+class ChunkStore;
+
+class ChunkWriter {
+ public:
+  ~ChunkWriter();  // aborts unless committed
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
+
+  // Appends the next bytes. kDiskFull when the filesystem runs out.
+  Status append(const void* data, size_t size);
+  // Checks size and checksum, fsyncs, and renames into place. Afterwards the
+  // chunk is durable and visible. On failure the temporary is removed.
+  Status commit(const std::string& expected_sha256);
+  // Removes the temporary and releases the reserved space.
+  void abort();
+
+  uint64_t written() const { return written_; }
+  uint64_t total_size() const { return total_size_; }
+
+ private:
+  friend class ChunkStore;
+  ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd, uint64_t total);
+
+  ChunkStore* store_;
+  std::string id_;
+  std::string tmp_path_;
+  int fd_;
+  uint64_t total_size_;
+  uint64_t written_ = 0;
+  Sha256 hash_;
+  bool done_ = false;
+};
+
+class ChunkStore {
+ public:
+  // Creates the directories, removes leftover temporaries, and counts what is
+  // stored. Fails if the directory cannot be used.
+  static Result<std::unique_ptr<ChunkStore>> open(const ChunkStoreOptions& options);
+
+  // Starts writing a chunk of `total_size` bytes, reserving the space.
+  // kAlreadyExists if the chunk is stored or being written; kDiskFull if it
+  // does not fit within the capacity or the filesystem's free space.
+  Result<std::unique_ptr<ChunkWriter>> create(const std::string& id, uint64_t total_size);
+
+  // Reads up to `length` bytes at `offset` of a stored chunk into `out`
+  // (which must hold `length` bytes); returns the bytes read and sets
+  // *total_size. kNotFound if the chunk is not stored.
+  Result<size_t> read(const std::string& id, uint64_t offset, size_t length, char* out,
+                      uint64_t* total_size);
+  // The header of a stored chunk (size and checksum), kNotFound if absent.
+  Result<ChunkFileHeader> header(const std::string& id);
+
+  // Removes a stored chunk; ok if it was not there. Recorded for take_deleted().
+  Status remove(const std::string& id);
+  // Ids removed since the last call, at most `max`.
+  std::vector<std::string> take_deleted(size_t max);
+
+  bool contains(const std::string& id) const;
+  std::vector<std::string> list() const;
+
+  uint64_t capacity() const;
+  uint64_t used() const;  // stored plus reserved for chunks being written
+  uint64_t chunk_count() const;
+  const std::string& dir() const { return dir_; }
+
+  std::string chunk_path(const std::string& id) const;
+
+ private:
+  friend class ChunkWriter;
+  explicit ChunkStore(ChunkStoreOptions options);
+  Status scan();
+  void release(const std::string& id, uint64_t reserved, bool stored);
+
+  std::string dir_;
+  uint64_t capacity_ = 0;
+
+  mutable std::mutex mu_;
+  uint64_t stored_bytes_ = 0;
+  uint64_t reserved_bytes_ = 0;
+  uint64_t chunk_count_ = 0;
+  uint64_t tmp_seq_ = 0;
+  std::unordered_set<std::string> writing_;  // ids with an open writer
+  std::vector<std::string> deleted_;
+};
+
+}  // namespace dfs

@@ -1,0 +1,79 @@
+// dfs-worker: stores chunks and serves them.
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "bus/endpoints.h"
+#include "bus/process.h"
+#include "bus/units.h"
+#include "codec/messages.h"
+#include "worker/worker_server.h"
+
+int main(int argc, char** argv) {
+  using namespace dfs;
+  po::options_description desc("dfs-worker options");
+  desc.add_options()                                                                       //
+      ("id", po::value<std::string>()->required(), "worker id ([a-z0-9_-], at most 32)")  //
+      ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
+      ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
+       "comma-separated master api endpoints")                                  //
+      ("dir", po::value<std::string>()->required(), "data directory")            //
+      ("capacity", po::value<std::string>()->default_value("0"),
+       "bytes this worker may use (e.g. 10G); 0 means the filesystem's size")  //
+      ("heartbeat-ms", po::value<int>()->default_value(1000), "heartbeat interval")  //
+      ("idle-timeout-ms", po::value<int>()->default_value(30000),
+       "abandon a chunk write after this long without a frame")                    //
+      ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
+      ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
+      ("pid-file", po::value<std::string>()->default_value(""), "write the pid here");
+  po::variables_map vm;
+  Status s = parse_options(argc, argv, desc, &vm, "usage: dfs-worker --id ID --listen HOST:PORT --dir DIR [options]");
+  if (s.code() == Code::kCancelled) return 0;
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "dfs-worker: %s\n", s.message().c_str());
+    return 2;
+  }
+  WorkerConfig config;
+  config.id = vm["id"].as<std::string>();
+  config.dir = vm["dir"].as<std::string>();
+  auto listen = parse_endpoint(vm["listen"].as<std::string>());
+  auto masters = parse_endpoint_list(vm["masters"].as<std::string>());
+  auto capacity = parse_size(vm["capacity"].as<std::string>());
+  for (const Status* e : {&listen.status(), &masters.status(), &capacity.status()}) {
+    if (!e->is_ok()) {
+      std::fprintf(stderr, "dfs-worker: %s\n", e->message().c_str());
+      return 2;
+    }
+  }
+  if (!is_worker_id(config.id)) {
+    std::fprintf(stderr, "dfs-worker: bad worker id '%s' (use 1-32 of a-z 0-9 _ -)\n", config.id.c_str());
+    return 2;
+  }
+  config.listen = listen.value();
+  config.masters = masters.value();
+  config.capacity = capacity.value();
+  config.heartbeat_interval = std::chrono::milliseconds(vm["heartbeat-ms"].as<int>());
+  config.idle_timeout = std::chrono::milliseconds(vm["idle-timeout-ms"].as<int>());
+  config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
+
+  s = init_logging("worker", vm["log-file"].as<std::string>(), vm["log-level"].as<std::string>());
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "dfs-worker: %s\n", s.to_string().c_str());
+    return 2;
+  }
+  install_stop_signals();
+  if (!vm["pid-file"].as<std::string>().empty()) {
+    s = write_pid_file(vm["pid-file"].as<std::string>());
+    if (!s.is_ok()) spdlog::warn("{}", s.to_string());
+  }
+  zmq::context_t ctx(1);
+  WorkerServer server(ctx, config);
+  s = server.start();
+  if (s.is_ok()) s = server.run();
+  if (!s.is_ok()) {
+    spdlog::error("dfs-worker {}: {}", config.id, s.to_string());
+    std::fprintf(stderr, "dfs-worker %s: %s\n", config.id.c_str(), s.to_string().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+// The dfs-worker process: a socket thread that owns the data ROUTER, the
+// heartbeat PUB and the jobs SUB, and hands disk work to the DiskPool.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "bus/endpoints.h"
+#include "worker/chunk_store.h"
+
+namespace dfs {
+
+struct WorkerConfig {
+  std::string id;
+  HostPort listen;  // data ROUTER
+  std::vector<HostPort> masters;
+  std::string dir;
+  uint64_t capacity = 0;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds idle_timeout{30000};
+  int disk_threads = 2;
+};
+
+class WorkerServer {
+ public:
+  WorkerServer(zmq::context_t& ctx, WorkerConfig config);
+
+  // Opens the store and binds; then run() serves until stop_requested().
+  Status start();
+  Status run();
+
+ private:
+  void publish_heartbeat(zmq::socket_t& pub);
+
+  zmq::context_t& ctx_;
+  WorkerConfig config_;
+  std::unique_ptr<ChunkStore> store_;
+  uint64_t heartbeat_seq_ = 0;
+};
+
+}  // namespace dfs
