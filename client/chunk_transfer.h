@@ -1,0 +1,41 @@
+// Moving one chunk's bytes between the client and a worker in frames of at
+// most 1 MiB, with at most `window` frames in flight: memory per transfer
+// stays at window x frame size whatever the chunk size.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bus/rpc_client.h"
+
+namespace dfs {
+
+struct TransferOptions {
+  size_t frame_size = kMaxFrameBytes;
+  size_t window = 4;
+  // Longest silence from the worker before the transfer is given up.
+  std::chrono::milliseconds timeout{10000};
+};
+
+// Fills `len` bytes of the chunk starting at `offset` into `buf`.
+using ChunkSource = std::function<Status(uint64_t offset, char* buf, size_t len)>;
+// Takes `len` verified-in-order bytes of the chunk at `offset`.
+using ChunkSink = std::function<Status(uint64_t offset, const char* buf, size_t len)>;
+
+// Streams `size` bytes from `source` as chunk `chunk_id` to the worker
+// behind `worker`, which forwards to `downstream`. Returns the chunk's
+// SHA-256 once the worker reports it durable and verified.
+Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                                const std::vector<WorkerAddr>& downstream, const ChunkSource& source,
+                                const TransferOptions& options,
+                                const std::function<void(uint64_t)>& progress);
+
+// Reads chunk `chunk_id` of `size` bytes from `worker` into `sink` and
+// checks it against `sha256`: kChecksumMismatch if the bytes are wrong.
+Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                  const std::string& sha256, const ChunkSink& sink, const TransferOptions& options,
+                  const std::function<void(uint64_t)>& progress);
+
+}  // namespace dfs

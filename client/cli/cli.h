@@ -1,0 +1,46 @@
+// The `dfs` command line: one function per subcommand. Each returns the
+// process exit code: 0 success, 1 failure (the message already printed),
+// 2 usage error.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+
+namespace dfs::cli {
+
+namespace po = boost::program_options;
+
+struct Context {
+  Client* client;
+  std::string command;
+  std::vector<std::string> args;  // after the subcommand name
+};
+
+// Parses a subcommand's arguments; prints usage and returns false on error
+// or --help (setting *exit_code).
+bool parse_args(const Context& ctx, po::options_description& desc,
+                po::positional_options_description& positional, po::variables_map* vm,
+                const std::string& usage, int* exit_code);
+
+// Prints "dfs: <what>: <message> (<code>)" to stderr and returns 1.
+int fail(const std::string& what, const Status& s);
+// Normalizes a user-typed remote path; prints an error on failure.
+bool remote_path(const std::string& input, std::string* out);
+
+int cmd_put(Context& ctx);
+int cmd_get(Context& ctx);
+int cmd_cat(Context& ctx);
+int cmd_ls(Context& ctx);
+int cmd_stat(Context& ctx);
+int cmd_rm(Context& ctx);
+int cmd_mv(Context& ctx);
+int cmd_mkdir(Context& ctx);
+int cmd_df(Context& ctx);
+
+std::string format_time(int64_t ms);
+
+}  // namespace dfs::cli

@@ -1,0 +1,99 @@
+// dfs: the command line client.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "bus/endpoints.h"
+#include "client/cli/cli.h"
+
+namespace {
+
+const char* kUsage = R"(usage: dfs [--masters LIST] [--timeout-ms N] COMMAND [ARGS]
+
+commands:
+  put LOCAL REMOTE      upload a file (LOCAL '-' reads standard input)
+  get REMOTE LOCAL      download a file (LOCAL '-' writes standard output)
+  cat REMOTE            print a file
+  ls [-l] [-R] [PATH]   list a directory, a file, or names starting with PATH
+  stat PATH             show a file's size, chunks and replicas
+  rm [-r] PATH          delete a file or directory
+  mv SRC DST            rename or move
+  mkdir [-p] PATH       create a directory
+  df                    capacity and use of each worker
+
+'dfs COMMAND --help' shows a command's options. Masters come from --masters,
+DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dfs;
+  namespace po = boost::program_options;
+  po::options_description global("global options");
+  global.add_options()                                                                //
+      ("help,h", "show this help")                                                   //
+      ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
+       "comma-separated master api endpoints")                                       //
+      ("timeout-ms", po::value<int>()->default_value(10000), "per-request timeout")  //
+      ("parallel", po::value<int>()->default_value(4), "chunks moved at once")       //
+      ("config", po::value<std::string>(), "config file (key = value lines)")        //
+      ("command", po::value<std::string>(), "")                                      //
+      ("args", po::value<std::vector<std::string>>(), "");
+  po::positional_options_description pos;
+  pos.add("command", 1).add("args", -1);
+  po::variables_map vm;
+  std::vector<std::string> rest;
+  try {
+    auto parsed = po::command_line_parser(argc, argv).options(global).positional(pos).allow_unregistered().run();
+    po::store(parsed, vm);
+    rest = po::collect_unrecognized(parsed.options, po::include_positional);
+    po::store(po::parse_environment(global,
+                                    [](const std::string& env) -> std::string {
+                                      if (env == "DFS_MASTERS") return "masters";
+                                      if (env == "DFS_TIMEOUT_MS") return "timeout-ms";
+                                      if (env == "DFS_CONFIG") return "config";
+                                      return "";
+                                    }),
+              vm);
+    if (vm.count("config")) {
+      po::options_description file_opts;
+      file_opts.add_options()("masters", po::value<std::string>())("timeout-ms", po::value<int>());
+      po::store(po::parse_config_file<char>(vm["config"].as<std::string>().c_str(), file_opts, true), vm);
+    }
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfs: %s\n", e.what());
+    return 2;
+  }
+  if (!vm.count("command")) {
+    std::cout << kUsage << "\n";
+    return vm.count("help") ? 0 : 2;
+  }
+  // collect_unrecognized with include_positional returns the command first.
+  std::string command = vm["command"].as<std::string>();
+  if (!rest.empty() && rest.front() == command) rest.erase(rest.begin());
+  if (vm.count("help")) rest.insert(rest.begin(), "--help");
+
+  static const std::map<std::string, int (*)(cli::Context&)> kCommands = {
+      {"put", cli::cmd_put},  {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
+      {"ls", cli::cmd_ls},    {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
+      {"mv", cli::cmd_mv},    {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
+  };
+  auto it = kCommands.find(command);
+  if (it == kCommands.end()) {
+    std::fprintf(stderr, "dfs: unknown command '%s' (try dfs --help)\n", command.c_str());
+    return 2;
+  }
+  auto masters = parse_endpoint_list(vm["masters"].as<std::string>());
+  if (!masters.is_ok()) {
+    std::fprintf(stderr, "dfs: --masters: %s\n", masters.status().message().c_str());
+    return 2;
+  }
+  ClientOptions options;
+  options.masters = masters.value();
+  options.timeout = std::chrono::milliseconds(std::max(100, vm["timeout-ms"].as<int>()));
+  options.parallel_chunks = std::clamp(vm["parallel"].as<int>(), 1, 64);
+  Client client(options);
+  cli::Context ctx{&client, command, rest};
+  return it->second(ctx);
+}

@@ -1,0 +1,55 @@
+#include "client/client.h"
+
+#include "codec/path.h"
+
+namespace dfs {
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)), ctx_(1), master_(ctx_, options_.masters, options_.timeout) {}
+
+Client::~Client() = default;
+
+Status about_path(const std::string& path, const Status& s) {
+  if (s.is_ok() || s.message().find(path) != std::string::npos) return s;
+  return Status(s.code(), path + ": " + s.message());
+}
+
+Status Client::mkdir(const std::string& path, bool parents) {
+  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents}, /*idempotent=*/parents);
+  return about_path(path, r.status());
+}
+
+Result<StatReply> Client::stat(const std::string& path) {
+  auto r = master_.call<StatRequest, StatReply>(StatRequest{path}, true);
+  if (!r.is_ok()) return about_path(path, r.status());
+  return r;
+}
+
+Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::string& prefix) {
+  std::vector<EntryInfo> out;
+  ListRequest req{dir, prefix, "", 1000};
+  while (true) {
+    auto page = master_.call<ListRequest, ListReply>(req, true);
+    if (!page.is_ok()) return about_path(dir, page.status());
+    for (auto& e : page->entries) out.push_back(std::move(e));
+    if (!page->more || out.empty()) break;
+    req.start_after = out.back().name;
+  }
+  return out;
+}
+
+Status Client::remove(const std::string& path, bool recursive) {
+  auto r = master_.call<DeleteRequest, OkReply>(DeleteRequest{path, recursive}, false);
+  return about_path(path, r.status());
+}
+
+Status Client::rename(const std::string& src, const std::string& dst) {
+  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst}, false);
+  return about_path(src, r.status());
+}
+
+Result<ClusterStatusReply> Client::cluster_status() {
+  return master_.call<ClusterStatusRequest, ClusterStatusReply>(ClusterStatusRequest{}, true);
+}
+
+}  // namespace dfs

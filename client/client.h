@@ -1,0 +1,78 @@
+// libdfs: the client library behind the `dfs` command.
+//
+// Metadata calls go to the masters; file bytes move straight between this
+// process and the workers, several chunks at a time. Every call returns a
+// Status whose message names the path and the cause. A Client is used from
+// one thread; put and get start their own transfer threads internally.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bus/endpoints.h"
+#include "client/master_client.h"
+#include "codec/messages.h"
+
+namespace dfs {
+
+struct ClientOptions {
+  std::vector<HostPort> masters;
+  std::chrono::milliseconds timeout{10000};  // per request to a master or worker
+  int parallel_chunks = 4;                   // chunks in flight per put/get
+  size_t window = 4;                         // 1 MiB frames in flight per chunk
+  int chunk_attempts = 3;                    // tries per chunk before the put fails
+};
+
+struct PutOptions {
+  uint64_t chunk_size = 0;   // 0: the cluster default
+  uint32_t replication = 0;  // 0: the cluster default
+  bool overwrite = false;    // replace an existing file atomically
+};
+
+// Called from transfer threads with the bytes just moved (negative when a
+// failed attempt is rolled back before a retry).
+using ProgressFn = std::function<void(int64_t)>;
+
+// `s` with its message prefixed by `path`, unless it already names it.
+Status about_path(const std::string& path, const Status& s);
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  ~Client();
+
+  Status mkdir(const std::string& path, bool parents);
+  Result<StatReply> stat(const std::string& path);
+  // Every entry of a directory whose name starts with `prefix`, in name order.
+  Result<std::vector<EntryInfo>> list(const std::string& dir, const std::string& prefix);
+  Status remove(const std::string& path, bool recursive);
+  Status rename(const std::string& src, const std::string& dst);
+  Result<ClusterStatusReply> cluster_status();
+
+  // Uploads the local file at `local` ("-" for standard input) to `remote`.
+  // The file becomes visible at `remote` whole, or not at all.
+  Status put(const std::string& local, const std::string& remote, const PutOptions& options,
+             const ProgressFn& progress);
+  // Downloads `remote` to `local` ("-" for standard output). A local file
+  // is written under a temporary name and renamed once every chunk verified.
+  Status get(const std::string& remote, const std::string& local, const ProgressFn& progress);
+
+ private:
+  Status put_chunks(const std::string& upload_id, uint64_t chunk_size, uint64_t size, int fd,
+                    std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
+  Status put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
+                    std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
+  Status fetch_chunks(const StatReply& file, int fd, const ProgressFn& progress);
+  Status fetch_to_stdout(const StatReply& file, const ProgressFn& progress);
+
+  ClientOptions options_;
+  zmq::context_t ctx_;
+  MasterClient master_;
+};
+
+}  // namespace dfs

@@ -1,0 +1,139 @@
+// Client::get: read every chunk from one of its replicas, verify it, and
+// only then show the file under its name.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "client/chunk_transfer.h"
+#include "client/client.h"
+#include "client/local_file.h"
+#include "client/parallel.h"
+#include "client/worker_pool.h"
+#include "codec/path.h"
+
+namespace dfs {
+namespace {
+
+// Reads one chunk into `sink`, trying its replicas in turn, starting at a
+// different one per chunk so reads spread over the workers.
+Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
+                   const std::map<std::string, std::string>& endpoints, const ChunkSink& sink,
+                   const ProgressFn& progress) {
+  TransferOptions topts;
+  topts.window = options.window;
+  topts.timeout = options.timeout;
+  std::string failures;
+  size_t n = chunk.replicas.size();
+  for (size_t k = 0; k < n; ++k) {
+    const std::string& worker = chunk.replicas[(chunk.index + k) % n];
+    auto ep = endpoints.find(worker);
+    if (ep == endpoints.end()) {
+      failures += "; " + worker + ": address unknown";
+      continue;
+    }
+    uint64_t moved = 0;
+    auto counted = [&](uint64_t b) {
+      moved += b;
+      if (progress) progress(static_cast<int64_t>(b));
+    };
+    Status s = read_chunk(ctx.worker(ep->second), chunk.id, chunk.size, chunk.sha256, sink, topts, counted);
+    if (s.is_ok()) return s;
+    if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
+    failures += "; " + worker + ": " + s.to_string();
+  }
+  if (n == 0) failures = "; no replicas recorded";
+  return Status(Code::kUnavailable, "chunk " + std::to_string(chunk.index) + " (" + chunk.id +
+                                        ") is unreadable: no replica could serve it" + failures);
+}
+
+std::map<std::string, std::string> endpoint_map(const StatReply& file) {
+  std::map<std::string, std::string> out;
+  for (const auto& w : file.workers) out[w.id] = w.endpoint;
+  return out;
+}
+
+}  // namespace
+
+Status Client::fetch_chunks(const StatReply& file, int fd, const ProgressFn& progress) {
+  auto endpoints = endpoint_map(file);
+  uint64_t chunk_size = file.entry.chunk_size;
+  std::function<TransferContext()> make = [&] {
+    return TransferContext(ctx_, options_.masters, options_.timeout);
+  };
+  std::function<Status(size_t, TransferContext&)> job = [&](size_t i, TransferContext& ctx) {
+    const ChunkInfo& chunk = file.chunks[i];
+    uint64_t base = chunk.index * chunk_size;
+    ChunkSink sink = [&](uint64_t off, const char* buf, size_t len) {
+      return pwrite_all(fd, buf, len, base + off, "write local file");
+    };
+    return fetch_chunk(ctx, options_, chunk, endpoints, sink, progress);
+  };
+  return parallel_for<TransferContext>(file.chunks.size(), options_.parallel_chunks, make, job);
+}
+
+Status Client::fetch_to_stdout(const StatReply& file, const ProgressFn& progress) {
+  // Bytes written to a pipe cannot be taken back, so each chunk is verified
+  // in a spool file before any of it reaches standard output.
+  auto spool = anonymous_temp_file();
+  if (!spool.is_ok()) return spool.status();
+  int fd = spool.value();
+  auto endpoints = endpoint_map(file);
+  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  Status s;
+  for (const auto& chunk : file.chunks) {
+    ChunkSink sink = [&](uint64_t off, const char* buf, size_t len) {
+      return pwrite_all(fd, buf, len, off, "spool chunk");
+    };
+    s = fetch_chunk(ctx, options_, chunk, endpoints, sink, progress);
+    if (s.is_ok()) s = copy_fd(fd, STDOUT_FILENO, chunk.size, "write standard output");
+    if (!s.is_ok()) break;
+  }
+  ::close(fd);
+  return s;
+}
+
+Status Client::get(const std::string& remote, const std::string& local, const ProgressFn& progress) {
+  auto file = stat(remote);
+  if (!file.is_ok()) return file.status();
+  if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
+  if (local == "-") {
+    Status s = fetch_to_stdout(file.value(), progress);
+    return about_path(remote, s);
+  }
+  std::string target = local;
+  struct stat st {};
+  if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) target = join_path(target, base_name(remote));
+  std::string dir = ".";
+  std::string name = target;
+  if (auto slash = target.rfind('/'); slash != std::string::npos) {
+    dir = slash == 0 ? "/" : target.substr(0, slash);
+    name = target.substr(slash + 1);
+  }
+  std::string tmpl = dir + "/." + name + ".dfs-XXXXXX";
+  std::vector<char> tmp(tmpl.begin(), tmpl.end());
+  tmp.push_back('\0');
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return io_error(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
+  ::fchmod(fd, 0644);
+  Status s;
+  if (::ftruncate(fd, static_cast<off_t>(file->entry.size)) != 0) {
+    s = errno == ENOSPC || errno == EFBIG ? Status(Code::kDiskFull, "no space left on local device")
+                                          : io_error(std::strerror(errno));
+  }
+  if (s.is_ok()) s = fetch_chunks(file.value(), fd, progress);
+  if (::close(fd) != 0 && s.is_ok()) s = io_error(std::string("close: ") + std::strerror(errno));
+  if (s.is_ok() && ::rename(tmp.data(), target.c_str()) != 0) {
+    s = io_error("cannot rename into place: " + std::string(std::strerror(errno)));
+  }
+  if (!s.is_ok()) {
+    ::unlink(tmp.data());
+    return about_path(remote, s);
+  }
+  return Status::ok();
+}
+
+}  // namespace dfs

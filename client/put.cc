@@ -1,0 +1,194 @@
+// Client::put: create an upload, stream every chunk to a worker (several at
+// once), then commit; on any failure abort so nothing becomes visible.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "client/chunk_transfer.h"
+#include "client/client.h"
+#include "client/local_file.h"
+#include "client/parallel.h"
+#include "client/worker_pool.h"
+
+namespace dfs {
+namespace {
+
+// Errors after which the same chunk may succeed on other workers.
+bool worth_another_worker(Code code) {
+  switch (code) {
+    case Code::kTimeout:
+    case Code::kUnavailable:
+    case Code::kDiskFull:
+    case Code::kIoError:
+    case Code::kChecksumMismatch:
+    case Code::kCorruption:
+    case Code::kNotFound:  // the worker lost the open write (restart, idle timeout)
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Allocates and writes chunk `index`, moving to other workers on failure.
+Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
+                               const std::string& upload_id, uint64_t index, uint64_t size,
+                               const ChunkSource& source, const ProgressFn& progress) {
+  std::vector<std::string> exclude;
+  Status last;
+  TransferOptions topts;
+  topts.window = options.window;
+  topts.timeout = options.timeout;
+  for (int attempt = 0; attempt < options.chunk_attempts; ++attempt) {
+    auto alloc = ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
+        AllocateChunkRequest{upload_id, index, size, exclude}, /*idempotent=*/true);
+    if (!alloc.is_ok()) {
+      // After a failure, a placement error says why the retry cannot happen:
+      // keep the worker's error, which is the cause the user needs.
+      if (!last.is_ok()) break;
+      return alloc.status();
+    }
+    const auto& pipeline = alloc->pipeline;
+    std::vector<WorkerAddr> downstream(pipeline.begin() + 1, pipeline.end());
+    uint64_t moved = 0;
+    auto counted = [&](uint64_t n) {
+      moved += n;
+      if (progress) progress(static_cast<int64_t>(n));
+    };
+    auto sha = write_chunk(ctx.worker(pipeline[0].endpoint), alloc->chunk_id, size, downstream,
+                           source, topts, counted);
+    if (sha.is_ok()) {
+      ChunkInfo info;
+      info.index = index;
+      info.id = alloc->chunk_id;
+      info.size = size;
+      info.sha256 = sha.value();
+      for (const auto& w : pipeline) info.replicas.push_back(w.id);
+      return info;
+    }
+    if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
+    last = Status(sha.status().code(), "worker " + pipeline[0].id + ": " + sha.status().message());
+    if (!worth_another_worker(sha.status().code())) break;
+    exclude.push_back(pipeline[0].id);
+  }
+  return Status(last.code(), "chunk " + std::to_string(index) + ": " + last.message());
+}
+
+}  // namespace
+
+Status Client::put_chunks(const std::string& upload_id, uint64_t chunk_size, uint64_t size, int fd,
+                          std::vector<ChunkInfo>* chunks, const ProgressFn& progress) {
+  size_t n = static_cast<size_t>((size + chunk_size - 1) / chunk_size);
+  chunks->assign(n, ChunkInfo{});
+  std::function<TransferContext()> make = [&] {
+    return TransferContext(ctx_, options_.masters, options_.timeout);
+  };
+  std::function<Status(size_t, TransferContext&)> job = [&](size_t i, TransferContext& ctx) {
+    uint64_t base = i * chunk_size;
+    uint64_t len = std::min(chunk_size, size - base);
+    ChunkSource source = [&](uint64_t off, char* buf, size_t count) {
+      return pread_exact(fd, buf, count, base + off, "read local file");
+    };
+    auto info = upload_chunk(ctx, options_, upload_id, i, len, source, progress);
+    if (!info.is_ok()) return info.status();
+    (*chunks)[i] = std::move(info).value();
+    return Status::ok();
+  };
+  return parallel_for<TransferContext>(n, options_.parallel_chunks, make, job);
+}
+
+Status Client::put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
+                          std::vector<ChunkInfo>* chunks, const ProgressFn& progress) {
+  // The worker must know a chunk's size before its first frame, and stdin
+  // cannot be re-read for a retry: spool one chunk at a time to a temporary.
+  auto spool = anonymous_temp_file();
+  if (!spool.is_ok()) return spool.status();
+  int fd = spool.value();
+  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  std::vector<char> buf(1 << 20);
+  Status result;
+  *size = 0;
+  for (uint64_t index = 0;; ++index) {
+    uint64_t len = 0;
+    bool eof = false;
+    while (len < chunk_size) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), chunk_size - len));
+      auto got = read_full(STDIN_FILENO, buf.data(), want, "read standard input");
+      if (!got.is_ok()) {
+        result = got.status();
+        break;
+      }
+      result = pwrite_all(fd, buf.data(), got.value(), len, "spool standard input");
+      if (!result.is_ok()) break;
+      len += got.value();
+      if (got.value() < want) {
+        eof = true;
+        break;
+      }
+    }
+    if (!result.is_ok() || len == 0) break;
+    ChunkSource source = [&](uint64_t off, char* out, size_t count) {
+      return pread_exact(fd, out, count, off, "read spooled input");
+    };
+    auto info = upload_chunk(ctx, options_, upload_id, index, len, source, progress);
+    if (!info.is_ok()) {
+      result = info.status();
+      break;
+    }
+    chunks->push_back(std::move(info).value());
+    *size += len;
+    if (eof) break;
+  }
+  ::close(fd);
+  return result;
+}
+
+Status Client::put(const std::string& local, const std::string& remote, const PutOptions& options,
+                   const ProgressFn& progress) {
+  int fd = STDIN_FILENO;
+  bool from_stdin = local == "-";
+  uint64_t size = 0;
+  if (!from_stdin) {
+    fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error(local + ": " + std::strerror(errno));
+    struct stat st {};
+    ::fstat(fd, &st);
+    if (S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return Status(Code::kIsADirectory, local + " is a directory");
+    }
+    if (!S_ISREG(st.st_mode)) from_stdin = true;  // a pipe or device: stream it
+    size = static_cast<uint64_t>(st.st_size);
+  }
+  auto closer = [&] {
+    if (fd != STDIN_FILENO) ::close(fd);
+  };
+  auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
+      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite}, true);
+  if (!upload.is_ok()) {
+    closer();
+    return about_path(remote, upload.status());
+  }
+  std::vector<ChunkInfo> chunks;
+  Status s;
+  if (from_stdin) {
+    if (fd != STDIN_FILENO) ::dup2(fd, STDIN_FILENO);
+    s = put_stream(upload->upload_id, upload->chunk_size, &size, &chunks, progress);
+  } else {
+    s = put_chunks(upload->upload_id, upload->chunk_size, size, fd, &chunks, progress);
+  }
+  closer();
+  if (!s.is_ok()) {
+    auto abort = master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id}, true);
+    (void)abort;  // best effort: an unaborted upload expires on the master anyway
+    return about_path(remote, s);
+  }
+  auto commit = master_.call<CommitUploadRequest, OkReply>(
+      CommitUploadRequest{upload->upload_id, size, std::move(chunks)}, false);
+  if (!commit.is_ok()) return about_path(remote, commit.status());
+  return Status::ok();
+}
+
+}  // namespace dfs
