@@ -25,7 +25,7 @@ namespace codec_detail {
 template <typename T>
 std::string label() {
   if constexpr (requires { T::kType; }) {
-    return codec_detail::label<T>();
+    return std::string(msg_type_name(T::kType));
   } else {
     return "record";
   }

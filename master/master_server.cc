@@ -31,7 +31,7 @@ Status MasterServer::run() {
 
   uint64_t bad_messages = 0;
   auto next_tick = std::chrono::steady_clock::now();
-  while (!stop_requested()) {
+  while (!stop_requested() && !stop_.load()) {
     zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0}, {events.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(100));

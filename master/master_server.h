@@ -5,6 +5,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <memory>
 
 #include "bus/endpoints.h"
@@ -17,9 +18,12 @@ class MasterServer {
   MasterServer(zmq::context_t& ctx, HostPort listen, std::unique_ptr<MasterService> service);
   // Binds and serves until stop_requested().
   Status run();
+  // Makes run() return soon, from any thread (the process-wide stop signal does too).
+  void stop() { stop_.store(true); }
 
  private:
   zmq::context_t& ctx_;
+  std::atomic<bool> stop_{false};
   HostPort listen_;
   std::unique_ptr<MasterService> service_;
 };

@@ -175,8 +175,9 @@ Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& r
   AllocateChunkReply rep;
   rep.chunk_id = uploads_.new_id();
   rep.pipeline = std::move(pipeline).value();
-  auto& ids = u->allocated[rep.chunk_id];
-  for (const auto& w : rep.pipeline) ids.push_back(w.id);
+  auto& allocation = u->allocated[rep.chunk_id];
+  allocation.size = req.size;
+  for (const auto& w : rep.pipeline) allocation.workers.push_back(w.id);
   return rep;
 }
 
@@ -207,7 +208,8 @@ Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point n
                                                    std::to_string(upload->replication)));
     }
     for (const auto& w : c.replicas) {
-      if (std::find(it->second.begin(), it->second.end(), w) == it->second.end()) {
+      const auto& pipeline = it->second.workers;
+      if (std::find(pipeline.begin(), pipeline.end(), w) == pipeline.end()) {
         return refuse(invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline"));
       }
     }
@@ -223,6 +225,11 @@ Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point n
 
 void MasterService::discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep) {
   auto garbage = allocated_garbage(upload, keep);
+  // Space placed for chunks that will never be written is free again now,
+  // not when heartbeats catch up.
+  for (const auto& c : garbage) {
+    for (const auto& w : c.replicas) registry_.release(w, upload.allocated.at(c.id).size);
+  }
   if (garbage.empty()) return;
   Status s = propose(AddGarbageCmd{std::move(garbage)});
   if (!s.is_ok()) spdlog::error("cannot record garbage of upload {}: {}", upload.id, s.to_string());

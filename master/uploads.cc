@@ -55,7 +55,7 @@ std::vector<Upload> Uploads::expire(Clock::time_point now) {
 
 std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector<ChunkInfo>& keep) {
   std::vector<ChunkInfo> out;
-  for (const auto& [chunk_id, workers] : upload.allocated) {
+  for (const auto& [chunk_id, allocation] : upload.allocated) {
     bool kept = std::any_of(keep.begin(), keep.end(),
                             [&](const ChunkInfo& c) { return c.id == chunk_id; });
     if (kept) continue;
@@ -63,7 +63,7 @@ std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector
     c.id = chunk_id;
     c.size = 1;  // unknown and irrelevant for deletion; keeps the record valid
     c.sha256 = std::string(64, '0');
-    c.replicas = workers;
+    c.replicas = allocation.workers;
     out.push_back(std::move(c));
   }
   return out;

@@ -22,7 +22,11 @@ struct Upload {
   uint32_t replication = 0;
   bool overwrite = false;
   std::chrono::steady_clock::time_point last_active;
-  std::map<std::string, std::vector<std::string>> allocated;  // chunk id -> pipeline worker ids
+  struct Allocation {
+    uint64_t size = 0;
+    std::vector<std::string> workers;  // the pipeline, in order
+  };
+  std::map<std::string, Allocation> allocated;  // by chunk id
 };
 
 class Uploads {

@@ -12,6 +12,7 @@ std::string WorkerRegistry::on_heartbeat(const Heartbeat& hb, Clock::time_point 
   bool back = inserted || e.state != "live";
   e.last = hb;
   e.last.deleted.clear();
+  e.previous_seen = inserted ? now : e.last_seen;
   e.last_seen = now;
   e.state = "live";
   return back ? "worker.live" : "";
@@ -33,10 +34,11 @@ std::vector<std::pair<std::string, std::string>> WorkerRegistry::tick(Clock::tim
 }
 
 uint64_t WorkerRegistry::pending_bytes(Entry& e, Clock::time_point now) const {
-  // An allocation shows up in the worker's own `used` once the write starts,
-  // which its next heartbeats report; until then count it here.
-  auto horizon = std::max(options_.suspect_after, std::chrono::milliseconds(2000));
-  while (!e.pending.empty() && now - e.pending.front().first > horizon) e.pending.pop_front();
+  // An allocation shows up in the worker's own `used` once the client starts
+  // writing, milliseconds later. A heartbeat sent a full interval after the
+  // allocation reports it (or its abandonment), so drop allocations older
+  // than the heartbeat before the latest one.
+  while (!e.pending.empty() && e.pending.front().first < e.previous_seen) e.pending.pop_front();
   uint64_t sum = 0;
   for (const auto& p : e.pending) sum += p.second;
   return sum;
@@ -83,6 +85,18 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
     out.push_back({e->last.worker_id, e->last.endpoint});
   }
   return out;
+}
+
+void WorkerRegistry::release(const std::string& id, uint64_t size) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  auto& pending = it->second.pending;
+  for (auto p = pending.rbegin(); p != pending.rend(); ++p) {
+    if (p->second == size) {
+      pending.erase(std::next(p).base());
+      return;
+    }
+  }
 }
 
 std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {

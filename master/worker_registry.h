@@ -40,6 +40,10 @@ class WorkerRegistry {
                                         const std::vector<std::string>& exclude,
                                         Clock::time_point now);
 
+  // Forgets a placement of `size` bytes on worker `id` that will never be
+  // written (its upload was aborted).
+  void release(const std::string& id, uint64_t size);
+
   std::vector<WorkerInfo> snapshot(Clock::time_point now) const;
   bool is_live(const std::string& id) const;
   // The endpoint from the latest heartbeat, or "" if never heard from.
@@ -49,6 +53,7 @@ class WorkerRegistry {
   struct Entry {
     Heartbeat last;
     Clock::time_point last_seen;
+    Clock::time_point previous_seen;  // the heartbeat before last_seen
     std::string state;  // live, suspect, dead
     std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // recent allocations
   };

@@ -98,7 +98,7 @@ Status WorkerServer::run() {
 
   auto next_heartbeat = std::chrono::steady_clock::now();
   uint64_t dropped_replies = 0;
-  while (!stop_requested()) {
+  while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
       publish_heartbeat(hb_pub);

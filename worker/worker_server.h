@@ -4,6 +4,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -31,11 +32,14 @@ class WorkerServer {
   // Opens the store and binds; then run() serves until stop_requested().
   Status start();
   Status run();
+  // Makes run() return soon, from any thread (the process-wide stop signal does too).
+  void stop() { stop_.store(true); }
 
  private:
   void publish_heartbeat(zmq::socket_t& pub);
 
   zmq::context_t& ctx_;
+  std::atomic<bool> stop_{false};
   WorkerConfig config_;
   std::unique_ptr<ChunkStore> store_;
   uint64_t heartbeat_seq_ = 0;

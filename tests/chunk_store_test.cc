@@ -1,0 +1,198 @@
+// The worker's chunk store: what a reader can see, and what survives a crash.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "codec/sha256.h"
+#include "tests/test_util.h"
+#include "worker/chunk_store.h"
+
+namespace dfs {
+namespace {
+
+class ChunkStoreTest : public ::testing::Test {
+ protected:
+  const std::string kId = "00112233445566778899aabbccddeeff";
+
+  std::unique_ptr<ChunkStore> open(uint64_t capacity = 0) {
+    auto s = ChunkStore::open({dir_.path(), capacity});
+    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+    return std::move(s).value();
+  }
+
+  // Writes `data` as chunk `id` in frames of `frame` bytes and commits it.
+  Status store(ChunkStore& cs, const std::string& id, const std::string& data, size_t frame = 1000) {
+    auto w = cs.create(id, data.size());
+    if (!w.is_ok()) return w.status();
+    for (size_t off = 0; off < data.size(); off += frame) {
+      DFS_RETURN_IF_ERROR(w.value()->append(data.data() + off, std::min(frame, data.size() - off)));
+    }
+    return w.value()->commit(Sha256::hex_of(data));
+  }
+
+  std::string read_all(ChunkStore& cs, const std::string& id) {
+    std::string out(1 << 20, '\0');
+    uint64_t total = 0;
+    auto n = cs.read(id, 0, out.size(), out.data(), &total);
+    EXPECT_TRUE(n.is_ok()) << n.status().to_string();
+    out.resize(n.is_ok() ? n.value() : 0);
+    return out;
+  }
+
+  size_t temporaries() {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir_ / "tmp")) n += e.is_regular_file();
+    return n;
+  }
+
+  test::TempDir dir_;
+};
+
+TEST_F(ChunkStoreTest, StoredChunkReadsBackWhole) {
+  auto cs = open();
+  std::string data = test::random_bytes(12345, 1);
+  ASSERT_TRUE(store(*cs, kId, data).is_ok());
+  EXPECT_EQ(read_all(*cs, kId), data);
+  EXPECT_EQ(cs->chunk_count(), 1u);
+  EXPECT_TRUE(cs->contains(kId));
+  auto h = cs->header(kId);
+  ASSERT_TRUE(h.is_ok());
+  EXPECT_EQ(h->sha256, Sha256::hex_of(data));
+  EXPECT_EQ(temporaries(), 0u);
+}
+
+TEST_F(ChunkStoreTest, ReadsAtAnOffset) {
+  auto cs = open();
+  std::string data = test::random_bytes(5000, 2);
+  ASSERT_TRUE(store(*cs, kId, data).is_ok());
+  std::string buf(100, '\0');
+  uint64_t total = 0;
+  auto n = cs->read(kId, 4950, 100, buf.data(), &total);
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_EQ(n.value(), 50u);
+  EXPECT_EQ(total, 5000u);
+  EXPECT_EQ(buf.substr(0, 50), data.substr(4950));
+}
+
+TEST_F(ChunkStoreTest, ChunkBeingWrittenIsInvisible) {
+  auto cs = open();
+  auto w = cs->create(kId, 10);
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE(w.value()->append("hello", 5).is_ok());
+  EXPECT_FALSE(cs->contains(kId));
+  char buf[10];
+  uint64_t total;
+  EXPECT_EQ(cs->read(kId, 0, 10, buf, &total).status().code(), Code::kNotFound);
+  EXPECT_EQ(cs->create(kId, 10).status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(ChunkStoreTest, ChecksumMismatchLeavesNothing) {
+  auto cs = open();
+  auto w = cs->create(kId, 5);
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE(w.value()->append("hello", 5).is_ok());
+  Status s = w.value()->commit(Sha256::hex_of("jello"));
+  EXPECT_EQ(s.code(), Code::kChecksumMismatch);
+  EXPECT_FALSE(cs->contains(kId));
+  EXPECT_EQ(temporaries(), 0u);
+  EXPECT_EQ(cs->used(), 0u);
+}
+
+TEST_F(ChunkStoreTest, ShortWriteIsRefusedAtCommit) {
+  auto cs = open();
+  auto w = cs->create(kId, 10);
+  ASSERT_TRUE(w.value()->append("hello", 5).is_ok());
+  EXPECT_FALSE(w.value()->commit(Sha256::hex_of("hello")).is_ok());
+  EXPECT_FALSE(cs->contains(kId));
+  EXPECT_EQ(temporaries(), 0u);
+}
+
+TEST_F(ChunkStoreTest, AbandonedWriterRemovesItsTemporary) {
+  auto cs = open();
+  {
+    auto w = cs->create(kId, 10);
+    ASSERT_TRUE(w.value()->append("hello", 5).is_ok());
+    EXPECT_EQ(temporaries(), 1u);
+  }
+  EXPECT_EQ(temporaries(), 0u);
+  EXPECT_EQ(cs->used(), 0u);
+}
+
+TEST_F(ChunkStoreTest, LeftoverTemporariesAreSweptAtOpen) {
+  std::filesystem::create_directories(dir_ / "tmp");
+  std::ofstream(dir_ / ("tmp/" + kId + ".1")) << "half a chunk from a crash";
+  auto cs = open();
+  EXPECT_EQ(temporaries(), 0u);
+  EXPECT_EQ(cs->chunk_count(), 0u);
+}
+
+TEST_F(ChunkStoreTest, ReopenCountsWhatIsStored) {
+  {
+    auto cs = open();
+    ASSERT_TRUE(store(*cs, kId, test::random_bytes(1000, 3)).is_ok());
+    ASSERT_TRUE(store(*cs, "ffeeddccbbaa99887766554433221100", test::random_bytes(2000, 4)).is_ok());
+  }
+  auto cs = open();
+  EXPECT_EQ(cs->chunk_count(), 2u);
+  EXPECT_EQ(cs->used(), 3000u + 2 * kChunkHeaderSize);
+}
+
+TEST_F(ChunkStoreTest, ChunkThatDoesNotFitIsRefusedAsDiskFull) {
+  auto cs = open(/*capacity=*/10000);
+  ASSERT_TRUE(store(*cs, kId, test::random_bytes(6000, 5)).is_ok());
+  auto w = cs->create("ffeeddccbbaa99887766554433221100", 6000);
+  ASSERT_FALSE(w.is_ok());
+  EXPECT_EQ(w.status().code(), Code::kDiskFull);
+  EXPECT_NE(w.status().message().find("no room"), std::string::npos);
+}
+
+TEST_F(ChunkStoreTest, ReservationsCountAgainstCapacity) {
+  auto cs = open(/*capacity=*/10000);
+  auto first = cs->create(kId, 6000);
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_EQ(cs->create("ffeeddccbbaa99887766554433221100", 6000).status().code(), Code::kDiskFull);
+  first.value()->abort();
+  EXPECT_TRUE(cs->create("ffeeddccbbaa99887766554433221100", 6000).is_ok());
+}
+
+TEST_F(ChunkStoreTest, MissingChunkIsNotFound) {
+  auto cs = open();
+  char buf[10];
+  uint64_t total;
+  auto r = cs->read(kId, 0, 10, buf, &total);
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_NE(r.status().message().find(kId), std::string::npos);
+}
+
+TEST_F(ChunkStoreTest, CorruptHeaderIsReportedNotServed) {
+  auto cs = open();
+  ASSERT_TRUE(store(*cs, kId, "some bytes").is_ok());
+  {
+    std::fstream f(cs->chunk_path(kId), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.write("XXXX", 4);
+  }
+  char buf[10];
+  uint64_t total;
+  EXPECT_EQ(cs->read(kId, 0, 10, buf, &total).status().code(), Code::kCorruption);
+}
+
+TEST_F(ChunkStoreTest, RemoveIsIdempotentAndReported) {
+  auto cs = open();
+  ASSERT_TRUE(store(*cs, kId, "abc").is_ok());
+  ASSERT_TRUE(cs->remove(kId).is_ok());
+  ASSERT_TRUE(cs->remove(kId).is_ok());
+  EXPECT_FALSE(cs->contains(kId));
+  EXPECT_EQ(cs->used(), 0u);
+  EXPECT_EQ(cs->take_deleted(10), (std::vector<std::string>{kId, kId}));
+  EXPECT_TRUE(cs->take_deleted(10).empty());
+}
+
+TEST_F(ChunkStoreTest, BadIdsAreRefused) {
+  auto cs = open();
+  EXPECT_EQ(cs->create("../../etc/passwd", 10).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(cs->remove("../x").code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace dfs

@@ -1,0 +1,130 @@
+// An in-process dfs cluster over tcp on loopback: one master and N workers,
+// each server on its own thread, on ports no other test or cluster uses.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "client/client.h"
+#include "master/master_server.h"
+#include "tests/test_util.h"
+#include "worker/worker_server.h"
+
+namespace dfs::test {
+
+// A base port with `count` consecutive free ports (checked by binding).
+inline int free_port_block(int count) {
+  std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u + static_cast<uint32_t>(time(nullptr)));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int base = 20000 + static_cast<int>(rng() % 40000);
+    bool ok = true;
+    for (int p = base; p < base + count && ok; ++p) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(p));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(fd);
+    }
+    if (ok) return base;
+  }
+  std::abort();
+}
+
+class InProcessCluster {
+ public:
+  struct Options {
+    int workers = 3;
+    uint64_t capacity = 0;
+    uint64_t chunk_size = 64 << 10;
+  };
+
+  explicit InProcessCluster(Options options) : options_(options) {
+    base_port_ = free_port_block(8 + options.workers);
+    auto ns = Namespace::open(dir_ / "master");
+    if (!ns.is_ok()) std::abort();
+    MasterOptions mo;
+    mo.default_chunk_size = options.chunk_size;
+    mo.gc_interval = std::chrono::milliseconds(200);
+    mo.registry.suspect_after = std::chrono::milliseconds(1500);
+    mo.registry.dead_after = std::chrono::milliseconds(3000);
+    master_ = std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_},
+                                             std::make_unique<MasterService>(mo, std::move(ns).value()));
+    master_thread_ = std::thread([this] { master_status_ = master_->run(); });
+    for (int i = 1; i <= options.workers; ++i) start_worker(i);
+  }
+
+  ~InProcessCluster() {
+    for (size_t i = 0; i < workers_.size(); ++i) stop_worker(static_cast<int>(i) + 1);
+    master_->stop();
+    master_thread_.join();
+  }
+
+  void start_worker(int i) {
+    if (workers_.size() < static_cast<size_t>(i)) workers_.resize(i);
+    WorkerConfig wc;
+    wc.id = "w" + std::to_string(i);
+    wc.listen = HostPort{"127.0.0.1", base_port_ + 7 + i};
+    wc.masters = {HostPort{"127.0.0.1", base_port_}};
+    wc.dir = worker_dir(i);
+    wc.capacity = options_.capacity;
+    wc.heartbeat_interval = std::chrono::milliseconds(100);
+    auto& slot = workers_[i - 1];
+    slot.server = std::make_unique<WorkerServer>(ctx_, wc);
+    if (!slot.server->start().is_ok()) std::abort();
+    slot.thread = std::thread([s = slot.server.get()] { (void)s->run(); });
+  }
+
+  void stop_worker(int i) {
+    auto& slot = workers_[i - 1];
+    if (!slot.server) return;
+    slot.server->stop();
+    slot.thread.join();
+    slot.server.reset();
+  }
+
+  std::string worker_dir(int i) const { return dir_ / ("worker-" + std::to_string(i)); }
+
+  ClientOptions client_options() const {
+    ClientOptions co;
+    co.masters = {HostPort{"127.0.0.1", base_port_}};
+    co.timeout = std::chrono::milliseconds(5000);
+    return co;
+  }
+
+  // Waits until the master sees exactly `n` live workers.
+  bool wait_live(int n) {
+    Client c(client_options());
+    return wait_for([&] {
+      auto st = c.cluster_status();
+      if (!st.is_ok()) return false;
+      int live = 0;
+      for (auto& w : st->workers) live += w.state == "live";
+      return live == n;
+    });
+  }
+
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  struct WorkerSlot {
+    std::unique_ptr<WorkerServer> server;
+    std::thread thread;
+  };
+  Options options_;
+  TempDir dir_;
+  zmq::context_t ctx_{1};
+  int base_port_ = 0;
+  std::unique_ptr<MasterServer> master_;
+  std::thread master_thread_;
+  Status master_status_;
+  std::vector<WorkerSlot> workers_;
+};
+
+}  // namespace dfs::test

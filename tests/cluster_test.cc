@@ -1,0 +1,226 @@
+// A whole cluster in one process, over real sockets: what a user of libdfs
+// relies on, end to end.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bus/rpc_client.h"
+#include "tests/cluster_fixture.h"
+
+namespace dfs {
+namespace {
+
+constexpr uint64_t kChunk = 64 << 10;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = std::make_unique<test::InProcessCluster>(test::InProcessCluster::Options{3, capacity(), kChunk});
+    ASSERT_TRUE(cluster_->wait_live(3));
+    client_ = std::make_unique<Client>(cluster_->client_options());
+  }
+  virtual uint64_t capacity() { return 0; }
+
+  std::string local(const std::string& name) { return cluster_->dir() / name; }
+
+  void write_local(const std::string& name, const std::string& data) {
+    std::ofstream(local(name), std::ios::binary) << data;
+  }
+  std::string read_local(const std::string& name) {
+    std::ifstream in(local(name), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::unique_ptr<test::InProcessCluster> cluster_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClusterTest, FilesOfEveryBoundarySizeComeBackIdentical) {
+  for (uint64_t size : {uint64_t{0}, uint64_t{1}, kChunk - 1, kChunk, kChunk + 1, 7 * kChunk + 3}) {
+    std::string name = "f" + std::to_string(size);
+    std::string data = test::random_bytes(size, static_cast<uint32_t>(size));
+    write_local(name, data);
+    ASSERT_TRUE(client_->put(local(name), "/" + name, {}, nullptr).is_ok()) << size;
+    ASSERT_TRUE(client_->get("/" + name, local(name + ".back"), nullptr).is_ok()) << size;
+    EXPECT_EQ(read_local(name + ".back"), data) << "size " << size;
+    auto st = client_->stat("/" + name);
+    ASSERT_TRUE(st.is_ok());
+    EXPECT_EQ(st->entry.size, size);
+    EXPECT_EQ(st->chunks.size(), (size + kChunk - 1) / kChunk);
+  }
+}
+
+TEST_F(ClusterTest, ChunksSpreadOverWorkers) {
+  write_local("f", test::random_bytes(12 * kChunk, 9));
+  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  auto st = client_->stat("/f");
+  std::set<std::string> used;
+  for (auto& c : st->chunks) used.insert(c.replicas.at(0));
+  EXPECT_EQ(used.size(), 3u);
+}
+
+TEST_F(ClusterTest, ExistingFileIsKeptUnlessForced) {
+  write_local("a", "first version");
+  write_local("b", "second version, longer");
+  ASSERT_TRUE(client_->put(local("a"), "/f", {}, nullptr).is_ok());
+  Status s = client_->put(local("b"), "/f", {}, nullptr);
+  EXPECT_EQ(s.code(), Code::kAlreadyExists);
+  EXPECT_NE(s.message().find("/f"), std::string::npos);
+  ASSERT_TRUE(client_->get("/f", local("out"), nullptr).is_ok());
+  EXPECT_EQ(read_local("out"), "first version");
+  PutOptions force;
+  force.overwrite = true;
+  ASSERT_TRUE(client_->put(local("b"), "/f", force, nullptr).is_ok());
+  ASSERT_TRUE(client_->get("/f", local("out"), nullptr).is_ok());
+  EXPECT_EQ(read_local("out"), "second version, longer");
+}
+
+TEST_F(ClusterTest, PutIntoAMissingDirectoryFailsAndLeavesNothing) {
+  write_local("a", "x");
+  Status s = client_->put(local("a"), "/no/such/f", {}, nullptr);
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_NE(s.message().find("/no/such"), std::string::npos);
+}
+
+TEST_F(ClusterTest, DeletedFilesChunksAreCollectedFromWorkers) {
+  write_local("f", test::random_bytes(5 * kChunk, 3));
+  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  ASSERT_TRUE(client_->remove("/f", false).is_ok());
+  EXPECT_EQ(client_->stat("/f").status().code(), Code::kNotFound);
+  EXPECT_TRUE(test::wait_for([&] {
+    auto st = client_->cluster_status();
+    if (!st.is_ok() || st->garbage_chunks != 0) return false;
+    for (auto& w : st->workers) {
+      if (w.chunk_count != 0) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
+  write_local("f", test::random_bytes(6 * kChunk, 4));
+  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  auto st = client_->stat("/f");
+  std::string victim = st->chunks[0].replicas[0];
+  cluster_->stop_worker(std::stoi(victim.substr(1)));
+  auto options = cluster_->client_options();
+  options.timeout = std::chrono::milliseconds(1000);
+  Client impatient(options);
+  Status s = impatient.get("/f", local("out"), nullptr);
+  EXPECT_FALSE(s.is_ok());
+  // Several chunks may live on the stopped worker; the error names one of them.
+  bool names_a_lost_chunk = false;
+  for (const auto& c : st->chunks) {
+    if (c.replicas[0] == victim && s.message().find(c.id) != std::string::npos) names_a_lost_chunk = true;
+  }
+  EXPECT_TRUE(names_a_lost_chunk) << s.message();
+  EXPECT_NE(s.message().find("unreadable"), std::string::npos) << s.message();
+  EXPECT_FALSE(std::filesystem::exists(local("out")));
+  for (auto& e : std::filesystem::directory_iterator(cluster_->dir().path())) {
+    EXPECT_EQ(e.path().filename().string().find(".out.dfs-"), std::string::npos) << "temporary left behind";
+  }
+}
+
+TEST_F(ClusterTest, CorruptChunkOnDiskIsDetectedOnRead) {
+  write_local("f", test::random_bytes(kChunk, 5));
+  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  auto st = client_->stat("/f");
+  const auto& c = st->chunks[0];
+  std::string path = cluster_->worker_dir(std::stoi(c.replicas[0].substr(1))) + "/chunks/" + c.id.substr(0, 2) +
+                     "/" + c.id.substr(2, 2) + "/" + c.id;
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1000);
+    f.put('\x5a' ^ static_cast<char>(f.peek()));
+  }
+  Status s = client_->get("/f", local("out"), nullptr);
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("SHA-256"), std::string::npos) << s.message();
+  EXPECT_FALSE(std::filesystem::exists(local("out")));
+}
+
+TEST_F(ClusterTest, NamespaceOperationsBehaveLikeAFileSystem) {
+  ASSERT_TRUE(client_->mkdir("/a/b", true).is_ok());
+  EXPECT_EQ(client_->mkdir("/a", false).code(), Code::kAlreadyExists);
+  write_local("x", "x");
+  ASSERT_TRUE(client_->put(local("x"), "/a/b/x", {}, nullptr).is_ok());
+  ASSERT_TRUE(client_->rename("/a", "/c").is_ok());
+  EXPECT_TRUE(client_->stat("/c/b/x").is_ok());
+  auto l = client_->list("/c/b", "");
+  ASSERT_TRUE(l.is_ok());
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ(l.value()[0].name, "x");
+  EXPECT_EQ(client_->remove("/c", false).code(), Code::kDirectoryNotEmpty);
+  EXPECT_TRUE(client_->remove("/c", true).is_ok());
+  EXPECT_EQ(client_->stat("/c").status().code(), Code::kNotFound);
+}
+
+TEST_F(ClusterTest, ListingPagesThroughLargeDirectories) {
+  write_local("x", "x");
+  ASSERT_TRUE(client_->mkdir("/many", false).is_ok());
+  for (int i = 0; i < 1005; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/many/f%05d", i);
+    ASSERT_TRUE(client_->put(local("x"), name, {}, nullptr).is_ok());
+  }
+  auto l = client_->list("/many", "");
+  ASSERT_TRUE(l.is_ok());
+  ASSERT_EQ(l->size(), 1005u);
+  EXPECT_EQ(l->back().name, "f01004");
+  EXPECT_EQ(client_->list("/many", "f0100")->size(), 5u);
+}
+
+TEST_F(ClusterTest, MalformedRequestsGetErrorsAndServersKeepServing) {
+  zmq::context_t ctx;
+  auto opts = cluster_->client_options();
+  RpcClient master(ctx, master_api(opts.masters[0]));
+  Envelope junk;
+  junk.header.type = MsgType::kStatRequest;
+  junk.body = "\xc1\xc1 not msgpack";
+  auto reply = master.call(std::move(junk), std::chrono::milliseconds(5000));
+  ASSERT_TRUE(reply.is_ok());
+  EXPECT_EQ(decode_reply<StatReply>(reply.value()).status().code(), Code::kProtocol);
+  Envelope wrong = make_envelope(WriteChunkAck{std::string(32, 'a'), 1, false});
+  reply = master.call(std::move(wrong), std::chrono::milliseconds(5000));
+  ASSERT_TRUE(reply.is_ok());
+  EXPECT_EQ(decode_reply<OkReply>(reply.value()).status().code(), Code::kProtocol);
+
+  auto st = client_->cluster_status();
+  RpcClient worker(ctx, st->workers.at(0).endpoint);
+  Envelope frame = make_envelope(WriteChunkFrame{std::string(32, 'b'), 0, 10, false, "", {}});  // no data frame
+  reply = worker.call(std::move(frame), std::chrono::milliseconds(5000));
+  ASSERT_TRUE(reply.is_ok());
+  EXPECT_EQ(decode_reply<WriteChunkAck>(reply.value()).status().code(), Code::kProtocol);
+  EXPECT_TRUE(client_->mkdir("/still-works", false).is_ok());
+}
+
+class FullClusterTest : public ClusterTest {
+  uint64_t capacity() override { return 4 * kChunk; }
+};
+
+TEST_F(FullClusterTest, FullWorkersGiveAClearErrorAndNoPartialFile) {
+  write_local("big", test::random_bytes(20 * kChunk, 6));
+  Status s = client_->put(local("big"), "/big", {}, nullptr);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.code(), Code::kDiskFull) << s.to_string();
+  EXPECT_NE(s.message().find("room"), std::string::npos) << s.message();
+  EXPECT_EQ(client_->stat("/big").status().code(), Code::kNotFound);
+  // The aborted upload's chunks are collected, so the space comes back.
+  EXPECT_TRUE(test::wait_for([&] {
+    auto st = client_->cluster_status();
+    if (!st.is_ok() || st->garbage_chunks != 0) return false;
+    for (auto& w : st->workers) {
+      if (w.chunk_count != 0) return false;
+    }
+    return true;
+  }));
+  write_local("small", test::random_bytes(2 * kChunk, 7));
+  s = client_->put(local("small"), "/small", {}, nullptr);
+  EXPECT_TRUE(s.is_ok()) << s.to_string();
+}
+
+}  // namespace
+}  // namespace dfs
