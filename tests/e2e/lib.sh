@@ -1,0 +1,70 @@
+# Helpers for process-level tests: real binaries started by launch/ scripts
+# on free loopback ports, in a temporary run directory removed at exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export DFS_BUILD="${DFS_BUILD:-$ROOT/build}"
+DFS="$DFS_BUILD/bin/dfs"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/dfs-e2e-XXXXXX")"
+RUNS=()
+FAILURES=0
+PASSES=0
+
+cleanup() {
+  for r in "${RUNS[@]}"; do "$ROOT/launch/down" --dir "$r" --timeout 5 >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A base port whose block of 200 ports has nothing listening.
+free_base_port() {
+  local base p
+  for _ in $(seq 1 50); do
+    base=$((20000 + (RANDOM * 7 + $$) % 40000))
+    local busy=0
+    for p in $(seq "$base" $((base + 3))) $(seq $((base + 100)) $((base + 110))); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
+    done
+    [ $busy -eq 0 ] && { echo "$base"; return; }
+  done
+  echo "no free ports" >&2
+  return 1
+}
+
+# start_cluster NAME [launch/up options...]: sets RUN and exports DFS_MASTERS.
+start_cluster() {
+  local name="$1"; shift
+  RUN="$WORK/$name"
+  RUNS+=("$RUN")
+  local port
+  port="$(free_base_port)"
+  "$ROOT/launch/up" --dir "$RUN" --base-port "$port" "$@" >"$WORK/$name.up.log" 2>&1 || {
+    cat "$WORK/$name.up.log" >&2
+    return 1
+  }
+  export DFS_MASTERS="127.0.0.1:$port"
+}
+
+pass() { PASSES=$((PASSES + 1)); echo "ok   $*"; }
+fail() { FAILURES=$((FAILURES + 1)); echo "FAIL $*"; }
+check() {  # check DESCRIPTION COMMAND...
+  local what="$1"; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+# expect_error DESCRIPTION PATTERN COMMAND...: the command fails (exit 1, or
+# 2 for a usage error) with one line on stderr matching PATTERN.
+expect_error() {
+  local what="$1" pattern="$2"; shift 2
+  local err rc=0
+  err="$("$@" 2>&1 >/dev/null)" || rc=$?
+  if [ $rc -ge 1 ] && [ $rc -le 2 ] && grep -qE "$pattern" <<<"$err" && [ "$(wc -l <<<"$err")" -eq 1 ]; then
+    pass "$what"
+  else
+    fail "$what (exit $rc, stderr: $err)"
+  fi
+}
+pid_of() { cat "$RUN/$1/pid"; }
+finish() {
+  echo "$PASSES passed, $FAILURES failed"
+  [ "$FAILURES" -eq 0 ]
+}
