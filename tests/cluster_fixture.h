@@ -21,7 +21,8 @@ namespace dfs::test {
 inline int free_port_block(int count) {
   std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u + static_cast<uint32_t>(time(nullptr)));
   for (int attempt = 0; attempt < 200; ++attempt) {
-    int base = 20000 + static_cast<int>(rng() % 40000);
+    // Below the ephemeral range (32768+), where outgoing connections take ports.
+    int base = 10000 + static_cast<int>(rng() % 22000);
     bool ok = true;
     for (int p = base; p < base + count && ok; ++p) {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);

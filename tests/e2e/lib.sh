@@ -20,7 +20,8 @@ trap cleanup EXIT
 free_base_port() {
   local base p
   for _ in $(seq 1 50); do
-    base=$((20000 + (RANDOM * 7 + $$) % 40000))
+    # Below the kernel's ephemeral range (32768+), so no outgoing connection holds one.
+    base=$((10000 + (RANDOM * 7 + $$) % 22000))
     local busy=0
     for p in $(seq "$base" $((base + 3))) $(seq $((base + 100)) $((base + 110))); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
