@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -92,6 +94,11 @@ void install_stop_signals() {
 
 bool stop_requested() { return g_stop.load(); }
 void request_stop() { g_stop.store(true); }
+
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 Status write_pid_file(const std::string& path) {
   std::string tmp = path + ".tmp";

@@ -76,8 +76,10 @@ Result<Envelope> RpcClient::call(Envelope&& request, std::chrono::milliseconds t
         deadline - std::chrono::steady_clock::now());
     auto env = recv(std::max(left, std::chrono::milliseconds(0)));
     if (!env.is_ok()) {
-      if (env.status().code() == Code::kTimeout) reset();
-      return env.status();
+      if (env.status().code() != Code::kTimeout) return env.status();
+      reset();
+      return Status(Code::kTimeout,
+                    endpoint_ + " did not answer within " + std::to_string(timeout.count()) + " ms");
     }
     if (env->header.request_id == id.value()) return env;
   }

@@ -68,7 +68,7 @@ class Client {
   Status put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
                     std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
   Status fetch_chunks(const StatReply& file, int fd, const ProgressFn& progress);
-  Status fetch_to_stdout(const StatReply& file, const ProgressFn& progress);
+  Status fetch_sequential(const StatReply& file, int out, const ProgressFn& progress);
 
   ClientOptions options_;
   zmq::context_t ctx_;

@@ -75,9 +75,9 @@ Status Client::fetch_chunks(const StatReply& file, int fd, const ProgressFn& pro
   return parallel_for<TransferContext>(file.chunks.size(), options_.parallel_chunks, make, job);
 }
 
-Status Client::fetch_to_stdout(const StatReply& file, const ProgressFn& progress) {
-  // Bytes written to a pipe cannot be taken back, so each chunk is verified
-  // in a spool file before any of it reaches standard output.
+Status Client::fetch_sequential(const StatReply& file, int out, const ProgressFn& progress) {
+  // Bytes written to a pipe or device cannot be taken back, so each chunk is
+  // verified in a spool file before any of it is written out.
   auto spool = anonymous_temp_file();
   if (!spool.is_ok()) return spool.status();
   int fd = spool.value();
@@ -89,7 +89,7 @@ Status Client::fetch_to_stdout(const StatReply& file, const ProgressFn& progress
       return pwrite_all(fd, buf, len, off, "spool chunk");
     };
     s = fetch_chunk(ctx, options_, chunk, endpoints, sink, progress);
-    if (s.is_ok()) s = copy_fd(fd, STDOUT_FILENO, chunk.size, "write standard output");
+    if (s.is_ok()) s = copy_fd(fd, out, chunk.size, "write output");
     if (!s.is_ok()) break;
   }
   ::close(fd);
@@ -100,13 +100,19 @@ Status Client::get(const std::string& remote, const std::string& local, const Pr
   auto file = stat(remote);
   if (!file.is_ok()) return file.status();
   if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
-  if (local == "-") {
-    Status s = fetch_to_stdout(file.value(), progress);
-    return about_path(remote, s);
-  }
+  if (local == "-") return about_path(remote, fetch_sequential(file.value(), STDOUT_FILENO, progress));
   std::string target = local;
   struct stat st {};
   if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) target = join_path(target, base_name(remote));
+  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device or FIFO (/dev/null, a named pipe): write to it in place; a
+    // temporary and a rename would replace the device node.
+    int out = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+    if (out < 0) return io_error(target + ": " + std::strerror(errno));
+    Status s = fetch_sequential(file.value(), out, progress);
+    ::close(out);
+    return about_path(remote, s);
+  }
   std::string dir = ".";
   std::string name = target;
   if (auto slash = target.rfind('/'); slash != std::string::npos) {

@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   using namespace dfs;
+  tune_allocator();
   po::options_description desc("dfs-master options");
   desc.add_options()                                                            //
       ("id", po::value<std::string>()->default_value("m1"), "master id")       //

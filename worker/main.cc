@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   using namespace dfs;
+  tune_allocator();
   po::options_description desc("dfs-worker options");
   desc.add_options()                                                                       //
       ("id", po::value<std::string>()->required(), "worker id ([a-z0-9_-], at most 32)")  //

@@ -37,6 +37,10 @@ int cmd_put(Context& ctx) {
   }
   // `put file /dir` puts it into /dir, as cp does.
   auto existing = ctx.client->stat(remote);
+  if (!existing.is_ok() && existing.status().code() != Code::kNotFound &&
+      existing.status().code() != Code::kNotADirectory) {
+    return fail("put", existing.status());
+  }
   if (existing.is_ok() && existing->entry.is_dir()) {
     if (local == "-") return fail("put", Status(Code::kIsADirectory, remote + " is a directory"));
     remote = join_path(remote, base_name(local));

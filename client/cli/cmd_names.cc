@@ -184,6 +184,10 @@ int cmd_mv(Context& ctx) {
   std::string src, dst;
   if (!remote_path(vm["src"].as<std::string>(), &src) || !remote_path(vm["dst"].as<std::string>(), &dst)) return 2;
   auto target = ctx.client->stat(dst);
+  if (!target.is_ok() && target.status().code() != Code::kNotFound &&
+      target.status().code() != Code::kNotADirectory) {
+    return fail("mv", target.status());
+  }
   if (target.is_ok() && target->entry.is_dir() && src != dst) dst = join_path(dst, base_name(src));
   Status s = ctx.client->rename(src, dst);
   if (!s.is_ok()) return fail("mv", s);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "bus/endpoints.h"
+#include "bus/process.h"
 #include "client/cli/cli.h"
 
 namespace {
@@ -28,6 +29,7 @@ DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
 
 int main(int argc, char** argv) {
   using namespace dfs;
+  tune_allocator();
   namespace po = boost::program_options;
   po::options_description global("global options");
   global.add_options()                                                                //
