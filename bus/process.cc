@@ -25,8 +25,8 @@ void on_stop_signal(int) { g_stop.store(true); }
 
 Status parse_options(int argc, char** argv, po::options_description& desc, po::variables_map* vm,
                      const std::string& usage) {
-  desc.add_options()                                                            //
-      ("help,h", "show this help")                                              //
+  desc.add_options()                                                           //
+      ("help,h", "show this help")                                             //
       ("config", po::value<std::string>(), "config file (key = value lines)")  //
       ("log-level", po::value<std::string>()->default_value("info"),
        "trace, debug, info, warn, error, critical or off");

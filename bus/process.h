@@ -17,8 +17,8 @@ namespace po = boost::program_options;
 // environment (DFS_BASE_PORT fills --base-port) and the config file
 // (key = value lines, keys as the long flag names). Prints usage on --help.
 // Returns kCancelled when the caller should exit 0 (help was printed).
-Status parse_options(int argc, char** argv, po::options_description& desc,
-                     po::variables_map* vm, const std::string& usage);
+Status parse_options(int argc, char** argv, po::options_description& desc, po::variables_map* vm,
+                     const std::string& usage);
 
 // Logs to `file` (created with its directory) or to stderr when empty.
 // Level names: trace, debug, info, warn, error, critical, off.

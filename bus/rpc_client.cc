@@ -55,8 +55,8 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
       return Status(Code::kUnavailable, e.what());
     }
     if (n == 0) {
-      return Status(Code::kTimeout,
-                    endpoint_ + " did not answer within " + std::to_string(timeout.count()) + " ms");
+      return Status(Code::kTimeout, endpoint_ + " did not answer within " +
+                                        std::to_string(timeout.count()) + " ms");
     }
     Envelope env;
     Status s = recv_envelope(socket_, Framing::kPlain, &env);
@@ -78,8 +78,8 @@ Result<Envelope> RpcClient::call(Envelope&& request, std::chrono::milliseconds t
     if (!env.is_ok()) {
       if (env.status().code() != Code::kTimeout) return env.status();
       reset();
-      return Status(Code::kTimeout,
-                    endpoint_ + " did not answer within " + std::to_string(timeout.count()) + " ms");
+      return Status(Code::kTimeout, endpoint_ + " did not answer within " +
+                                        std::to_string(timeout.count()) + " ms");
     }
     if (env->header.request_id == id.value()) return env;
   }

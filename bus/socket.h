@@ -13,7 +13,7 @@ struct SocketOptions {
   int linger_ms = 0;
   int send_hwm = 1000;
   int recv_hwm = 1000;
-  std::string identity;  // stable routing id, set before connect
+  std::string identity;           // stable routing id, set before connect
   bool immediate = false;         // queue only to completed connections
   bool router_mandatory = false;  // a send to an unknown peer fails instead of vanishing
   int reconnect_ivl_ms = 100;

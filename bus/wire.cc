@@ -17,7 +17,8 @@ Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, boo
   auto header = env.header.encode();
   std::vector<zmq::message_t> frames;
   frames.reserve(4 + env.data.size());
-  if (framing == Framing::kRouted) frames.emplace_back(env.routing_id.data(), env.routing_id.size());
+  if (framing == Framing::kRouted)
+    frames.emplace_back(env.routing_id.data(), env.routing_id.size());
   if (framing == Framing::kTopic) frames.emplace_back(env.topic.data(), env.topic.size());
   frames.emplace_back(header.data(), header.size());
   frames.emplace_back(env.body.data(), env.body.size());

@@ -5,8 +5,8 @@
 namespace dfs {
 
 Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
-                                const std::vector<WorkerAddr>& downstream, const ChunkSource& source,
-                                const TransferOptions& options,
+                                const std::vector<WorkerAddr>& downstream,
+                                const ChunkSource& source, const TransferOptions& options,
                                 const std::function<void(uint64_t)>& progress) {
   Sha256 hash;
   std::string digest;
@@ -40,8 +40,8 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
     auto reply = worker.recv(options.timeout);
     if (!reply.is_ok()) {
       worker.reset();
-      return Status(reply.status().code(), "writing chunk " + chunk_id + " to " + worker.endpoint() +
-                                               ": " + reply.status().message());
+      return Status(reply.status().code(), "writing chunk " + chunk_id + " to " +
+                                               worker.endpoint() + ": " + reply.status().message());
     }
     auto ack = decode_reply<WriteChunkAck>(reply.value());
     if (!ack.is_ok()) {
@@ -69,7 +69,8 @@ Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
   size_t in_flight = 0;
   auto fail = [&](Status s) {
     worker.reset();
-    return Status(s.code(), "reading chunk " + chunk_id + " from " + worker.endpoint() + ": " + s.message());
+    return Status(s.code(),
+                  "reading chunk " + chunk_id + " from " + worker.endpoint() + ": " + s.message());
   };
   while (received < size) {
     while (in_flight < options.window && requested < size) {
@@ -102,8 +103,8 @@ Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
     if (progress) progress(data.size());
   }
   if (hash.finish_hex() != sha256) {
-    return Status(Code::kChecksumMismatch,
-                  "chunk " + chunk_id + " from " + worker.endpoint() + " does not match its SHA-256");
+    return Status(Code::kChecksumMismatch, "chunk " + chunk_id + " from " + worker.endpoint() +
+                                               " does not match its SHA-256");
   }
   return Status::ok();
 }

@@ -28,8 +28,8 @@ using ChunkSink = std::function<Status(uint64_t offset, const char* buf, size_t 
 // behind `worker`, which forwards to `downstream`. Returns the chunk's
 // SHA-256 once the worker reports it durable and verified.
 Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
-                                const std::vector<WorkerAddr>& downstream, const ChunkSource& source,
-                                const TransferOptions& options,
+                                const std::vector<WorkerAddr>& downstream,
+                                const ChunkSource& source, const TransferOptions& options,
                                 const std::function<void(uint64_t)>& progress);
 
 // Reads chunk `chunk_id` of `size` bytes from `worker` into `sink` and

@@ -40,7 +40,8 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
       moved += b;
       if (progress) progress(static_cast<int64_t>(b));
     };
-    Status s = read_chunk(ctx.worker(ep->second), chunk.id, chunk.size, chunk.sha256, sink, topts, counted);
+    Status s = read_chunk(ctx.worker(ep->second), chunk.id, chunk.size, chunk.sha256, sink, topts,
+                          counted);
     if (s.is_ok()) return s;
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
     failures += "; " + worker + ": " + s.to_string();
@@ -96,14 +97,17 @@ Status Client::fetch_sequential(const StatReply& file, int out, const ProgressFn
   return s;
 }
 
-Status Client::get(const std::string& remote, const std::string& local, const ProgressFn& progress) {
+Status Client::get(const std::string& remote, const std::string& local,
+                   const ProgressFn& progress) {
   auto file = stat(remote);
   if (!file.is_ok()) return file.status();
   if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
-  if (local == "-") return about_path(remote, fetch_sequential(file.value(), STDOUT_FILENO, progress));
+  if (local == "-")
+    return about_path(remote, fetch_sequential(file.value(), STDOUT_FILENO, progress));
   std::string target = local;
   struct stat st {};
-  if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) target = join_path(target, base_name(remote));
+  if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    target = join_path(target, base_name(remote));
   if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     // A device or FIFO (/dev/null, a named pipe): write to it in place; a
     // temporary and a rename would replace the device node.
@@ -123,7 +127,8 @@ Status Client::get(const std::string& remote, const std::string& local, const Pr
   std::vector<char> tmp(tmpl.begin(), tmpl.end());
   tmp.push_back('\0');
   int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return io_error(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
+  if (fd < 0)
+    return io_error(target + ": cannot create a file in " + dir + ": " + std::strerror(errno));
   ::fchmod(fd, 0644);
   Status s;
   if (::ftruncate(fd, static_cast<off_t>(file->entry.size)) != 0) {

@@ -5,7 +5,8 @@ namespace dfs {
 MasterClient::MasterClient(zmq::context_t& ctx, std::vector<HostPort> masters,
                            std::chrono::milliseconds timeout)
     : ctx_(ctx), timeout_(timeout) {
-  for (const auto& m : masters) masters_.push_back(std::make_unique<RpcClient>(ctx_, master_api(m)));
+  for (const auto& m : masters)
+    masters_.push_back(std::make_unique<RpcClient>(ctx_, master_api(m)));
 }
 
 Result<Envelope> MasterClient::call_envelope(Envelope&& req, bool idempotent) {
@@ -24,14 +25,15 @@ Result<Envelope> MasterClient::call_envelope(Envelope&& req, bool idempotent) {
           for (size_t i = 0; i < masters_.size(); ++i) {
             if (!err->leader.empty() && masters_[i]->endpoint() == err->leader) current_ = i;
           }
-          if (masters_[current_]->endpoint() != err->leader) current_ = (current_ + 1) % masters_.size();
+          if (masters_[current_]->endpoint() != err->leader)
+            current_ = (current_ + 1) % masters_.size();
           continue;
         }
       }
       return reply;
     }
-    last = Status(reply.status().code(), "master " + m.endpoint() + " unreachable: " +
-                                             reply.status().message());
+    last = Status(reply.status().code(),
+                  "master " + m.endpoint() + " unreachable: " + reply.status().message());
     if (!idempotent && reply.status().code() == Code::kTimeout) break;
     current_ = (current_ + 1) % masters_.size();
   }

@@ -16,7 +16,8 @@ namespace dfs {
 
 class MasterClient {
  public:
-  MasterClient(zmq::context_t& ctx, std::vector<HostPort> masters, std::chrono::milliseconds timeout);
+  MasterClient(zmq::context_t& ctx, std::vector<HostPort> masters,
+               std::chrono::milliseconds timeout);
 
   template <typename Req, typename Rep>
   Result<Rep> call(const Req& req, bool idempotent) {

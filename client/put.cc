@@ -166,7 +166,8 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     if (fd != STDIN_FILENO) ::close(fd);
   };
   auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
-      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite}, true);
+      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite},
+      true);
   if (!upload.is_ok()) {
     closer();
     return about_path(remote, upload.status());
@@ -181,7 +182,8 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   }
   closer();
   if (!s.is_ok()) {
-    auto abort = master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id}, true);
+    auto abort =
+        master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id}, true);
     (void)abort;  // best effort: an unaborted upload expires on the master anyway
     return about_path(remote, s);
   }

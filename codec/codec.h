@@ -50,8 +50,7 @@ Result<T> decode(std::string_view body) {
   try {
     handle.get().convert(msg);
   } catch (const std::exception& e) {
-    return protocol_error(codec_detail::label<T>() + ": wrong field type (" +
-                          e.what() + ")");
+    return protocol_error(codec_detail::label<T>() + ": wrong field type (" + e.what() + ")");
   }
   s = msg.validate();
   if (!s.is_ok()) {

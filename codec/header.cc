@@ -18,7 +18,8 @@ std::array<uint8_t, kHeaderSize> Header::encode() const {
 }
 
 Result<Header> Header::decode(const void* data, size_t size) {
-  if (size != kHeaderSize) return protocol_error("header frame has " + std::to_string(size) + " bytes, want 16");
+  if (size != kHeaderSize)
+    return protocol_error("header frame has " + std::to_string(size) + " bytes, want 16");
   const auto* p = static_cast<const uint8_t*>(data);
   if (std::memcmp(p, "DFS", 3) != 0) return protocol_error("bad protocol magic");
   if (p[3] != kProtocolVersion) {

@@ -1,5 +1,5 @@
-#include "codec/commands.h"
 #include "codec/messages.h"
+#include "codec/commands.h"
 #include "codec/path.h"
 #include "codec/sha256.h"
 
@@ -172,7 +172,8 @@ Status AllocateChunkRequest::validate() const {
 
 Status AllocateChunkReply::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
-  if (pipeline.empty() || pipeline.size() > kMaxReplication) return invalid_argument("bad pipeline");
+  if (pipeline.empty() || pipeline.size() > kMaxReplication)
+    return invalid_argument("bad pipeline");
   for (const auto& w : pipeline) DFS_RETURN_IF_ERROR(w.validate());
   return Status::ok();
 }

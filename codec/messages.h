@@ -21,9 +21,9 @@
 
 namespace dfs {
 
-inline constexpr size_t kMaxFrameBytes = 1 << 20;       // one data frame
-inline constexpr uint64_t kMaxChunkSize = 1ull << 30;   // 1 GiB
-inline constexpr uint64_t kMinChunkSize = 1 << 16;      // 64 KiB
+inline constexpr size_t kMaxFrameBytes = 1 << 20;      // one data frame
+inline constexpr uint64_t kMaxChunkSize = 1ull << 30;  // 1 GiB
+inline constexpr uint64_t kMinChunkSize = 1 << 16;     // 64 KiB
 inline constexpr uint32_t kMaxReplication = 16;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;

@@ -4,37 +4,68 @@ namespace dfs {
 
 std::string_view msg_type_name(MsgType type) {
   switch (type) {
-    case MsgType::kErrorReply: return "ErrorReply";
-    case MsgType::kOkReply: return "OkReply";
-    case MsgType::kMkdirRequest: return "MkdirRequest";
-    case MsgType::kStatRequest: return "StatRequest";
-    case MsgType::kStatReply: return "StatReply";
-    case MsgType::kListRequest: return "ListRequest";
-    case MsgType::kListReply: return "ListReply";
-    case MsgType::kDeleteRequest: return "DeleteRequest";
-    case MsgType::kRenameRequest: return "RenameRequest";
-    case MsgType::kCreateUploadRequest: return "CreateUploadRequest";
-    case MsgType::kCreateUploadReply: return "CreateUploadReply";
-    case MsgType::kAllocateChunkRequest: return "AllocateChunkRequest";
-    case MsgType::kAllocateChunkReply: return "AllocateChunkReply";
-    case MsgType::kCommitUploadRequest: return "CommitUploadRequest";
-    case MsgType::kAbortUploadRequest: return "AbortUploadRequest";
-    case MsgType::kClusterStatusRequest: return "ClusterStatusRequest";
-    case MsgType::kClusterStatusReply: return "ClusterStatusReply";
-    case MsgType::kWriteChunkFrame: return "WriteChunkFrame";
-    case MsgType::kWriteChunkAck: return "WriteChunkAck";
-    case MsgType::kReadChunkRequest: return "ReadChunkRequest";
-    case MsgType::kReadChunkReply: return "ReadChunkReply";
-    case MsgType::kHeartbeat: return "Heartbeat";
-    case MsgType::kDeleteChunksJob: return "DeleteChunksJob";
-    case MsgType::kClusterEvent: return "ClusterEvent";
-    case MsgType::kMkdirCmd: return "MkdirCmd";
-    case MsgType::kCommitFileCmd: return "CommitFileCmd";
-    case MsgType::kDeleteCmd: return "DeleteCmd";
-    case MsgType::kRenameCmd: return "RenameCmd";
-    case MsgType::kRegisterWorkerCmd: return "RegisterWorkerCmd";
-    case MsgType::kGcDoneCmd: return "GcDoneCmd";
-    case MsgType::kAddGarbageCmd: return "AddGarbageCmd";
+    case MsgType::kErrorReply:
+      return "ErrorReply";
+    case MsgType::kOkReply:
+      return "OkReply";
+    case MsgType::kMkdirRequest:
+      return "MkdirRequest";
+    case MsgType::kStatRequest:
+      return "StatRequest";
+    case MsgType::kStatReply:
+      return "StatReply";
+    case MsgType::kListRequest:
+      return "ListRequest";
+    case MsgType::kListReply:
+      return "ListReply";
+    case MsgType::kDeleteRequest:
+      return "DeleteRequest";
+    case MsgType::kRenameRequest:
+      return "RenameRequest";
+    case MsgType::kCreateUploadRequest:
+      return "CreateUploadRequest";
+    case MsgType::kCreateUploadReply:
+      return "CreateUploadReply";
+    case MsgType::kAllocateChunkRequest:
+      return "AllocateChunkRequest";
+    case MsgType::kAllocateChunkReply:
+      return "AllocateChunkReply";
+    case MsgType::kCommitUploadRequest:
+      return "CommitUploadRequest";
+    case MsgType::kAbortUploadRequest:
+      return "AbortUploadRequest";
+    case MsgType::kClusterStatusRequest:
+      return "ClusterStatusRequest";
+    case MsgType::kClusterStatusReply:
+      return "ClusterStatusReply";
+    case MsgType::kWriteChunkFrame:
+      return "WriteChunkFrame";
+    case MsgType::kWriteChunkAck:
+      return "WriteChunkAck";
+    case MsgType::kReadChunkRequest:
+      return "ReadChunkRequest";
+    case MsgType::kReadChunkReply:
+      return "ReadChunkReply";
+    case MsgType::kHeartbeat:
+      return "Heartbeat";
+    case MsgType::kDeleteChunksJob:
+      return "DeleteChunksJob";
+    case MsgType::kClusterEvent:
+      return "ClusterEvent";
+    case MsgType::kMkdirCmd:
+      return "MkdirCmd";
+    case MsgType::kCommitFileCmd:
+      return "CommitFileCmd";
+    case MsgType::kDeleteCmd:
+      return "DeleteCmd";
+    case MsgType::kRenameCmd:
+      return "RenameCmd";
+    case MsgType::kRegisterWorkerCmd:
+      return "RegisterWorkerCmd";
+    case MsgType::kGcDoneCmd:
+      return "GcDoneCmd";
+    case MsgType::kAddGarbageCmd:
+      return "AddGarbageCmd";
   }
   return {};
 }

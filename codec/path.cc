@@ -32,7 +32,8 @@ bool valid_utf8(std::string_view s) {
 
 Status check_name(std::string_view name) {
   if (name.empty()) return invalid_argument("empty name");
-  if (name == "." || name == "..") return invalid_argument("name '" + std::string(name) + "' is reserved");
+  if (name == "." || name == "..")
+    return invalid_argument("name '" + std::string(name) + "' is reserved");
   if (name.size() > kMaxNameBytes) {
     return invalid_argument("name longer than " + std::to_string(kMaxNameBytes) + " bytes");
   }
@@ -48,7 +49,8 @@ Status check_name(std::string_view name) {
 Result<std::string> normalize_path(std::string_view input) {
   if (input.empty()) return invalid_argument("empty path");
   if (input.front() != '/') {
-    return invalid_argument("path '" + std::string(input) + "' is not absolute (must start with '/')");
+    return invalid_argument("path '" + std::string(input) +
+                            "' is not absolute (must start with '/')");
   }
   if (input.size() > kMaxPathBytes) {
     return invalid_argument("path longer than " + std::to_string(kMaxPathBytes) + " bytes");

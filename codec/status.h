@@ -63,7 +63,7 @@ inline Status protocol_error(std::string m) { return {Code::kProtocol, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool is_ok() const { return std::holds_alternative<T>(v_); }
@@ -85,8 +85,8 @@ class [[nodiscard]] Result {
 }  // namespace dfs
 
 // Propagate a failed Status from an expression that yields a Status.
-#define DFS_RETURN_IF_ERROR(expr)        \
-  do {                                   \
-    ::dfs::Status dfs_status_ = (expr);  \
+#define DFS_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::dfs::Status dfs_status_ = (expr);           \
     if (!dfs_status_.is_ok()) return dfs_status_; \
   } while (0)

@@ -13,16 +13,19 @@ int main(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-master options");
-  desc.add_options()                                                            //
-      ("id", po::value<std::string>()->default_value("m1"), "master id")       //
+  desc.add_options()                                                      //
+      ("id", po::value<std::string>()->default_value("m1"), "master id")  //
       ("listen", po::value<std::string>()->default_value("127.0.0.1:7400"),
-       "api endpoint host:port; the next three ports are taken too")          //
-      ("dir", po::value<std::string>()->required(), "metadata directory")     //
+       "api endpoint host:port; the next three ports are taken too")                        //
+      ("dir", po::value<std::string>()->required(), "metadata directory")                   //
       ("chunk-size", po::value<std::string>()->default_value("64M"), "default chunk size")  //
-      ("replication", po::value<uint32_t>()->default_value(1), "default replication")      //
-      ("suspect-after-ms", po::value<int>()->default_value(3000), "a silent worker is suspect after this")  //
-      ("dead-after-ms", po::value<int>()->default_value(10000), "a silent worker is dead after this")        //
-      ("upload-ttl-s", po::value<int>()->default_value(3600), "an idle unfinished upload is dropped after this")  //
+      ("replication", po::value<uint32_t>()->default_value(1), "default replication")       //
+      ("suspect-after-ms", po::value<int>()->default_value(3000),
+       "a silent worker is suspect after this")  //
+      ("dead-after-ms", po::value<int>()->default_value(10000),
+       "a silent worker is dead after this")  //
+      ("upload-ttl-s", po::value<int>()->default_value(3600),
+       "an idle unfinished upload is dropped after this")                                     //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
       ("pid-file", po::value<std::string>()->default_value(""), "write the pid here");
   po::variables_map vm;
@@ -72,11 +75,13 @@ int main(int argc, char** argv) {
   options.registry.dead_after = std::chrono::milliseconds(vm["dead-after-ms"].as<int>());
   options.upload_ttl = std::chrono::seconds(vm["upload-ttl-s"].as<int>());
   if (options.default_replication < 1 || options.default_replication > options.max_replication) {
-    std::fprintf(stderr, "dfs-master: replication must be between 1 and %u\n", options.max_replication);
+    std::fprintf(stderr, "dfs-master: replication must be between 1 and %u\n",
+                 options.max_replication);
     return 2;
   }
   spdlog::info("master {} opened metadata at index {} ({} files, {} directories)", options.id,
-               ns.value()->applied_index(), ns.value()->file_count(), ns.value()->directory_count());
+               ns.value()->applied_index(), ns.value()->file_count(),
+               ns.value()->directory_count());
 
   zmq::context_t ctx(1);
   MasterServer server(ctx, listen.value(),

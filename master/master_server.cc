@@ -7,7 +7,8 @@
 
 namespace dfs {
 
-MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen, std::unique_ptr<MasterService> service)
+MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen,
+                           std::unique_ptr<MasterService> service)
     : ctx_(ctx), listen_(std::move(listen)), service_(std::move(service)) {}
 
 Status MasterServer::run() {
@@ -27,12 +28,14 @@ Status MasterServer::run() {
                                           std::to_string(listen_.port) + "-" +
                                           std::to_string(listen_.port + 3) + "): " + e.what());
   }
-  spdlog::info("master serving on {} (events {}, jobs {})", listen_.tcp(), events_at.tcp(), jobs_at.tcp());
+  spdlog::info("master serving on {} (events {}, jobs {})", listen_.tcp(), events_at.tcp(),
+               jobs_at.tcp());
 
   uint64_t bad_messages = 0;
   auto next_tick = std::chrono::steady_clock::now();
   while (!stop_requested() && !stop_.load()) {
-    zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0}, {events.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0},
+                               {events.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& e) {
@@ -47,7 +50,8 @@ Status MasterServer::run() {
         if (s.code() == Code::kTimeout) break;
         auto hb = s.is_ok() ? decode<Heartbeat>(env.body) : Result<Heartbeat>(s);
         if (!hb.is_ok() || env.header.type != MsgType::kHeartbeat) {
-          if (++bad_messages % 100 == 1) spdlog::warn("dropping a bad heartbeat: {}", hb.status().to_string());
+          if (++bad_messages % 100 == 1)
+            spdlog::warn("dropping a bad heartbeat: {}", hb.status().to_string());
           continue;
         }
         service_->on_heartbeat(hb.value(), now);

@@ -143,7 +143,8 @@ Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest
                                                        Clock::time_point now) {
   uint32_t replication = req.replication ? req.replication : options_.default_replication;
   if (replication > options_.max_replication) {
-    return invalid_argument("replication " + std::to_string(replication) + " is more than this cluster supports (" +
+    return invalid_argument("replication " + std::to_string(replication) +
+                            " is more than this cluster supports (" +
                             std::to_string(options_.max_replication) + ")");
   }
   // Fail early on what commit would refuse anyway.
@@ -154,7 +155,8 @@ Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest
     }
     return parent.status();
   }
-  if (!parent->is_dir()) return Status(Code::kNotADirectory, parent_path(req.path) + " is not a directory");
+  if (!parent->is_dir())
+    return Status(Code::kNotADirectory, parent_path(req.path) + " is not a directory");
   auto existing = ns_->lookup(req.path);
   if (existing.is_ok()) {
     if (existing->is_dir()) return Status(Code::kIsADirectory, req.path + " is a directory");
@@ -168,8 +170,10 @@ Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest
 Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& req,
                                                    Clock::time_point now) {
   Upload* u = uploads_.find(req.upload_id, now);
-  if (u == nullptr) return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
-  if (req.size > u->chunk_size) return invalid_argument("chunk larger than the upload's chunk size");
+  if (u == nullptr)
+    return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
+  if (req.size > u->chunk_size)
+    return invalid_argument("chunk larger than the upload's chunk size");
   auto pipeline = registry_.place(req.size, u->replication, req.exclude, now);
   if (!pipeline.is_ok()) return pipeline.status();
   AllocateChunkReply rep;
@@ -183,7 +187,8 @@ Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& r
 
 Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point now) {
   auto upload = uploads_.take(req.upload_id);
-  if (!upload) return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
+  if (!upload)
+    return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
   auto refuse = [&](Status s) {
     discard_upload(*upload, {});
     return s;
@@ -197,24 +202,27 @@ Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point n
   for (const auto& c : req.chunks) {
     bool last = c.index + 1 == expected_chunks;
     uint64_t want = last ? req.size - c.index * upload->chunk_size : upload->chunk_size;
-    if (c.size != want) return refuse(invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size"));
+    if (c.size != want)
+      return refuse(invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size"));
     auto it = upload->allocated.find(c.id);
     if (it == upload->allocated.end()) {
       return refuse(invalid_argument("chunk " + c.id + " was not allocated to this upload"));
     }
     if (c.replicas.size() < upload->replication) {
       return refuse(Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
-                                                   std::to_string(c.replicas.size()) + " workers, needs " +
+                                                   std::to_string(c.replicas.size()) +
+                                                   " workers, needs " +
                                                    std::to_string(upload->replication)));
     }
     for (const auto& w : c.replicas) {
       const auto& pipeline = it->second.workers;
       if (std::find(pipeline.begin(), pipeline.end(), w) == pipeline.end()) {
-        return refuse(invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline"));
+        return refuse(
+            invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline"));
       }
     }
   }
-  CommitFileCmd cmd{upload->path,        upload->overwrite, req.size, upload->chunk_size,
+  CommitFileCmd cmd{upload->path,        upload->overwrite, req.size,       upload->chunk_size,
                     upload->replication, req.chunks,        wall_clock_ms()};
   Status s = propose(cmd);
   if (!s.is_ok()) return refuse(s);

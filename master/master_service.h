@@ -49,7 +49,8 @@ class MasterService {
   Status propose(const Cmd& cmd) {
     return ns_->apply(ns_->applied_index() + 1, Cmd::kType, encode(cmd));
   }
-  void publish_event(const std::string& kind, const std::string& subject, const std::string& detail);
+  void publish_event(const std::string& kind, const std::string& subject,
+                     const std::string& detail);
   void discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep);
 
   Result<Envelope> dispatch(const Envelope& request, Clock::time_point now);

@@ -125,7 +125,8 @@ Result<std::vector<EntryInfo>> Namespace::list(const std::string& path, const st
   if (!start_after.empty() && start_after >= prefix) seek = base + start_after + '\0';
   std::vector<EntryInfo> out;
   *more = false;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
   for (it->Seek(seek); it->Valid(); it->Next()) {
     auto key = it->key();
     if (!key.starts_with(base + prefix)) break;
@@ -135,7 +136,8 @@ Result<std::vector<EntryInfo>> Namespace::list(const std::string& path, const st
     }
     auto inode = decode<Inode>(it->value().ToStringView());
     std::string name = key.ToString().substr(8);
-    if (!inode.is_ok()) return Status(Code::kCorruption, "stored entry '" + name + "' is unreadable");
+    if (!inode.is_ok())
+      return Status(Code::kCorruption, "stored entry '" + name + "' is unreadable");
     out.push_back(to_entry(name, inode.value()));
   }
   DFS_RETURN_IF_ERROR(from_rocks(it->status(), "list " + path));
@@ -144,7 +146,8 @@ Result<std::vector<EntryInfo>> Namespace::list(const std::string& path, const st
 
 std::vector<WorkerAddr> Namespace::workers() const {
   std::vector<WorkerAddr> out;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->workers()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->workers()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto w = decode<WorkerAddr>(it->value().ToStringView());
     if (w.is_ok()) out.push_back(w.value());
@@ -154,7 +157,8 @@ std::vector<WorkerAddr> Namespace::workers() const {
 
 std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit) const {
   std::map<std::string, std::vector<std::string>> out;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->garbage()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->garbage()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string key = it->key().ToString();
     auto sep = key.find('\0');
@@ -167,7 +171,8 @@ std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit)
 
 uint64_t Namespace::garbage_count() const {
   uint64_t n = 0;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->garbage()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->garbage()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   return n;
 }
@@ -189,11 +194,21 @@ Status Namespace::apply(uint64_t index, MsgType type, std::string_view body) {
     }
   };
   switch (type) {
-    case MsgType::kMkdirCmd: run(decode<MkdirCmd>(body), &Namespace::apply_mkdir); break;
-    case MsgType::kCommitFileCmd: run(decode<CommitFileCmd>(body), &Namespace::apply_commit); break;
-    case MsgType::kDeleteCmd: run(decode<DeleteCmd>(body), &Namespace::apply_delete); break;
-    case MsgType::kRenameCmd: run(decode<RenameCmd>(body), &Namespace::apply_rename); break;
-    case MsgType::kGcDoneCmd: run(decode<GcDoneCmd>(body), &Namespace::apply_gc_done); break;
+    case MsgType::kMkdirCmd:
+      run(decode<MkdirCmd>(body), &Namespace::apply_mkdir);
+      break;
+    case MsgType::kCommitFileCmd:
+      run(decode<CommitFileCmd>(body), &Namespace::apply_commit);
+      break;
+    case MsgType::kDeleteCmd:
+      run(decode<DeleteCmd>(body), &Namespace::apply_delete);
+      break;
+    case MsgType::kRenameCmd:
+      run(decode<RenameCmd>(body), &Namespace::apply_rename);
+      break;
+    case MsgType::kGcDoneCmd:
+      run(decode<GcDoneCmd>(body), &Namespace::apply_gc_done);
+      break;
     case MsgType::kAddGarbageCmd:
       run(decode<AddGarbageCmd>(body), &Namespace::apply_add_garbage);
       break;
@@ -267,7 +282,8 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
   std::string parent = parent_path(cmd.path);
   auto dir = directory_id(parent);
   if (!dir.is_ok()) {
-    if (dir.status().code() == Code::kNotFound) return not_found("directory " + parent + " does not exist");
+    if (dir.status().code() == Code::kNotFound)
+      return not_found("directory " + parent + " does not exist");
     return dir.status();
   }
   std::string name = base_name(cmd.path);
@@ -298,10 +314,12 @@ Status Namespace::delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint
                                   uint64_t* dirs) {
   std::string base = be64(dir);
   std::vector<uint64_t> subdirs;
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
   for (it->Seek(base); it->Valid() && it->key().starts_with(base); it->Next()) {
     auto inode = decode<Inode>(it->value().ToStringView());
-    if (!inode.is_ok()) return Status(Code::kCorruption, "unreadable entry under a deleted directory");
+    if (!inode.is_ok())
+      return Status(Code::kCorruption, "unreadable entry under a deleted directory");
     batch->Delete(store_->inodes(), it->key());
     if (inode->is_dir()) {
       ++*dirs;
@@ -353,7 +371,8 @@ Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch)
   std::string parent = parent_path(cmd.dst);
   auto dir = directory_id(parent);
   if (!dir.is_ok()) {
-    if (dir.status().code() == Code::kNotFound) return not_found("directory " + parent + " does not exist");
+    if (dir.status().code() == Code::kNotFound)
+      return not_found("directory " + parent + " does not exist");
     return dir.status();
   }
   std::string name = base_name(cmd.dst);
@@ -368,7 +387,8 @@ Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch)
 }
 
 Status Namespace::apply_gc_done(const GcDoneCmd& cmd, rocksdb::WriteBatch* batch) {
-  for (const auto& id : cmd.chunk_ids) batch->Delete(store_->garbage(), garbage_key(cmd.worker_id, id));
+  for (const auto& id : cmd.chunk_ids)
+    batch->Delete(store_->garbage(), garbage_key(cmd.worker_id, id));
   return Status::ok();
 }
 

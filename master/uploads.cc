@@ -56,8 +56,8 @@ std::vector<Upload> Uploads::expire(Clock::time_point now) {
 std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector<ChunkInfo>& keep) {
   std::vector<ChunkInfo> out;
   for (const auto& [chunk_id, allocation] : upload.allocated) {
-    bool kept = std::any_of(keep.begin(), keep.end(),
-                            [&](const ChunkInfo& c) { return c.id == chunk_id; });
+    bool kept =
+        std::any_of(keep.begin(), keep.end(), [&](const ChunkInfo& c) { return c.id == chunk_id; });
     if (kept) continue;
     ChunkInfo c;
     c.id = chunk_id;

@@ -35,8 +35,8 @@ class Uploads {
 
   Uploads(std::chrono::milliseconds idle_ttl, uint64_t seed) : ttl_(idle_ttl), rng_(seed) {}
 
-  Upload& create(const std::string& path, uint64_t chunk_size, uint32_t replication,
-                 bool overwrite, Clock::time_point now);
+  Upload& create(const std::string& path, uint64_t chunk_size, uint32_t replication, bool overwrite,
+                 Clock::time_point now);
   // The upload, touched so it does not expire; nullptr if unknown.
   Upload* find(const std::string& id, Clock::time_point now);
   // Removes and returns the upload.

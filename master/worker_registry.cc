@@ -65,15 +65,17 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
     if (free >= size + 4096) fits.push_back({free, &e});
   }
   if (live == 0) {
-    return Status(Code::kUnavailable, exclude.empty() ? "no live workers"
-                                                      : "no live workers left after excluding failed ones");
+    return Status(Code::kUnavailable, exclude.empty()
+                                          ? "no live workers"
+                                          : "no live workers left after excluding failed ones");
   }
   if (fits.size() < count) {
     if (fits.empty()) {
       return Status(Code::kDiskFull, "no live worker has room for a " + human_size(size) +
                                          " chunk (most free: " + human_size(best_free) + ")");
     }
-    return Status(Code::kUnavailable, "need " + std::to_string(count) + " workers with room, only " +
+    return Status(Code::kUnavailable, "need " + std::to_string(count) +
+                                          " workers with room, only " +
                                           std::to_string(fits.size()) + " available");
   }
   std::stable_sort(fits.begin(), fits.end(),

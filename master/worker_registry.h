@@ -53,8 +53,8 @@ class WorkerRegistry {
   struct Entry {
     Heartbeat last;
     Clock::time_point last_seen;
-    Clock::time_point previous_seen;  // the heartbeat before last_seen
-    std::string state;  // live, suspect, dead
+    Clock::time_point previous_seen;                             // the heartbeat before last_seen
+    std::string state;                                           // live, suspect, dead
     std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // recent allocations
   };
   uint64_t pending_bytes(Entry& e, Clock::time_point now) const;

@@ -21,7 +21,8 @@ class ChunkStoreTest : public ::testing::Test {
   }
 
   // Writes `data` as chunk `id` in frames of `frame` bytes and commits it.
-  Status store(ChunkStore& cs, const std::string& id, const std::string& data, size_t frame = 1000) {
+  Status store(ChunkStore& cs, const std::string& id, const std::string& data,
+               size_t frame = 1000) {
     auto w = cs.create(id, data.size());
     if (!w.is_ok()) return w.status();
     for (size_t off = 0; off < data.size(); off += frame) {
@@ -130,7 +131,8 @@ TEST_F(ChunkStoreTest, ReopenCountsWhatIsStored) {
   {
     auto cs = open();
     ASSERT_TRUE(store(*cs, kId, test::random_bytes(1000, 3)).is_ok());
-    ASSERT_TRUE(store(*cs, "ffeeddccbbaa99887766554433221100", test::random_bytes(2000, 4)).is_ok());
+    ASSERT_TRUE(
+        store(*cs, "ffeeddccbbaa99887766554433221100", test::random_bytes(2000, 4)).is_ok());
   }
   auto cs = open();
   EXPECT_EQ(cs->chunk_count(), 2u);

@@ -19,7 +19,8 @@ namespace dfs::test {
 
 // A base port with `count` consecutive free ports (checked by binding).
 inline int free_port_block(int count) {
-  std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u + static_cast<uint32_t>(time(nullptr)));
+  std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u +
+                   static_cast<uint32_t>(time(nullptr)));
   for (int attempt = 0; attempt < 200; ++attempt) {
     // Below the ephemeral range (32768+), where outgoing connections take ports.
     int base = 10000 + static_cast<int>(rng() % 22000);
@@ -55,8 +56,9 @@ class InProcessCluster {
     mo.gc_interval = std::chrono::milliseconds(200);
     mo.registry.suspect_after = std::chrono::milliseconds(1500);
     mo.registry.dead_after = std::chrono::milliseconds(3000);
-    master_ = std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_},
-                                             std::make_unique<MasterService>(mo, std::move(ns).value()));
+    master_ =
+        std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_},
+                                       std::make_unique<MasterService>(mo, std::move(ns).value()));
     master_thread_ = std::thread([this] { master_status_ = master_->run(); });
     for (int i = 1; i <= options.workers; ++i) start_worker(i);
   }

@@ -16,7 +16,8 @@ constexpr uint64_t kChunk = 64 << 10;
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cluster_ = std::make_unique<test::InProcessCluster>(test::InProcessCluster::Options{3, capacity(), kChunk});
+    cluster_ = std::make_unique<test::InProcessCluster>(
+        test::InProcessCluster::Options{3, capacity(), kChunk});
     ASSERT_TRUE(cluster_->wait_live(3));
     client_ = std::make_unique<Client>(cluster_->client_options());
   }
@@ -114,13 +115,15 @@ TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
   // Several chunks may live on the stopped worker; the error names one of them.
   bool names_a_lost_chunk = false;
   for (const auto& c : st->chunks) {
-    if (c.replicas[0] == victim && s.message().find(c.id) != std::string::npos) names_a_lost_chunk = true;
+    if (c.replicas[0] == victim && s.message().find(c.id) != std::string::npos)
+      names_a_lost_chunk = true;
   }
   EXPECT_TRUE(names_a_lost_chunk) << s.message();
   EXPECT_NE(s.message().find("unreadable"), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(local("out")));
   for (auto& e : std::filesystem::directory_iterator(cluster_->dir().path())) {
-    EXPECT_EQ(e.path().filename().string().find(".out.dfs-"), std::string::npos) << "temporary left behind";
+    EXPECT_EQ(e.path().filename().string().find(".out.dfs-"), std::string::npos)
+        << "temporary left behind";
   }
 }
 
@@ -129,8 +132,8 @@ TEST_F(ClusterTest, CorruptChunkOnDiskIsDetectedOnRead) {
   ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
   auto st = client_->stat("/f");
   const auto& c = st->chunks[0];
-  std::string path = cluster_->worker_dir(std::stoi(c.replicas[0].substr(1))) + "/chunks/" + c.id.substr(0, 2) +
-                     "/" + c.id.substr(2, 2) + "/" + c.id;
+  std::string path = cluster_->worker_dir(std::stoi(c.replicas[0].substr(1))) + "/chunks/" +
+                     c.id.substr(0, 2) + "/" + c.id.substr(2, 2) + "/" + c.id;
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(1000);
@@ -190,7 +193,8 @@ TEST_F(ClusterTest, MalformedRequestsGetErrorsAndServersKeepServing) {
 
   auto st = client_->cluster_status();
   RpcClient worker(ctx, st->workers.at(0).endpoint);
-  Envelope frame = make_envelope(WriteChunkFrame{std::string(32, 'b'), 0, 10, false, "", {}});  // no data frame
+  Envelope frame =
+      make_envelope(WriteChunkFrame{std::string(32, 'b'), 0, 10, false, "", {}});  // no data frame
   reply = worker.call(std::move(frame), std::chrono::milliseconds(5000));
   ASSERT_TRUE(reply.is_ok());
   EXPECT_EQ(decode_reply<WriteChunkAck>(reply.value()).status().code(), Code::kProtocol);

@@ -19,51 +19,143 @@ const std::string kSha = std::string(64, 'a');
 ChunkInfo chunk(uint64_t index) { return ChunkInfo{index, kChunk, 100, kSha, {"w1", "w2"}}; }
 EntryInfo entry() { return EntryInfo{"file.txt", 1, 10, 1700000000000, 1, 1 << 20, 1}; }
 
-template <typename T> T sample();
-template <> ErrorReply sample() { return {static_cast<uint16_t>(Code::kNotFound), "no such file", ""}; }
-template <> OkReply sample() { return {}; }
-template <> MkdirRequest sample() { return {"/a/b", true}; }
-template <> StatRequest sample() { return {"/a"}; }
-template <> StatReply sample() { return {entry(), {chunk(0)}, {{"w1", "tcp://127.0.0.1:1"}}}; }
-template <> ListRequest sample() { return {"/a", "pre", "prefix1", 100}; }
-template <> ListReply sample() { return {{entry()}, true}; }
-template <> DeleteRequest sample() { return {"/a", true}; }
-template <> RenameRequest sample() { return {"/a", "/b"}; }
-template <> CreateUploadRequest sample() { return {"/a/f", 1 << 20, 1, true}; }
-template <> CreateUploadReply sample() { return {kChunk, 1 << 20, 1}; }
-template <> AllocateChunkRequest sample() { return {kChunk, 3, 1000, {"w9"}}; }
-template <> AllocateChunkReply sample() { return {kChunk, {{"w1", "tcp://127.0.0.1:2"}}}; }
-template <> CommitUploadRequest sample() { return {kChunk, 100, {chunk(0)}}; }
-template <> AbortUploadRequest sample() { return {kChunk}; }
-template <> ClusterStatusRequest sample() { return {}; }
-template <> ClusterStatusReply sample() {
+template <typename T>
+T sample();
+template <>
+ErrorReply sample() {
+  return {static_cast<uint16_t>(Code::kNotFound), "no such file", ""};
+}
+template <>
+OkReply sample() {
+  return {};
+}
+template <>
+MkdirRequest sample() {
+  return {"/a/b", true};
+}
+template <>
+StatRequest sample() {
+  return {"/a"};
+}
+template <>
+StatReply sample() {
+  return {entry(), {chunk(0)}, {{"w1", "tcp://127.0.0.1:1"}}};
+}
+template <>
+ListRequest sample() {
+  return {"/a", "pre", "prefix1", 100};
+}
+template <>
+ListReply sample() {
+  return {{entry()}, true};
+}
+template <>
+DeleteRequest sample() {
+  return {"/a", true};
+}
+template <>
+RenameRequest sample() {
+  return {"/a", "/b"};
+}
+template <>
+CreateUploadRequest sample() {
+  return {"/a/f", 1 << 20, 1, true};
+}
+template <>
+CreateUploadReply sample() {
+  return {kChunk, 1 << 20, 1};
+}
+template <>
+AllocateChunkRequest sample() {
+  return {kChunk, 3, 1000, {"w9"}};
+}
+template <>
+AllocateChunkReply sample() {
+  return {kChunk, {{"w1", "tcp://127.0.0.1:2"}}};
+}
+template <>
+CommitUploadRequest sample() {
+  return {kChunk, 100, {chunk(0)}};
+}
+template <>
+AbortUploadRequest sample() {
+  return {kChunk};
+}
+template <>
+ClusterStatusRequest sample() {
+  return {};
+}
+template <>
+ClusterStatusReply sample() {
   return {"m1", "leader", {{"w1", "tcp://127.0.0.1:3", 100, 10, 1, "live", 5}}, 1, 2, 3};
 }
-template <> WriteChunkFrame sample() { return {kChunk, 0, 100, true, kSha, {}}; }
-template <> WriteChunkAck sample() { return {kChunk, 100, true}; }
-template <> ReadChunkRequest sample() { return {kChunk, 0, 4096}; }
-template <> ReadChunkReply sample() { return {kChunk, 0, 100}; }
-template <> Heartbeat sample() { return {"w1", "tcp://127.0.0.1:4", 100, 10, 1, 7, {kChunk}}; }
-template <> DeleteChunksJob sample() { return {"w1", {kChunk}}; }
-template <> ClusterEvent sample() { return {"worker.dead", "w1", "", 1, 2}; }
-template <> MkdirCmd sample() { return {"/a", false, 5}; }
-template <> CommitFileCmd sample() { return {"/a/f", false, 100, 1 << 20, 1, {chunk(0)}, 5}; }
-template <> DeleteCmd sample() { return {"/a", true}; }
-template <> RenameCmd sample() { return {"/a", "/b", 5}; }
-template <> RegisterWorkerCmd sample() { return {{"w1", "tcp://127.0.0.1:5"}}; }
-template <> GcDoneCmd sample() { return {"w1", {kChunk}}; }
-template <> AddGarbageCmd sample() { return {{chunk(0)}}; }
+template <>
+WriteChunkFrame sample() {
+  return {kChunk, 0, 100, true, kSha, {}};
+}
+template <>
+WriteChunkAck sample() {
+  return {kChunk, 100, true};
+}
+template <>
+ReadChunkRequest sample() {
+  return {kChunk, 0, 4096};
+}
+template <>
+ReadChunkReply sample() {
+  return {kChunk, 0, 100};
+}
+template <>
+Heartbeat sample() {
+  return {"w1", "tcp://127.0.0.1:4", 100, 10, 1, 7, {kChunk}};
+}
+template <>
+DeleteChunksJob sample() {
+  return {"w1", {kChunk}};
+}
+template <>
+ClusterEvent sample() {
+  return {"worker.dead", "w1", "", 1, 2};
+}
+template <>
+MkdirCmd sample() {
+  return {"/a", false, 5};
+}
+template <>
+CommitFileCmd sample() {
+  return {"/a/f", false, 100, 1 << 20, 1, {chunk(0)}, 5};
+}
+template <>
+DeleteCmd sample() {
+  return {"/a", true};
+}
+template <>
+RenameCmd sample() {
+  return {"/a", "/b", 5};
+}
+template <>
+RegisterWorkerCmd sample() {
+  return {{"w1", "tcp://127.0.0.1:5"}};
+}
+template <>
+GcDoneCmd sample() {
+  return {"w1", {kChunk}};
+}
+template <>
+AddGarbageCmd sample() {
+  return {{chunk(0)}};
+}
 
 template <typename T>
 class CodecTest : public ::testing::Test {};
 
-using AllMessages =
-    ::testing::Types<ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest, ListReply,
-                     DeleteRequest, RenameRequest, CreateUploadRequest, CreateUploadReply,
-                     AllocateChunkRequest, AllocateChunkReply, CommitUploadRequest, AbortUploadRequest,
-                     ClusterStatusRequest, ClusterStatusReply, WriteChunkFrame, WriteChunkAck,
-                     ReadChunkRequest, ReadChunkReply, Heartbeat, DeleteChunksJob, ClusterEvent, MkdirCmd,
-                     CommitFileCmd, DeleteCmd, RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd>;
+using AllMessages = ::testing::Types<
+    ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest, ListReply,
+    DeleteRequest, RenameRequest, CreateUploadRequest, CreateUploadReply, AllocateChunkRequest,
+    AllocateChunkReply, CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
+    ClusterStatusReply, WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, Heartbeat,
+    DeleteChunksJob, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd, RegisterWorkerCmd,
+    GcDoneCmd, AddGarbageCmd>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {
@@ -90,7 +182,8 @@ TYPED_TEST(CodecTest, TrailingBytesAreRejected) {
 }
 
 TYPED_TEST(CodecTest, NonMapBodiesAreRejected) {
-  for (const std::string& body : {encode(42), encode(std::string("hello")), encode(std::vector<int>{1, 2})}) {
+  for (const std::string& body :
+       {encode(42), encode(std::string("hello")), encode(std::vector<int>{1, 2})}) {
     EXPECT_EQ(decode<TypeParam>(body).status().code(), Code::kProtocol);
   }
 }
@@ -146,9 +239,12 @@ TEST(CodecValidation, BadFieldsAreRejectedAfterDecoding) {
   EXPECT_FALSE(decode<StatRequest>(encode(StatRequest{"relative/path"})).is_ok());
   EXPECT_FALSE(decode<StatRequest>(encode(StatRequest{"/a//b"})).is_ok());
   EXPECT_FALSE(decode<ReadChunkRequest>(encode(ReadChunkRequest{"XYZ", 0, 10})).is_ok());
-  EXPECT_FALSE(decode<ReadChunkRequest>(encode(ReadChunkRequest{kChunk, 0, kMaxFrameBytes + 1})).is_ok());
-  EXPECT_FALSE(decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 0, 100, true, "bad", {}})).is_ok());
-  EXPECT_FALSE(decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 100, 100, false, "", {}})).is_ok());
+  EXPECT_FALSE(
+      decode<ReadChunkRequest>(encode(ReadChunkRequest{kChunk, 0, kMaxFrameBytes + 1})).is_ok());
+  EXPECT_FALSE(
+      decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 0, 100, true, "bad", {}})).is_ok());
+  EXPECT_FALSE(
+      decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 100, 100, false, "", {}})).is_ok());
   EXPECT_FALSE(decode<Heartbeat>(encode(Heartbeat{"W1!", "tcp://x:1", 0, 0, 0, 0, {}})).is_ok());
   CommitFileCmd sizes_disagree = sample<CommitFileCmd>();
   sizes_disagree.size = 99;

@@ -24,8 +24,11 @@ class NamespaceTest : public ::testing::Test {
   Status apply(const Cmd& cmd) {
     return ns_->apply(ns_->applied_index() + 1, Cmd::kType, encode(cmd));
   }
-  Status mkdir(const std::string& p, bool parents = false) { return apply(MkdirCmd{p, parents, 1}); }
-  Status put(const std::string& p, uint64_t size = 10, bool overwrite = false, const std::string& id = kId) {
+  Status mkdir(const std::string& p, bool parents = false) {
+    return apply(MkdirCmd{p, parents, 1});
+  }
+  Status put(const std::string& p, uint64_t size = 10, bool overwrite = false,
+             const std::string& id = kId) {
     std::vector<ChunkInfo> chunks;
     if (size > 0) chunks.push_back(ChunkInfo{0, id, size, std::string(64, 'a'), {"w1"}});
     return apply(CommitFileCmd{p, overwrite, size, 1 << 20, 1, chunks, 2});
@@ -192,11 +195,14 @@ TEST_F(NamespaceTest, FailedCommandsChangeNothingButTheIndex) {
 }
 
 TEST_F(NamespaceTest, MalformedCommandIsAnErrorNotACrash) {
-  EXPECT_EQ(ns_->apply(ns_->applied_index() + 1, MsgType::kMkdirCmd, "\xc1garbage").code(), Code::kProtocol);
-  EXPECT_EQ(ns_->apply(ns_->applied_index() + 1, MsgType::kStatRequest, encode(StatRequest{"/"})).code(),
+  EXPECT_EQ(ns_->apply(ns_->applied_index() + 1, MsgType::kMkdirCmd, "\xc1garbage").code(),
             Code::kProtocol);
-  EXPECT_EQ(ns_->apply(ns_->applied_index(), MsgType::kMkdirCmd, encode(MkdirCmd{"/z", false, 1})).code(),
-            Code::kInternal);
+  EXPECT_EQ(
+      ns_->apply(ns_->applied_index() + 1, MsgType::kStatRequest, encode(StatRequest{"/"})).code(),
+      Code::kProtocol);
+  EXPECT_EQ(
+      ns_->apply(ns_->applied_index(), MsgType::kMkdirCmd, encode(MkdirCmd{"/z", false, 1})).code(),
+      Code::kInternal);
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ TEST(Path, RefusesWhatTheNamespaceCannotHold) {
   EXPECT_EQ(norm(std::string("/a\0b", 4)), "ERROR");
   EXPECT_EQ(norm("/" + std::string(256, 'x')), "ERROR");
   EXPECT_EQ(norm("/" + std::string(255, 'x')), "/" + std::string(255, 'x'));
-  EXPECT_EQ(norm("/bad\xff" "utf8"), "ERROR");
+  EXPECT_EQ(norm("/bad\xff"
+                 "utf8"),
+            "ERROR");
   EXPECT_EQ(norm("/trunc\xc3"), "ERROR");
   std::string long_path;
   for (int i = 0; i < 500; ++i) long_path += "/abcdefghi";

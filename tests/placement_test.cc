@@ -13,7 +13,8 @@ class PlacementTest : public ::testing::Test {
   WorkerRegistry::Clock::time_point t0_ = WorkerRegistry::Clock::now();
   WorkerRegistry registry_{WorkerRegistry::Options{3000ms, 10000ms}};
 
-  void beat(const std::string& id, uint64_t capacity, uint64_t used, std::chrono::milliseconds at = 0ms) {
+  void beat(const std::string& id, uint64_t capacity, uint64_t used,
+            std::chrono::milliseconds at = 0ms) {
     registry_.on_heartbeat(Heartbeat{id, "tcp://127.0.0.1:1", capacity, used, 0, 1, {}}, t0_ + at);
   }
 };

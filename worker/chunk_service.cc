@@ -24,8 +24,9 @@ Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
       return read(req.value(), request);
     }
     default:
-      return make_error_reply(request, protocol_error("a worker's data socket does not take " +
-                                                      std::string(msg_type_name(request.header.type))));
+      return make_error_reply(request,
+                              protocol_error("a worker's data socket does not take " +
+                                             std::string(msg_type_name(request.header.type))));
   }
 }
 
@@ -58,7 +59,8 @@ Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame, En
     writes_.erase(it);  // the writer's destructor removes the temporary
     return s;
   };
-  if (frame.total_size != w.total_size()) return fail(invalid_argument("chunk size changed mid-write"));
+  if (frame.total_size != w.total_size())
+    return fail(invalid_argument("chunk size changed mid-write"));
   if (frame.offset != w.written()) {
     return fail(invalid_argument("chunk " + frame.chunk_id + ": frame at offset " +
                                  std::to_string(frame.offset) + ", expected " +
@@ -84,7 +86,8 @@ Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame, En
 Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request) {
   zmq::message_t data(req.length);
   uint64_t total = 0;
-  auto n = store_->read(req.chunk_id, req.offset, req.length, static_cast<char*>(data.data()), &total);
+  auto n =
+      store_->read(req.chunk_id, req.offset, req.length, static_cast<char*>(data.data()), &total);
   if (!n.is_ok()) return make_error_reply(request, n.status());
   ReadChunkReply reply{req.chunk_id, req.offset, total};
   Envelope env = make_envelope(reply, request.header.request_id);

@@ -76,7 +76,11 @@ uint64_t fs_total_bytes(const std::string& dir) {
 
 ChunkWriter::ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd,
                          uint64_t total)
-    : store_(store), id_(std::move(id)), tmp_path_(std::move(tmp_path)), fd_(fd), total_size_(total) {}
+    : store_(store),
+      id_(std::move(id)),
+      tmp_path_(std::move(tmp_path)),
+      fd_(fd),
+      total_size_(total) {}
 
 ChunkWriter::~ChunkWriter() { abort(); }
 
@@ -169,7 +173,8 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreOptions& op
   std::error_code ec;
   fs::create_directories(store->dir_ + "/chunks", ec);
   if (!ec) fs::create_directories(store->dir_ + "/tmp", ec);
-  if (ec) return io_error("cannot create chunk directories in " + store->dir_ + ": " + ec.message());
+  if (ec)
+    return io_error("cannot create chunk directories in " + store->dir_ + ": " + ec.message());
   if (store->capacity_ == 0) store->capacity_ = fs_total_bytes(store->dir_);
   DFS_RETURN_IF_ERROR(store->scan());
   return store;
@@ -202,7 +207,8 @@ std::string ChunkStore::chunk_path(const std::string& id) const {
   return dir_ + "/chunks/" + id.substr(0, 2) + "/" + id.substr(2, 2) + "/" + id;
 }
 
-Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id, uint64_t total_size) {
+Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
+                                                        uint64_t total_size) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   uint64_t need = total_size + kChunkHeaderSize;
   std::string tmp;
@@ -213,10 +219,10 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id, u
     }
     uint64_t committed = stored_bytes_ + reserved_bytes_;
     if (committed + need > capacity_) {
-      return Status(Code::kDiskFull, "no room for chunk " + id + ": " + std::to_string(need) +
-                                         " bytes needed, " +
-                                         std::to_string(capacity_ > committed ? capacity_ - committed : 0) +
-                                         " free of capacity " + std::to_string(capacity_));
+      return Status(Code::kDiskFull,
+                    "no room for chunk " + id + ": " + std::to_string(need) + " bytes needed, " +
+                        std::to_string(capacity_ > committed ? capacity_ - committed : 0) +
+                        " free of capacity " + std::to_string(capacity_));
     }
     if (fs_free_bytes(dir_) < need + reserved_bytes_) {
       return Status(Code::kDiskFull, "no room for chunk " + id + ": the filesystem is full");
@@ -284,12 +290,14 @@ Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t l
   size_t want = static_cast<size_t>(std::min<uint64_t>(length, h->size - offset));
   size_t got = 0;
   while (got < want) {
-    ssize_t n = ::pread(fd, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
+    ssize_t n =
+        ::pread(fd, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : 0;
       ::close(fd);
-      if (n == 0) return Status(Code::kCorruption, "chunk " + id + " is shorter than its header says");
+      if (n == 0)
+        return Status(Code::kCorruption, "chunk " + id + " is shorter than its header says");
       return io_error(errno_text("read chunk " + id, err));
     }
     got += static_cast<size_t>(n);

@@ -75,7 +75,8 @@ void DiskPool::run_lane(Lane* lane) {
     // Blocking send: the socket thread always drains replies, so this waits
     // only for the inproc pipe, never for a network peer.
     Status sent = send_envelope(replies, Framing::kRouted, std::move(reply), /*dontwait=*/false);
-    if (!sent.is_ok()) spdlog::error("cannot hand a reply to the socket thread: {}", sent.to_string());
+    if (!sent.is_ok())
+      spdlog::error("cannot hand a reply to the socket thread: {}", sent.to_string());
   }
   service.abort_all();
 }

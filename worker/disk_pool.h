@@ -42,7 +42,7 @@ class DiskPool {
 
  private:
   struct Task {
-    Envelope request;                 // a data-socket request, or
+    Envelope request;                     // a data-socket request, or
     std::vector<std::string> delete_ids;  // chunks to remove
   };
   struct Lane {

@@ -13,22 +13,23 @@ int main(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-worker options");
-  desc.add_options()                                                                       //
+  desc.add_options()                                                                      //
       ("id", po::value<std::string>()->required(), "worker id ([a-z0-9_-], at most 32)")  //
       ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
       ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
-       "comma-separated master api endpoints")                                  //
-      ("dir", po::value<std::string>()->required(), "data directory")            //
+       "comma-separated master api endpoints")                         //
+      ("dir", po::value<std::string>()->required(), "data directory")  //
       ("capacity", po::value<std::string>()->default_value("0"),
-       "bytes this worker may use (e.g. 10G); 0 means the filesystem's size")  //
+       "bytes this worker may use (e.g. 10G); 0 means the filesystem's size")        //
       ("heartbeat-ms", po::value<int>()->default_value(1000), "heartbeat interval")  //
       ("idle-timeout-ms", po::value<int>()->default_value(30000),
-       "abandon a chunk write after this long without a frame")                    //
-      ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
+       "abandon a chunk write after this long without a frame")                               //
+      ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")          //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
       ("pid-file", po::value<std::string>()->default_value(""), "write the pid here");
   po::variables_map vm;
-  Status s = parse_options(argc, argv, desc, &vm, "usage: dfs-worker --id ID --listen HOST:PORT --dir DIR [options]");
+  Status s = parse_options(argc, argv, desc, &vm,
+                           "usage: dfs-worker --id ID --listen HOST:PORT --dir DIR [options]");
   if (s.code() == Code::kCancelled) return 0;
   if (!s.is_ok()) {
     std::fprintf(stderr, "dfs-worker: %s\n", s.message().c_str());
@@ -47,7 +48,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!is_worker_id(config.id)) {
-    std::fprintf(stderr, "dfs-worker: bad worker id '%s' (use 1-32 of a-z 0-9 _ -)\n", config.id.c_str());
+    std::fprintf(stderr, "dfs-worker: bad worker id '%s' (use 1-32 of a-z 0-9 _ -)\n",
+                 config.id.c_str());
     return 2;
   }
   config.listen = listen.value();

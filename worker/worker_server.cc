@@ -22,8 +22,8 @@ Status claim_directory(const std::string& dir, const std::string& id) {
     std::string existing;
     std::getline(in, existing);
     if (existing != id) {
-      return invalid_argument("directory " + dir + " belongs to worker '" + existing +
-                              "', not '" + id + "'");
+      return invalid_argument("directory " + dir + " belongs to worker '" + existing + "', not '" +
+                              id + "'");
     }
     return Status::ok();
   }
@@ -120,7 +120,8 @@ Status WorkerServer::run() {
       // Forward every ready reply; the frames are already [routing][header][body][data].
       for (int i = 0; i < 64; ++i) {
         std::vector<zmq::message_t> frames;
-        if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
         try {
           if (!zmq::send_multipart(data, frames, zmq::send_flags::dontwait)) ++dropped_replies;
         } catch (const zmq::error_t&) {

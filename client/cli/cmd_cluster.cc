@@ -24,7 +24,13 @@ int cmd_df(Context& ctx) {
     j.key("garbage_chunks").value(st->garbage_chunks);
     j.key("workers").begin_array();
     for (const auto& w : st->workers) {
-      j.begin_object().key("id").value(w.id).key("endpoint").value(w.endpoint).key("state").value(w.state);
+      j.begin_object()
+          .key("id")
+          .value(w.id)
+          .key("endpoint")
+          .value(w.endpoint)
+          .key("state")
+          .value(w.state);
       j.key("capacity").value(w.capacity).key("used").value(w.used);
       j.key("free").value(w.capacity > w.used ? w.capacity - w.used : 0);
       j.key("chunks").value(w.chunk_count).key("silent_ms").value(w.silent_ms).end_object();
@@ -33,15 +39,17 @@ int cmd_df(Context& ctx) {
     std::cout << j.str() << "\n";
     return 0;
   }
-  std::printf("%-10s %-24s %-8s %10s %10s %10s %5s %8s\n", "WORKER", "ENDPOINT", "STATE", "CAPACITY", "USED",
-              "FREE", "USE%", "CHUNKS");
+  std::printf("%-10s %-24s %-8s %10s %10s %10s %5s %8s\n", "WORKER", "ENDPOINT", "STATE",
+              "CAPACITY", "USED", "FREE", "USE%", "CHUNKS");
   uint64_t cap = 0, used = 0;
   for (const auto& w : st->workers) {
     uint64_t free = w.capacity > w.used ? w.capacity - w.used : 0;
-    int pct = w.capacity ? static_cast<int>(100.0 * static_cast<double>(w.used) / static_cast<double>(w.capacity)) : 0;
-    std::printf("%-10s %-24s %-8s %10s %10s %10s %4d%% %8llu\n", w.id.c_str(), w.endpoint.c_str(), w.state.c_str(),
-                human_size(w.capacity).c_str(), human_size(w.used).c_str(), human_size(free).c_str(), pct,
-                static_cast<unsigned long long>(w.chunk_count));
+    int pct = w.capacity ? static_cast<int>(100.0 * static_cast<double>(w.used) /
+                                            static_cast<double>(w.capacity))
+                         : 0;
+    std::printf("%-10s %-24s %-8s %10s %10s %10s %4d%% %8llu\n", w.id.c_str(), w.endpoint.c_str(),
+                w.state.c_str(), human_size(w.capacity).c_str(), human_size(w.used).c_str(),
+                human_size(free).c_str(), pct, static_cast<unsigned long long>(w.chunk_count));
     if (w.state == "live") {
       cap += w.capacity;
       used += w.used;

@@ -11,13 +11,14 @@ namespace dfs::cli {
 
 int cmd_put(Context& ctx) {
   po::options_description desc("put options");
-  desc.add_options()                                                                        //
-      ("local", po::value<std::string>()->required(), "local file, or - for stdin")        //
-      ("remote", po::value<std::string>()->required(), "remote path (or directory)")      //
-      ("force,f", "replace an existing remote file (atomically)")                          //
-      ("parents,p", "create missing parent directories")                                   //
+  desc.add_options()                                                                         //
+      ("local", po::value<std::string>()->required(), "local file, or - for stdin")          //
+      ("remote", po::value<std::string>()->required(), "remote path (or directory)")         //
+      ("force,f", "replace an existing remote file (atomically)")                            //
+      ("parents,p", "create missing parent directories")                                     //
       ("chunk-size", po::value<std::string>(), "chunk size, e.g. 64M (default: cluster's)")  //
-      ("replication", po::value<uint32_t>()->default_value(0), "replicas per chunk (0: cluster default)")  //
+      ("replication", po::value<uint32_t>()->default_value(0),
+       "replicas per chunk (0: cluster default)")  //
       ("quiet,q", "no progress bar");
   po::positional_options_description pos;
   pos.add("local", 1).add("remote", 1);
@@ -61,7 +62,7 @@ int cmd_put(Context& ctx) {
 
 int cmd_get(Context& ctx) {
   po::options_description desc("get options");
-  desc.add_options()                                                                   //
+  desc.add_options()                                                                  //
       ("remote", po::value<std::string>()->required(), "remote file")                 //
       ("local", po::value<std::string>()->required(), "local path, or - for stdout")  //
       ("quiet,q", "no progress bar");

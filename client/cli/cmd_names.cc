@@ -17,9 +17,10 @@ struct Listed {
 
 void print_long(const Listed& l, const std::string& shown) {
   bool dir = l.entry.is_dir();
-  std::printf("%s  %10s  %3s  %s  %s%s\n", dir ? "d" : "-", dir ? "-" : human_size(l.entry.size).c_str(),
-              dir ? "-" : std::to_string(l.entry.replication).c_str(), format_time(l.entry.mtime_ms).c_str(),
-              shown.c_str(), dir ? "/" : "");
+  std::printf("%s  %10s  %3s  %s  %s%s\n", dir ? "d" : "-",
+              dir ? "-" : human_size(l.entry.size).c_str(),
+              dir ? "-" : std::to_string(l.entry.replication).c_str(),
+              format_time(l.entry.mtime_ms).c_str(), shown.c_str(), dir ? "/" : "");
 }
 
 void entry_json(JsonWriter& j, const std::string& path, const EntryInfo& e) {
@@ -52,10 +53,10 @@ Status walk(Client& client, const std::string& dir, const std::string& prefix, b
 
 int cmd_ls(Context& ctx) {
   po::options_description desc("ls options");
-  desc.add_options()                                                                //
+  desc.add_options()                                                                       //
       ("path", po::value<std::string>()->default_value("/"), "directory, file or prefix")  //
-      ("long,l", "size, replication and time of each entry")                      //
-      ("recursive,R", "list subdirectories too, with full paths")                  //
+      ("long,l", "size, replication and time of each entry")                               //
+      ("recursive,R", "list subdirectories too, with full paths")                          //
       ("json", "print JSON");
   po::positional_options_description pos;
   pos.add("path", 1);
@@ -77,7 +78,8 @@ int cmd_ls(Context& ctx) {
     // Not an entry: list the names in its parent that start with it.
     Status s = walk(*ctx.client, parent_path(path), base_name(path), recursive, &items);
     if (!s.is_ok() && s.code() != Code::kNotFound) return fail("ls", s);
-    if (items.empty()) return fail("ls", Status(Code::kNotFound, path + ": no such file, directory or prefix"));
+    if (items.empty())
+      return fail("ls", Status(Code::kNotFound, path + ": no such file, directory or prefix"));
   } else {
     return fail("ls", st.status());
   }
@@ -102,7 +104,8 @@ int cmd_ls(Context& ctx) {
 
 int cmd_stat(Context& ctx) {
   po::options_description desc("stat options");
-  desc.add_options()("path", po::value<std::string>()->required(), "file or directory")("json", "print JSON");
+  desc.add_options()("path", po::value<std::string>()->required(), "file or directory")(
+      "json", "print JSON");
   po::positional_options_description pos;
   pos.add("path", 1);
   po::variables_map vm;
@@ -141,15 +144,16 @@ int cmd_stat(Context& ctx) {
   std::printf("type:        %s\n", e.is_dir() ? "directory" : "file");
   std::printf("modified:    %s\n", format_time(e.mtime_ms).c_str());
   if (e.is_dir()) return 0;
-  std::printf("size:        %s (%llu bytes)\n", human_size(e.size).c_str(), static_cast<unsigned long long>(e.size));
+  std::printf("size:        %s (%llu bytes)\n", human_size(e.size).c_str(),
+              static_cast<unsigned long long>(e.size));
   std::printf("replication: %u\n", e.replication);
   std::printf("chunk size:  %s\n", human_size(e.chunk_size).c_str());
   std::printf("chunks:      %zu\n", st->chunks.size());
   for (const auto& c : st->chunks) {
     std::string replicas;
     for (const auto& r : c.replicas) replicas += (replicas.empty() ? "" : ",") + r;
-    std::printf("  %5llu  %s  %10s  %.16s…  [%s]\n", static_cast<unsigned long long>(c.index), c.id.c_str(),
-                human_size(c.size).c_str(), c.sha256.c_str(), replicas.c_str());
+    std::printf("  %5llu  %s  %10s  %.16s…  [%s]\n", static_cast<unsigned long long>(c.index),
+                c.id.c_str(), human_size(c.size).c_str(), c.sha256.c_str(), replicas.c_str());
   }
   return 0;
 }
@@ -175,14 +179,17 @@ int cmd_rm(Context& ctx) {
 int cmd_mv(Context& ctx) {
   po::options_description desc("mv options");
   desc.add_options()("src", po::value<std::string>()->required(), "source")  //
-      ("dst", po::value<std::string>()->required(), "destination (an existing directory: move into it)");
+      ("dst", po::value<std::string>()->required(),
+       "destination (an existing directory: move into it)");
   po::positional_options_description pos;
   pos.add("src", 1).add("dst", 1);
   po::variables_map vm;
   int code = 0;
   if (!parse_args(ctx, desc, pos, &vm, "mv SRC DST", &code)) return code;
   std::string src, dst;
-  if (!remote_path(vm["src"].as<std::string>(), &src) || !remote_path(vm["dst"].as<std::string>(), &dst)) return 2;
+  if (!remote_path(vm["src"].as<std::string>(), &src) ||
+      !remote_path(vm["dst"].as<std::string>(), &dst))
+    return 2;
   auto target = ctx.client->stat(dst);
   if (!target.is_ok() && target.status().code() != Code::kNotFound &&
       target.status().code() != Code::kNotADirectory) {

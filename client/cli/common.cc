@@ -20,7 +20,8 @@ bool parse_args(const Context& ctx, po::options_description& desc,
     }
     po::notify(*vm);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dfs %s: %s\nusage: dfs %s\n", ctx.command.c_str(), e.what(), usage.c_str());
+    std::fprintf(stderr, "dfs %s: %s\nusage: dfs %s\n", ctx.command.c_str(), e.what(),
+                 usage.c_str());
     *exit_code = 2;
     return false;
   }

@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   tune_allocator();
   namespace po = boost::program_options;
   po::options_description global("global options");
-  global.add_options()                                                                //
-      ("help,h", "show this help")                                                   //
+  global.add_options()              //
+      ("help,h", "show this help")  //
       ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
        "comma-separated master api endpoints")                                       //
       ("timeout-ms", po::value<int>()->default_value(10000), "per-request timeout")  //
@@ -46,7 +46,11 @@ int main(int argc, char** argv) {
   po::variables_map vm;
   std::vector<std::string> rest;
   try {
-    auto parsed = po::command_line_parser(argc, argv).options(global).positional(pos).allow_unregistered().run();
+    auto parsed = po::command_line_parser(argc, argv)
+                      .options(global)
+                      .positional(pos)
+                      .allow_unregistered()
+                      .run();
     po::store(parsed, vm);
     rest = po::collect_unrecognized(parsed.options, po::include_positional);
     po::store(po::parse_environment(global,
@@ -60,7 +64,8 @@ int main(int argc, char** argv) {
     if (vm.count("config")) {
       po::options_description file_opts;
       file_opts.add_options()("masters", po::value<std::string>())("timeout-ms", po::value<int>());
-      po::store(po::parse_config_file<char>(vm["config"].as<std::string>().c_str(), file_opts, true), vm);
+      po::store(
+          po::parse_config_file<char>(vm["config"].as<std::string>().c_str(), file_opts, true), vm);
     }
     po::notify(vm);
   } catch (const std::exception& e) {
@@ -77,9 +82,9 @@ int main(int argc, char** argv) {
   if (vm.count("help")) rest.insert(rest.begin(), "--help");
 
   static const std::map<std::string, int (*)(cli::Context&)> kCommands = {
-      {"put", cli::cmd_put},  {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
-      {"ls", cli::cmd_ls},    {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
-      {"mv", cli::cmd_mv},    {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
+      {"put", cli::cmd_put}, {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
+      {"ls", cli::cmd_ls},   {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
+      {"mv", cli::cmd_mv},   {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
   };
   auto it = kCommands.find(command);
   if (it == kCommands.end()) {

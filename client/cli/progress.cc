@@ -7,7 +7,10 @@
 namespace dfs {
 
 ProgressBar::ProgressBar(std::string label, uint64_t total, bool enabled)
-    : label_(std::move(label)), total_(total), enabled_(enabled), start_(std::chrono::steady_clock::now()) {
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(enabled),
+      start_(std::chrono::steady_clock::now()) {
   if (!enabled_) return;
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
@@ -44,7 +47,8 @@ void ProgressBar::draw(bool final) {
     int pct = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total_));
     const int width = 24;
     int fill = std::min(width, pct * width / 100);
-    line += "  [" + std::string(fill, '#') + std::string(width - fill, '.') + "] " + std::to_string(pct) + "%";
+    line += "  [" + std::string(fill, '#') + std::string(width - fill, '.') + "] " +
+            std::to_string(pct) + "%";
   }
   line += "  " + human_size(static_cast<uint64_t>(rate)) + "/s" + (final ? "" : "   ");
   std::fputs(line.c_str(), stderr);
