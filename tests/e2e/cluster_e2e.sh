@@ -6,6 +6,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CHUNK=$((8 << 20))
 start_cluster main --workers 3 --chunk-size 8M
 
+# ---- the monitor taps the bus ----
+"$DFS_BUILD/bin/dfs-monitor" --count 1 >"$WORK/monitor.out" 2>&1 &
+monitor=$!
+# A subscriber misses what was published before it joined: publish until seen.
+for i in $(seq 1 50); do
+  echo "$i" | "$DFS" put - "/monitor-$i" >/dev/null 2>&1
+  kill -0 "$monitor" 2>/dev/null || break
+  sleep 0.1
+done
+kill "$monitor" 2>/dev/null || true
+wait "$monitor" 2>/dev/null || true
+check "dfs-monitor shows a committed file" grep -q '^event.file.committed /monitor-' "$WORK/monitor.out"
+
 # ---- put/get at every chunk boundary, and a large file ----
 sizes=(0 1 $((CHUNK - 1)) $CHUNK $((CHUNK + 1)) $((200 << 20)))
 for size in "${sizes[@]}"; do
