@@ -43,71 +43,64 @@ Envelope MasterService::handle(const Envelope& request, Clock::time_point now) {
   return std::move(reply).value();
 }
 
+// Decodes a Req, runs `fn` on it, and wraps what it returns: a Status
+// becomes OkReply (or the error), a Result<Rep> becomes Rep.
+template <typename Req, typename Fn>
+Result<Envelope> serve(const Envelope& request, Fn&& fn) {
+  auto req = decode<Req>(request.body);
+  if (!req.is_ok()) return req.status();
+  auto out = fn(req.value());
+  if constexpr (std::is_same_v<decltype(out), Status>) {
+    if (!out.is_ok()) return out;
+    return reply_to(request, OkReply{});
+  } else {
+    if (!out.is_ok()) return out.status();
+    return reply_to(request, out.value());
+  }
+}
+
 Result<Envelope> MasterService::dispatch(const Envelope& request, Clock::time_point now) {
-  const OkReply ok;
   switch (request.header.type) {
-    case MsgType::kMkdirRequest: {
-      auto req = decode<MkdirRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      DFS_RETURN_IF_ERROR(propose(MkdirCmd{req->path, req->parents, wall_clock_ms()}));
-      return reply_to(request, ok);
-    }
-    case MsgType::kStatRequest: {
-      auto req = decode<StatRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      auto rep = stat(req.value());
-      if (!rep.is_ok()) return rep.status();
-      return reply_to(request, rep.value());
-    }
-    case MsgType::kListRequest: {
-      auto req = decode<ListRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      ListReply rep;
-      auto entries = ns_->list(req->path, req->prefix, req->start_after, req->limit, &rep.more);
-      if (!entries.is_ok()) return entries.status();
-      rep.entries = std::move(entries).value();
-      return reply_to(request, rep);
-    }
-    case MsgType::kDeleteRequest: {
-      auto req = decode<DeleteRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      DFS_RETURN_IF_ERROR(propose(DeleteCmd{req->path, req->recursive}));
-      return reply_to(request, ok);
-    }
-    case MsgType::kRenameRequest: {
-      auto req = decode<RenameRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      DFS_RETURN_IF_ERROR(propose(RenameCmd{req->src, req->dst, wall_clock_ms()}));
-      return reply_to(request, ok);
-    }
-    case MsgType::kCreateUploadRequest: {
-      auto req = decode<CreateUploadRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      auto rep = create_upload(req.value(), now);
-      if (!rep.is_ok()) return rep.status();
-      return reply_to(request, rep.value());
-    }
-    case MsgType::kAllocateChunkRequest: {
-      auto req = decode<AllocateChunkRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      auto rep = allocate(req.value(), now);
-      if (!rep.is_ok()) return rep.status();
-      return reply_to(request, rep.value());
-    }
-    case MsgType::kCommitUploadRequest: {
-      auto req = decode<CommitUploadRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      DFS_RETURN_IF_ERROR(commit(req.value(), now));
-      return reply_to(request, ok);
-    }
-    case MsgType::kAbortUploadRequest: {
-      auto req = decode<AbortUploadRequest>(request.body);
-      if (!req.is_ok()) return req.status();
-      if (auto upload = uploads_.take(req->upload_id)) discard_upload(*upload, {});
-      return reply_to(request, ok);
-    }
+    case MsgType::kMkdirRequest:
+      return serve<MkdirRequest>(request, [&](const MkdirRequest& r) {
+        return propose(MkdirCmd{r.path, r.parents, wall_clock_ms()});
+      });
+    case MsgType::kStatRequest:
+      return serve<StatRequest>(request, [&](const StatRequest& r) { return stat(r); });
+    case MsgType::kListRequest:
+      return serve<ListRequest>(request, [&](const ListRequest& r) -> Result<ListReply> {
+        ListReply rep;
+        auto entries = ns_->list(r.path, r.prefix, r.start_after, r.limit, &rep.more);
+        if (!entries.is_ok()) return entries.status();
+        rep.entries = std::move(entries).value();
+        return rep;
+      });
+    case MsgType::kDeleteRequest:
+      return serve<DeleteRequest>(request, [&](const DeleteRequest& r) {
+        return propose(DeleteCmd{r.path, r.recursive});
+      });
+    case MsgType::kRenameRequest:
+      return serve<RenameRequest>(request, [&](const RenameRequest& r) {
+        return propose(RenameCmd{r.src, r.dst, wall_clock_ms()});
+      });
+    case MsgType::kCreateUploadRequest:
+      return serve<CreateUploadRequest>(
+          request, [&](const CreateUploadRequest& r) { return create_upload(r, now); });
+    case MsgType::kAllocateChunkRequest:
+      return serve<AllocateChunkRequest>(
+          request, [&](const AllocateChunkRequest& r) { return allocate(r, now); });
+    case MsgType::kCommitUploadRequest:
+      return serve<CommitUploadRequest>(
+          request, [&](const CommitUploadRequest& r) { return commit(r, now); });
+    case MsgType::kAbortUploadRequest:
+      return serve<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) {
+        if (auto upload = uploads_.take(r.upload_id)) discard_upload(*upload, {});
+        return Status::ok();
+      });
     case MsgType::kClusterStatusRequest:
-      return reply_to(request, cluster_status(now));
+      return serve<ClusterStatusRequest>(request, [&](const ClusterStatusRequest&) {
+        return Result<ClusterStatusReply>(cluster_status(now));
+      });
     default:
       return protocol_error("the master api does not take " +
                             std::string(msg_type_name(request.header.type)));

@@ -35,6 +35,18 @@ class ClusterTest : public ::testing::Test {
     return ss.str();
   }
 
+  // Waits until the master has no garbage left and no worker holds a chunk.
+  bool wait_until_workers_empty() {
+    return test::wait_for([&] {
+      auto st = client_->cluster_status();
+      if (!st.is_ok() || st->garbage_chunks != 0) return false;
+      for (auto& w : st->workers) {
+        if (w.chunk_count != 0) return false;
+      }
+      return true;
+    });
+  }
+
   std::unique_ptr<test::InProcessCluster> cluster_;
   std::unique_ptr<Client> client_;
 };
@@ -91,14 +103,7 @@ TEST_F(ClusterTest, DeletedFilesChunksAreCollectedFromWorkers) {
   ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
   ASSERT_TRUE(client_->remove("/f", false).is_ok());
   EXPECT_EQ(client_->stat("/f").status().code(), Code::kNotFound);
-  EXPECT_TRUE(test::wait_for([&] {
-    auto st = client_->cluster_status();
-    if (!st.is_ok() || st->garbage_chunks != 0) return false;
-    for (auto& w : st->workers) {
-      if (w.chunk_count != 0) return false;
-    }
-    return true;
-  }));
+  EXPECT_TRUE(wait_until_workers_empty());
 }
 
 TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
@@ -213,14 +218,7 @@ TEST_F(FullClusterTest, FullWorkersGiveAClearErrorAndNoPartialFile) {
   EXPECT_NE(s.message().find("room"), std::string::npos) << s.message();
   EXPECT_EQ(client_->stat("/big").status().code(), Code::kNotFound);
   // The aborted upload's chunks are collected, so the space comes back.
-  EXPECT_TRUE(test::wait_for([&] {
-    auto st = client_->cluster_status();
-    if (!st.is_ok() || st->garbage_chunks != 0) return false;
-    for (auto& w : st->workers) {
-      if (w.chunk_count != 0) return false;
-    }
-    return true;
-  }));
+  EXPECT_TRUE(wait_until_workers_empty());
   write_local("small", test::random_bytes(2 * kChunk, 7));
   s = client_->put(local("small"), "/small", {}, nullptr);
   EXPECT_TRUE(s.is_ok()) << s.to_string();
