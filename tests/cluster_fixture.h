@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "client/client.h"
 #include "master/master_server.h"
 #include "tests/test_util.h"
@@ -48,6 +50,7 @@ class InProcessCluster {
   };
 
   explicit InProcessCluster(Options options) : options_(options) {
+    spdlog::default_logger();  // create the logger registry before any server thread uses it
     base_port_ = free_port_block(8 + options.workers);
     auto ns = Namespace::open(dir_ / "master");
     if (!ns.is_ok()) std::abort();

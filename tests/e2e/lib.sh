@@ -48,9 +48,10 @@ start_cluster() {
 
 pass() { PASSES=$((PASSES + 1)); echo "ok   $*"; }
 fail() { FAILURES=$((FAILURES + 1)); echo "FAIL $*"; }
-check() {  # check DESCRIPTION COMMAND...
+check() {  # check DESCRIPTION COMMAND...: passes if the command succeeds
   local what="$1"; shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
+  local err
+  if err="$("$@" 2>&1 >/dev/null)"; then pass "$what"; else fail "$what${err:+: $err}"; fi
 }
 # expect_error DESCRIPTION PATTERN COMMAND...: the command fails (exit 1, or
 # 2 for a usage error) with one line on stderr matching PATTERN.
