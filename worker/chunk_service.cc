@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace dfs {
 
 ChunkService::ChunkService(ChunkStore* store, std::chrono::milliseconds idle_timeout)
@@ -21,7 +23,7 @@ Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
     case MsgType::kReadChunkRequest: {
       auto req = decode<ReadChunkRequest>(request.body);
       if (!req.is_ok()) return make_error_reply(request, req.status());
-      return read(req.value(), request);
+      return read(req.value(), request, now);
     }
     default:
       return make_error_reply(request,
@@ -83,13 +85,39 @@ Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame, En
   return ack;
 }
 
-Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request) {
+namespace {
+constexpr size_t kMaxOpenReads = 16;
+constexpr auto kReaderIdle = std::chrono::seconds(5);
+}  // namespace
+
+Result<ChunkReader*> ChunkService::reader(const std::string& chunk_id, Clock::time_point now) {
+  auto it = reads_.find(chunk_id);
+  if (it == reads_.end()) {
+    if (reads_.size() >= kMaxOpenReads) {
+      auto oldest = std::min_element(
+          reads_.begin(), reads_.end(),
+          [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
+      reads_.erase(oldest);
+    }
+    auto opened = store_->open_reader(chunk_id);
+    if (!opened.is_ok()) return opened.status();
+    it = reads_.emplace(chunk_id, OpenRead{std::move(opened).value(), now}).first;
+  }
+  it->second.last_used = now;
+  return it->second.reader.get();
+}
+
+Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request,
+                            Clock::time_point now) {
+  auto r = reader(req.chunk_id, now);
+  if (!r.is_ok()) return make_error_reply(request, r.status());
   zmq::message_t data(req.length);
-  uint64_t total = 0;
-  auto n =
-      store_->read(req.chunk_id, req.offset, req.length, static_cast<char*>(data.data()), &total);
-  if (!n.is_ok()) return make_error_reply(request, n.status());
-  ReadChunkReply reply{req.chunk_id, req.offset, total};
+  auto n = r.value()->read(req.offset, req.length, static_cast<char*>(data.data()));
+  if (!n.is_ok()) {
+    reads_.erase(req.chunk_id);
+    return make_error_reply(request, n.status());
+  }
+  ReadChunkReply reply{req.chunk_id, req.offset, r.value()->header().size};
   Envelope env = make_envelope(reply, request.header.request_id);
   env.routing_id = request.routing_id;
   if (n.value() < req.length) {
@@ -102,6 +130,8 @@ Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request
 }
 
 size_t ChunkService::expire_idle(Clock::time_point now) {
+  // Closed readers release the space of chunks deleted while they were open.
+  std::erase_if(reads_, [&](const auto& r) { return now - r.second.last_used > kReaderIdle; });
   size_t n = 0;
   for (auto it = writes_.begin(); it != writes_.end();) {
     if (now - it->second.last_frame > idle_timeout_) {

@@ -252,23 +252,12 @@ void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored) 
 }
 
 Result<ChunkFileHeader> ChunkStore::header(const std::string& id) {
-  if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
-  int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
-    return io_error(errno_text("open chunk " + id, errno));
-  }
-  char buf[kChunkHeaderSize];
-  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
-  ::close(fd);
-  if (n < 0) return io_error(errno_text("read chunk " + id, errno));
-  auto h = ChunkFileHeader::decode(buf, static_cast<size_t>(n));
-  if (!h.is_ok()) return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
-  return h;
+  auto reader = open_reader(id);
+  if (!reader.is_ok()) return reader.status();
+  return reader.value()->header();
 }
 
-Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t length, char* out,
-                                uint64_t* total_size) {
+Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& id) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -282,28 +271,34 @@ Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t l
     ::close(fd);
     return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
   }
-  *total_size = h->size;
-  if (offset > h->size) {
-    ::close(fd);
-    return invalid_argument("read past the end of chunk " + id);
-  }
-  size_t want = static_cast<size_t>(std::min<uint64_t>(length, h->size - offset));
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ChunkReader>(new ChunkReader(id, fd, h.value()));
+}
+
+ChunkReader::~ChunkReader() { ::close(fd_); }
+
+Result<size_t> ChunkReader::read(uint64_t offset, size_t length, char* out) {
+  if (offset > header_.size) return invalid_argument("read past the end of chunk " + id_);
+  size_t want = static_cast<size_t>(std::min<uint64_t>(length, header_.size - offset));
   size_t got = 0;
   while (got < want) {
     ssize_t n =
-        ::pread(fd, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
+        ::pread(fd_, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : 0;
-      ::close(fd);
-      if (n == 0)
-        return Status(Code::kCorruption, "chunk " + id + " is shorter than its header says");
-      return io_error(errno_text("read chunk " + id, err));
-    }
+    if (n < 0) return io_error(errno_text("read chunk " + id_, errno));
+    if (n == 0)
+      return Status(Code::kCorruption, "chunk " + id_ + " is shorter than its header says");
     got += static_cast<size_t>(n);
   }
-  ::close(fd);
   return got;
+}
+
+Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t length, char* out,
+                                uint64_t* total_size) {
+  auto reader = open_reader(id);
+  if (!reader.is_ok()) return reader.status();
+  *total_size = reader.value()->header().size;
+  return reader.value()->read(offset, length, out);
 }
 
 Status ChunkStore::remove(const std::string& id) {

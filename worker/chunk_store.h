@@ -59,6 +59,28 @@ class ChunkWriter {
   bool done_ = false;
 };
 
+// An open stored chunk, for reading it frame by frame. Keeping it open keeps
+// the kernel's readahead going across frames. Reads of a chunk removed while
+// open still see its bytes (ids are never reused, so they are still right).
+class ChunkReader {
+ public:
+  ~ChunkReader();
+  ChunkReader(const ChunkReader&) = delete;
+  ChunkReader& operator=(const ChunkReader&) = delete;
+
+  // Up to `length` bytes at `offset` into `out`; fewer only at the end.
+  Result<size_t> read(uint64_t offset, size_t length, char* out);
+  const ChunkFileHeader& header() const { return header_; }
+
+ private:
+  friend class ChunkStore;
+  ChunkReader(std::string id, int fd, ChunkFileHeader header)
+      : id_(std::move(id)), fd_(fd), header_(std::move(header)) {}
+  std::string id_;
+  int fd_;
+  ChunkFileHeader header_;
+};
+
 class ChunkStore {
  public:
   // Creates the directories, removes leftover temporaries, and counts what is
@@ -75,6 +97,9 @@ class ChunkStore {
   // *total_size. kNotFound if the chunk is not stored.
   Result<size_t> read(const std::string& id, uint64_t offset, size_t length, char* out,
                       uint64_t* total_size);
+  // Opens a stored chunk for reading and checks its header; kNotFound if
+  // absent, kCorruption if the header is damaged.
+  Result<std::unique_ptr<ChunkReader>> open_reader(const std::string& id);
   // The header of a stored chunk (size and checksum), kNotFound if absent.
   Result<ChunkFileHeader> header(const std::string& id);
 

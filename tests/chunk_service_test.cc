@@ -1,0 +1,118 @@
+// The worker's request logic, without sockets: the write protocol's frame
+// rules, reads in frames, and what happens to abandoned or deleted chunks.
+#include <gtest/gtest.h>
+
+#include "codec/sha256.h"
+#include "tests/test_util.h"
+#include "worker/chunk_service.h"
+
+namespace dfs {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ChunkServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(ChunkStore::open({dir_.path(), 0})).value();
+    service_ = std::make_unique<ChunkService>(store_.get(), 1000ms);
+  }
+
+  Envelope frame(const std::string& data, uint64_t offset, uint64_t total, bool last,
+                 const std::string& sha = "") {
+    Envelope env = make_envelope(WriteChunkFrame{kId, offset, total, last, sha, {}}, ++req_);
+    env.routing_id = "client";
+    env.data.emplace_back(data.data(), data.size());
+    return env;
+  }
+  Status status_of(Envelope reply) { return decode_reply<WriteChunkAck>(reply).status(); }
+  Result<WriteChunkAck> send(Envelope env, ChunkService::Clock::time_point at = {}) {
+    return decode_reply<WriteChunkAck>(
+        service_->handle(std::move(env), at == ChunkService::Clock::time_point{} ? now_ : at));
+  }
+  Result<std::string> read(uint64_t offset, uint64_t len, ChunkService::Clock::time_point at) {
+    Envelope env = make_envelope(ReadChunkRequest{kId, offset, len}, ++req_);
+    Envelope reply = service_->handle(std::move(env), at);
+    auto rep = decode_reply<ReadChunkReply>(reply);
+    if (!rep.is_ok()) return rep.status();
+    return reply.data.at(0).to_string();
+  }
+
+  const std::string kId = "abcdefabcdefabcdefabcdefabcdef12";
+  test::TempDir dir_;
+  std::unique_ptr<ChunkStore> store_;
+  std::unique_ptr<ChunkService> service_;
+  ChunkService::Clock::time_point now_ = ChunkService::Clock::now();
+  uint64_t req_ = 0;
+};
+
+TEST_F(ChunkServiceTest, FramesInOrderStoreTheChunkAndReadsReturnIt) {
+  std::string data = test::random_bytes(3000, 1);
+  auto a = send(frame(data.substr(0, 1000), 0, 3000, false));
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  EXPECT_EQ(a->received, 1000u);
+  EXPECT_FALSE(a->stored);
+  ASSERT_TRUE(send(frame(data.substr(1000, 1000), 1000, 3000, false)).is_ok());
+  auto last = send(frame(data.substr(2000), 2000, 3000, true, Sha256::hex_of(data)));
+  ASSERT_TRUE(last.is_ok()) << last.status().to_string();
+  EXPECT_TRUE(last->stored);
+  EXPECT_EQ(service_->open_writes(), 0u);
+  EXPECT_EQ(read(0, 2048, now_).value() + read(2048, 2048, now_).value(), data);
+}
+
+TEST_F(ChunkServiceTest, AGapInOffsetsAbortsTheWrite) {
+  ASSERT_TRUE(send(frame("aaaa", 0, 12, false)).is_ok());
+  EXPECT_EQ(send(frame("cccc", 8, 12, false)).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(service_->open_writes(), 0u);
+  // Later frames of the failed write find nothing open.
+  EXPECT_EQ(send(frame("bbbb", 4, 12, false)).status().code(), Code::kNotFound);
+  EXPECT_FALSE(store_->contains(kId));
+}
+
+TEST_F(ChunkServiceTest, WrongChecksumIsRefusedAndNothingStored) {
+  EXPECT_EQ(send(frame("data", 0, 4, true, Sha256::hex_of("other"))).status().code(),
+            Code::kChecksumMismatch);
+  EXPECT_FALSE(store_->contains(kId));
+}
+
+TEST_F(ChunkServiceTest, AllBytesWithoutALastFrameIsAnError) {
+  EXPECT_EQ(send(frame("data", 0, 4, false)).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(service_->open_writes(), 0u);
+}
+
+TEST_F(ChunkServiceTest, AFrameWithoutDataIsAProtocolError) {
+  Envelope env = make_envelope(WriteChunkFrame{kId, 0, 4, false, "", {}}, 1);
+  EXPECT_EQ(status_of(service_->handle(std::move(env), now_)).code(), Code::kProtocol);
+}
+
+TEST_F(ChunkServiceTest, ADownstreamPipelineIsRefusedUntilReplicationExists) {
+  Envelope env = frame("data", 0, 4, false);
+  env.body = encode(WriteChunkFrame{kId, 0, 4, false, "", {{"w2", "tcp://127.0.0.1:1"}}});
+  EXPECT_EQ(status_of(service_->handle(std::move(env), now_)).code(), Code::kInvalidArgument);
+}
+
+TEST_F(ChunkServiceTest, IdleWritesAreAbandonedAndTheirSpaceReleased) {
+  ASSERT_TRUE(send(frame("aaaa", 0, 8, false)).is_ok());
+  EXPECT_GT(store_->used(), 0u);
+  EXPECT_EQ(service_->expire_idle(now_ + 500ms), 0u);
+  EXPECT_EQ(service_->expire_idle(now_ + 1500ms), 1u);
+  EXPECT_EQ(store_->used(), 0u);
+  EXPECT_EQ(
+      send(frame("bbbb", 4, 8, true, Sha256::hex_of("aaaabbbb")), now_ + 1600ms).status().code(),
+      Code::kNotFound);
+}
+
+TEST_F(ChunkServiceTest, ADeletedChunkStopsBeingServedOnceItsReaderIsIdle) {
+  ASSERT_TRUE(send(frame("payload", 0, 7, true, Sha256::hex_of("payload"))).is_ok());
+  ASSERT_EQ(read(0, 7, now_).value(), "payload");
+  ASSERT_TRUE(store_->remove(kId).is_ok());
+  service_->expire_idle(now_ + 10s);
+  EXPECT_EQ(read(0, 7, now_ + 10s).status().code(), Code::kNotFound);
+}
+
+TEST_F(ChunkServiceTest, ReadingAMissingChunkIsNotFound) {
+  EXPECT_EQ(read(0, 10, now_).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace dfs
