@@ -27,9 +27,11 @@ bool DiskPool::has_room() const {
   return true;
 }
 
-bool DiskPool::submit_request(Envelope&& request) {
-  size_t i = std::hash<std::string>{}(request.routing_id) % lanes_.size();
-  return lanes_[i]->queue.try_push(Task{std::move(request), {}});
+bool DiskPool::submit_request(Envelope& request) {
+  Lane& lane = *lanes_[std::hash<std::string>{}(request.routing_id) % lanes_.size()];
+  // Only the socket thread pushes, so a queue with room now still has room below.
+  if (lane.queue.full()) return false;
+  return lane.queue.try_push(Task{std::move(request), {}});
 }
 
 bool DiskPool::submit_delete(std::vector<std::string> chunk_ids) {

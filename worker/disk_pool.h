@@ -33,8 +33,9 @@ class DiskPool {
   ~DiskPool();  // stop()
 
   bool has_room() const;
-  // Queues a data-socket request; false if that thread's queue is full.
-  bool submit_request(Envelope&& request);
+  // Queues a data-socket request (moving it); false, leaving it untouched,
+  // if that thread's queue is full.
+  bool submit_request(Envelope& request);
   // Queues removal of chunks (from a delete job); false if full.
   bool submit_delete(std::vector<std::string> chunk_ids);
   // Finishes queued work, aborts unfinished writes, joins the threads.

@@ -159,7 +159,12 @@ Status WorkerServer::run() {
           }
           continue;
         }
-        pool.submit_request(std::move(env));
+        if (!pool.submit_request(env)) {
+          Status busy(Code::kUnavailable, "worker " + config_.id + " is busy; try again");
+          if (!send_envelope(data, Framing::kRouted, make_error_reply(env, busy)).is_ok()) {
+            ++dropped_replies;
+          }
+        }
       }
     }
   }
