@@ -155,6 +155,10 @@ Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest
     if (existing->is_dir()) return Status(Code::kIsADirectory, req.path + " is a directory");
     if (!req.overwrite) return Status(Code::kAlreadyExists, req.path + " already exists");
   }
+  if (uploads_.size() >= options_.max_uploads) {
+    return Status(Code::kUnavailable, "too many uploads in progress (" +
+                                          std::to_string(uploads_.size()) + "); try again later");
+  }
   uint64_t chunk_size = req.chunk_size ? req.chunk_size : options_.default_chunk_size;
   Upload& u = uploads_.create(req.path, chunk_size, replication, req.overwrite, now);
   return CreateUploadReply{u.id, chunk_size, replication};

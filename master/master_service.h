@@ -25,7 +25,8 @@ struct MasterOptions {
   WorkerRegistry::Options registry;
   std::chrono::milliseconds upload_ttl{std::chrono::hours(1)};
   std::chrono::milliseconds gc_interval{2000};
-  uint64_t seed = 0;  // for ids; 0 picks a random seed
+  size_t max_uploads = 10000;  // uploads in progress at once; more are refused
+  uint64_t seed = 0;           // for ids; 0 picks a random seed
 };
 
 class MasterService {
