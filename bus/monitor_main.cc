@@ -21,7 +21,7 @@ std::string json_escape(const std::string& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   using namespace dfs;
   po::options_description desc("dfs-monitor options");
   desc.add_options()  //
@@ -94,4 +94,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "dfs-monitor: %llu undecodable messages dropped\n",
                  static_cast<unsigned long long>(bad));
   return 0;
+}
+
+// Nothing should throw out of run(); if something does (a library call we did
+// not expect to fail), say what and exit non-zero rather than abort silently.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfs-monitor: fatal: %s\n", e.what());
+    return 1;
+  }
 }

@@ -67,7 +67,7 @@ Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
   uint64_t requested = 0;
   uint64_t received = 0;
   size_t in_flight = 0;
-  auto fail = [&](Status s) {
+  auto fail = [&](const Status& s) {
     worker.reset();
     return Status(s.code(),
                   "reading chunk " + chunk_id + " from " + worker.endpoint() + ": " + s.message());

@@ -2,7 +2,7 @@
 
 namespace dfs {
 
-MasterClient::MasterClient(zmq::context_t& ctx, std::vector<HostPort> masters,
+MasterClient::MasterClient(zmq::context_t& ctx, const std::vector<HostPort>& masters,
                            std::chrono::milliseconds timeout)
     : ctx_(ctx), timeout_(timeout) {
   for (const auto& m : masters)

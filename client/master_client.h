@@ -16,7 +16,7 @@ namespace dfs {
 
 class MasterClient {
  public:
-  MasterClient(zmq::context_t& ctx, std::vector<HostPort> masters,
+  MasterClient(zmq::context_t& ctx, const std::vector<HostPort>& masters,
                std::chrono::milliseconds timeout);
 
   template <typename Req, typename Rep>

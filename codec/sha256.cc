@@ -45,10 +45,10 @@ std::string Sha256::finish_hex() {
   EVP_DigestFinal_ex(impl_->ctx, digest, &len);
   init_or_die(impl_->ctx);
   static const char kHex[] = "0123456789abcdef";
-  std::string out(len * 2, '0');
+  std::string out(static_cast<size_t>(len) * 2, '0');
   for (unsigned int i = 0; i < len; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 15];
+    out[2 * static_cast<size_t>(i)] = kHex[digest[i] >> 4];
+    out[2 * static_cast<size_t>(i) + 1] = kHex[digest[i] & 15];
   }
   return out;
 }

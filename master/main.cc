@@ -9,7 +9,7 @@
 #include "bus/units.h"
 #include "master/master_server.h"
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-master options");
@@ -93,4 +93,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+// Nothing should throw out of run(); if something does (a library call we did
+// not expect to fail), say what and exit non-zero rather than abort silently.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfs-master: fatal: %s\n", e.what());
+    return 1;
+  }
 }

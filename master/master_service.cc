@@ -30,10 +30,10 @@ Envelope reply_to(const Envelope& request, const Rep& rep) {
 }  // namespace
 
 MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> ns)
-    : options_(options),
+    : options_(std::move(options)),
       ns_(std::move(ns)),
-      registry_(options.registry),
-      uploads_(options.upload_ttl, pick_seed(options.seed)) {
+      registry_(options_.registry),
+      uploads_(options_.upload_ttl, pick_seed(options_.seed)) {
   for (const auto& w : ns_->workers()) registered_[w.id] = w.endpoint;
 }
 

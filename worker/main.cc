@@ -9,7 +9,7 @@
 #include "codec/messages.h"
 #include "worker/worker_server.h"
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-worker options");
@@ -79,4 +79,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+// Nothing should throw out of run(); if something does (a library call we did
+// not expect to fail), say what and exit non-zero rather than abort silently.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfs-worker: fatal: %s\n", e.what());
+    return 1;
+  }
 }

@@ -27,7 +27,7 @@ DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   namespace po = boost::program_options;
@@ -103,4 +103,15 @@ int main(int argc, char** argv) {
   Client client(options);
   cli::Context ctx{&client, command, rest};
   return it->second(ctx);
+}
+
+// Nothing should throw out of run(); if something does (a library call we did
+// not expect to fail), say what and exit non-zero rather than abort silently.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dfs: fatal: %s\n", e.what());
+    return 1;
+  }
 }
