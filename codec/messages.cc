@@ -231,6 +231,12 @@ Status DeleteChunksJob::validate() const {
   return check_chunk_ids(chunk_ids);
 }
 
+Status ChunkReport::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  if (chunk_ids.size() > kMaxReportPage) return invalid_argument("report page too large");
+  return check_chunk_ids(chunk_ids);
+}
+
 Status ClusterEvent::validate() const {
   if (kind.empty() || kind.size() > 64) return invalid_argument("bad event kind");
   return Status::ok();

@@ -304,6 +304,19 @@ struct DeleteChunksJob {
   Status validate() const;
 };
 
+// Worker -> master events SUB, topic "report.<worker id>", every report
+// interval: the chunks the worker holds, in pages. The master removes chunks
+// that no file references and no upload in progress wrote (orphans left by
+// a master that restarted mid-upload, for example).
+inline constexpr size_t kMaxReportPage = 10000;
+struct ChunkReport {
+  static constexpr MsgType kType = MsgType::kChunkReport;
+  std::string worker_id;
+  std::vector<std::string> chunk_ids;  // at most kMaxReportPage
+  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  Status validate() const;
+};
+
 // Master jobs PUB, topic "event.<kind>": something changed in the cluster.
 struct ClusterEvent {
   static constexpr MsgType kType = MsgType::kClusterEvent;

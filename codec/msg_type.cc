@@ -52,6 +52,8 @@ std::string_view msg_type_name(MsgType type) {
       return "DeleteChunksJob";
     case MsgType::kClusterEvent:
       return "ClusterEvent";
+    case MsgType::kChunkReport:
+      return "ChunkReport";
     case MsgType::kMkdirCmd:
       return "MkdirCmd";
     case MsgType::kCommitFileCmd:

@@ -36,6 +36,7 @@ enum class MsgType : uint16_t {
   kHeartbeat = 60,
   kDeleteChunksJob = 61,
   kClusterEvent = 62,
+  kChunkReport = 63,
   // Metadata state machine commands (log entries).
   kMkdirCmd = 100,
   kCommitFileCmd = 101,

@@ -17,6 +17,7 @@ Status MasterServer::run() {
   zmq::socket_t api = make_socket(ctx_, zmq::socket_type::router, api_opts);
   zmq::socket_t events = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
   events.set(zmq::sockopt::subscribe, "hb.");
+  events.set(zmq::sockopt::subscribe, "report.");
   zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
   HostPort events_at{listen_.host, listen_.port + 2}, jobs_at{listen_.host, listen_.port + 3};
   try {
@@ -48,13 +49,20 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(events, Framing::kTopic, &env);
         if (s.code() == Code::kTimeout) break;
-        auto hb = s.is_ok() ? decode<Heartbeat>(env.body) : Result<Heartbeat>(s);
-        if (!hb.is_ok() || env.header.type != MsgType::kHeartbeat) {
-          if (++bad_messages % 100 == 1)
-            spdlog::warn("dropping a bad heartbeat: {}", hb.status().to_string());
-          continue;
+        if (s.is_ok() && env.header.type == MsgType::kHeartbeat) {
+          auto hb = decode<Heartbeat>(env.body);
+          s = hb.status();
+          if (hb.is_ok()) service_->on_heartbeat(hb.value(), now);
+        } else if (s.is_ok() && env.header.type == MsgType::kChunkReport) {
+          auto report = decode<ChunkReport>(env.body);
+          s = report.status();
+          if (report.is_ok()) service_->on_chunk_report(report.value());
+        } else if (s.is_ok()) {
+          s = protocol_error("unexpected " + std::string(msg_type_name(env.header.type)));
         }
-        service_->on_heartbeat(hb.value(), now);
+        if (!s.is_ok() && ++bad_messages % 100 == 1) {
+          spdlog::warn("dropping a bad message on the events socket: {}", s.to_string());
+        }
       }
     }
     if (items[0].revents & ZMQ_POLLIN) {

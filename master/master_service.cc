@@ -176,9 +176,9 @@ Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& r
   AllocateChunkReply rep;
   rep.chunk_id = uploads_.new_id();
   rep.pipeline = std::move(pipeline).value();
-  auto& allocation = u->allocated[rep.chunk_id];
-  allocation.size = req.size;
-  for (const auto& w : rep.pipeline) allocation.workers.push_back(w.id);
+  std::vector<std::string> workers;
+  for (const auto& w : rep.pipeline) workers.push_back(w.id);
+  uploads_.record_allocation(*u, rep.chunk_id, req.size, std::move(workers));
   return rep;
 }
 
@@ -255,6 +255,20 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
     Status s = propose(GcDoneCmd{hb.worker_id, hb.deleted});
     if (!s.is_ok()) spdlog::warn("cannot record deletions by {}: {}", hb.worker_id, s.to_string());
   }
+}
+
+void MasterService::on_chunk_report(const ChunkReport& report) {
+  std::vector<ChunkInfo> orphans;
+  for (const auto& id : report.chunk_ids) {
+    if (!ns_->references_chunk(id) && !uploads_.is_allocated(id)) {
+      orphans.push_back(garbage_chunk(id, {report.worker_id}));
+    }
+  }
+  if (orphans.empty()) return;
+  spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
+               orphans.size());
+  Status s = propose(AddGarbageCmd{std::move(orphans)});
+  if (!s.is_ok()) spdlog::error("cannot record orphan chunks: {}", s.to_string());
 }
 
 void MasterService::tick(Clock::time_point now) {

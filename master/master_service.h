@@ -38,6 +38,9 @@ class MasterService {
   // Answers one api request (routing id and request id carried over).
   Envelope handle(const Envelope& request, Clock::time_point now);
   void on_heartbeat(const Heartbeat& hb, Clock::time_point now);
+  // Marks chunks the worker holds that no file references and no upload in
+  // progress was allocated as garbage, so they are deleted.
+  void on_chunk_report(const ChunkReport& report);
   // Periodic work: liveness, expired uploads, delete jobs.
   void tick(Clock::time_point now);
   // Messages to publish on the jobs PUB since the last call (topic set).

@@ -24,6 +24,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
       {"inodes", rocksdb::ColumnFamilyOptions()},
       {"workers", rocksdb::ColumnFamilyOptions()},
       {"garbage", rocksdb::ColumnFamilyOptions()},
+      {"chunks", rocksdb::ColumnFamilyOptions()},
   };
   std::unique_ptr<MetaStore> store(new MetaStore());
   rocksdb::DB* raw = nullptr;

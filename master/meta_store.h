@@ -3,6 +3,7 @@
 //   inodes   directory entries: be64(parent inode) + name -> Inode (msgpack)
 //   workers  worker id -> WorkerAddr, the last endpoint each worker announced
 //   garbage  worker id + '\0' + chunk id -> "", replicas still to delete
+//   chunks   chunk id -> "", every chunk some file references
 #pragma once
 
 #include <rocksdb/db.h>
@@ -24,6 +25,7 @@ class MetaStore {
   rocksdb::ColumnFamilyHandle* inodes() { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* workers() { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* garbage() { return handles_[3]; }
+  rocksdb::ColumnFamilyHandle* chunks() { return handles_[4]; }
 
   // Writes the batch durably (WAL fsync) or aborts the process: once a
   // command is applied in memory it must be on disk, or replicas diverge.

@@ -169,6 +169,11 @@ std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit)
   return out;
 }
 
+bool Namespace::references_chunk(const std::string& id) const {
+  std::string value;
+  return store_->db()->Get(rocksdb::ReadOptions(), store_->chunks(), id, &value).ok();
+}
+
 uint64_t Namespace::garbage_count() const {
   uint64_t n = 0;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -243,6 +248,7 @@ void Namespace::put_entry(rocksdb::WriteBatch* batch, uint64_t parent, const std
 
 void Namespace::add_garbage(rocksdb::WriteBatch* batch, const std::vector<ChunkInfo>& chunks) {
   for (const auto& c : chunks) {
+    batch->Delete(store_->chunks(), c.id);
     for (const auto& w : c.replicas) batch->Put(store_->garbage(), garbage_key(w, c.id), "");
   }
 }
@@ -306,6 +312,7 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
   inode.replication = cmd.replication;
   inode.chunk_size = cmd.chunk_size;
   inode.chunks = cmd.chunks;
+  for (const auto& c : inode.chunks) batch->Put(store_->chunks(), c.id, "");
   put_entry(batch, dir.value(), name, inode);
   return Status::ok();
 }

@@ -53,6 +53,8 @@ class Namespace {
   // Chunks to delete, by worker, at most `limit` per worker.
   std::map<std::string, std::vector<std::string>> garbage(size_t limit) const;
   uint64_t garbage_count() const;
+  // Whether a committed file references chunk `id`.
+  bool references_chunk(const std::string& id) const;
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return dirs_; }
 
@@ -80,6 +82,7 @@ class Namespace {
 
   void put_entry(rocksdb::WriteBatch* batch, uint64_t parent, const std::string& name,
                  const Inode& inode);
+  // Marks the chunks' replicas for deletion; they are no longer referenced.
   void add_garbage(rocksdb::WriteBatch* batch, const std::vector<ChunkInfo>& chunks);
   // Deletes the subtree under directory `dir` into batch, counting removals.
   Status delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint64_t* files, uint64_t* dirs);

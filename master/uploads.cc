@@ -32,9 +32,20 @@ Upload* Uploads::find(const std::string& id, Clock::time_point now) {
   return &it->second;
 }
 
+void Uploads::record_allocation(Upload& upload, const std::string& chunk_id, uint64_t size,
+                                std::vector<std::string> workers) {
+  upload.allocated[chunk_id] = Upload::Allocation{size, std::move(workers)};
+  allocated_ids_.insert(chunk_id);
+}
+
+void Uploads::forget_allocations(const Upload& upload) {
+  for (const auto& [chunk_id, allocation] : upload.allocated) allocated_ids_.erase(chunk_id);
+}
+
 std::optional<Upload> Uploads::take(const std::string& id) {
   auto it = uploads_.find(id);
   if (it == uploads_.end()) return std::nullopt;
+  forget_allocations(it->second);
   Upload u = std::move(it->second);
   uploads_.erase(it);
   return u;
@@ -44,6 +55,7 @@ std::vector<Upload> Uploads::expire(Clock::time_point now) {
   std::vector<Upload> out;
   for (auto it = uploads_.begin(); it != uploads_.end();) {
     if (now - it->second.last_active > ttl_) {
+      forget_allocations(it->second);
       out.push_back(std::move(it->second));
       it = uploads_.erase(it);
     } else {
@@ -53,18 +65,22 @@ std::vector<Upload> Uploads::expire(Clock::time_point now) {
   return out;
 }
 
+ChunkInfo garbage_chunk(const std::string& id, std::vector<std::string> workers) {
+  ChunkInfo c;
+  c.id = id;
+  c.size = 1;
+  c.sha256 = std::string(64, '0');
+  c.replicas = std::move(workers);
+  return c;
+}
+
 std::vector<ChunkInfo> allocated_garbage(const Upload& upload, const std::vector<ChunkInfo>& keep) {
   std::vector<ChunkInfo> out;
   for (const auto& [chunk_id, allocation] : upload.allocated) {
     bool kept =
         std::any_of(keep.begin(), keep.end(), [&](const ChunkInfo& c) { return c.id == chunk_id; });
     if (kept) continue;
-    ChunkInfo c;
-    c.id = chunk_id;
-    c.size = 1;  // unknown and irrelevant for deletion; keeps the record valid
-    c.sha256 = std::string(64, '0');
-    c.replicas = allocation.workers;
-    out.push_back(std::move(c));
+    out.push_back(garbage_chunk(chunk_id, allocation.workers));
   }
   return out;
 }

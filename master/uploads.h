@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "codec/messages.h"
@@ -43,6 +44,14 @@ class Uploads {
   std::optional<Upload> take(const std::string& id);
   // Removes and returns uploads idle for longer than the ttl.
   std::vector<Upload> expire(Clock::time_point now);
+  // Records that chunk `chunk_id` of `size` bytes was placed on `workers`
+  // for `upload`.
+  void record_allocation(Upload& upload, const std::string& chunk_id, uint64_t size,
+                         std::vector<std::string> workers);
+  // Whether an upload still in progress was allocated chunk `chunk_id`.
+  bool is_allocated(const std::string& chunk_id) const {
+    return allocated_ids_.count(chunk_id) > 0;
+  }
   // A fresh random 128-bit id as 32 hex characters (chunk and upload ids).
   std::string new_id();
   size_t size() const { return uploads_.size(); }
@@ -50,8 +59,15 @@ class Uploads {
  private:
   std::chrono::milliseconds ttl_;
   std::mt19937_64 rng_;
+  void forget_allocations(const Upload& upload);
+
   std::map<std::string, Upload> uploads_;
+  std::unordered_set<std::string> allocated_ids_;  // chunk ids of every upload in progress
 };
+
+// A garbage record for chunk `id` on `workers` (size and checksum unknown,
+// and irrelevant for deletion).
+ChunkInfo garbage_chunk(const std::string& id, std::vector<std::string> workers);
 
 // The chunks an upload allocated as garbage records (every pipeline worker
 // may hold a copy), except those in `keep`.

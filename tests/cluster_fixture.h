@@ -81,6 +81,7 @@ class InProcessCluster {
     wc.dir = worker_dir(i);
     wc.capacity = options_.capacity;
     wc.heartbeat_interval = std::chrono::milliseconds(100);
+    wc.report_interval = std::chrono::milliseconds(300);
     auto& slot = workers_[i - 1];
     slot.server = std::make_unique<WorkerServer>(ctx_, wc);
     if (!slot.server->start().is_ok()) std::abort();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bus/rpc_client.h"
+#include "codec/sha256.h"
 #include "tests/cluster_fixture.h"
 
 namespace dfs {
@@ -44,6 +45,13 @@ class ClusterTest : public ::testing::Test {
         if (w.chunk_count != 0) return false;
       }
       return true;
+    });
+  }
+
+  bool wait_until_garbage_collected() {
+    return test::wait_for([&] {
+      auto st = client_->cluster_status();
+      return st.is_ok() && st->garbage_chunks == 0;
     });
   }
 
@@ -148,6 +156,25 @@ TEST_F(ClusterTest, CorruptChunkOnDiskIsDetectedOnRead) {
   EXPECT_FALSE(s.is_ok());
   EXPECT_NE(s.message().find("SHA-256"), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(local("out")));
+}
+
+TEST_F(ClusterTest, OrphanChunksOnAWorkerAreCollectedAndFilesAreNot) {
+  write_local("kept", test::random_bytes(3 * kChunk, 11));
+  ASSERT_TRUE(client_->put(local("kept"), "/kept", {}, nullptr).is_ok());
+  // A chunk no file references, as a master that restarted mid-upload leaves.
+  const std::string orphan = "0badc0de0badc0de0badc0de0badc0de";
+  {
+    auto store = std::move(ChunkStore::open({cluster_->worker_dir(2), 0})).value();
+    auto w = std::move(store->create(orphan, 5)).value();
+    ASSERT_TRUE(w->append("stray", 5).is_ok());
+    ASSERT_TRUE(w->commit(Sha256::hex_of("stray")).is_ok());
+  }
+  std::string path = cluster_->worker_dir(2) + "/chunks/0b/ad/" + orphan;
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_TRUE(test::wait_for([&] { return !std::filesystem::exists(path); }));
+  EXPECT_TRUE(wait_until_garbage_collected());
+  ASSERT_TRUE(client_->get("/kept", local("kept.back"), nullptr).is_ok());
+  EXPECT_EQ(read_local("kept.back"), read_local("kept"));
 }
 
 TEST_F(ClusterTest, NamespaceOperationsBehaveLikeAFileSystem) {

@@ -114,6 +114,10 @@ DeleteChunksJob sample() {
   return {"w1", {kChunk}};
 }
 template <>
+ChunkReport sample() {
+  return {"w1", {kChunk}};
+}
+template <>
 ClusterEvent sample() {
   return {"worker.dead", "w1", "", 1, 2};
 }
@@ -154,8 +158,8 @@ using AllMessages = ::testing::Types<
     DeleteRequest, RenameRequest, CreateUploadRequest, CreateUploadReply, AllocateChunkRequest,
     AllocateChunkReply, CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
     ClusterStatusReply, WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, Heartbeat,
-    DeleteChunksJob, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd, RegisterWorkerCmd,
-    GcDoneCmd, AddGarbageCmd>;
+    DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd,
+    RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

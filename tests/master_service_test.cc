@@ -56,6 +56,19 @@ TEST_F(MasterServiceTest, CommitOfChunksNeverAllocatedIsRefusedAndNothingAppears
   EXPECT_EQ(call<StatReply>(StatRequest{"/a"}).status().code(), Code::kNotFound);
 }
 
+TEST_F(MasterServiceTest, InventoryReportsCollectOnlyChunksNothingClaims) {
+  auto now = MasterService::Clock::now();
+  service_->on_heartbeat(Heartbeat{"w1", "tcp://127.0.0.1:1", 1 << 30, 0, 0, 1, {}}, now);
+  auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 0, false});
+  ASSERT_TRUE(upload.is_ok());
+  auto alloc = call<AllocateChunkReply>(AllocateChunkRequest{upload->upload_id, 0, 100, {}});
+  ASSERT_TRUE(alloc.is_ok()) << alloc.status().to_string();
+  const std::string orphan(32, 'e');
+  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id, orphan}});
+  // Only the orphan is garbage: the other belongs to an upload in progress.
+  EXPECT_EQ(service_->names().garbage(10)["w1"], std::vector<std::string>{orphan});
+}
+
 TEST_F(MasterServiceTest, ReplicationBeyondWhatWorkersSupportIsRefused) {
   auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 3, false});
   EXPECT_EQ(upload.status().code(), Code::kInvalidArgument);

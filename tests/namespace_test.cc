@@ -113,6 +113,21 @@ TEST_F(NamespaceTest, DeleteRefusesNonEmptyDirectoriesUnlessRecursive) {
   EXPECT_EQ(rm("/").code(), Code::kInvalidArgument);
 }
 
+TEST_F(NamespaceTest, ChunkIndexFollowsCommitsOverwritesAndDeletes) {
+  const std::string other = "ffffffffffffffffffffffffffffffff";
+  EXPECT_FALSE(ns_->references_chunk(kId));
+  ASSERT_TRUE(put("/f", 10).is_ok());
+  EXPECT_TRUE(ns_->references_chunk(kId));
+  ASSERT_TRUE(put("/f", 20, true, other).is_ok());
+  EXPECT_FALSE(ns_->references_chunk(kId));
+  EXPECT_TRUE(ns_->references_chunk(other));
+  ASSERT_TRUE(mkdir("/d").is_ok());
+  ASSERT_TRUE(mv("/f", "/d/f").is_ok());
+  EXPECT_TRUE(ns_->references_chunk(other));
+  ASSERT_TRUE(rm("/d", true).is_ok());
+  EXPECT_FALSE(ns_->references_chunk(other));
+}
+
 TEST_F(NamespaceTest, GcDoneForgetsCollectedChunks) {
   ASSERT_TRUE(put("/f").is_ok());
   ASSERT_TRUE(rm("/f").is_ok());

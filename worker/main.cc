@@ -23,8 +23,10 @@ static int run(int argc, char** argv) {
        "bytes this worker may use (e.g. 10G); 0 means the filesystem's size")        //
       ("heartbeat-ms", po::value<int>()->default_value(1000), "heartbeat interval")  //
       ("idle-timeout-ms", po::value<int>()->default_value(30000),
-       "abandon a chunk write after this long without a frame")                               //
-      ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")          //
+       "abandon a chunk write after this long without a frame")                       //
+      ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
+      ("report-interval-s", po::value<int>()->default_value(60),
+       "send the full chunk inventory to the masters this often")                             //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
       ("pid-file", po::value<std::string>()->default_value(""), "write the pid here");
   po::variables_map vm;
@@ -58,6 +60,7 @@ static int run(int argc, char** argv) {
   config.heartbeat_interval = std::chrono::milliseconds(vm["heartbeat-ms"].as<int>());
   config.idle_timeout = std::chrono::milliseconds(vm["idle-timeout-ms"].as<int>());
   config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
+  config.report_interval = std::chrono::seconds(std::max(1, vm["report-interval-s"].as<int>()));
 
   s = init_logging("worker", vm["log-file"].as<std::string>(), vm["log-level"].as<std::string>());
   if (!s.is_ok()) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <thread>
 
 #include "bus/process.h"
 #include "bus/socket.h"
@@ -66,6 +67,35 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
   }
 }
 
+void WorkerServer::report_inventory(const std::stop_token& stop) {
+  zmq::socket_t pub = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
+  for (const auto& m : config_.masters) pub.connect(master_events(m));
+  // The first report waits a little so the subscription is in place.
+  auto next = std::chrono::steady_clock::now() +
+              std::min(config_.report_interval, std::chrono::milliseconds(2000));
+  while (!stop.stop_requested()) {
+    if (std::chrono::steady_clock::now() < next) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(50));  // a timer tick, not a wait for a condition
+      continue;
+    }
+    next = std::chrono::steady_clock::now() + config_.report_interval;
+    std::vector<std::string> ids = store_->list();
+    for (size_t i = 0; i < ids.size(); i += kMaxReportPage) {
+      ChunkReport page;
+      page.worker_id = config_.id;
+      page.chunk_ids.assign(
+          ids.begin() + static_cast<long>(i),
+          ids.begin() + static_cast<long>(std::min(ids.size(), i + kMaxReportPage)));
+      Envelope env = make_envelope(page);
+      env.topic = "report." + config_.id;
+      if (!send_envelope(pub, Framing::kTopic, std::move(env)).is_ok()) {
+        spdlog::debug("inventory page dropped; the next report repeats it");
+      }
+    }
+  }
+}
+
 Status WorkerServer::run() {
   SocketOptions data_opts;
   data_opts.router_mandatory = true;
@@ -96,6 +126,8 @@ Status WorkerServer::run() {
                 DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout}, reply_endpoint);
   spdlog::info("worker {} serving on {}", config_.id, config_.listen.tcp());
 
+  // Stopped and joined when run() returns, by whichever path.
+  std::jthread reporter([this](const std::stop_token& stop) { report_inventory(stop); });
   auto next_heartbeat = std::chrono::steady_clock::now();
   uint64_t dropped_replies = 0;
   while (!stop_requested() && !stop_.load()) {
@@ -169,6 +201,7 @@ Status WorkerServer::run() {
     }
   }
   spdlog::info("worker {} stopping: finishing queued work", config_.id);
+  reporter.request_stop();
   pool.stop();
   // Answers produced while stopping still reach their clients.
   while (true) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct WorkerConfig {
   uint64_t capacity = 0;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds report_interval{60000};  // full chunk inventory to the masters
   int disk_threads = 2;
 };
 
@@ -37,6 +39,9 @@ class WorkerServer {
 
  private:
   void publish_heartbeat(zmq::socket_t& pub);
+  // Publishes the chunk inventory every report interval until stopped. Runs
+  // on its own thread with its own socket: listing a large store is slow.
+  void report_inventory(const std::stop_token& stop);
 
   zmq::context_t& ctx_;
   std::atomic<bool> stop_{false};
