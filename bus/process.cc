@@ -100,6 +100,15 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+int guarded_main(const char* name, int (*run)(int, char**), int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: fatal: %s\n", name, e.what());
+    return 1;
+  }
+}
+
 Status write_pid_file(const std::string& path) {
   std::string tmp = path + ".tmp";
   {

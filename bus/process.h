@@ -35,6 +35,11 @@ void request_stop();  // the same flag, set from code (tests, fatal paths)
 // fault per 4 KiB on every frame moved. Every dfs binary calls this first.
 void tune_allocator();
 
+// Runs a binary's real main. Nothing should throw out of it; if something
+// does (a library call we did not expect to fail), prints "<name>: fatal:
+// <what>" and returns 1 rather than aborting silently.
+int guarded_main(const char* name, int (*run)(int, char**), int argc, char** argv);
+
 // Writes the pid to `path` atomically (temp + rename).
 Status write_pid_file(const std::string& path);
 

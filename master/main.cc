@@ -95,13 +95,4 @@ static int run(int argc, char** argv) {
   return 0;
 }
 
-// Nothing should throw out of run(); if something does (a library call we did
-// not expect to fail), say what and exit non-zero rather than abort silently.
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "dfs-master: fatal: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return dfs::guarded_main("dfs-master", run, argc, argv); }

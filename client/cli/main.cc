@@ -105,13 +105,4 @@ static int run(int argc, char** argv) {
   return it->second(ctx);
 }
 
-// Nothing should throw out of run(); if something does (a library call we did
-// not expect to fail), say what and exit non-zero rather than abort silently.
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "dfs: fatal: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return dfs::guarded_main("dfs", run, argc, argv); }
