@@ -26,6 +26,18 @@ class BoundedQueue {
     return true;
   }
 
+  // Pushes past the bound. Only for control items whose number is bounded
+  // elsewhere (at most one per item already admitted); false once closed.
+  bool push_over_bound(T&& item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return false;
+      items_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
   // An item, or nothing after `timeout` or once closed and drained.
   std::optional<T> pop(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);

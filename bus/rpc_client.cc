@@ -14,8 +14,12 @@ uint64_t random_start() {
 
 }  // namespace
 
-RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint)
-    : ctx_(ctx), endpoint_(std::move(endpoint)), next_id_(random_start()) {
+RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint,
+                     std::chrono::milliseconds connect_timeout)
+    : ctx_(ctx),
+      endpoint_(std::move(endpoint)),
+      connect_timeout_(connect_timeout),
+      next_id_(random_start()) {
   oldest_live_id_ = next_id_;
   reset();
 }
@@ -24,6 +28,7 @@ void RpcClient::reset() {
   SocketOptions opts;
   opts.send_hwm = 64;
   opts.recv_hwm = 64;
+  opts.immediate = true;
   socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
   socket_.connect(endpoint_);
   oldest_live_id_ = next_id_;
@@ -32,9 +37,25 @@ void RpcClient::reset() {
 Result<uint64_t> RpcClient::send(Envelope&& request) {
   uint64_t id = next_id_++;
   request.header.request_id = id;
-  // DEALER send blocks only while the HWM is full; that is bounded by the
-  // window of the caller, so a blocking send with a poll-based timeout would
-  // add nothing. Use dontwait and report a full queue as unavailable.
+  // A send finds no room only while no connection is complete (or the HWM,
+  // which the caller's window keeps clear, is full): wait for room, bounded.
+  auto deadline = std::chrono::steady_clock::now() + connect_timeout_;
+  while (true) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    try {
+      zmq::poll(&item, 1, std::max(left, std::chrono::milliseconds(0)));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status(Code::kUnavailable, endpoint_ + ": " + e.what());
+    }
+    if (item.revents & ZMQ_POLLOUT) break;
+    if (left.count() <= 0) {
+      return Status(Code::kUnavailable, "cannot connect to " + endpoint_ + " within " +
+                                            std::to_string(connect_timeout_.count()) + " ms");
+    }
+  }
   Status s = send_envelope(socket_, Framing::kPlain, std::move(request), /*dontwait=*/true);
   if (!s.is_ok()) return Status(Code::kUnavailable, endpoint_ + ": " + s.message());
   return id;

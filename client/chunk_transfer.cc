@@ -7,7 +7,9 @@ namespace dfs {
 Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                                 const std::vector<WorkerAddr>& downstream,
                                 const ChunkSource& source, const TransferOptions& options,
-                                const std::function<void(uint64_t)>& progress) {
+                                const std::function<void(uint64_t)>& progress,
+                                std::string* culprit) {
+  culprit->clear();
   Sha256 hash;
   std::string digest;
   uint64_t sent = 0;
@@ -42,6 +44,10 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
       worker.reset();
       return Status(reply.status().code(), "writing chunk " + chunk_id + " to " +
                                                worker.endpoint() + ": " + reply.status().message());
+    }
+    if (reply->header.type == MsgType::kErrorReply) {
+      auto err = decode<ErrorReply>(reply->body);
+      if (err.is_ok()) *culprit = err->worker;
     }
     auto ack = decode_reply<WriteChunkAck>(reply.value());
     if (!ack.is_ok()) {

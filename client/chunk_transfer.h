@@ -25,12 +25,15 @@ using ChunkSource = std::function<Status(uint64_t offset, char* buf, size_t len)
 using ChunkSink = std::function<Status(uint64_t offset, const char* buf, size_t len)>;
 
 // Streams `size` bytes from `source` as chunk `chunk_id` to the worker
-// behind `worker`, which forwards to `downstream`. Returns the chunk's
-// SHA-256 once the worker reports it durable and verified.
+// behind `worker`, which forwards them along `downstream`. Returns the
+// chunk's SHA-256 once every worker of the pipeline reports it durable and
+// verified. On failure, *culprit names the worker at fault when the
+// pipeline said which one ("" when it did not: silence, a broken reply).
 Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                                 const std::vector<WorkerAddr>& downstream,
                                 const ChunkSource& source, const TransferOptions& options,
-                                const std::function<void(uint64_t)>& progress);
+                                const std::function<void(uint64_t)>& progress,
+                                std::string* culprit);
 
 // Reads chunk `chunk_id` of `size` bytes from `worker` into `sink` and
 // checks it against `sha256`: kChecksumMismatch if the bytes are wrong.

@@ -52,4 +52,10 @@ Result<ClusterStatusReply> Client::cluster_status() {
   return master_.call<ClusterStatusRequest, ClusterStatusReply>(ClusterStatusRequest{}, true);
 }
 
+Result<FsckReply> Client::fsck(const std::string& path) {
+  auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path}, true);
+  if (!r.is_ok()) return about_path(path, r.status());
+  return r;
+}
+
 }  // namespace dfs

@@ -25,13 +25,16 @@ struct ClientOptions {
   std::chrono::milliseconds timeout{10000};  // per request to a master or worker
   int parallel_chunks = 4;                   // chunks in flight per put/get
   size_t window = 4;                         // 1 MiB frames in flight per chunk
-  int chunk_attempts = 3;                    // tries per chunk before the put fails
+  int chunk_attempts = 4;                    // tries per chunk before the put fails
+  // The workers' silence limit per pipeline hop (their --pipeline-timeout-ms).
+  std::chrono::milliseconds pipeline_timeout{5000};
 };
 
 struct PutOptions {
-  uint64_t chunk_size = 0;   // 0: the cluster default
-  uint32_t replication = 0;  // 0: the cluster default
-  bool overwrite = false;    // replace an existing file atomically
+  uint64_t chunk_size = 0;       // 0: the cluster default
+  uint32_t replication = 0;      // 0: the cluster default
+  uint32_t min_replication = 0;  // accept chunks on this many workers when fewer are up
+  bool overwrite = false;        // replace an existing file atomically
 };
 
 // Called from transfer threads with the bytes just moved (negative when a
@@ -53,6 +56,8 @@ class Client {
   Status remove(const std::string& path, bool recursive);
   Status rename(const std::string& src, const std::string& dst);
   Result<ClusterStatusReply> cluster_status();
+  // Files under `path` whose chunks have fewer good replicas than wanted.
+  Result<FsckReply> fsck(const std::string& path);
 
   // Uploads the local file at `local` ("-" for standard input) to `remote`.
   // The file becomes visible at `remote` whole, or not at all.
@@ -67,8 +72,10 @@ class Client {
                     std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
   Status put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
                     std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
-  Status fetch_chunks(const StatReply& file, int fd, const ProgressFn& progress);
-  Status fetch_sequential(const StatReply& file, int out, const ProgressFn& progress);
+  Status fetch_chunks(const std::string& path, const StatReply& file, int fd,
+                      const ProgressFn& progress);
+  Status fetch_sequential(const std::string& path, const StatReply& file, int out,
+                          const ProgressFn& progress);
 
   ClientOptions options_;
   zmq::context_t ctx_;

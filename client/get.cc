@@ -4,14 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "client/chunk_transfer.h"
 #include "client/client.h"
 #include "client/local_file.h"
+#include "client/locality.h"
 #include "client/parallel.h"
 #include "client/worker_pool.h"
 #include "codec/path.h"
@@ -19,20 +22,75 @@
 namespace dfs {
 namespace {
 
-// Reads one chunk into `sink`, trying its replicas in turn, starting at a
-// different one per chunk so reads spread over the workers.
+// What a get learns about workers while it runs, shared by its threads: a
+// worker that timed out or refused once is tried last for the other chunks.
+class ReadPlan {
+ public:
+  ReadPlan(std::string path, const StatReply& file) : path_(std::move(path)) {
+    for (const auto& w : file.workers) endpoints_[w.id] = w.endpoint;
+    down_.insert(file.down.begin(), file.down.end());
+  }
+
+  const std::string& path() const { return path_; }
+
+  std::string endpoint(const std::string& worker) const {
+    auto it = endpoints_.find(worker);
+    return it == endpoints_.end() ? "" : it->second;
+  }
+
+  // The chunk's replicas in the order to try them: those expected to work
+  // first (on this host before elsewhere), each group starting at a
+  // different replica per chunk so reads spread over the workers; then
+  // workers that are down or failed earlier; replicas known corrupt last.
+  std::vector<std::string> order(const ChunkInfo& chunk) const {
+    std::vector<std::string> local, remote, doubtful, corrupt;
+    size_t n = chunk.replicas.size();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t k = 0; k < n; ++k) {
+      const std::string& w = chunk.replicas[(chunk.index + k) % n];
+      if (std::find(chunk.corrupt.begin(), chunk.corrupt.end(), w) != chunk.corrupt.end()) {
+        corrupt.push_back(w);
+      } else if (down_.count(w) || failed_.count(w)) {
+        doubtful.push_back(w);
+      } else if (is_local_endpoint(endpoint(w))) {
+        local.push_back(w);
+      } else {
+        remote.push_back(w);
+      }
+    }
+    for (auto* group : {&remote, &doubtful, &corrupt}) {
+      local.insert(local.end(), group->begin(), group->end());
+    }
+    return local;
+  }
+
+  void failed(const std::string& worker) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_.insert(worker);
+  }
+
+ private:
+  std::string path_;
+  std::map<std::string, std::string> endpoints_;
+  std::set<std::string> down_;
+  mutable std::mutex mu_;
+  std::set<std::string> failed_;
+};
+
+// Wrong bytes, as opposed to a worker that could not answer.
+bool is_bad_copy(Code code) { return code == Code::kChecksumMismatch || code == Code::kCorruption; }
+
+// Reads one chunk into `sink`, trying its replicas in the plan's order. A
+// replica that returns wrong bytes is reported to the master.
 Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
-                   const std::map<std::string, std::string>& endpoints, const ChunkSink& sink,
-                   const ProgressFn& progress) {
+                   ReadPlan& plan, const ChunkSink& sink, const ProgressFn& progress) {
   TransferOptions topts;
   topts.window = options.window;
   topts.timeout = options.timeout;
   std::string failures;
-  size_t n = chunk.replicas.size();
-  for (size_t k = 0; k < n; ++k) {
-    const std::string& worker = chunk.replicas[(chunk.index + k) % n];
-    auto ep = endpoints.find(worker);
-    if (ep == endpoints.end()) {
+  for (const std::string& worker : plan.order(chunk)) {
+    std::string ep = plan.endpoint(worker);
+    if (ep.empty()) {
       failures += "; " + worker + ": address unknown";
       continue;
     }
@@ -41,27 +99,29 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
       moved += b;
       if (progress) progress(static_cast<int64_t>(b));
     };
-    Status s = read_chunk(ctx.worker(ep->second), chunk.id, chunk.size, chunk.sha256, sink, topts,
-                          counted);
+    Status s = read_chunk(ctx.worker(ep), chunk.id, chunk.size, chunk.sha256, sink, topts, counted);
     if (s.is_ok()) return s;
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
     failures += "; " + worker + ": " + s.to_string();
+    if (is_bad_copy(s.code())) {
+      // Best effort: the read goes on whether or not the master hears it.
+      auto reported = ctx.master->call<ReportBadReplicaRequest, OkReply>(
+          ReportBadReplicaRequest{plan.path(), chunk.id, worker, s.message()}, true);
+      (void)reported;
+    } else {
+      plan.failed(worker);
+    }
   }
-  if (n == 0) failures = "; no replicas recorded";
+  if (chunk.replicas.empty()) failures = "; no replicas recorded";
   return Status(Code::kUnavailable, "chunk " + std::to_string(chunk.index) + " (" + chunk.id +
-                                        ") is unreadable: no replica could serve it" + failures);
-}
-
-std::map<std::string, std::string> endpoint_map(const StatReply& file) {
-  std::map<std::string, std::string> out;
-  for (const auto& w : file.workers) out[w.id] = w.endpoint;
-  return out;
+                                        ") is lost: no replica could serve it" + failures);
 }
 
 }  // namespace
 
-Status Client::fetch_chunks(const StatReply& file, int fd, const ProgressFn& progress) {
-  auto endpoints = endpoint_map(file);
+Status Client::fetch_chunks(const std::string& path, const StatReply& file, int fd,
+                            const ProgressFn& progress) {
+  ReadPlan plan(path, file);
   // Concurrent pwrites to one file contend for its inode lock, and the kernel
   // spins waiting for it: with four threads that burned more CPU than the
   // copy itself. Waiting on a mutex in user space sleeps instead.
@@ -77,25 +137,26 @@ Status Client::fetch_chunks(const StatReply& file, int fd, const ProgressFn& pro
       std::lock_guard<std::mutex> lock(write_mu);
       return pwrite_all(fd, buf, len, base + off, "write local file");
     };
-    return fetch_chunk(ctx, options_, chunk, endpoints, sink, progress);
+    return fetch_chunk(ctx, options_, chunk, plan, sink, progress);
   };
   return parallel_for<TransferContext>(file.chunks.size(), options_.parallel_chunks, make, job);
 }
 
-Status Client::fetch_sequential(const StatReply& file, int out, const ProgressFn& progress) {
+Status Client::fetch_sequential(const std::string& path, const StatReply& file, int out,
+                                const ProgressFn& progress) {
   // Bytes written to a pipe or device cannot be taken back, so each chunk is
   // verified in a spool file before any of it is written out.
   auto spool = anonymous_temp_file();
   if (!spool.is_ok()) return spool.status();
   int fd = spool.value();
-  auto endpoints = endpoint_map(file);
+  ReadPlan plan(path, file);
   TransferContext ctx(ctx_, options_.masters, options_.timeout);
   Status s;
   for (const auto& chunk : file.chunks) {
     ChunkSink sink = [&](uint64_t off, const char* buf, size_t len) {
       return pwrite_all(fd, buf, len, off, "spool chunk");
     };
-    s = fetch_chunk(ctx, options_, chunk, endpoints, sink, progress);
+    s = fetch_chunk(ctx, options_, chunk, plan, sink, progress);
     if (s.is_ok()) s = copy_fd(fd, out, chunk.size, "write output");
     if (!s.is_ok()) break;
   }
@@ -109,7 +170,7 @@ Status Client::get(const std::string& remote, const std::string& local,
   if (!file.is_ok()) return file.status();
   if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
   if (local == "-")
-    return about_path(remote, fetch_sequential(file.value(), STDOUT_FILENO, progress));
+    return about_path(remote, fetch_sequential(remote, file.value(), STDOUT_FILENO, progress));
   std::string target = local;
   struct stat st {};
   if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
@@ -119,7 +180,7 @@ Status Client::get(const std::string& remote, const std::string& local,
     // temporary and a rename would replace the device node.
     int out = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
     if (out < 0) return io_error(target + ": " + std::strerror(errno));
-    Status s = fetch_sequential(file.value(), out, progress);
+    Status s = fetch_sequential(remote, file.value(), out, progress);
     ::close(out);
     return about_path(remote, s);
   }
@@ -141,7 +202,7 @@ Status Client::get(const std::string& remote, const std::string& local,
     s = errno == ENOSPC || errno == EFBIG ? Status(Code::kDiskFull, "no space left on local device")
                                           : io_error(std::strerror(errno));
   }
-  if (s.is_ok()) s = fetch_chunks(file.value(), fd, progress);
+  if (s.is_ok()) s = fetch_chunks(remote, file.value(), fd, progress);
   if (::close(fd) != 0 && s.is_ok()) s = io_error(std::string("close: ") + std::strerror(errno));
   if (s.is_ok() && ::rename(tmp.data(), target.c_str()) != 0) {
     s = io_error("cannot rename into place: " + std::string(std::strerror(errno)));

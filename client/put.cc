@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include "client/chunk_transfer.h"
 #include "client/client.h"
@@ -25,14 +28,26 @@ bool worth_another_worker(Code code) {
     case Code::kIoError:
     case Code::kChecksumMismatch:
     case Code::kCorruption:
-    case Code::kNotFound:  // the worker lost the open write (restart, idle timeout)
+    case Code::kNotFound:   // the worker lost the open write (restart, idle timeout)
+    case Code::kCancelled:  // a pipeline member aborted the write
       return true;
     default:
       return false;
   }
 }
 
-// Allocates and writes chunk `index`, moving to other workers on failure.
+// How long to wait before attempt `attempt` (1, 2, ...) of a chunk: doubling
+// from 100 ms with jitter, so clients that failed together do not retry in
+// lockstep.
+std::chrono::milliseconds backoff(int attempt) {
+  thread_local std::mt19937 rng(std::random_device{}());
+  int base = 100 << std::min(attempt - 1, 4);
+  return std::chrono::milliseconds(base / 2 +
+                                   static_cast<int>(rng() % static_cast<unsigned>(base)));
+}
+
+// Allocates and writes chunk `index` through a pipeline of workers; when the
+// pipeline fails, leaves out the worker at fault and tries a fresh one.
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
                                const ChunkSource& source, const ProgressFn& progress) {
@@ -40,25 +55,33 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
   Status last;
   TransferOptions topts;
   topts.window = options.window;
-  topts.timeout = options.timeout;
   for (int attempt = 0; attempt < options.chunk_attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(backoff(attempt));
     auto alloc = ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
         AllocateChunkRequest{upload_id, index, size, exclude}, /*idempotent=*/true);
     if (!alloc.is_ok()) {
-      // After a failure, a placement error says why the retry cannot happen:
-      // keep the worker's error, which is the cause the user needs.
-      if (!last.is_ok()) break;
+      if (!last.is_ok()) {
+        // A placement error after a failure says why no retry is possible;
+        // the user needs both.
+        last = Status(last.code(), last.message() + "; no retry: " + alloc.status().message());
+        break;
+      }
       return alloc.status();
     }
     const auto& pipeline = alloc->pipeline;
     std::vector<WorkerAddr> downstream(pipeline.begin() + 1, pipeline.end());
+    // The head reports a failure further down only after that worker's
+    // silence limit, which grows with the pipeline's length.
+    topts.timeout =
+        std::max(options.timeout, options.pipeline_timeout * static_cast<int64_t>(pipeline.size()));
     uint64_t moved = 0;
     auto counted = [&](uint64_t n) {
       moved += n;
       if (progress) progress(static_cast<int64_t>(n));
     };
+    std::string culprit;
     auto sha = write_chunk(ctx.worker(pipeline[0].endpoint), alloc->chunk_id, size, downstream,
-                           source, topts, counted);
+                           source, topts, counted, &culprit);
     if (sha.is_ok()) {
       ChunkInfo info;
       info.index = index;
@@ -69,9 +92,12 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
       return info;
     }
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
-    last = Status(sha.status().code(), "worker " + pipeline[0].id + ": " + sha.status().message());
+    bool named = std::any_of(pipeline.begin(), pipeline.end(),
+                             [&](const WorkerAddr& w) { return w.id == culprit; });
+    if (!named) culprit = pipeline[0].id;
+    last = Status(sha.status().code(), "worker " + culprit + ": " + sha.status().message());
     if (!worth_another_worker(sha.status().code())) break;
-    exclude.push_back(pipeline[0].id);
+    exclude.push_back(culprit);
   }
   return Status(last.code(), "chunk " + std::to_string(index) + ": " + last.message());
 }
@@ -166,7 +192,8 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     if (fd != STDIN_FILENO) ::close(fd);
   };
   auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
-      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite},
+      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite,
+                          options.min_replication},
       true);
   if (!upload.is_ok()) {
     closer();

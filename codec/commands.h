@@ -72,4 +72,14 @@ struct AddGarbageCmd {
   Status validate() const;
 };
 
+// A reader found the copy of `chunk_id` on `worker_id` corrupt: it no longer
+// counts as a good replica. The copy is kept until the chunk is repaired.
+struct MarkReplicaBadCmd {
+  static constexpr MsgType kType = MsgType::kMarkReplicaBadCmd;
+  std::string chunk_id;
+  std::string worker_id;
+  MSGPACK_DEFINE_MAP(chunk_id, worker_id);
+  Status validate() const;
+};
+
 }  // namespace dfs

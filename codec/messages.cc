@@ -50,6 +50,28 @@ Status check_chunk_list(const std::vector<ChunkInfo>& chunks, bool dense) {
   return Status::ok();
 }
 
+Status check_worker_ids(const std::vector<std::string>& a, const std::vector<std::string>& b = {}) {
+  if (a.size() > kMaxReplication || b.size() > kMaxReplication) {
+    return invalid_argument("too many replicas");
+  }
+  for (const auto* list : {&a, &b}) {
+    for (const auto& w : *list) {
+      if (!is_worker_id(w)) return invalid_argument("bad replica worker id '" + w + "'");
+    }
+  }
+  return Status::ok();
+}
+
+// A pipeline member must say where its PULL socket is.
+Status check_pipeline(const std::vector<WorkerAddr>& workers) {
+  if (workers.size() > kMaxReplication) return invalid_argument("pipeline too long");
+  for (const auto& w : workers) {
+    DFS_RETURN_IF_ERROR(w.validate());
+    if (w.pipeline.empty()) return invalid_argument("worker " + w.id + " has no pipeline endpoint");
+  }
+  return Status::ok();
+}
+
 Status check_chunk_size(uint64_t chunk_size, bool zero_ok) {
   if (chunk_size == 0 && zero_ok) return Status::ok();
   if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize) {
@@ -75,18 +97,16 @@ bool is_worker_id(std::string_view s) {
 
 Status WorkerAddr::validate() const {
   if (!is_worker_id(id)) return invalid_argument("bad worker id '" + id + "'");
-  return check_endpoint(endpoint);
+  DFS_RETURN_IF_ERROR(check_endpoint(endpoint));
+  if (!pipeline.empty()) DFS_RETURN_IF_ERROR(check_endpoint(pipeline));
+  return Status::ok();
 }
 
 Status ChunkInfo::validate() const {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   if (size == 0 || size > kMaxChunkSize) return invalid_argument("bad chunk size");
   if (!is_sha256_hex(sha256)) return invalid_argument("bad sha256 for chunk " + id);
-  if (replicas.size() > kMaxReplication) return invalid_argument("too many replicas");
-  for (const auto& r : replicas) {
-    if (!is_worker_id(r)) return invalid_argument("bad replica worker id '" + r + "'");
-  }
-  return Status::ok();
+  return check_worker_ids(replicas, corrupt);
 }
 
 Status EntryInfo::validate() const {
@@ -149,6 +169,10 @@ Status CreateUploadRequest::validate() const {
   if (path == "/") return invalid_argument("cannot write a file at '/'");
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/true));
   if (replication > kMaxReplication) return invalid_argument("replication too high");
+  if (replication != 0 && min_replication > replication) {
+    return invalid_argument("minimum replication above the replication");
+  }
+  if (min_replication > kMaxReplication) return invalid_argument("minimum replication too high");
   return Status::ok();
 }
 
@@ -156,6 +180,9 @@ Status CreateUploadReply::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
   if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
+  if (min_replication == 0 || min_replication > replication) {
+    return invalid_argument("bad minimum replication");
+  }
   return Status::ok();
 }
 
@@ -172,10 +199,8 @@ Status AllocateChunkRequest::validate() const {
 
 Status AllocateChunkReply::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
-  if (pipeline.empty() || pipeline.size() > kMaxReplication)
-    return invalid_argument("bad pipeline");
-  for (const auto& w : pipeline) DFS_RETURN_IF_ERROR(w.validate());
-  return Status::ok();
+  if (pipeline.empty()) return invalid_argument("empty pipeline");
+  return check_pipeline(pipeline);
 }
 
 Status CommitUploadRequest::validate() const {
@@ -198,8 +223,48 @@ Status WriteChunkFrame::validate() const {
   if (total_size == 0 || total_size > kMaxChunkSize) return invalid_argument("bad chunk size");
   if (offset >= total_size) return invalid_argument("offset past the end of the chunk");
   if (last && !is_sha256_hex(sha256)) return invalid_argument("last frame without a valid sha256");
-  if (downstream.size() > kMaxReplication) return invalid_argument("pipeline too long");
-  for (const auto& w : downstream) DFS_RETURN_IF_ERROR(w.validate());
+  return check_pipeline(downstream);
+}
+
+Status ReplicaFrame::validate() const {
+  WriteChunkFrame as_write{chunk_id, offset, total_size, last, sha256, downstream};
+  DFS_RETURN_IF_ERROR(as_write.validate());
+  return check_pipeline({upstream});
+}
+
+Status ReplicaAck::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  if (code > static_cast<uint16_t>(Code::kCancelled)) return invalid_argument("bad error code");
+  if (message.size() > 4096) return invalid_argument("message too long");
+  return Status::ok();
+}
+
+Status ReplicaAbort::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (reason.size() > 4096) return invalid_argument("reason too long");
+  return Status::ok();
+}
+
+Status ReportBadReplicaRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  if (reason.size() > 4096) return invalid_argument("reason too long");
+  return Status::ok();
+}
+
+Status FsckRequest::validate() const { return check_path("path", path); }
+
+Status FsckProblem::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  DFS_RETURN_IF_ERROR(chunk.validate());
+  return check_worker_ids(good, down);
+}
+
+Status FsckReply::validate() const {
+  if (problems.size() > kMaxFsckProblems) return invalid_argument("too many problems");
+  for (const auto& p : problems) DFS_RETURN_IF_ERROR(p.validate());
   return Status::ok();
 }
 
@@ -221,8 +286,8 @@ Status ReadChunkReply::validate() const {
 }
 
 Status Heartbeat::validate() const {
-  WorkerAddr self{worker_id, endpoint};
-  DFS_RETURN_IF_ERROR(self.validate());
+  WorkerAddr self{worker_id, endpoint, pipeline};
+  DFS_RETURN_IF_ERROR(check_pipeline({self}));
   return check_chunk_ids(deleted);
 }
 
@@ -268,5 +333,11 @@ Status GcDoneCmd::validate() const {
 }
 
 Status AddGarbageCmd::validate() const { return check_chunk_list(chunks, /*dense=*/false); }
+
+Status MarkReplicaBadCmd::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  return Status::ok();
+}
 
 }  // namespace dfs

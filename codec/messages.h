@@ -40,7 +40,8 @@ bool is_worker_id(std::string_view s);
 struct WorkerAddr {
   std::string id;
   std::string endpoint;  // the worker's data ROUTER, tcp://host:port
-  MSGPACK_DEFINE_MAP(id, endpoint);
+  std::string pipeline;  // the worker's pipeline PULL, tcp://host:port ("" if unknown)
+  MSGPACK_DEFINE_MAP(id, endpoint, pipeline);
   Status validate() const;
 };
 
@@ -50,7 +51,10 @@ struct ChunkInfo {
   uint64_t size = 0;
   std::string sha256;                 // hex
   std::vector<std::string> replicas;  // worker ids holding a verified copy
-  MSGPACK_DEFINE_MAP(index, id, size, sha256, replicas);
+  // Replicas a reader found corrupt. Filled in by the master's StatReply and
+  // FsckReply only; ignored wherever a client sends a ChunkInfo.
+  std::vector<std::string> corrupt;
+  MSGPACK_DEFINE_MAP(index, id, size, sha256, replicas, corrupt);
   Status validate() const;
 };
 
@@ -86,7 +90,8 @@ struct ErrorReply {
   uint16_t code = 0;
   std::string message;
   std::string leader;  // with kNotLeader: the leader's api endpoint, if known
-  MSGPACK_DEFINE_MAP(code, message, leader);
+  std::string worker;  // a failed pipeline write: the worker at fault, if known
+  MSGPACK_DEFINE_MAP(code, message, leader, worker);
   Status validate() const;
   Status to_status() const;
 };
@@ -120,7 +125,8 @@ struct StatReply {
   EntryInfo entry;
   std::vector<ChunkInfo> chunks;    // files only
   std::vector<WorkerAddr> workers;  // where each replica named in chunks lives
-  MSGPACK_DEFINE_MAP(entry, chunks, workers);
+  std::vector<std::string> down;    // workers in `workers` the master does not hear from
+  MSGPACK_DEFINE_MAP(entry, chunks, workers, down);
   Status validate() const;
 };
 
@@ -164,7 +170,11 @@ struct CreateUploadRequest {
   uint64_t chunk_size = 0;   // 0: the cluster default
   uint32_t replication = 0;  // 0: the cluster default
   bool overwrite = false;
-  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite);
+  // Accept chunks stored on fewer workers, down to this many, when not
+  // enough are available (0: the replication itself). The file is then
+  // recorded as under-replicated.
+  uint32_t min_replication = 0;
+  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, min_replication);
   Status validate() const;
 };
 
@@ -173,7 +183,8 @@ struct CreateUploadReply {
   std::string upload_id;
   uint64_t chunk_size = 0;
   uint32_t replication = 0;
-  MSGPACK_DEFINE_MAP(upload_id, chunk_size, replication);
+  uint32_t min_replication = 0;
+  MSGPACK_DEFINE_MAP(upload_id, chunk_size, replication, min_replication);
   Status validate() const;
 };
 
@@ -182,7 +193,7 @@ struct AllocateChunkRequest {
   std::string upload_id;
   uint64_t index = 0;
   uint64_t size = 0;
-  std::vector<std::string> exclude;  // workers that failed this upload
+  std::vector<std::string> exclude;  // workers that failed this chunk
   MSGPACK_DEFINE_MAP(upload_id, index, size, exclude);
   Status validate() const;
 };
@@ -190,7 +201,9 @@ struct AllocateChunkRequest {
 struct AllocateChunkReply {
   static constexpr MsgType kType = MsgType::kAllocateChunkReply;
   std::string chunk_id;
-  std::vector<WorkerAddr> pipeline;  // ordered: the client writes to the first
+  // Ordered: the client writes to the first, which forwards along the rest.
+  // Between min_replication and replication workers long.
+  std::vector<WorkerAddr> pipeline;
   MSGPACK_DEFINE_MAP(chunk_id, pipeline);
   Status validate() const;
 };
@@ -227,6 +240,49 @@ struct ClusterStatusReply {
   uint64_t directories = 0;
   uint64_t garbage_chunks = 0;  // deleted chunks not yet removed from workers
   MSGPACK_DEFINE_MAP(master_id, role, workers, files, directories, garbage_chunks);
+  Status validate() const;
+};
+
+// A reader got wrong bytes (or a wrong size) for `chunk_id` of the file at
+// `path` from `worker_id`. The master records that replica as corrupt.
+struct ReportBadReplicaRequest {
+  static constexpr MsgType kType = MsgType::kReportBadReplicaRequest;
+  std::string path;
+  std::string chunk_id;
+  std::string worker_id;
+  std::string reason;
+  MSGPACK_DEFINE_MAP(path, chunk_id, worker_id, reason);
+  Status validate() const;
+};
+
+// Checks the files under `path` for chunks with fewer good replicas than
+// their replication (good: not reported corrupt, on a worker heard from).
+struct FsckRequest {
+  static constexpr MsgType kType = MsgType::kFsckRequest;
+  std::string path;
+  MSGPACK_DEFINE_MAP(path);
+  Status validate() const;
+};
+
+struct FsckProblem {
+  std::string path;
+  uint32_t replication = 0;
+  ChunkInfo chunk;                // with `corrupt` filled in
+  std::vector<std::string> good;  // replicas that count
+  std::vector<std::string> down;  // replicas on workers not heard from
+  MSGPACK_DEFINE_MAP(path, replication, chunk, good, down);
+  Status validate() const;
+};
+
+inline constexpr size_t kMaxFsckProblems = 1000;
+struct FsckReply {
+  static constexpr MsgType kType = MsgType::kFsckReply;
+  uint64_t files = 0;                 // files checked
+  uint64_t chunks = 0;                // chunks checked
+  uint64_t under_replicated = 0;      // chunks with fewer good replicas than wanted
+  uint64_t lost = 0;                  // chunks with no good replica at all
+  std::vector<FsckProblem> problems;  // the first kMaxFsckProblems of them
+  MSGPACK_DEFINE_MAP(files, chunks, under_replicated, lost, problems);
   Status validate() const;
 };
 
@@ -278,6 +334,49 @@ struct ReadChunkReply {
   Status validate() const;
 };
 
+// ---- worker -> worker: the replication pipeline (PUSH to a peer's PULL) ----
+
+// A WriteChunkFrame forwarded down the pipeline; one raw data frame follows.
+// `upstream` is the sender, where ReplicaAcks go back; `downstream` is the
+// rest of the chain after the receiver.
+struct ReplicaFrame {
+  static constexpr MsgType kType = MsgType::kReplicaFrame;
+  std::string chunk_id;
+  uint64_t offset = 0;
+  uint64_t total_size = 0;
+  bool last = false;
+  std::string sha256;
+  WorkerAddr upstream;
+  std::vector<WorkerAddr> downstream;  // with offset 0
+  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size, last, sha256, upstream, downstream);
+  Status validate() const;
+};
+
+// Progress of a chunk write at one worker and everything after it in the
+// pipeline, sent back up the chain (and from a disk thread to its socket
+// thread). code != 0 is a failure: `worker_id` names the worker at fault.
+struct ReplicaAck {
+  static constexpr MsgType kType = MsgType::kReplicaAck;
+  std::string chunk_id;
+  std::string worker_id;
+  uint64_t received = 0;  // bytes durable-in-progress here and downstream
+  bool stored = false;    // committed and verified here and downstream
+  uint16_t code = 0;
+  std::string message;
+  MSGPACK_DEFINE_MAP(chunk_id, worker_id, received, stored, code, message);
+  Status validate() const;
+  bool failed() const { return code != 0; }
+};
+
+// The write of `chunk_id` failed somewhere: drop its temporary.
+struct ReplicaAbort {
+  static constexpr MsgType kType = MsgType::kReplicaAbort;
+  std::string chunk_id;
+  std::string reason;
+  MSGPACK_DEFINE_MAP(chunk_id, reason);
+  Status validate() const;
+};
+
 // ---- bus topics ----
 
 // Worker -> master events SUB, topic "hb.<worker id>", every interval.
@@ -285,12 +384,13 @@ struct Heartbeat {
   static constexpr MsgType kType = MsgType::kHeartbeat;
   std::string worker_id;
   std::string endpoint;  // data ROUTER
+  std::string pipeline;  // pipeline PULL
   uint64_t capacity = 0;
   uint64_t used = 0;
   uint64_t chunk_count = 0;
   uint64_t sequence = 0;
   std::vector<std::string> deleted;  // chunk ids removed since the last beat
-  MSGPACK_DEFINE_MAP(worker_id, endpoint, capacity, used, chunk_count, sequence, deleted);
+  MSGPACK_DEFINE_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted);
   Status validate() const;
 };
 

@@ -38,6 +38,12 @@ std::string_view msg_type_name(MsgType type) {
       return "ClusterStatusRequest";
     case MsgType::kClusterStatusReply:
       return "ClusterStatusReply";
+    case MsgType::kReportBadReplicaRequest:
+      return "ReportBadReplicaRequest";
+    case MsgType::kFsckRequest:
+      return "FsckRequest";
+    case MsgType::kFsckReply:
+      return "FsckReply";
     case MsgType::kWriteChunkFrame:
       return "WriteChunkFrame";
     case MsgType::kWriteChunkAck:
@@ -46,6 +52,12 @@ std::string_view msg_type_name(MsgType type) {
       return "ReadChunkRequest";
     case MsgType::kReadChunkReply:
       return "ReadChunkReply";
+    case MsgType::kReplicaFrame:
+      return "ReplicaFrame";
+    case MsgType::kReplicaAck:
+      return "ReplicaAck";
+    case MsgType::kReplicaAbort:
+      return "ReplicaAbort";
     case MsgType::kHeartbeat:
       return "Heartbeat";
     case MsgType::kDeleteChunksJob:
@@ -68,6 +80,8 @@ std::string_view msg_type_name(MsgType type) {
       return "GcDoneCmd";
     case MsgType::kAddGarbageCmd:
       return "AddGarbageCmd";
+    case MsgType::kMarkReplicaBadCmd:
+      return "MarkReplicaBadCmd";
   }
   return {};
 }

@@ -27,11 +27,18 @@ enum class MsgType : uint16_t {
   kAbortUploadRequest = 32,
   kClusterStatusRequest = 33,
   kClusterStatusReply = 34,
+  kReportBadReplicaRequest = 35,
+  kFsckRequest = 36,
+  kFsckReply = 37,
   // Client -> worker data.
   kWriteChunkFrame = 40,
   kWriteChunkAck = 41,
   kReadChunkRequest = 42,
   kReadChunkReply = 43,
+  // Worker -> worker replication pipeline.
+  kReplicaFrame = 44,
+  kReplicaAck = 45,
+  kReplicaAbort = 46,
   // Bus topics.
   kHeartbeat = 60,
   kDeleteChunksJob = 61,
@@ -45,6 +52,7 @@ enum class MsgType : uint16_t {
   kRegisterWorkerCmd = 104,
   kGcDoneCmd = 105,
   kAddGarbageCmd = 106,
+  kMarkReplicaBadCmd = 107,
 };
 
 bool is_known_msg_type(uint16_t value);

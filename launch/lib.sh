@@ -5,7 +5,8 @@
 #   cluster.env            settings of this cluster (base port, workers, ...)
 #   master-1/              metadata (meta/), log, pid
 #   worker-N/              chunks, log, pid
-# Ports: master 1 uses BASE..BASE+3; worker N listens on BASE+100+N.
+# Ports: master 1 uses BASE..BASE+3; worker N listens on BASE+100+2N (data)
+# and BASE+101+2N (replication pipeline).
 
 set -euo pipefail
 
@@ -66,7 +67,7 @@ resolve_run_dir() {
 }
 
 load_settings() {
-  BASE_PORT=7400 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1
+  BASE_PORT=7400 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1 REPLICATION="" WORKER_FLAGS=""
   # shellcheck disable=SC1091
   [ -f "$RUN_DIR/cluster.env" ] && . "$RUN_DIR/cluster.env"
   return 0
@@ -79,11 +80,13 @@ WORKERS=$WORKERS
 CAPACITY=$CAPACITY
 CHUNK_SIZE=$CHUNK_SIZE
 HOST=$HOST
+REPLICATION=$REPLICATION
+WORKER_FLAGS="$WORKER_FLAGS"
 ENV
 }
 
 master_endpoint() { echo "$HOST:$BASE_PORT"; }
-worker_port() { echo $((BASE_PORT + 100 + $1)); }
+worker_port() { echo $((BASE_PORT + 100 + 2 * $1)); }
 
 # The pid in $1/pid if that process is alive and is a dfs binary, else "".
 running_pid() {

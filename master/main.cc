@@ -19,7 +19,7 @@ static int run(int argc, char** argv) {
        "api endpoint host:port; the next three ports are taken too")                        //
       ("dir", po::value<std::string>()->required(), "metadata directory")                   //
       ("chunk-size", po::value<std::string>()->default_value("64M"), "default chunk size")  //
-      ("replication", po::value<uint32_t>()->default_value(1), "default replication")       //
+      ("replication", po::value<uint32_t>()->default_value(3), "default replication")       //
       ("suspect-after-ms", po::value<int>()->default_value(3000),
        "a silent worker is suspect after this")  //
       ("dead-after-ms", po::value<int>()->default_value(10000),
@@ -74,9 +74,8 @@ static int run(int argc, char** argv) {
   options.registry.suspect_after = std::chrono::milliseconds(vm["suspect-after-ms"].as<int>());
   options.registry.dead_after = std::chrono::milliseconds(vm["dead-after-ms"].as<int>());
   options.upload_ttl = std::chrono::seconds(vm["upload-ttl-s"].as<int>());
-  if (options.default_replication < 1 || options.default_replication > options.max_replication) {
-    std::fprintf(stderr, "dfs-master: replication must be between 1 and %u\n",
-                 options.max_replication);
+  if (options.default_replication < 1 || options.default_replication > kMaxReplication) {
+    std::fprintf(stderr, "dfs-master: replication must be between 1 and %u\n", kMaxReplication);
     return 2;
   }
   spdlog::info("master {} opened metadata at index {} ({} files, {} directories)", options.id,

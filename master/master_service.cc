@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <random>
+#include <set>
 
 #include "codec/path.h"
 
@@ -34,7 +35,7 @@ MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> n
       ns_(std::move(ns)),
       registry_(options_.registry),
       uploads_(options_.upload_ttl, pick_seed(options_.seed)) {
-  for (const auto& w : ns_->workers()) registered_[w.id] = w.endpoint;
+  for (const auto& w : ns_->workers()) registered_[w.id] = w;
 }
 
 Envelope MasterService::handle(const Envelope& request, Clock::time_point now) {
@@ -97,6 +98,11 @@ Result<Envelope> MasterService::dispatch(const Envelope& request, Clock::time_po
         if (auto upload = uploads_.take(r.upload_id)) discard_upload(*upload, {});
         return Status::ok();
       });
+    case MsgType::kReportBadReplicaRequest:
+      return serve<ReportBadReplicaRequest>(
+          request, [&](const ReportBadReplicaRequest& r) { return report_bad_replica(r); });
+    case MsgType::kFsckRequest:
+      return serve<FsckRequest>(request, [&](const FsckRequest& r) { return fsck(r); });
     case MsgType::kClusterStatusRequest:
       return serve<ClusterStatusRequest>(request, [&](const ClusterStatusRequest&) {
         return Result<ClusterStatusReply>(cluster_status(now));
@@ -118,27 +124,29 @@ Result<StatReply> MasterService::stat(const StatRequest& req) {
   rep.entry.replication = inode->replication;
   rep.entry.chunk_size = inode->chunk_size;
   rep.entry.chunk_count = inode->chunks.size();
+  ns_->fill_corrupt(&inode.value());
   rep.chunks = std::move(inode->chunks);
   std::map<std::string, std::string> where;
   for (const auto& c : rep.chunks) {
     for (const auto& w : c.replicas) {
       if (where.count(w)) continue;
       std::string ep = registry_.endpoint(w);
-      if (ep.empty() && registered_.count(w)) ep = registered_[w];
+      if (ep.empty() && registered_.count(w)) ep = registered_[w].endpoint;
       if (!ep.empty()) where[w] = ep;
+      if (!registry_.is_heard(w)) rep.down.push_back(w);
     }
   }
-  for (auto& [id, ep] : where) rep.workers.push_back({id, ep});
+  for (auto& [id, ep] : where) rep.workers.push_back({id, ep, ""});
   return rep;
 }
 
 Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest& req,
                                                        Clock::time_point now) {
   uint32_t replication = req.replication ? req.replication : options_.default_replication;
-  if (replication > options_.max_replication) {
-    return invalid_argument("replication " + std::to_string(replication) +
-                            " is more than this cluster supports (" +
-                            std::to_string(options_.max_replication) + ")");
+  uint32_t min_replication = req.min_replication ? req.min_replication : replication;
+  if (min_replication > replication) {
+    return invalid_argument("minimum replication " + std::to_string(min_replication) +
+                            " is above the replication " + std::to_string(replication));
   }
   // Fail early on what commit would refuse anyway.
   auto parent = ns_->lookup(parent_path(req.path));
@@ -160,8 +168,9 @@ Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest
                                           std::to_string(uploads_.size()) + "); try again later");
   }
   uint64_t chunk_size = req.chunk_size ? req.chunk_size : options_.default_chunk_size;
-  Upload& u = uploads_.create(req.path, chunk_size, replication, req.overwrite, now);
-  return CreateUploadReply{u.id, chunk_size, replication};
+  Upload& u =
+      uploads_.create(req.path, chunk_size, replication, min_replication, req.overwrite, now);
+  return CreateUploadReply{u.id, chunk_size, replication, min_replication};
 }
 
 Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& req,
@@ -171,7 +180,7 @@ Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& r
     return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
   if (req.size > u->chunk_size)
     return invalid_argument("chunk larger than the upload's chunk size");
-  auto pipeline = registry_.place(req.size, u->replication, req.exclude, now);
+  auto pipeline = registry_.place(req.size, u->replication, u->min_replication, req.exclude, now);
   if (!pipeline.is_ok()) return pipeline.status();
   AllocateChunkReply rep;
   rep.chunk_id = uploads_.new_id();
@@ -205,11 +214,15 @@ Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point n
     if (it == upload->allocated.end()) {
       return refuse(invalid_argument("chunk " + c.id + " was not allocated to this upload"));
     }
-    if (c.replicas.size() < upload->replication) {
+    std::set<std::string> distinct(c.replicas.begin(), c.replicas.end());
+    if (distinct.size() < upload->min_replication) {
       return refuse(Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
-                                                   std::to_string(c.replicas.size()) +
+                                                   std::to_string(distinct.size()) +
                                                    " workers, needs " +
-                                                   std::to_string(upload->replication)));
+                                                   std::to_string(upload->min_replication)));
+    }
+    if (distinct.size() != c.replicas.size()) {
+      return refuse(invalid_argument("chunk " + c.id + " names a worker twice"));
     }
     for (const auto& w : c.replicas) {
       const auto& pipeline = it->second.workers;
@@ -226,6 +239,55 @@ Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point n
   discard_upload(*upload, req.chunks);
   publish_event("file.committed", upload->path, std::to_string(req.size) + " bytes");
   return Status::ok();
+}
+
+Status MasterService::report_bad_replica(const ReportBadReplicaRequest& req) {
+  auto inode = ns_->lookup(req.path);
+  if (!inode.is_ok()) return inode.status();
+  auto chunk = std::find_if(inode->chunks.begin(), inode->chunks.end(),
+                            [&](const ChunkInfo& c) { return c.id == req.chunk_id; });
+  if (chunk == inode->chunks.end()) {
+    return not_found(req.path + " has no chunk " + req.chunk_id + " (rewritten meanwhile?)");
+  }
+  const auto& replicas = chunk->replicas;
+  if (std::find(replicas.begin(), replicas.end(), req.worker_id) == replicas.end()) {
+    return not_found("chunk " + req.chunk_id + " has no replica on " + req.worker_id);
+  }
+  spdlog::warn("replica of chunk {} ({} chunk {}) on {} is corrupt: {}", req.chunk_id, req.path,
+               chunk->index, req.worker_id, req.reason);
+  DFS_RETURN_IF_ERROR(propose(MarkReplicaBadCmd{req.chunk_id, req.worker_id}));
+  publish_event("replica.corrupt", req.worker_id, req.chunk_id + " " + req.reason);
+  return Status::ok();
+}
+
+Result<FsckReply> MasterService::fsck(const FsckRequest& req) {
+  FsckReply rep;
+  Status walked = ns_->for_each_file(req.path, [&](const std::string& path, const Inode& file) {
+    ++rep.files;
+    Inode checked = file;
+    ns_->fill_corrupt(&checked);
+    for (auto& c : checked.chunks) {
+      ++rep.chunks;
+      FsckProblem p;
+      for (const auto& w : c.replicas) {
+        bool corrupt = std::find(c.corrupt.begin(), c.corrupt.end(), w) != c.corrupt.end();
+        if (corrupt) continue;
+        (registry_.is_heard(w) ? p.good : p.down).push_back(w);
+      }
+      if (p.good.size() >= file.replication) continue;
+      ++rep.under_replicated;
+      if (p.good.empty()) ++rep.lost;
+      if (rep.problems.size() < kMaxFsckProblems) {
+        p.path = path;
+        p.replication = file.replication;
+        p.chunk = std::move(c);
+        rep.problems.push_back(std::move(p));
+      }
+    }
+    return true;
+  });
+  if (!walked.is_ok()) return walked;
+  return rep;
 }
 
 void MasterService::discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep) {
@@ -246,10 +308,12 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
     spdlog::info("worker {} is live at {}", hb.worker_id, hb.endpoint);
     publish_event(change, hb.worker_id, hb.endpoint);
   }
+  WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline};
   auto it = registered_.find(hb.worker_id);
-  if (it == registered_.end() || it->second != hb.endpoint) {
-    Status s = propose(RegisterWorkerCmd{WorkerAddr{hb.worker_id, hb.endpoint}});
-    if (s.is_ok()) registered_[hb.worker_id] = hb.endpoint;
+  if (it == registered_.end() || it->second.endpoint != addr.endpoint ||
+      it->second.pipeline != addr.pipeline) {
+    Status s = propose(RegisterWorkerCmd{addr});
+    if (s.is_ok()) registered_[hb.worker_id] = addr;
   }
   if (!hb.deleted.empty()) {
     Status s = propose(GcDoneCmd{hb.worker_id, hb.deleted});

@@ -20,8 +20,7 @@ namespace dfs {
 struct MasterOptions {
   std::string id = "m1";
   uint64_t default_chunk_size = 64ull << 20;
-  uint32_t default_replication = 1;
-  uint32_t max_replication = 1;  // what the write path supports today
+  uint32_t default_replication = 3;
   WorkerRegistry::Options registry;
   std::chrono::milliseconds upload_ttl{std::chrono::hours(1)};
   std::chrono::milliseconds gc_interval{2000};
@@ -62,13 +61,15 @@ class MasterService {
   Result<CreateUploadReply> create_upload(const CreateUploadRequest& req, Clock::time_point now);
   Result<AllocateChunkReply> allocate(const AllocateChunkRequest& req, Clock::time_point now);
   Status commit(const CommitUploadRequest& req, Clock::time_point now);
+  Status report_bad_replica(const ReportBadReplicaRequest& req);
+  Result<FsckReply> fsck(const FsckRequest& req);
   ClusterStatusReply cluster_status(Clock::time_point now);
 
   MasterOptions options_;
   std::unique_ptr<Namespace> ns_;
   WorkerRegistry registry_;
   Uploads uploads_;
-  std::map<std::string, std::string> registered_;  // worker id -> endpoint in the namespace
+  std::map<std::string, WorkerAddr> registered_;  // worker id -> address in the namespace
   std::vector<Envelope> outbox_;
   uint64_t event_seq_ = 0;
   Clock::time_point next_gc_{};

@@ -3,7 +3,7 @@
 //   inodes   directory entries: be64(parent inode) + name -> Inode (msgpack)
 //   workers  worker id -> WorkerAddr, the last endpoint each worker announced
 //   garbage  worker id + '\0' + chunk id -> "", replicas still to delete
-//   chunks   chunk id -> "", every chunk some file references
+//   chunks   chunk id -> ChunkRecord ("" when empty), every chunk some file references
 #pragma once
 
 #include <rocksdb/db.h>

@@ -2,6 +2,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "codec/codec.h"
 #include "codec/path.h"
 
@@ -169,6 +171,58 @@ std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit)
   return out;
 }
 
+Result<ChunkRecord> Namespace::chunk_record(const std::string& id) const {
+  std::string value;
+  auto s = store_->db()->Get(rocksdb::ReadOptions(), store_->chunks(), id, &value);
+  if (s.IsNotFound()) return not_found("no file references chunk " + id);
+  DFS_RETURN_IF_ERROR(from_rocks(s, "read chunk " + id));
+  if (value.empty()) return ChunkRecord{};
+  auto record = decode<ChunkRecord>(value);
+  if (!record.is_ok())
+    return Status(Code::kCorruption, "stored chunk record " + id + " is unreadable");
+  return record;
+}
+
+void Namespace::fill_corrupt(Inode* inode) const {
+  for (auto& c : inode->chunks) {
+    auto record = chunk_record(c.id);
+    c.corrupt = record.is_ok() ? std::move(record->corrupt) : std::vector<std::string>{};
+  }
+}
+
+Status Namespace::for_each_file(
+    const std::string& path,
+    const std::function<bool(const std::string&, const Inode&)>& fn) const {
+  auto top = locate(path);
+  if (!top.is_ok()) return top.status();
+  if (!top->inode.is_dir()) {
+    fn(path, top->inode);
+    return Status::ok();
+  }
+  // Depth first, with an explicit stack: directory trees can be deep.
+  std::vector<std::pair<uint64_t, std::string>> dirs{{top->inode.id, path == "/" ? "" : path}};
+  while (!dirs.empty()) {
+    auto [dir, dir_path] = dirs.back();
+    dirs.pop_back();
+    std::string base = be64(dir);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
+    for (it->Seek(base); it->Valid() && it->key().starts_with(base); it->Next()) {
+      std::string child_path = dir_path + "/" + it->key().ToString().substr(8);
+      auto inode = decode<Inode>(it->value().ToStringView());
+      if (!inode.is_ok())
+        return Status(Code::kCorruption, "stored entry " + child_path + " is unreadable");
+      if (inode->is_dir()) {
+        dirs.emplace_back(inode->id, child_path);
+      } else if (!fn(child_path, inode.value())) {
+        return Status::ok();
+      }
+    }
+    DFS_RETURN_IF_ERROR(from_rocks(it->status(), "walk " + dir_path));
+  }
+  return Status::ok();
+}
+
 bool Namespace::references_chunk(const std::string& id) const {
   std::string value;
   return store_->db()->Get(rocksdb::ReadOptions(), store_->chunks(), id, &value).ok();
@@ -216,6 +270,9 @@ Status Namespace::apply(uint64_t index, MsgType type, std::string_view body) {
       break;
     case MsgType::kAddGarbageCmd:
       run(decode<AddGarbageCmd>(body), &Namespace::apply_add_garbage);
+      break;
+    case MsgType::kMarkReplicaBadCmd:
+      run(decode<MarkReplicaBadCmd>(body), &Namespace::apply_mark_bad);
       break;
     case MsgType::kRegisterWorkerCmd: {
       auto cmd = decode<RegisterWorkerCmd>(body);
@@ -312,8 +369,22 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
   inode.replication = cmd.replication;
   inode.chunk_size = cmd.chunk_size;
   inode.chunks = cmd.chunks;
-  for (const auto& c : inode.chunks) batch->Put(store_->chunks(), c.id, "");
+  for (auto& c : inode.chunks) {
+    c.corrupt.clear();  // kept in the chunks index, never in the inode
+    batch->Put(store_->chunks(), c.id, "");
+  }
   put_entry(batch, dir.value(), name, inode);
+  return Status::ok();
+}
+
+Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch) {
+  auto record = chunk_record(cmd.chunk_id);
+  if (!record.is_ok()) return record.status();
+  auto& bad = record->corrupt;
+  if (std::find(bad.begin(), bad.end(), cmd.worker_id) != bad.end()) return Status::ok();
+  if (bad.size() >= kMaxReplication) return invalid_argument("too many corrupt replicas recorded");
+  bad.push_back(cmd.worker_id);
+  batch->Put(store_->chunks(), cmd.chunk_id, encode(record.value()));
   return Status::ok();
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,13 @@ struct Inode {
   std::vector<ChunkInfo> chunks;
   MSGPACK_DEFINE_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks);
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
+  Status validate() const { return Status::ok(); }
+};
+
+// What the chunks column family stores for each chunk a file references.
+struct ChunkRecord {
+  std::vector<std::string> corrupt;  // replicas a reader found corrupt
+  MSGPACK_DEFINE_MAP(corrupt);
   Status validate() const { return Status::ok(); }
 };
 
@@ -55,6 +63,12 @@ class Namespace {
   uint64_t garbage_count() const;
   // Whether a committed file references chunk `id`.
   bool references_chunk(const std::string& id) const;
+  // Sets each chunk's `corrupt` list from the chunks index.
+  void fill_corrupt(Inode* inode) const;
+  // Calls fn(path, inode) for the file at `path` or every file under the
+  // directory at `path`, until fn returns false.
+  Status for_each_file(const std::string& path,
+                       const std::function<bool(const std::string&, const Inode&)>& fn) const;
   uint64_t file_count() const { return files_; }
   uint64_t directory_count() const { return dirs_; }
 
@@ -79,6 +93,8 @@ class Namespace {
   Status apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_gc_done(const GcDoneCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_add_garbage(const AddGarbageCmd& cmd, rocksdb::WriteBatch* batch);
+  Status apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch);
+  Result<ChunkRecord> chunk_record(const std::string& id) const;
 
   void put_entry(rocksdb::WriteBatch* batch, uint64_t parent, const std::string& name,
                  const Inode& inode);

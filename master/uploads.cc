@@ -13,12 +13,13 @@ std::string Uploads::new_id() {
 }
 
 Upload& Uploads::create(const std::string& path, uint64_t chunk_size, uint32_t replication,
-                        bool overwrite, Clock::time_point now) {
+                        uint32_t min_replication, bool overwrite, Clock::time_point now) {
   Upload u;
   u.id = new_id();
   u.path = path;
   u.chunk_size = chunk_size;
   u.replication = replication;
+  u.min_replication = min_replication;
   u.overwrite = overwrite;
   u.last_active = now;
   std::string id = u.id;

@@ -21,6 +21,7 @@ struct Upload {
   std::string path;
   uint64_t chunk_size = 0;
   uint32_t replication = 0;
+  uint32_t min_replication = 0;  // fewer replicas than this never commit
   bool overwrite = false;
   std::chrono::steady_clock::time_point last_active;
   struct Allocation {
@@ -36,8 +37,8 @@ class Uploads {
 
   Uploads(std::chrono::milliseconds idle_ttl, uint64_t seed) : ttl_(idle_ttl), rng_(seed) {}
 
-  Upload& create(const std::string& path, uint64_t chunk_size, uint32_t replication, bool overwrite,
-                 Clock::time_point now);
+  Upload& create(const std::string& path, uint64_t chunk_size, uint32_t replication,
+                 uint32_t min_replication, bool overwrite, Clock::time_point now);
   // The upload, touched so it does not expire; nullptr if unknown.
   Upload* find(const std::string& id, Clock::time_point now);
   // Removes and returns the upload.

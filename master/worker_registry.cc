@@ -45,6 +45,7 @@ uint64_t WorkerRegistry::pending_bytes(Entry& e, Clock::time_point now) const {
 }
 
 Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t count,
+                                                      uint32_t min_count,
                                                       const std::vector<std::string>& exclude,
                                                       Clock::time_point now) {
   struct Candidate {
@@ -69,22 +70,30 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
                                           ? "no live workers"
                                           : "no live workers left after excluding failed ones");
   }
-  if (fits.size() < count) {
+  if (fits.size() < std::max<uint32_t>(1, min_count)) {
     if (fits.empty()) {
       return Status(Code::kDiskFull, "no live worker has room for a " + human_size(size) +
                                          " chunk (most free: " + human_size(best_free) + ")");
     }
-    return Status(Code::kUnavailable, "need " + std::to_string(count) +
-                                          " workers with room, only " +
-                                          std::to_string(fits.size()) + " available");
+    std::string want =
+        min_count < count ? "at least " + std::to_string(min_count) : std::to_string(count);
+    return Status(Code::kUnavailable,
+                  "replication needs " + want + " live workers with room, only " +
+                      std::to_string(fits.size()) + " available" +
+                      (exclude.empty() ? "" : " after excluding failed ones") +
+                      (min_count == count ? " (--min-replication accepts fewer)" : ""));
   }
   std::stable_sort(fits.begin(), fits.end(),
                    [](const Candidate& a, const Candidate& b) { return a.free > b.free; });
+  // The head of a pipeline takes the client's traffic and forwards it, so
+  // successive placements rotate that role over the chosen workers.
+  size_t n = std::min<size_t>(count, fits.size());
+  size_t first = placements_++ % n;
   std::vector<WorkerAddr> out;
-  for (uint32_t i = 0; i < count; ++i) {
-    Entry* e = fits[i].entry;
+  for (size_t i = 0; i < n; ++i) {
+    Entry* e = fits[(first + i) % n].entry;
     e->pending.emplace_back(now, size);
-    out.push_back({e->last.worker_id, e->last.endpoint});
+    out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline});
   }
   return out;
 }
@@ -120,6 +129,11 @@ std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {
 bool WorkerRegistry::is_live(const std::string& id) const {
   auto it = workers_.find(id);
   return it != workers_.end() && it->second.state == "live";
+}
+
+bool WorkerRegistry::is_heard(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it != workers_.end() && it->second.state != "dead";
 }
 
 std::string WorkerRegistry::endpoint(const std::string& id) const {

@@ -33,10 +33,11 @@ class WorkerRegistry {
   // for every change, e.g. ("worker.dead", "w3").
   std::vector<std::pair<std::string, std::string>> tick(Clock::time_point now);
 
-  // `count` distinct live workers with room for `size` bytes, most free space
-  // first, never one in `exclude`. Counts the bytes against each chosen worker
-  // until its heartbeats catch up, so parallel allocations spread out.
-  Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
+  // `count` distinct live workers with room for `size` bytes -- or as many
+  // as there are, if at least `min_count` -- those with most free space,
+  // never one in `exclude`, in an order that rotates the head. Counts the bytes against each chosen
+  // worker until its heartbeats catch up, so parallel allocations spread out.
+  Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count, uint32_t min_count,
                                         const std::vector<std::string>& exclude,
                                         Clock::time_point now);
 
@@ -46,6 +47,8 @@ class WorkerRegistry {
 
   std::vector<WorkerInfo> snapshot(Clock::time_point now) const;
   bool is_live(const std::string& id) const;
+  // Live or only briefly silent: its replicas still count.
+  bool is_heard(const std::string& id) const;
   // The endpoint from the latest heartbeat, or "" if never heard from.
   std::string endpoint(const std::string& id) const;
 
@@ -61,6 +64,7 @@ class WorkerRegistry {
 
   Options options_;
   std::map<std::string, Entry> workers_;
+  uint64_t placements_ = 0;
 };
 
 }  // namespace dfs

@@ -15,20 +15,24 @@ class ChunkServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(ChunkStore::open({dir_.path(), 0})).value();
-    service_ = std::make_unique<ChunkService>(store_.get(), 1000ms);
+    service_ = std::make_unique<ChunkService>("w1", store_.get(), 1000ms);
   }
 
-  Envelope frame(const std::string& data, uint64_t offset, uint64_t total, bool last,
-                 const std::string& sha = "") {
-    Envelope env = make_envelope(WriteChunkFrame{kId, offset, total, last, sha, {}}, ++req_);
-    env.routing_id = "client";
-    env.data.emplace_back(data.data(), data.size());
-    return env;
+  struct Frame {
+    WriteChunkFrame header;
+    zmq::message_t data;
+  };
+  Frame frame(const std::string& data, uint64_t offset, uint64_t total, bool last,
+              const std::string& sha = "") {
+    return {WriteChunkFrame{kId, offset, total, last, sha, {}},
+            zmq::message_t(data.data(), data.size())};
   }
-  Status status_of(Envelope reply) { return decode_reply<WriteChunkAck>(reply).status(); }
-  Result<WriteChunkAck> send(Envelope env, ChunkService::Clock::time_point at = {}) {
-    return decode_reply<WriteChunkAck>(
-        service_->handle(std::move(env), at == ChunkService::Clock::time_point{} ? now_ : at));
+  Result<WriteChunkAck> send(Frame f, ChunkService::Clock::time_point at = {}) {
+    ReplicaAck ack =
+        service_->write(f.header, f.data, at == ChunkService::Clock::time_point{} ? now_ : at);
+    EXPECT_EQ(ack.worker_id, "w1");
+    if (ack.failed()) return Status(static_cast<Code>(ack.code), ack.message);
+    return WriteChunkAck{ack.chunk_id, ack.received, ack.stored};
   }
   Result<std::string> read(uint64_t offset, uint64_t len, ChunkService::Clock::time_point at) {
     Envelope env = make_envelope(ReadChunkRequest{kId, offset, len}, ++req_);
@@ -81,14 +85,26 @@ TEST_F(ChunkServiceTest, AllBytesWithoutALastFrameIsAnError) {
 }
 
 TEST_F(ChunkServiceTest, AFrameWithoutDataIsAProtocolError) {
-  Envelope env = make_envelope(WriteChunkFrame{kId, 0, 4, false, "", {}}, 1);
-  EXPECT_EQ(status_of(service_->handle(std::move(env), now_)).code(), Code::kProtocol);
+  EXPECT_EQ(send(frame("", 0, 4, false)).status().code(), Code::kProtocol);
 }
 
-TEST_F(ChunkServiceTest, ADownstreamPipelineIsRefusedUntilReplicationExists) {
-  Envelope env = frame("data", 0, 4, false);
-  env.body = encode(WriteChunkFrame{kId, 0, 4, false, "", {{"w2", "tcp://127.0.0.1:1"}}});
-  EXPECT_EQ(status_of(service_->handle(std::move(env), now_)).code(), Code::kInvalidArgument);
+TEST_F(ChunkServiceTest, AnAbortDropsTheTemporaryAndLaterFramesFindNothing) {
+  ASSERT_TRUE(send(frame("aaaa", 0, 8, false)).is_ok());
+  EXPECT_GT(store_->used(), 0u);
+  service_->abort(kId);
+  EXPECT_EQ(service_->open_writes(), 0u);
+  EXPECT_EQ(store_->used(), 0u);
+  EXPECT_EQ(send(frame("bbbb", 4, 8, true, Sha256::hex_of("aaaabbbb"))).status().code(),
+            Code::kNotFound);
+  EXPECT_FALSE(store_->contains(kId));
+}
+
+TEST_F(ChunkServiceTest, WritesAreNotServedOnTheRequestPath) {
+  Envelope env = make_envelope(WriteChunkFrame{kId, 0, 4, true, Sha256::hex_of("data"), {}}, 1);
+  env.data.emplace_back(4);
+  Envelope reply = service_->handle(std::move(env), now_);
+  EXPECT_EQ(decode_reply<WriteChunkAck>(reply).status().code(), Code::kProtocol);
+  EXPECT_FALSE(store_->contains(kId));
 }
 
 TEST_F(ChunkServiceTest, IdleWritesAreAbandonedAndTheirSpaceReleased) {

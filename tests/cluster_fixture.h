@@ -47,15 +47,18 @@ class InProcessCluster {
     int workers = 3;
     uint64_t capacity = 0;
     uint64_t chunk_size = 64 << 10;
+    uint32_t replication = 3;
+    std::chrono::milliseconds hop_timeout{1000};
   };
 
   explicit InProcessCluster(Options options) : options_(options) {
     spdlog::default_logger();  // create the logger registry before any server thread uses it
-    base_port_ = free_port_block(8 + options.workers);
+    base_port_ = free_port_block(8 + 2 * options.workers);
     auto ns = Namespace::open(dir_ / "master");
     if (!ns.is_ok()) std::abort();
     MasterOptions mo;
     mo.default_chunk_size = options.chunk_size;
+    mo.default_replication = options.replication;
     mo.gc_interval = std::chrono::milliseconds(200);
     mo.registry.suspect_after = std::chrono::milliseconds(1500);
     mo.registry.dead_after = std::chrono::milliseconds(3000);
@@ -76,7 +79,9 @@ class InProcessCluster {
     if (workers_.size() < static_cast<size_t>(i)) workers_.resize(i);
     WorkerConfig wc;
     wc.id = "w" + std::to_string(i);
-    wc.listen = HostPort{"127.0.0.1", base_port_ + 7 + i};
+    wc.listen = HostPort{"127.0.0.1", base_port_ + 6 + 2 * i};
+    wc.pipeline = HostPort{"127.0.0.1", base_port_ + 7 + 2 * i};
+    wc.hop_timeout = options_.hop_timeout;
     wc.masters = {HostPort{"127.0.0.1", base_port_}};
     wc.dir = worker_dir(i);
     wc.capacity = options_.capacity;
@@ -102,6 +107,7 @@ class InProcessCluster {
     ClientOptions co;
     co.masters = {HostPort{"127.0.0.1", base_port_}};
     co.timeout = std::chrono::milliseconds(5000);
+    co.pipeline_timeout = options_.hop_timeout;
     return co;
   }
 

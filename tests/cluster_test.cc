@@ -116,7 +116,9 @@ TEST_F(ClusterTest, DeletedFilesChunksAreCollectedFromWorkers) {
 
 TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
   write_local("f", test::random_bytes(6 * kChunk, 4));
-  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  PutOptions single;
+  single.replication = 1;
+  ASSERT_TRUE(client_->put(local("f"), "/f", single, nullptr).is_ok());
   auto st = client_->stat("/f");
   std::string victim = st->chunks[0].replicas[0];
   cluster_->stop_worker(std::stoi(victim.substr(1)));
@@ -132,7 +134,7 @@ TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
       names_a_lost_chunk = true;
   }
   EXPECT_TRUE(names_a_lost_chunk) << s.message();
-  EXPECT_NE(s.message().find("unreadable"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("lost"), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(local("out")));
   for (auto& e : std::filesystem::directory_iterator(cluster_->dir().path())) {
     EXPECT_EQ(e.path().filename().string().find(".out.dfs-"), std::string::npos)
@@ -140,21 +142,38 @@ TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
   }
 }
 
-TEST_F(ClusterTest, CorruptChunkOnDiskIsDetectedOnRead) {
-  write_local("f", test::random_bytes(kChunk, 5));
+TEST_F(ClusterTest, ACorruptReplicaIsSkippedReportedAndAllCorruptFailsTheRead) {
+  std::string data = test::random_bytes(kChunk, 5);
+  write_local("f", data);
   ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
   auto st = client_->stat("/f");
-  const auto& c = st->chunks[0];
-  std::string path = cluster_->worker_dir(std::stoi(c.replicas[0].substr(1))) + "/chunks/" +
-                     c.id.substr(0, 2) + "/" + c.id.substr(2, 2) + "/" + c.id;
-  {
+  ASSERT_TRUE(st.is_ok());
+  const auto c = st->chunks[0];
+  ASSERT_EQ(c.replicas.size(), 3u);
+  auto flip_byte = [&](const std::string& worker) {
+    std::string path = cluster_->worker_dir(std::stoi(worker.substr(1))) + "/chunks/" +
+                       c.id.substr(0, 2) + "/" + c.id.substr(2, 2) + "/" + c.id;
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(1000);
+    char b = static_cast<char>(f.peek());
     f.seekp(1000);
-    f.put('\x5a' ^ static_cast<char>(f.peek()));
-  }
+    f.put(static_cast<char>(b ^ 0x5a));
+  };
+  // Chunk 0 is read from its first replica first.
+  flip_byte(c.replicas[0]);
+  ASSERT_TRUE(client_->get("/f", local("out"), nullptr).is_ok());
+  EXPECT_EQ(read_local("out"), data);
+  auto after = client_->stat("/f");
+  ASSERT_TRUE(after.is_ok());
+  EXPECT_EQ(after->chunks[0].corrupt, std::vector<std::string>{c.replicas[0]});
+
+  flip_byte(c.replicas[1]);
+  flip_byte(c.replicas[2]);
+  std::filesystem::remove(local("out"));
   Status s = client_->get("/f", local("out"), nullptr);
   EXPECT_FALSE(s.is_ok());
   EXPECT_NE(s.message().find("SHA-256"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("lost"), std::string::npos) << s.message();
   EXPECT_FALSE(std::filesystem::exists(local("out")));
 }
 

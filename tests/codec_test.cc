@@ -16,14 +16,17 @@ namespace {
 const std::string kChunk = "0123456789abcdef0123456789abcdef";
 const std::string kSha = std::string(64, 'a');
 
-ChunkInfo chunk(uint64_t index) { return ChunkInfo{index, kChunk, 100, kSha, {"w1", "w2"}}; }
+ChunkInfo chunk(uint64_t index) {
+  return ChunkInfo{index, kChunk, 100, kSha, {"w1", "w2"}, {"w2"}};
+}
+WorkerAddr addr(const std::string& id) { return {id, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2"}; }
 EntryInfo entry() { return EntryInfo{"file.txt", 1, 10, 1700000000000, 1, 1 << 20, 1}; }
 
 template <typename T>
 T sample();
 template <>
 ErrorReply sample() {
-  return {static_cast<uint16_t>(Code::kNotFound), "no such file", ""};
+  return {static_cast<uint16_t>(Code::kNotFound), "no such file", "", "w3"};
 }
 template <>
 OkReply sample() {
@@ -39,7 +42,7 @@ StatRequest sample() {
 }
 template <>
 StatReply sample() {
-  return {entry(), {chunk(0)}, {{"w1", "tcp://127.0.0.1:1"}}};
+  return {entry(), {chunk(0)}, {addr("w1")}, {"w1"}};
 }
 template <>
 ListRequest sample() {
@@ -59,11 +62,11 @@ RenameRequest sample() {
 }
 template <>
 CreateUploadRequest sample() {
-  return {"/a/f", 1 << 20, 1, true};
+  return {"/a/f", 1 << 20, 3, true, 2};
 }
 template <>
 CreateUploadReply sample() {
-  return {kChunk, 1 << 20, 1};
+  return {kChunk, 1 << 20, 3, 2};
 }
 template <>
 AllocateChunkRequest sample() {
@@ -71,7 +74,7 @@ AllocateChunkRequest sample() {
 }
 template <>
 AllocateChunkReply sample() {
-  return {kChunk, {{"w1", "tcp://127.0.0.1:2"}}};
+  return {kChunk, {addr("w1"), addr("w2")}};
 }
 template <>
 CommitUploadRequest sample() {
@@ -91,7 +94,7 @@ ClusterStatusReply sample() {
 }
 template <>
 WriteChunkFrame sample() {
-  return {kChunk, 0, 100, true, kSha, {}};
+  return {kChunk, 0, 100, true, kSha, {addr("w2")}};
 }
 template <>
 WriteChunkAck sample() {
@@ -107,7 +110,31 @@ ReadChunkReply sample() {
 }
 template <>
 Heartbeat sample() {
-  return {"w1", "tcp://127.0.0.1:4", 100, 10, 1, 7, {kChunk}};
+  return {"w1", "tcp://127.0.0.1:4", "tcp://127.0.0.1:5", 100, 10, 1, 7, {kChunk}};
+}
+template <>
+ReplicaFrame sample() {
+  return {kChunk, 0, 100, true, kSha, addr("w1"), {addr("w3")}};
+}
+template <>
+ReplicaAck sample() {
+  return {kChunk, "w2", 100, true, static_cast<uint16_t>(Code::kChecksumMismatch), "bad"};
+}
+template <>
+ReplicaAbort sample() {
+  return {kChunk, "w3 timed out"};
+}
+template <>
+ReportBadReplicaRequest sample() {
+  return {"/a/f", kChunk, "w2", "checksum mismatch"};
+}
+template <>
+FsckRequest sample() {
+  return {"/a"};
+}
+template <>
+FsckReply sample() {
+  return {3, 5, 1, 0, {FsckProblem{"/a/f", 3, chunk(0), {"w1"}, {"w4"}}}};
 }
 template <>
 DeleteChunksJob sample() {
@@ -139,7 +166,7 @@ RenameCmd sample() {
 }
 template <>
 RegisterWorkerCmd sample() {
-  return {{"w1", "tcp://127.0.0.1:5"}};
+  return {addr("w1")};
 }
 template <>
 GcDoneCmd sample() {
@@ -149,6 +176,10 @@ template <>
 AddGarbageCmd sample() {
   return {{chunk(0)}};
 }
+template <>
+MarkReplicaBadCmd sample() {
+  return {kChunk, "w2"};
+}
 
 template <typename T>
 class CodecTest : public ::testing::Test {};
@@ -157,9 +188,10 @@ using AllMessages = ::testing::Types<
     ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest, ListReply,
     DeleteRequest, RenameRequest, CreateUploadRequest, CreateUploadReply, AllocateChunkRequest,
     AllocateChunkReply, CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
-    ClusterStatusReply, WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, Heartbeat,
-    DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd,
-    RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd>;
+    ClusterStatusReply, ReportBadReplicaRequest, FsckRequest, FsckReply, WriteChunkFrame,
+    WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame, ReplicaAck, ReplicaAbort,
+    Heartbeat, DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd,
+    RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {
@@ -249,7 +281,14 @@ TEST(CodecValidation, BadFieldsAreRejectedAfterDecoding) {
       decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 0, 100, true, "bad", {}})).is_ok());
   EXPECT_FALSE(
       decode<WriteChunkFrame>(encode(WriteChunkFrame{kChunk, 100, 100, false, "", {}})).is_ok());
-  EXPECT_FALSE(decode<Heartbeat>(encode(Heartbeat{"W1!", "tcp://x:1", 0, 0, 0, 0, {}})).is_ok());
+  EXPECT_FALSE(decode<Heartbeat>(encode(Heartbeat{"W1!", "tcp://x:1", "tcp://x:2", 0, 0, 0, 0, {}}))
+                   .is_ok());
+  // Every pipeline member must say where its pipeline socket listens.
+  EXPECT_FALSE(decode<Heartbeat>(encode(Heartbeat{"w1", "tcp://x:1", "", 0, 0, 0, 0, {}})).is_ok());
+  EXPECT_FALSE(decode<WriteChunkFrame>(
+                   encode(WriteChunkFrame{kChunk, 0, 100, false, "", {{"w2", "tcp://x:1", ""}}}))
+                   .is_ok());
+  EXPECT_FALSE(decode<ReplicaAck>(encode(ReplicaAck{kChunk, "w1", 0, false, 999, ""})).is_ok());
   CommitFileCmd sizes_disagree = sample<CommitFileCmd>();
   sizes_disagree.size = 99;
   EXPECT_FALSE(decode<CommitFileCmd>(encode(sizes_disagree)).is_ok());

@@ -6,20 +6,12 @@
 
 namespace dfs {
 
-ChunkService::ChunkService(ChunkStore* store, std::chrono::milliseconds idle_timeout)
-    : store_(store), idle_timeout_(idle_timeout) {}
+ChunkService::ChunkService(std::string worker_id, ChunkStore* store,
+                           std::chrono::milliseconds idle_timeout)
+    : worker_id_(std::move(worker_id)), store_(store), idle_timeout_(idle_timeout) {}
 
 Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
   switch (request.header.type) {
-    case MsgType::kWriteChunkFrame: {
-      auto frame = decode<WriteChunkFrame>(request.body);
-      if (!frame.is_ok()) return make_error_reply(request, frame.status());
-      auto ack = write_frame(frame.value(), request, now);
-      if (!ack.is_ok()) return make_error_reply(request, ack.status());
-      Envelope reply = make_envelope(ack.value(), request.header.request_id);
-      reply.routing_id = request.routing_id;
-      return reply;
-    }
     case MsgType::kReadChunkRequest: {
       auto req = decode<ReadChunkRequest>(request.body);
       if (!req.is_ok()) return make_error_reply(request, req.status());
@@ -32,21 +24,31 @@ Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
   }
 }
 
-Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame, Envelope& request,
-                                                Clock::time_point now) {
-  if (request.data.size() != 1 || request.data[0].size() == 0) {
-    return protocol_error("a WriteChunkFrame carries exactly one non-empty data frame");
+ReplicaAck ChunkService::write(const WriteChunkFrame& frame, const zmq::message_t& data,
+                               Clock::time_point now) {
+  ReplicaAck ack{frame.chunk_id, worker_id_, 0, false, 0, ""};
+  auto done = write_frame(frame, data, now);
+  if (done.is_ok()) {
+    ack.received = done->received;
+    ack.stored = done->stored;
+  } else {
+    ack.code = static_cast<uint16_t>(done.status().code());
+    ack.message = "worker " + worker_id_ + ": " + done.status().message();
   }
-  const zmq::message_t& data = request.data[0];
+  return ack;
+}
+
+void ChunkService::abort(const std::string& chunk_id) {
+  if (writes_.erase(chunk_id) > 0) spdlog::debug("dropped the write of chunk {}", chunk_id);
+}
+
+Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame,
+                                                const zmq::message_t& data, Clock::time_point now) {
+  if (data.size() == 0) return protocol_error("a chunk frame carries no data");
   auto it = writes_.find(frame.chunk_id);
   if (frame.offset == 0) {
     if (it != writes_.end()) {
       return Status(Code::kAlreadyExists, "chunk " + frame.chunk_id + " is already being written");
-    }
-    if (!frame.downstream.empty()) {
-      // Replication along a pipeline arrives with its own issue; until then a
-      // worker must not claim to have forwarded what it did not.
-      return invalid_argument("this worker does not forward chunks along a pipeline yet");
     }
     auto writer = store_->create(frame.chunk_id, frame.total_size);
     if (!writer.is_ok()) return writer.status();

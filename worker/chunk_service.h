@@ -1,6 +1,7 @@
-// What a worker does with one request from its data socket: open, append to
-// and commit chunk writes, and serve reads. No sockets and no threads here:
-// a disk thread owns one ChunkService and feeds it requests in arrival order.
+// What a worker's disk does: open, append to and commit chunk writes, and
+// serve reads. No sockets and no threads here: a disk thread owns one
+// ChunkService and feeds it work in arrival order. Which frames arrive, and
+// who hears about them, is the pipeline tracker's business.
 #pragma once
 
 #include <chrono>
@@ -17,11 +18,19 @@ class ChunkService {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ChunkService(ChunkStore* store, std::chrono::milliseconds idle_timeout);
+  ChunkService(std::string worker_id, ChunkStore* store, std::chrono::milliseconds idle_timeout);
 
-  // Handles a WriteChunkFrame or ReadChunkRequest and returns the reply, with
-  // the request's routing id and request id. Never throws.
+  // Handles a ReadChunkRequest (anything else is refused) and returns the
+  // reply, with the request's routing id and request id. Never throws.
   Envelope handle(Envelope&& request, Clock::time_point now);
+
+  // Appends one frame of a chunk write; the frame with offset 0 opens it and
+  // the one with last=true commits it. The answer says how many bytes this
+  // worker holds and whether the chunk is stored, or why the write failed
+  // (it is then dropped).
+  ReplicaAck write(const WriteChunkFrame& frame, const zmq::message_t& data, Clock::time_point now);
+  // Drops the write of `chunk_id` (its temporary) if it is open.
+  void abort(const std::string& chunk_id);
 
   // Aborts writes that have seen no frame for longer than the idle timeout
   // (their client died or gave up), and closes readers unused for a few
@@ -44,10 +53,11 @@ class ChunkService {
     Clock::time_point last_frame;
   };
 
-  Result<WriteChunkAck> write_frame(const WriteChunkFrame& frame, Envelope& request,
+  Result<WriteChunkAck> write_frame(const WriteChunkFrame& frame, const zmq::message_t& data,
                                     Clock::time_point now);
   Envelope read(const ReadChunkRequest& req, const Envelope& request, Clock::time_point now);
 
+  std::string worker_id_;
   ChunkStore* store_;
   std::chrono::milliseconds idle_timeout_;
   std::map<std::string, OpenWrite> writes_;  // by chunk id

@@ -9,9 +9,14 @@
 
 namespace dfs {
 
-DiskPool::DiskPool(zmq::context_t& ctx, ChunkStore* store, Options options,
-                   std::string reply_endpoint)
-    : ctx_(ctx), store_(store), options_(options), reply_endpoint_(std::move(reply_endpoint)) {
+DiskPool::DiskPool(zmq::context_t& ctx, std::string worker_id, ChunkStore* store, Options options,
+                   std::string reply_endpoint, std::string ack_endpoint)
+    : ctx_(ctx),
+      worker_id_(std::move(worker_id)),
+      store_(store),
+      options_(options),
+      reply_endpoint_(std::move(reply_endpoint)),
+      ack_endpoint_(std::move(ack_endpoint)) {
   for (int i = 0; i < options_.threads; ++i) {
     lanes_.push_back(std::make_unique<Lane>(options_.queue_depth));
   }
@@ -31,12 +36,32 @@ bool DiskPool::submit_request(Envelope& request) {
   Lane& lane = *lanes_[std::hash<std::string>{}(request.routing_id) % lanes_.size()];
   // Only the socket thread pushes, so a queue with room now still has room below.
   if (lane.queue.full()) return false;
-  return lane.queue.try_push(Task{std::move(request), {}});
+  Task task{Task::Kind::kRequest};
+  task.request = std::move(request);
+  return lane.queue.try_push(std::move(task));
+}
+
+DiskPool::Lane& DiskPool::lane_of_chunk(const std::string& chunk_id) {
+  return *lanes_[std::hash<std::string>{}(chunk_id) % lanes_.size()];
+}
+
+bool DiskPool::submit_write(LocalWrite&& write) {
+  Task task{Task::Kind::kWrite};
+  task.write = std::move(write);
+  return lane_of_chunk(task.write.frame.chunk_id).queue.try_push(std::move(task));
+}
+
+void DiskPool::submit_abort(const std::string& chunk_id) {
+  Task task{Task::Kind::kAbort};
+  task.chunk_id = chunk_id;
+  lane_of_chunk(chunk_id).queue.push_over_bound(std::move(task));
 }
 
 bool DiskPool::submit_delete(std::vector<std::string> chunk_ids) {
   size_t i = next_delete_lane_++ % lanes_.size();
-  return lanes_[i]->queue.try_push(Task{{}, std::move(chunk_ids)});
+  Task task{Task::Kind::kDelete};
+  task.delete_ids = std::move(chunk_ids);
+  return lanes_[i]->queue.try_push(std::move(task));
 }
 
 void DiskPool::stop() {
@@ -53,7 +78,17 @@ void DiskPool::run_lane(Lane* lane) {
   opts.send_hwm = 0;  // bounded by the lane's queue: every task yields one reply
   zmq::socket_t replies = make_socket(ctx_, zmq::socket_type::push, opts);
   replies.connect(reply_endpoint_);
-  ChunkService service(store_, options_.idle_timeout);
+  zmq::socket_t acks = make_socket(ctx_, zmq::socket_type::push, opts);
+  acks.connect(ack_endpoint_);
+  ChunkService service(worker_id_, store_, options_.idle_timeout);
+  // Blocking sends: the socket thread always drains both sockets, so these
+  // wait only for the inproc pipe, never for a network peer.
+  auto hand_back = [](zmq::socket_t& socket, Framing framing, Envelope&& env) {
+    Status sent = send_envelope(socket, framing, std::move(env), /*dontwait=*/false);
+    if (!sent.is_ok()) {
+      spdlog::error("cannot hand a result to the socket thread: {}", sent.to_string());
+    }
+  };
   auto next_sweep = ChunkService::Clock::now() + std::chrono::seconds(1);
   while (true) {
     auto task = lane->queue.pop(std::chrono::milliseconds(200));
@@ -66,19 +101,24 @@ void DiskPool::run_lane(Lane* lane) {
       if (lane->queue.closed()) break;
       continue;
     }
-    if (!task->delete_ids.empty()) {
-      for (const auto& id : task->delete_ids) {
-        Status s = store_->remove(id);
-        if (!s.is_ok()) spdlog::warn("cannot remove chunk {}: {}", id, s.to_string());
-      }
-      continue;
+    switch (task->kind) {
+      case Task::Kind::kRequest:
+        hand_back(replies, Framing::kRouted, service.handle(std::move(task->request), now));
+        break;
+      case Task::Kind::kWrite:
+        hand_back(acks, Framing::kPlain,
+                  make_envelope(service.write(task->write.frame, task->write.data, now)));
+        break;
+      case Task::Kind::kAbort:
+        service.abort(task->chunk_id);
+        break;
+      case Task::Kind::kDelete:
+        for (const auto& id : task->delete_ids) {
+          Status s = store_->remove(id);
+          if (!s.is_ok()) spdlog::warn("cannot remove chunk {}: {}", id, s.to_string());
+        }
+        break;
     }
-    Envelope reply = service.handle(std::move(task->request), now);
-    // Blocking send: the socket thread always drains replies, so this waits
-    // only for the inproc pipe, never for a network peer.
-    Status sent = send_envelope(replies, Framing::kRouted, std::move(reply), /*dontwait=*/false);
-    if (!sent.is_ok())
-      spdlog::error("cannot hand a reply to the socket thread: {}", sent.to_string());
   }
   service.abort_all();
 }

@@ -16,6 +16,8 @@ static int run(int argc, char** argv) {
   desc.add_options()                                                                      //
       ("id", po::value<std::string>()->required(), "worker id ([a-z0-9_-], at most 32)")  //
       ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
+      ("pipeline-listen", po::value<std::string>()->default_value(""),
+       "pipeline endpoint, host:port (default: the data port + 1)")  //
       ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
        "comma-separated master api endpoints")                         //
       ("dir", po::value<std::string>()->required(), "data directory")  //
@@ -23,7 +25,10 @@ static int run(int argc, char** argv) {
        "bytes this worker may use (e.g. 10G); 0 means the filesystem's size")        //
       ("heartbeat-ms", po::value<int>()->default_value(1000), "heartbeat interval")  //
       ("idle-timeout-ms", po::value<int>()->default_value(30000),
-       "abandon a chunk write after this long without a frame")                       //
+       "abandon a chunk write after this long without a frame")  //
+      ("pipeline-timeout-ms", po::value<int>()->default_value(5000),
+       "fail a replicated write when the next worker is silent this long (per worker left "
+       "in the pipeline)")                                                            //
       ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
       ("report-interval-s", po::value<int>()->default_value(60),
        "send the full chunk inventory to the masters this often")                             //
@@ -55,10 +60,20 @@ static int run(int argc, char** argv) {
     return 2;
   }
   config.listen = listen.value();
+  config.pipeline = HostPort{config.listen.host, config.listen.port + 1};
+  if (const auto& p = vm["pipeline-listen"].as<std::string>(); !p.empty()) {
+    auto pipeline = parse_endpoint(p);
+    if (!pipeline.is_ok()) {
+      std::fprintf(stderr, "dfs-worker: %s\n", pipeline.status().message().c_str());
+      return 2;
+    }
+    config.pipeline = pipeline.value();
+  }
   config.masters = masters.value();
   config.capacity = capacity.value();
   config.heartbeat_interval = std::chrono::milliseconds(vm["heartbeat-ms"].as<int>());
   config.idle_timeout = std::chrono::milliseconds(vm["idle-timeout-ms"].as<int>());
+  config.hop_timeout = std::chrono::milliseconds(std::max(1, vm["pipeline-timeout-ms"].as<int>()));
   config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
   config.report_interval = std::chrono::seconds(std::max(1, vm["report-interval-s"].as<int>()));
 

@@ -8,7 +8,6 @@
 #include "bus/process.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
-#include "worker/disk_pool.h"
 
 namespace dfs {
 
@@ -53,6 +52,7 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
   Heartbeat hb;
   hb.worker_id = config_.id;
   hb.endpoint = config_.listen.tcp();
+  hb.pipeline = config_.pipeline.tcp();
   hb.capacity = store_->capacity();
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
@@ -96,21 +96,180 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
   }
 }
 
+WorkerAddr WorkerServer::self() const {
+  return WorkerAddr{config_.id, config_.listen.tcp(), config_.pipeline.tcp()};
+}
+
+void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {
+  if (!send_envelope(data, Framing::kRouted, std::move(env)).is_ok()) ++dropped_replies_;
+}
+
+void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActions* out) {
+  auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64 && pool.has_room(); ++i) {
+    Envelope env;
+    Status s = recv_envelope(data, Framing::kRouted, &env);
+    if (s.code() == Code::kTimeout) break;
+    if (!s.is_ok()) {
+      spdlog::warn("bad request on the data socket: {}", s.to_string());
+      if (!env.routing_id.empty() && env.header.request_id != 0) {
+        reply(data, make_error_reply(env, s));
+      }
+      continue;
+    }
+    if (env.header.type == MsgType::kWriteChunkFrame) {
+      auto frame = decode<WriteChunkFrame>(env.body);
+      if (!frame.is_ok() || env.data.size() != 1) {
+        reply(data, make_error_reply(env, frame.is_ok()
+                                              ? protocol_error("a WriteChunkFrame carries exactly "
+                                                               "one data frame")
+                                              : frame.status()));
+        continue;
+      }
+      IncomingFrame in{std::move(frame).value(), std::move(env.data[0]), env.header.request_id};
+      tracker_->on_frame(std::move(in), Upstream{env.routing_id, {}}, now, out);
+      continue;
+    }
+    if (!pool.submit_request(env)) {
+      Status busy(Code::kUnavailable, "worker " + config_.id + " is busy; try again");
+      reply(data, make_error_reply(env, busy));
+    }
+  }
+}
+
+void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineActions* out) {
+  auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64 && pool.has_room(); ++i) {
+    Envelope env;
+    Status s = recv_envelope(pull, Framing::kPlain, &env);
+    if (s.code() == Code::kTimeout) break;
+    if (!s.is_ok()) {
+      spdlog::warn("dropping a bad message on the pipeline socket: {}", s.to_string());
+      continue;
+    }
+    switch (env.header.type) {
+      case MsgType::kReplicaFrame: {
+        auto f = decode<ReplicaFrame>(env.body);
+        if (!f.is_ok() || env.data.size() != 1) {
+          spdlog::warn("dropping a bad replica frame: {}",
+                       f.is_ok() ? "no data frame" : f.status().to_string());
+          continue;
+        }
+        WriteChunkFrame frame{f->chunk_id, f->offset, f->total_size,
+                              f->last,     f->sha256, std::move(f->downstream)};
+        IncomingFrame in{std::move(frame), std::move(env.data[0]), 0};
+        tracker_->on_frame(std::move(in), Upstream{"", f->upstream}, now, out);
+        break;
+      }
+      case MsgType::kReplicaAck: {
+        auto ack = decode<ReplicaAck>(env.body);
+        if (ack.is_ok()) {
+          tracker_->on_remote_ack(ack.value(), now, out);
+        } else {
+          spdlog::warn("dropping a bad replica ack: {}", ack.status().to_string());
+        }
+        break;
+      }
+      case MsgType::kReplicaAbort: {
+        auto abort = decode<ReplicaAbort>(env.body);
+        if (abort.is_ok()) {
+          tracker_->on_abort(abort.value(), out);
+        } else {
+          spdlog::warn("dropping a bad replica abort: {}", abort.status().to_string());
+        }
+        break;
+      }
+      default:
+        spdlog::warn("dropping a {} on the pipeline socket", msg_type_name(env.header.type));
+    }
+  }
+}
+
+void WorkerServer::drain_acks(zmq::socket_t& acks, PipelineActions* out) {
+  for (int i = 0; i < 256; ++i) {
+    Envelope env;
+    Status s = recv_envelope(acks, Framing::kPlain, &env);
+    if (s.code() == Code::kTimeout) break;
+    auto ack = s.is_ok() ? decode<ReplicaAck>(env.body) : Result<ReplicaAck>(s);
+    if (!ack.is_ok()) {
+      spdlog::error("bad acknowledgement from a disk thread: {}", ack.status().to_string());
+      continue;
+    }
+    tracker_->on_local_ack(ack.value(), out);
+  }
+}
+
+void WorkerServer::forward_replies(zmq::socket_t& replies, zmq::socket_t& data) {
+  // Forward every ready reply; the frames are already [routing][header][body][data].
+  for (int i = 0; i < 64; ++i) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+    try {
+      if (!zmq::send_multipart(data, frames, zmq::send_flags::dontwait)) ++dropped_replies_;
+    } catch (const zmq::error_t&) {
+      ++dropped_replies_;  // the client went away; it will time out and retry
+    }
+  }
+}
+
+void WorkerServer::carry_out(PipelineActions&& actions, zmq::socket_t& data, DiskPool& pool) {
+  // A failed send makes the tracker fail writes, which produces more actions;
+  // each round fails at least one write, so this ends.
+  for (int round = 0; round < 1000 && !actions.empty(); ++round) {
+    PipelineActions more;
+    for (auto& w : actions.writes) {
+      std::string id = w.frame.chunk_id;
+      // The sockets are read only while every lane has room, and one frame
+      // makes at most one write, so this fails only on a broken invariant.
+      if (!pool.submit_write(std::move(w))) {
+        tracker_->on_local_ack(
+            ReplicaAck{id, config_.id, 0, false, static_cast<uint16_t>(Code::kUnavailable),
+                       "worker " + config_.id + " disk queue full"},
+            &more);
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (auto& m : actions.sends) {
+      Status s = peers_->send(m.endpoint, std::move(m.envelope), now);
+      if (!s.is_ok()) {
+        spdlog::warn("pipeline peer {}: {}", m.endpoint, s.to_string());
+        peers_->forget(m.endpoint);
+        tracker_->on_peer_unreachable(m.endpoint, s.message(), &more);
+      }
+    }
+    for (auto& r : actions.replies) reply(data, std::move(r));
+    for (const auto& id : actions.aborts) pool.submit_abort(id);
+    actions = std::move(more);
+  }
+}
+
 Status WorkerServer::run() {
   SocketOptions data_opts;
   data_opts.router_mandatory = true;
   data_opts.recv_hwm = 256;
   data_opts.send_hwm = 256;
   zmq::socket_t data = make_socket(ctx_, zmq::socket_type::router, data_opts);
+  SocketOptions pull_opts;
+  pull_opts.recv_hwm = 256;
+  zmq::socket_t pull = make_socket(ctx_, zmq::socket_type::pull, pull_opts);
   try {
     data.bind(bind_address(config_.listen));
   } catch (const zmq::error_t& e) {
     return Status(Code::kUnavailable, "cannot listen on " + config_.listen.tcp() + ": " + e.what());
   }
+  try {
+    pull.bind(bind_address(config_.pipeline));
+  } catch (const zmq::error_t& e) {
+    return Status(Code::kUnavailable,
+                  "cannot listen on " + config_.pipeline.tcp() + " (pipeline): " + e.what());
+  }
 
   std::string reply_endpoint = "inproc://worker-replies-" + config_.id;
+  std::string ack_endpoint = "inproc://worker-acks-" + config_.id;
   zmq::socket_t replies = make_socket(ctx_, zmq::socket_type::pull, SocketOptions{});
   replies.bind(reply_endpoint);
+  zmq::socket_t acks = make_socket(ctx_, zmq::socket_type::pull, SocketOptions{});
+  acks.bind(ack_endpoint);
 
   SocketOptions pub_opts;
   pub_opts.send_hwm = 100;
@@ -122,46 +281,55 @@ Status WorkerServer::run() {
     jobs.connect(master_jobs(m));
   }
 
-  DiskPool pool(ctx_, store_.get(),
-                DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout}, reply_endpoint);
-  spdlog::info("worker {} serving on {}", config_.id, config_.listen.tcp());
+  PipelineTracker::Options topts;
+  topts.hop_timeout = config_.hop_timeout;
+  topts.idle_timeout = config_.idle_timeout;
+  tracker_ = std::make_unique<PipelineTracker>(self(), topts);
+  // Frames in flight per peer are bounded by the clients' windows; the HWM
+  // is the backstop that turns a peer that stopped reading into an error.
+  peers_ = std::make_unique<PushPeers>(ctx_, 512, std::chrono::minutes(5));
+  DiskPool pool(ctx_, config_.id, store_.get(),
+                DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout}, reply_endpoint,
+                ack_endpoint);
+  spdlog::info("worker {} serving on {}, pipeline on {}", config_.id, config_.listen.tcp(),
+               config_.pipeline.tcp());
 
   // Stopped and joined when run() returns, by whichever path.
   std::jthread reporter([this](const std::stop_token& stop) { report_inventory(stop); });
   auto next_heartbeat = std::chrono::steady_clock::now();
-  uint64_t dropped_replies = 0;
+  auto next_tick = next_heartbeat;
   while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
       publish_heartbeat(hb_pub);
       next_heartbeat = now + config_.heartbeat_interval;
     }
-    bool room = pool.has_room();
-    zmq::pollitem_t items[] = {{replies.handle(), 0, ZMQ_POLLIN, 0},
-                               {jobs.handle(), 0, ZMQ_POLLIN, 0},
-                               {data.handle(), 0, static_cast<short>(room ? ZMQ_POLLIN : 0), 0}};
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - now);
-    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-    try {
-      zmq::poll(items, 3, wait);
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      return Status(Code::kInternal, std::string("poll failed: ") + e.what());
+    PipelineActions actions;
+    if (now >= next_tick) {
+      tracker_->tick(now, &actions);
+      peers_->close_idle(now);
+      next_tick = now + std::chrono::milliseconds(100);
     }
-    if (items[0].revents & ZMQ_POLLIN) {
-      // Forward every ready reply; the frames are already [routing][header][body][data].
-      for (int i = 0; i < 64; ++i) {
-        std::vector<zmq::message_t> frames;
-        if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait))
-          break;
-        try {
-          if (!zmq::send_multipart(data, frames, zmq::send_flags::dontwait)) ++dropped_replies;
-        } catch (const zmq::error_t&) {
-          ++dropped_replies;  // the client went away; it will time out and retry
-        }
+    short room = pool.has_room() ? ZMQ_POLLIN : 0;
+    zmq::pollitem_t items[] = {{replies.handle(), 0, ZMQ_POLLIN, 0},
+                               {acks.handle(), 0, ZMQ_POLLIN, 0},
+                               {jobs.handle(), 0, ZMQ_POLLIN, 0},
+                               {data.handle(), 0, room, 0},
+                               {pull.handle(), 0, room, 0}};
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::min(next_heartbeat, next_tick) - now);
+    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+    if (actions.empty()) {
+      try {
+        zmq::poll(items, 5, wait);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) continue;
+        return Status(Code::kInternal, std::string("poll failed: ") + e.what());
       }
     }
-    if (items[1].revents & ZMQ_POLLIN) {
+    if (items[0].revents & ZMQ_POLLIN) forward_replies(replies, data);
+    if (items[1].revents & ZMQ_POLLIN) drain_acks(acks, &actions);
+    if (items[2].revents & ZMQ_POLLIN) {
       Envelope env;
       Status s = recv_envelope(jobs, Framing::kTopic, &env);
       if (s.is_ok() && env.header.type == MsgType::kDeleteChunksJob) {
@@ -177,42 +345,16 @@ Status WorkerServer::run() {
         spdlog::warn("dropping a bad message on the jobs topic: {}", s.to_string());
       }
     }
-    if (items[2].revents & ZMQ_POLLIN) {
-      for (int i = 0; i < 64 && pool.has_room(); ++i) {
-        Envelope env;
-        Status s = recv_envelope(data, Framing::kRouted, &env);
-        if (s.code() == Code::kTimeout) break;
-        if (!s.is_ok()) {
-          spdlog::warn("bad request on the data socket: {}", s.to_string());
-          if (!env.routing_id.empty() && env.header.request_id != 0) {
-            if (!send_envelope(data, Framing::kRouted, make_error_reply(env, s)).is_ok()) {
-              ++dropped_replies;
-            }
-          }
-          continue;
-        }
-        if (!pool.submit_request(env)) {
-          Status busy(Code::kUnavailable, "worker " + config_.id + " is busy; try again");
-          if (!send_envelope(data, Framing::kRouted, make_error_reply(env, busy)).is_ok()) {
-            ++dropped_replies;
-          }
-        }
-      }
-    }
+    if (items[3].revents & ZMQ_POLLIN) drain_data(data, pool, &actions);
+    if (items[4].revents & ZMQ_POLLIN) drain_pipeline(pull, pool, &actions);
+    carry_out(std::move(actions), data, pool);
   }
   spdlog::info("worker {} stopping: finishing queued work", config_.id);
   reporter.request_stop();
   pool.stop();
   // Answers produced while stopping still reach their clients.
-  while (true) {
-    std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
-    try {
-      zmq::send_multipart(data, frames, zmq::send_flags::dontwait);
-    } catch (const zmq::error_t&) {
-    }
-  }
-  if (dropped_replies > 0) spdlog::info("{} replies could not be delivered", dropped_replies);
+  forward_replies(replies, data);
+  if (dropped_replies_ > 0) spdlog::info("{} replies could not be delivered", dropped_replies_);
   spdlog::info("worker {} stopped", config_.id);
   return Status::ok();
 }

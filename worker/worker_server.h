@@ -1,5 +1,6 @@
 // The dfs-worker process: a socket thread that owns the data ROUTER, the
-// heartbeat PUB and the jobs SUB, and hands disk work to the DiskPool.
+// pipeline PULL and the PUSH sockets to peers, the heartbeat PUB and the
+// jobs SUB. It runs the pipeline tracker and hands disk work to the DiskPool.
 #pragma once
 
 #include <zmq.hpp>
@@ -11,18 +12,23 @@
 #include <vector>
 
 #include "bus/endpoints.h"
+#include "bus/push_peers.h"
 #include "worker/chunk_store.h"
+#include "worker/disk_pool.h"
+#include "worker/pipeline_tracker.h"
 
 namespace dfs {
 
 struct WorkerConfig {
   std::string id;
-  HostPort listen;  // data ROUTER
+  HostPort listen;    // data ROUTER
+  HostPort pipeline;  // pipeline PULL (frames and acks from other workers)
   std::vector<HostPort> masters;
   std::string dir;
   uint64_t capacity = 0;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds hop_timeout{5000};       // silence allowed per downstream worker
   std::chrono::milliseconds report_interval{60000};  // full chunk inventory to the masters
   int disk_threads = 2;
 };
@@ -38,7 +44,17 @@ class WorkerServer {
   void stop() { stop_.store(true); }
 
  private:
+  WorkerAddr self() const;
   void publish_heartbeat(zmq::socket_t& pub);
+  // Reads what is waiting on each socket and feeds it to the tracker or
+  // the disk pool.
+  void drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActions* out);
+  void drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineActions* out);
+  void drain_acks(zmq::socket_t& acks, PipelineActions* out);
+  void forward_replies(zmq::socket_t& replies, zmq::socket_t& data);
+  // Carries out the tracker's actions, feeding failed sends back to it.
+  void carry_out(PipelineActions&& actions, zmq::socket_t& data, DiskPool& pool);
+  void reply(zmq::socket_t& data, Envelope&& env);
   // Publishes the chunk inventory every report interval until stopped. Runs
   // on its own thread with its own socket: listing a large store is slow.
   void report_inventory(const std::stop_token& stop);
@@ -47,7 +63,10 @@ class WorkerServer {
   std::atomic<bool> stop_{false};
   WorkerConfig config_;
   std::unique_ptr<ChunkStore> store_;
+  std::unique_ptr<PipelineTracker> tracker_;
+  std::unique_ptr<PushPeers> peers_;
   uint64_t heartbeat_seq_ = 0;
+  uint64_t dropped_replies_ = 0;
 };
 
 }  // namespace dfs

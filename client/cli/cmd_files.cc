@@ -19,6 +19,9 @@ int cmd_put(Context& ctx) {
       ("chunk-size", po::value<std::string>(), "chunk size, e.g. 64M (default: cluster's)")  //
       ("replication", po::value<uint32_t>()->default_value(0),
        "replicas per chunk (0: cluster default)")  //
+      ("min-replication", po::value<uint32_t>()->default_value(0),
+       "when fewer workers are up, accept this many replicas per chunk (the file is then "
+       "under-replicated)")  //
       ("quiet,q", "no progress bar");
   po::positional_options_description pos;
   pos.add("local", 1).add("remote", 1);
@@ -31,6 +34,10 @@ int cmd_put(Context& ctx) {
   PutOptions options;
   options.overwrite = vm.count("force") > 0;
   options.replication = vm["replication"].as<uint32_t>();
+  options.min_replication = vm["min-replication"].as<uint32_t>();
+  if (options.replication != 0 && options.min_replication > options.replication) {
+    return fail("put", invalid_argument("--min-replication is above --replication"));
+  }
   if (vm.count("chunk-size")) {
     auto cs = parse_size(vm["chunk-size"].as<std::string>());
     if (!cs.is_ok()) return fail("put", cs.status());

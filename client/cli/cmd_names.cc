@@ -1,4 +1,5 @@
 // ls, stat, rm, mv and mkdir.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -129,12 +130,18 @@ int cmd_stat(Context& ctx) {
         j.key("size").value(c.size).key("sha256").value(c.sha256);
         j.key("replicas").begin_array();
         for (const auto& r : c.replicas) j.value(r);
+        j.end_array();
+        j.key("corrupt").begin_array();
+        for (const auto& r : c.corrupt) j.value(r);
         j.end_array().end_object();
       }
       j.end_array();
       j.key("workers").begin_object();
       for (const auto& w : st->workers) j.key(w.id).value(w.endpoint);
       j.end_object();
+      j.key("down").begin_array();
+      for (const auto& w : st->down) j.value(w);
+      j.end_array();
     }
     j.end_object();
     std::cout << j.str() << "\n";
@@ -151,7 +158,12 @@ int cmd_stat(Context& ctx) {
   std::printf("chunks:      %zu\n", st->chunks.size());
   for (const auto& c : st->chunks) {
     std::string replicas;
-    for (const auto& r : c.replicas) replicas += (replicas.empty() ? "" : ",") + r;
+    for (const auto& r : c.replicas) {
+      bool corrupt = std::find(c.corrupt.begin(), c.corrupt.end(), r) != c.corrupt.end();
+      bool down = std::find(st->down.begin(), st->down.end(), r) != st->down.end();
+      replicas +=
+          (replicas.empty() ? "" : ",") + r + (corrupt ? "(corrupt)" : "") + (down ? "(down)" : "");
+    }
     std::printf("  %5llu  %s  %10s  %.16s…  [%s]\n", static_cast<unsigned long long>(c.index),
                 c.id.c_str(), human_size(c.size).c_str(), c.sha256.c_str(), replicas.c_str());
   }

@@ -21,6 +21,7 @@ commands:
   mv SRC DST            rename or move
   mkdir [-p] PATH       create a directory
   df                    capacity and use of each worker
+  fsck [PATH]           files whose chunks have fewer good replicas than wanted
 
 'dfs COMMAND --help' shows a command's options. Masters come from --masters,
 DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
@@ -82,9 +83,10 @@ static int run(int argc, char** argv) {
   if (vm.count("help")) rest.insert(rest.begin(), "--help");
 
   static const std::map<std::string, int (*)(cli::Context&)> kCommands = {
-      {"put", cli::cmd_put}, {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
-      {"ls", cli::cmd_ls},   {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
-      {"mv", cli::cmd_mv},   {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
+      {"put", cli::cmd_put},   {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
+      {"ls", cli::cmd_ls},     {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
+      {"mv", cli::cmd_mv},     {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
+      {"fsck", cli::cmd_fsck},
   };
   auto it = kCommands.find(command);
   if (it == kCommands.end()) {

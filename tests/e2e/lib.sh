@@ -16,14 +16,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port whose block of 200 ports has nothing listening.
+# A base port with nothing listening on the master's ports or those of
+# workers 1..15 (data and pipeline).
 free_base_port() {
   local base p
   for _ in $(seq 1 50); do
     # Below the kernel's ephemeral range (32768+), so no outgoing connection holds one.
     base=$((10000 + (RANDOM * 7 + $$) % 22000))
     local busy=0
-    for p in $(seq "$base" $((base + 3))) $(seq $((base + 100)) $((base + 110))); do
+    for p in $(seq "$base" $((base + 3))) $(seq $((base + 100)) $((base + 131))); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
     done
     [ $busy -eq 0 ] && { echo "$base"; return; }

@@ -1,0 +1,45 @@
+// One PUSH socket per peer endpoint, made on first use. PUSH round-robins
+// over every peer it is connected to, so a socket shared by several peers
+// would scatter a chunk's frames; one per peer keeps each stream whole and
+// ordered. Sends never block: a full queue is an error the caller acts on.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "bus/wire.h"
+
+namespace dfs {
+
+class PushPeers {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `send_hwm` bounds the messages queued per peer; sockets unused for
+  // `idle_close` are closed.
+  PushPeers(zmq::context_t& ctx, int send_hwm, std::chrono::milliseconds idle_close);
+
+  // Queues `env` for the PULL socket at `endpoint`. kTimeout when the peer's
+  // queue is full (it is not reading), kUnavailable when the socket fails.
+  Status send(const std::string& endpoint, Envelope&& env, Clock::time_point now);
+  // Closes the socket to `endpoint`, discarding whatever is still queued
+  // for it: after a peer failed, its stale frames must not arrive later.
+  void forget(const std::string& endpoint);
+  void close_idle(Clock::time_point now);
+  size_t size() const { return peers_.size(); }
+
+ private:
+  struct Peer {
+    zmq::socket_t socket;
+    Clock::time_point last_used;
+  };
+  zmq::context_t& ctx_;
+  int send_hwm_;
+  std::chrono::milliseconds idle_close_;
+  std::map<std::string, Peer> peers_;
+};
+
+}  // namespace dfs
