@@ -1,49 +1,71 @@
 #!/usr/bin/env bash
 # Throughput of dfs put/get against this machine's raw disk, in one run:
 #   raw write: dd of the input with fsync      raw read: dd of that copy
-#   put:       dfs put of the input            get:      dfs get to a local file
-# Prints MB/s for each and the ratio to raw. Page cache is dropped before
-# each read where the kernel allows it (it says so when it cannot).
+#   put:       dfs put at replication R        get:      dfs get to a local file
+# for each R in --replications, each on a fresh cluster. On one machine
+# every replica shares one disk, so the ceiling for a put is raw write / R.
+# Also prints the peak RSS of the client and of each worker during the put
+# (VmHWM), and the client's peak for a smaller file, to show memory does
+# not grow with file size. Page cache is dropped before each read where
+# the kernel allows it (it says so when it cannot).
 #
-#   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--dir D]
+#   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"] [--dir D]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR=""
+SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=128
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
     --workers) WORKERS="$2"; shift 2 ;;
     --chunk-size) CHUNK="$2"; shift 2 ;;
+    --replications) REPLICATIONS="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 DIR="${DIR:-$(mktemp -d "${TMPDIR:-/tmp}/dfs-bench-XXXXXX")}"
 mkdir -p "$DIR"
-RUN="$DIR/cluster"
-PORT=$((10000 + RANDOM % 20000))
 DFS="$ROOT/build/bin/dfs"
-trap '"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+RUN=""
+OUT_DIR=""
+cleanup() {
+  [ -z "$RUN" ] || "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true
+  [ -z "$OUT_DIR" ] || [ "$OUT_DIR" = "$DIR" ] || rm -rf "$OUT_DIR"
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
 
 drop_caches() {
   sync
   if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then CACHE="dropped"; else CACHE="NOT dropped (no permission)"; fi
 }
 seconds() { local s=$EPOCHREALTIME; "$@"; awk -v a="$s" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }'; }
-rate() { awk -v mb="$SIZE_MB" -v t="$1" 'BEGIN { printf "%.1f", mb * 1.048576 / t }'; }
+rate() { awk -v mb="$1" -v t="$2" 'BEGIN { printf "%.1f", mb * 1.048576 / t }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+hwm_mb() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+# peak_rss_of COMMAND...: runs it, prints "SECONDS PEAK_MB" (peak sampled
+# from VmHWM, which only grows, until the process exits).
+peak_rss_of() {
+  local s=$EPOCHREALTIME peak=0 now
+  "$@" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    now="$(hwm_mb "$pid")"
+    [[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -gt "$peak" ] && peak=$now
+    sleep 0.05
+  done
+  wait "$pid"
+  awk -v a="$s" -v b="$EPOCHREALTIME" -v p="$peak" 'BEGIN { print b - a, p }'
+}
 
-"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers "$WORKERS" --chunk-size "$CHUNK" >/dev/null
-export DFS_MASTERS="127.0.0.1:$PORT"
 head -c $((SIZE_MB << 20)) /dev/urandom >"$DIR/input"
-cat "$DIR/input" >/dev/null  # in page cache, as dfs put will find it
-
+head -c $((SMALL_MB << 20)) "$DIR/input" >"$DIR/small"
 t_raw_write=$(seconds dd if="$DIR/input" of="$DIR/raw" bs=1M conv=fsync status=none)
 drop_caches
 t_raw_read=$(seconds dd if="$DIR/raw" of=/dev/null bs=1M status=none)
 rm -f "$DIR/raw"
-cat "$DIR/input" >/dev/null
-t_put=$(seconds "$DFS" put -q "$DIR/input" /bench)
+raw_w=$(rate "$SIZE_MB" "$t_raw_write") raw_r=$(rate "$SIZE_MB" "$t_raw_read")
+
 # The get writes into tmpfs when there is room, so it is compared with the
 # raw read on equal terms (dd reads to /dev/null); writing the copy back to
 # the same disk would measure that disk's write speed instead.
@@ -51,14 +73,31 @@ OUT_DIR="$DIR"
 if [ -d /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR==2 { print $4 }')" -gt $(((SIZE_MB + 64) * 1024)) ]; then
   OUT_DIR="$(mktemp -d /dev/shm/dfs-bench-XXXXXX)"
 fi
-drop_caches
-t_get=$(seconds "$DFS" get -q /bench "$OUT_DIR/output")
-cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: get returned different bytes" >&2; exit 1; }
-[ "$OUT_DIR" = "$DIR" ] || rm -rf "$OUT_DIR"
 GET_TO="$([ "$OUT_DIR" = "$DIR" ] && echo "the same disk" || echo "tmpfs")"
 
-raw_w=$(rate "$t_raw_write") raw_r=$(rate "$t_raw_read") put=$(rate "$t_put") get=$(rate "$t_get")
-printf 'dfs throughput, %d MiB, %d workers, chunk %s, page cache %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK" "$CACHE"
-printf '  %-28s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
-printf '  %-28s %8s MB/s  %5s%% of raw write\n' "dfs put" "$put" "$(pct "$put" "$raw_w")"
-printf '  %-28s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
+printf 'dfs throughput, %d MiB, %d workers, chunk %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK"
+printf '  %-24s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
+for r in $REPLICATIONS; do
+  RUN="$DIR/cluster-r$r"
+  port=$((10000 + RANDOM % 20000))
+  "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --workers "$WORKERS" --chunk-size "$CHUNK" \
+    --replication "$r" >/dev/null
+  export DFS_MASTERS="127.0.0.1:$port"
+  cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
+  read -r t_put client_mb < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)
+  workers_mb=""
+  for d in "$RUN"/worker-*; do workers_mb+="$(hwm_mb "$(cat "$d/pid")") "; done
+  read -r _ small_mb < <(peak_rss_of "$DFS" put -q "$DIR/small" /small)
+  drop_caches
+  t_get=$(seconds "$DFS" get -q /bench "$OUT_DIR/output")
+  cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: get returned different bytes" >&2; exit 1; }
+  rm -f "$OUT_DIR/output"
+  "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+  put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
+  ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
+  printf 'R=%d (page cache %s)\n' "$r" "$CACHE"
+  printf '  %-24s %8s MB/s  %5s%% of raw write / R (%s MB/s)\n' "dfs put" "$put" "$(pct "$put" "$ceiling")" "$ceiling"
+  printf '  %-24s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
+  printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
+    "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
+done
