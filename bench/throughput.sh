@@ -12,7 +12,7 @@
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"] [--dir D]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=128
+SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -81,7 +81,7 @@ for r in $REPLICATIONS; do
   RUN="$DIR/cluster-r$r"
   port=$((10000 + RANDOM % 20000))
   "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --workers "$WORKERS" --chunk-size "$CHUNK" \
-    --replication "$r" >/dev/null
+    --replication "$r" >/dev/null 2>&1
   export DFS_MASTERS="127.0.0.1:$port"
   cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
   read -r t_put client_mb < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)

@@ -287,7 +287,7 @@ Status WorkerServer::run() {
   tracker_ = std::make_unique<PipelineTracker>(self(), topts);
   // Frames in flight per peer are bounded by the clients' windows; the HWM
   // is the backstop that turns a peer that stopped reading into an error.
-  peers_ = std::make_unique<PushPeers>(ctx_, 512, std::chrono::minutes(5));
+  peers_ = std::make_unique<PushPeers>(ctx_, 128, std::chrono::minutes(5));
   DiskPool pool(ctx_, config_.id, store_.get(),
                 DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout}, reply_endpoint,
                 ack_endpoint);
