@@ -251,7 +251,9 @@ void PipelineTracker::on_peer_unreachable(const std::string& endpoint, const std
            out);
     } else if (w.up.client.empty() && w.up.worker.pipeline == endpoint) {
       remember_failure(it->first, Status(Code::kCancelled, "upstream unreachable"), self_.id);
-      drop(it, "upstream worker " + w.up.worker.id + " unreachable", out);
+      std::string reason = "upstream worker " + w.up.worker.id;
+      reason += " unreachable";
+      drop(it, reason, out);
     }
     it = next;
   }
