@@ -82,6 +82,8 @@ std::string_view msg_type_name(MsgType type) {
       return "AddGarbageCmd";
     case MsgType::kMarkReplicaBadCmd:
       return "MarkReplicaBadCmd";
+    case MsgType::kRaftMessage:
+      return "RaftMessage";
   }
   return {};
 }

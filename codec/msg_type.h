@@ -44,6 +44,8 @@ enum class MsgType : uint16_t {
   kDeleteChunksJob = 61,
   kClusterEvent = 62,
   kChunkReport = 63,
+  // Masters' Raft group.
+  kRaftMessage = 120,
   // Metadata state machine commands (log entries).
   kMkdirCmd = 100,
   kCommitFileCmd = 101,

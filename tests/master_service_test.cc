@@ -44,7 +44,7 @@ class MasterServiceTest : public ::testing::Test {
     if (!up.is_ok()) return up.status();
     auto alloc = call<AllocateChunkReply>(AllocateChunkRequest{up->upload_id, 0, 100, {}});
     if (!alloc.is_ok()) return alloc.status();
-    ChunkInfo c{0, alloc->chunk_id, 100, std::string(64, 'a'), {}};
+    ChunkInfo c{0, alloc->chunk_id, 100, std::string(64, 'a'), {}, {}};
     for (const auto& w : alloc->pipeline) {
       if (replicas == 0 || c.replicas.size() < replicas) c.replicas.push_back(w.id);
     }
@@ -75,7 +75,7 @@ TEST_F(MasterServiceTest, AllocationWithoutWorkersSaysSo) {
 TEST_F(MasterServiceTest, CommitOfChunksNeverAllocatedIsRefusedAndNothingAppears) {
   auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 0, false});
   ASSERT_TRUE(upload.is_ok());
-  ChunkInfo forged{0, std::string(32, 'f'), 10, std::string(64, 'a'), {"w1"}};
+  ChunkInfo forged{0, std::string(32, 'f'), 10, std::string(64, 'a'), {"w1"}, {}};
   auto commit = call<OkReply>(CommitUploadRequest{upload->upload_id, 10, {forged}});
   EXPECT_EQ(commit.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(call<StatReply>(StatRequest{"/a"}).status().code(), Code::kNotFound);

@@ -30,7 +30,7 @@ class NamespaceTest : public ::testing::Test {
   Status put(const std::string& p, uint64_t size = 10, bool overwrite = false,
              const std::string& id = kId) {
     std::vector<ChunkInfo> chunks;
-    if (size > 0) chunks.push_back(ChunkInfo{0, id, size, std::string(64, 'a'), {"w1"}});
+    if (size > 0) chunks.push_back(ChunkInfo{0, id, size, std::string(64, 'a'), {"w1"}, {}});
     return apply(CommitFileCmd{p, overwrite, size, 1 << 20, 1, chunks, 2});
   }
   Status rm(const std::string& p, bool recursive = false) { return apply(DeleteCmd{p, recursive}); }
@@ -186,7 +186,7 @@ TEST_F(NamespaceTest, SiblingDirectoriesDoNotLeakIntoListings) {
 TEST_F(NamespaceTest, EverythingAppliedSurvivesReopening) {
   ASSERT_TRUE(mkdir("/a/b", true).is_ok());
   ASSERT_TRUE(put("/a/b/f", 10).is_ok());
-  ASSERT_TRUE(apply(RegisterWorkerCmd{{"w1", "tcp://127.0.0.1:9"}}).is_ok());
+  ASSERT_TRUE(apply(RegisterWorkerCmd{{"w1", "tcp://127.0.0.1:9", ""}}).is_ok());
   uint64_t index = ns_->applied_index();
   reopen();
   EXPECT_EQ(ns_->applied_index(), index);

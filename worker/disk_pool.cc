@@ -36,7 +36,8 @@ bool DiskPool::submit_request(Envelope& request) {
   Lane& lane = *lanes_[std::hash<std::string>{}(request.routing_id) % lanes_.size()];
   // Only the socket thread pushes, so a queue with room now still has room below.
   if (lane.queue.full()) return false;
-  Task task{Task::Kind::kRequest};
+  Task task;
+  task.kind = Task::Kind::kRequest;
   task.request = std::move(request);
   return lane.queue.try_push(std::move(task));
 }
@@ -46,20 +47,23 @@ DiskPool::Lane& DiskPool::lane_of_chunk(const std::string& chunk_id) {
 }
 
 bool DiskPool::submit_write(LocalWrite&& write) {
-  Task task{Task::Kind::kWrite};
+  Task task;
+  task.kind = Task::Kind::kWrite;
   task.write = std::move(write);
   return lane_of_chunk(task.write.frame.chunk_id).queue.try_push(std::move(task));
 }
 
 void DiskPool::submit_abort(const std::string& chunk_id) {
-  Task task{Task::Kind::kAbort};
+  Task task;
+  task.kind = Task::Kind::kAbort;
   task.chunk_id = chunk_id;
   lane_of_chunk(chunk_id).queue.push_over_bound(std::move(task));
 }
 
 bool DiskPool::submit_delete(std::vector<std::string> chunk_ids) {
   size_t i = next_delete_lane_++ % lanes_.size();
-  Task task{Task::Kind::kDelete};
+  Task task;
+  task.kind = Task::Kind::kDelete;
   task.delete_ids = std::move(chunk_ids);
   return lanes_[i]->queue.try_push(std::move(task));
 }

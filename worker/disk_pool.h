@@ -53,7 +53,8 @@ class DiskPool {
 
  private:
   struct Task {
-    enum class Kind { kRequest, kWrite, kAbort, kDelete } kind;
+    enum class Kind { kRequest, kWrite, kAbort, kDelete };
+    Kind kind = Kind::kRequest;
     Envelope request;                     // kRequest
     LocalWrite write;                     // kWrite
     std::string chunk_id;                 // kAbort

@@ -1,0 +1,122 @@
+// A deterministic simulator for the Raft core: N nodes, a network that
+// drops, delays, duplicates and reorders messages and can be partitioned,
+// nodes that crash (losing everything not persisted) and restart, and
+// clients that propose commands. One seed drives every choice, so a run
+// replays exactly. An invariant checker, written apart from the algorithm,
+// looks at every step.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "master/raft/raft.h"
+
+namespace dfs::raft::sim {
+
+struct SimOptions {
+  int nodes = 3;
+  uint64_t seed = 1;
+  int steps = 3000;          // with faults
+  int heal_steps = 600;      // after healing: everything must settle within this
+  double drop = 0.05;        // per message
+  double duplicate = 0.02;   // per message
+  int max_delay = 3;         // steps a message usually takes at most
+  double long_delay = 0.03;  // per message: held up to long_delay_steps instead
+  int long_delay_steps = 40;
+  double crash = 0.006;        // per node per step
+  double restart = 0.05;       // per down node per step
+  double partition = 0.006;    // per step: a new partition
+  double heal = 0.01;          // per step while partitioned
+  double propose = 0.3;        // per step: a client proposes
+  double process_ready = 0.8;  // per node per step: persist, send and apply
+};
+
+// Why a run failed, and when.
+struct Violation {
+  int step = 0;
+  std::string what;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimOptions options);
+  // Runs the whole scenario; the first invariant broken, if any.
+  std::optional<Violation> run();
+
+  // For tests that script their own scenarios.
+  void step_once();
+  std::optional<Violation> violation() const { return violation_; }
+  NodeId leader() const;  // the up leader with the highest term, or 0
+
+  // What a run went through, so a test can show the simulator is not gentle.
+  struct Stats {
+    size_t leaders = 0;  // terms that had a leader
+    size_t crashes = 0;
+    size_t partitions = 0;
+    size_t commands = 0;     // distinct client commands applied
+    uint64_t committed = 0;  // highest committed index
+  };
+  Stats stats() const;
+
+ private:
+  struct InFlight {
+    int deliver_at;
+    uint64_t order;  // tie-break drawn from the seed: reorders same-step messages
+    Message message;
+  };
+  struct Node {
+    std::unique_ptr<Raft> raft;  // null while down
+    Persisted disk;
+    uint64_t applied = 0;         // the application's last applied index
+    uint64_t checked_commit = 0;  // commits recorded by the checker so far
+    uint64_t leader_checked_term = 0;
+  };
+
+  void start(NodeId id);
+  void crash(NodeId id);
+  void process_ready(NodeId id);
+  void deliver_due();
+  void send(const Message& m);
+  void maybe_partition();
+  void client_propose();
+  bool connected(NodeId from, NodeId to) const;
+  bool chance(double p);
+
+  // The checker.
+  void fail(const std::string& what);
+  void check_persisted(NodeId id, const std::vector<Entry>& appended);
+  void check_step();
+  void check_applied(NodeId id, const Entry& e);
+  void record_commits(NodeId id);
+
+  SimOptions options_;
+  std::mt19937_64 rng_;
+  int now_ = 0;
+  uint64_t order_ = 0;
+  std::map<NodeId, Node> nodes_;
+  std::vector<InFlight> network_;
+  std::set<std::pair<NodeId, NodeId>> blocked_;  // (from, to) pairs that cannot talk
+  bool faults_ = true;
+  size_t crashes_ = 0;
+  size_t partitions_ = 0;
+
+  // Client commands: wanted until some node applies them.
+  uint64_t next_command_ = 1;
+  std::set<std::string> wanted_;
+  std::set<std::string> applied_commands_;
+
+  // What the checker has seen.
+  std::optional<Violation> violation_;
+  std::map<uint64_t, NodeId> leader_of_term_;
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, std::string>>
+      seen_entries_;                     // (index, term) -> (previous entry's term, data)
+  std::map<uint64_t, Entry> committed_;  // index -> the entry committed there
+  std::map<uint64_t, Entry> applied_;    // index -> the entry applied there
+};
+
+}  // namespace dfs::raft::sim
