@@ -227,8 +227,7 @@ Status WriteChunkFrame::validate() const {
 }
 
 Status ReplicaFrame::validate() const {
-  WriteChunkFrame as_write{chunk_id, offset, total_size, last, sha256, downstream};
-  DFS_RETURN_IF_ERROR(as_write.validate());
+  DFS_RETURN_IF_ERROR(frame.validate());
   return check_pipeline({upstream});
 }
 

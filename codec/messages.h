@@ -336,19 +336,14 @@ struct ReadChunkReply {
 
 // ---- worker -> worker: the replication pipeline (PUSH to a peer's PULL) ----
 
-// A WriteChunkFrame forwarded down the pipeline; one raw data frame follows.
-// `upstream` is the sender, where ReplicaAcks go back; `downstream` is the
-// rest of the chain after the receiver.
+// A WriteChunkFrame forwarded down the pipeline, its `downstream` now the
+// rest of the chain after the receiver; one raw data frame follows.
+// `upstream` is the sender, where ReplicaAcks go back.
 struct ReplicaFrame {
   static constexpr MsgType kType = MsgType::kReplicaFrame;
-  std::string chunk_id;
-  uint64_t offset = 0;
-  uint64_t total_size = 0;
-  bool last = false;
-  std::string sha256;
+  WriteChunkFrame frame;
   WorkerAddr upstream;
-  std::vector<WorkerAddr> downstream;  // with offset 0
-  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size, last, sha256, upstream, downstream);
+  MSGPACK_DEFINE_MAP(frame, upstream);
   Status validate() const;
 };
 

@@ -115,7 +115,7 @@ Heartbeat sample() {
 }
 template <>
 ReplicaFrame sample() {
-  return {kChunk, 0, 100, true, kSha, addr("w1"), {addr("w3")}};
+  return {WriteChunkFrame{kChunk, 0, 100, true, kSha, {addr("w3")}}, addr("w1")};
 }
 template <>
 ReplicaAck sample() {

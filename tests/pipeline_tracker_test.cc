@@ -106,8 +106,10 @@ TEST_F(PipelineTrackerTest, TheHeadForwardsAndAcknowledgesOnlyWhatTheWholeChainH
   ASSERT_TRUE(fwd.is_ok()) << fwd.status().to_string();
   EXPECT_EQ(fwd->upstream.id, "w1");
   EXPECT_EQ(fwd->upstream.pipeline, "tcp://pipe-w1:1");
-  ASSERT_EQ(fwd->downstream.size(), 1u);  // the rest of the chain after w2
-  EXPECT_EQ(fwd->downstream[0].id, "w3");
+  ASSERT_EQ(fwd->frame.downstream.size(), 1u);  // the rest of the chain after w2
+  EXPECT_EQ(fwd->frame.downstream[0].id, "w3");
+  EXPECT_EQ(fwd->frame.offset, 0u);
+  EXPECT_TRUE(fwd->frame.last);
   ASSERT_EQ(out.sends[0].envelope.data.size(), 1u);
   EXPECT_EQ(out.sends[0].envelope.data[0].size(), 10u);
 

@@ -113,14 +113,9 @@ void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::
   w.pending.push_back({end, f.last, in.request_id});
   w.next_offset = end;
   if (!w.downstream.empty()) {
-    ReplicaFrame fwd;
-    fwd.chunk_id = f.chunk_id;
-    fwd.offset = f.offset;
-    fwd.total_size = f.total_size;
-    fwd.last = f.last;
-    fwd.sha256 = f.sha256;
-    fwd.upstream = self_;
-    if (f.offset == 0) fwd.downstream.assign(w.downstream.begin() + 1, w.downstream.end());
+    ReplicaFrame fwd{f, self_};
+    fwd.frame.downstream.clear();
+    if (f.offset == 0) fwd.frame.downstream.assign(w.downstream.begin() + 1, w.downstream.end());
     Envelope env = make_envelope(fwd);
     zmq::message_t shared;
     shared.copy(in.data);  // shares the buffer with the local write: no copy of the bytes

@@ -155,9 +155,7 @@ void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineA
                        f.is_ok() ? "no data frame" : f.status().to_string());
           continue;
         }
-        WriteChunkFrame frame{f->chunk_id, f->offset, f->total_size,
-                              f->last,     f->sha256, std::move(f->downstream)};
-        IncomingFrame in{std::move(frame), std::move(env.data[0]), 0};
+        IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
         tracker_->on_frame(std::move(in), Upstream{"", f->upstream}, now, out);
         break;
       }
