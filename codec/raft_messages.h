@@ -8,7 +8,12 @@ namespace dfs::raft {
 
 using NodeId = uint64_t;  // 0 means "none"
 
-enum class EntryType : uint8_t { kNormal = 1, kEmpty = 2 };
+// kConfChange entries carry a msgpack ConfChange; a node uses the newest
+// membership in its log, committed or not (single-server changes).
+// kMembership carries a whole msgpack Membership: every founding member
+// writes the same one as entry 1, so the log itself says who started the
+// group and a node added later learns it from the log.
+enum class EntryType : uint8_t { kNormal = 1, kEmpty = 2, kConfChange = 3, kMembership = 4 };
 
 struct Entry {
   uint64_t term = 0;
@@ -30,6 +35,53 @@ struct HardState {
   bool operator==(const HardState&) const = default;
 };
 
+// Who takes part: voters elect and count toward commit; learners only
+// receive the log (a new node catches up as one before it is promoted).
+struct Membership {
+  std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
+  MSGPACK_DEFINE_MAP(voters, learners);
+  Status validate() const { return Status::ok(); }
+  bool is_voter(NodeId id) const;
+  bool is_learner(NodeId id) const;
+  bool is_member(NodeId id) const { return is_voter(id) || is_learner(id); }
+  bool operator==(const Membership&) const = default;
+};
+
+enum class ConfChangeKind : uint8_t { kAddLearner = 1, kPromote = 2, kRemove = 3 };
+
+// One single-server membership change.
+struct ConfChange {
+  uint8_t kind = 0;
+  NodeId node = 0;
+  MSGPACK_DEFINE_MAP(kind, node);
+  Status validate() const;
+  ConfChangeKind change_kind() const { return static_cast<ConfChangeKind>(kind); }
+  // The membership after this change; a change that does not apply (adding
+  // a member, promoting a non-learner) leaves it as it is.
+  Membership applied_to(Membership m) const;
+};
+
+// Where a snapshot stands: the last index and term it covers and the
+// membership as of that index.
+struct SnapshotMeta {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  Membership membership;
+  MSGPACK_DEFINE_MAP(index, term, membership);
+  Status validate() const { return Status::ok(); }
+  bool operator==(const SnapshotMeta&) const = default;
+};
+
+// The application's state as of meta.index; `data` is opaque to Raft.
+struct Snapshot {
+  SnapshotMeta meta;
+  std::string data;
+  MSGPACK_DEFINE_MAP(meta, data);
+  Status validate() const { return Status::ok(); }
+  bool operator==(const Snapshot&) const = default;
+};
+
 enum class MsgKind : uint8_t {
   kPreVote = 1,
   kPreVoteResp = 2,
@@ -39,11 +91,17 @@ enum class MsgKind : uint8_t {
   kAppendResp = 6,
   kHeartbeat = 7,
   kHeartbeatResp = 8,
+  kSnapshot = 9,
+  kSnapshotResp = 10,
+  kReadIndex = 11,
+  kReadIndexResp = 12,
+  kTimeoutNow = 13,
 };
 
 const char* kind_name(MsgKind kind);
 
 inline constexpr size_t kMaxEntriesPerMessage = 4096;
+inline constexpr size_t kMaxSnapshotPiece = 64u << 20;
 
 // One Raft message. Fields unused by a kind stay zero.
 //   PreVote/Vote:   term (the candidate's, +1 for a pre-vote), index/log_term
@@ -52,7 +110,17 @@ inline constexpr size_t kMaxEntriesPerMessage = 4096;
 //   Append:         index/log_term of the entry before `entries`, commit
 //   AppendResp:     index = last index now matching (or the probed index
 //                   when rejecting), hint = where the follower's log may match
-//   Heartbeat:      commit
+//   Heartbeat:      commit; context = the leader's newest read sequence
+//   HeartbeatResp:  context echoed
+//   Snapshot:       snapshot (meta), offset of `data` in the snapshot's
+//                   bytes, done on the last piece
+//   SnapshotResp:   index = the snapshot's index and offset = the next byte
+//                   wanted; when done, index = how far the log now matches
+//   ReadIndex:      context = the asking application's read id
+//   ReadIndexResp:  context echoed, index = the commit index to read at
+//   TimeoutNow:     campaign now (leadership transfer)
+//   Vote/PreVote:   transfer = part of a leadership transfer, which may
+//                   depose a leader the voter still hears from
 struct Message {
   static constexpr MsgType kType = MsgType::kRaftMessage;
   uint8_t kind = 0;
@@ -65,7 +133,14 @@ struct Message {
   std::vector<Entry> entries;
   bool reject = false;
   uint64_t hint = 0;
-  MSGPACK_DEFINE_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint);
+  uint64_t context = 0;
+  SnapshotMeta snapshot;
+  uint64_t offset = 0;
+  std::string data;
+  bool done = false;
+  bool transfer = false;
+  MSGPACK_DEFINE_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint, context,
+                     snapshot, offset, data, done, transfer);
   Status validate() const;
   MsgKind msg_kind() const { return static_cast<MsgKind>(kind); }
 };

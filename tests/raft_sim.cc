@@ -11,7 +11,13 @@ std::string describe(const Entry& e) {
 }  // namespace
 
 Simulation::Simulation(SimOptions options) : options_(options), rng_(options.seed) {
-  for (int i = 1; i <= options_.nodes; ++i) start(static_cast<NodeId>(i));
+  for (NodeId id : all_ids()) start(id);
+}
+
+std::vector<NodeId> Simulation::all_ids() const {
+  std::vector<NodeId> ids;
+  for (int i = 1; i <= options_.nodes + options_.spares; ++i) ids.push_back(static_cast<NodeId>(i));
+  return ids;
 }
 
 bool Simulation::chance(double p) {
@@ -22,18 +28,116 @@ void Simulation::start(NodeId id) {
   Node& n = nodes_[id];
   Config c;
   c.id = id;
-  for (int i = 1; i <= options_.nodes; ++i) c.voters.push_back(static_cast<NodeId>(i));
+  // Spares start knowing no group: they wait to be added.
+  if (id <= static_cast<NodeId>(options_.nodes)) {
+    for (int i = 1; i <= options_.nodes; ++i) c.voters.push_back(static_cast<NodeId>(i));
+  }
   c.election_tick = 10;
   c.heartbeat_tick = 2;
   // Small batches and windows, so a new leader re-replicates old entries in
   // several appends: the situations where commit rules matter.
   c.max_entries_per_append = 2;
   c.max_inflight_appends = 2;
+  c.snapshot_piece_bytes = options_.snapshot_piece_bytes;
   c.seed = rng_();
   n.raft = std::make_unique<Raft>(c, n.disk);
-  // The application's state is memory: it replays from the first entry.
+  // The application's state is memory: it restores from the snapshot on
+  // disk and replays the entries after it.
   n.applied = 0;
+  n.state.clear();
+  n.waiting_reads.clear();
   n.checked_commit = 0;
+  if (n.disk.snapshot.meta.index > 0) restore(id, n.disk.snapshot);
+}
+
+std::string Simulation::expected_state(uint64_t index) {
+  std::string out;
+  for (uint64_t i = 1; i <= index; ++i) {
+    auto it = committed_.find(i);
+    if (it == committed_.end()) {
+      fail("a snapshot covers index " + std::to_string(i) + ", which no node committed");
+      return out;
+    }
+    if (it->second.type != static_cast<uint8_t>(EntryType::kNormal)) continue;
+    out += std::to_string(i) + ":" + it->second.data + ",";
+  }
+  return out;
+}
+
+void Simulation::restore(NodeId id, const Snapshot& snapshot) {
+  Node& n = nodes_[id];
+  const SnapshotMeta& meta = snapshot.meta;
+  auto c = committed_.find(meta.index);
+  if (c == committed_.end() || c->second.term != meta.term) {
+    fail("node " + std::to_string(id) + " restores a snapshot at index " +
+         std::to_string(meta.index) + " term " + std::to_string(meta.term) +
+         " that does not end in a committed entry");
+  }
+  if (snapshot.data != expected_state(meta.index)) {
+    fail("node " + std::to_string(id) + " restores a snapshot at index " +
+         std::to_string(meta.index) + " whose state is not the committed commands");
+  }
+  // The state is "index:command," for each command applied.
+  n.state.clear();
+  size_t pos = 0;
+  while (pos < snapshot.data.size()) {
+    size_t colon = snapshot.data.find(':', pos);
+    size_t comma = snapshot.data.find(',', colon);
+    if (colon == std::string::npos || comma == std::string::npos) break;
+    n.state.emplace_back(std::stoull(snapshot.data.substr(pos, colon - pos)),
+                         snapshot.data.substr(colon + 1, comma - colon - 1));
+    pos = comma + 1;
+  }
+  n.applied = meta.index;
+}
+
+void Simulation::maybe_compact(NodeId id) {
+  Node& n = nodes_[id];
+  if (!n.raft || !chance(options_.compact)) return;
+  uint64_t first = n.raft->first_index();
+  if (n.applied < first + 4) return;
+  // Usually keep a few applied entries, so that followers just behind are
+  // caught up from the log and those further behind get the snapshot.
+  uint64_t index = n.applied - rng_() % 4;
+  std::string data;
+  for (const auto& [i, command] : n.state) {
+    if (i <= index) data += std::to_string(i) + ":" + command + ",";
+  }
+  auto snapshot = n.raft->compact(index, data);
+  if (!snapshot.is_ok()) {
+    fail("node " + std::to_string(id) + " cannot compact through applied index " +
+         std::to_string(index) + ": " + snapshot.status().message());
+    return;
+  }
+  uint64_t dropped = index - n.disk.snapshot.meta.index;
+  n.disk.entries.erase(n.disk.entries.begin(),
+                       n.disk.entries.begin() +
+                           static_cast<long>(std::min<uint64_t>(dropped, n.disk.entries.size())));
+  n.disk.snapshot = *snapshot;
+}
+
+void Simulation::serve_reads(NodeId id) {
+  Node& n = nodes_[id];
+  std::vector<ReadState> later;
+  for (const auto& r : n.waiting_reads) {
+    if (r.index > n.applied) {
+      later.push_back(r);
+      continue;
+    }
+    auto it = reads_.find(r.context);
+    if (it == reads_.end()) continue;
+    // Linearizable: the state served holds every write acknowledged
+    // before the read began.
+    if (it->second.node != id || n.applied < it->second.must_see) {
+      fail("linearizable read " + std::to_string(r.context) + " served by node " +
+           std::to_string(id) + " at applied index " + std::to_string(n.applied) +
+           ", but index " + std::to_string(it->second.must_see) +
+           " was acknowledged before it began");
+    }
+    ++reads_served_;
+    reads_.erase(it);
+  }
+  n.waiting_reads = std::move(later);
 }
 
 void Simulation::crash(NodeId id) {
@@ -42,8 +146,15 @@ void Simulation::crash(NodeId id) {
 }
 
 Simulation::Stats Simulation::stats() const {
-  return Stats{leader_of_term_.size(), crashes_, partitions_, applied_commands_.size(),
-               committed_.empty() ? 0 : committed_.rbegin()->first};
+  return Stats{leader_of_term_.size(),
+               crashes_,
+               partitions_,
+               applied_commands_.size(),
+               committed_.empty() ? 0 : committed_.rbegin()->first,
+               reads_served_,
+               snapshots_installed_,
+               transfers_,
+               conf_changes_.size()};
 }
 
 bool Simulation::connected(NodeId from, NodeId to) const { return !blocked_.count({from, to}); }
@@ -81,16 +192,35 @@ void Simulation::process_ready(NodeId id) {
   if (!n.raft || !n.raft->has_ready()) return;
   Ready rd = n.raft->ready();
   // 1. persist
-  if (rd.hard_state) n.disk.hard_state = *rd.hard_state;
+  if (rd.snapshot) {
+    n.disk.snapshot = *rd.snapshot;
+    n.disk.entries.clear();
+  }
   if (!rd.entries.empty()) {
-    n.disk.entries.resize(rd.entries.front().index - 1);
+    uint64_t first = n.disk.snapshot.meta.index + 1;
+    if (rd.entries.front().index < first ||
+        rd.entries.front().index > first + n.disk.entries.size()) {
+      fail("node " + std::to_string(id) + " persists entries from " +
+           std::to_string(rd.entries.front().index) + " but its disk holds " +
+           std::to_string(first) + ".." + std::to_string(first + n.disk.entries.size() - 1));
+      return;
+    }
+    n.disk.entries.resize(rd.entries.front().index - first);
     for (const auto& e : rd.entries) n.disk.entries.push_back(e);
     check_persisted(id, rd.entries);
   }
+  if (rd.hard_state) n.disk.hard_state = *rd.hard_state;
   // 2. send
   for (const auto& m : rd.messages) send(m);
-  // 3. apply
+  // 3. restore and apply
+  if (rd.snapshot) {
+    restore(id, *rd.snapshot);
+    ++snapshots_installed_;
+  }
   for (const auto& e : rd.committed) check_applied(id, e);
+  // 4. serve reads
+  n.waiting_reads.insert(n.waiting_reads.end(), rd.reads.begin(), rd.reads.end());
+  serve_reads(id);
   n.raft->advance(rd);
 }
 
@@ -176,6 +306,52 @@ void Simulation::client_propose() {
   (void)nodes_[to].raft->propose(*it);
 }
 
+void Simulation::client_read() {
+  if (!chance(options_.read)) return;
+  std::vector<NodeId> ids = all_ids();
+  NodeId id = ids[rng_() % ids.size()];
+  Node& n = nodes_[id];
+  if (!n.raft) return;
+  uint64_t context = next_read_++;
+  if (!n.raft->read_index(context).is_ok()) return;
+  reads_[context] = ClientRead{id, acked_index_};
+  // Reads lost with a message or a crash are never answered; the client
+  // gives up on them.
+  while (reads_.size() > 1000) reads_.erase(reads_.begin());
+}
+
+void Simulation::operator_actions() {
+  NodeId l = leader();
+  if (l == 0) return;
+  Raft& r = *nodes_[l].raft;
+  const Membership& m = r.membership();
+  if (chance(options_.transfer)) {
+    std::vector<NodeId> others;
+    for (NodeId v : m.voters) {
+      if (v != l) others.push_back(v);
+    }
+    if (!others.empty()) {
+      NodeId to = others[rng_() % others.size()];
+      if (r.transfer_leadership(to).is_ok()) pending_transfer_ = {to, r.term()};
+    }
+  }
+  if (!chance(options_.conf_change)) return;
+  std::vector<NodeId> ids = all_ids();
+  NodeId target = ids[rng_() % ids.size()];
+  ConfChange cc;
+  cc.node = target;
+  if (!m.is_member(target)) {
+    cc.kind = static_cast<uint8_t>(ConfChangeKind::kAddLearner);
+  } else if (m.is_learner(target)) {
+    cc.kind = static_cast<uint8_t>(rng_() % 2 ? ConfChangeKind::kPromote : ConfChangeKind::kRemove);
+  } else if (m.voters.size() >= 3) {
+    cc.kind = static_cast<uint8_t>(ConfChangeKind::kRemove);  // the leader, too
+  } else {
+    return;
+  }
+  (void)r.propose_conf_change(cc);
+}
+
 void Simulation::step_once() {
   ++now_;
   if (faults_) {
@@ -193,8 +369,11 @@ void Simulation::step_once() {
   }
   deliver_due();
   client_propose();
+  client_read();
+  if (faults_) operator_actions();
   for (auto& [id, n] : nodes_) {
     if (!faults_ || chance(options_.process_ready)) process_ready(id);
+    maybe_compact(id);
   }
   check_step();
 }
@@ -209,12 +388,16 @@ std::optional<Violation> Simulation::run() {
   for (auto& [id, n] : nodes_) {
     if (!n.raft) start(id);
   }
+  size_t reads_before_heal = reads_served_;
   for (int i = 0; i < options_.heal_steps && !violation_; ++i) {
     step_once();
-    if (wanted_.empty() && leader() != 0) break;
+    if (wanted_.empty() && leader() != 0 && reads_served_ > reads_before_heal) break;
   }
   if (!violation_ && leader() == 0)
     fail("no leader " + std::to_string(options_.heal_steps) + " steps after the network healed");
+  if (!violation_ && reads_served_ == reads_before_heal) {
+    fail("no read served " + std::to_string(options_.heal_steps) + " steps after healing");
+  }
   if (!violation_ && !wanted_.empty()) {
     fail(std::to_string(wanted_.size()) + " commands (e.g. " + *wanted_.begin() + ") not applied " +
          std::to_string(options_.heal_steps) + " steps after healing");
@@ -231,9 +414,12 @@ void Simulation::fail(const std::string& what) {
 void Simulation::check_persisted(NodeId id, const std::vector<Entry>& appended) {
   // Log matching, by induction: two logs with an entry of the same index and
   // term hold the same command there and agree on the term before it.
-  const auto& log = nodes_[id].disk.entries;
+  const Persisted& disk = nodes_[id].disk;
   for (const auto& e : appended) {
-    uint64_t prev_term = e.index >= 2 ? log[e.index - 2].term : 0;
+    uint64_t prev = e.index - 1;
+    uint64_t prev_term = prev == disk.snapshot.meta.index
+                             ? disk.snapshot.meta.term
+                             : disk.entries[prev - disk.snapshot.meta.index - 1].term;
     auto [it, fresh] = seen_entries_.try_emplace({e.index, e.term}, prev_term, e.data);
     if (!fresh && (it->second.first != prev_term || it->second.second != e.data)) {
       fail("log matching: node " + std::to_string(id) + " holds " + describe(e) + " at index " +
@@ -248,14 +434,15 @@ void Simulation::record_commits(NodeId id) {
   // Committed entries stay committed: once any node commits an index,
   // every later commit of that index is the same entry.
   Node& n = nodes_[id];
-  const auto& log = n.raft->log();
-  uint64_t commit = std::min<uint64_t>(n.raft->commit_index(), log.size());
-  for (uint64_t i = n.checked_commit + 1; i <= commit; ++i) {
-    auto [it, fresh] = committed_.try_emplace(i, log[i - 1]);
-    if (!fresh && !(it->second == log[i - 1])) {
-      fail("committed entry changed: node " + std::to_string(id) + " commits " +
-           describe(log[i - 1]) + " at index " + std::to_string(i) + ", earlier " +
-           describe(it->second));
+  const Raft& r = *n.raft;
+  uint64_t commit = std::min(r.commit_index(), r.last_index());
+  // Below the first index the log is compacted: restore() checks snapshots.
+  for (uint64_t i = std::max(n.checked_commit + 1, r.first_index()); i <= commit; ++i) {
+    const Entry& e = r.entries()[i - r.first_index()];
+    auto [it, fresh] = committed_.try_emplace(i, e);
+    if (!fresh && !(it->second == e)) {
+      fail("committed entry changed: node " + std::to_string(id) + " commits " + describe(e) +
+           " at index " + std::to_string(i) + ", earlier " + describe(it->second));
     }
   }
   n.checked_commit = std::max(n.checked_commit, commit);
@@ -283,6 +470,10 @@ void Simulation::check_applied(NodeId id, const Entry& e) {
   if (e.type == static_cast<uint8_t>(EntryType::kNormal)) {
     wanted_.erase(e.data);
     applied_commands_.insert(e.data);
+    n.state.emplace_back(e.index, e.data);
+    acked_index_ = std::max(acked_index_, e.index);
+  } else if (e.type == static_cast<uint8_t>(EntryType::kConfChange)) {
+    conf_changes_.insert(e.index);
   }
 }
 
@@ -290,9 +481,12 @@ void Simulation::check_step() {
   for (auto& [id, n] : nodes_) {
     if (!n.raft) continue;
     const Raft& r = *n.raft;
-    const auto& log = r.log();
     record_commits(id);
     if (r.role() != Role::kLeader) continue;
+    if (pending_transfer_.first == id && r.term() > pending_transfer_.second) {
+      ++transfers_;
+      pending_transfer_ = {0, 0};
+    }
     // Election safety: one leader per term.
     auto [lt, fresh] = leader_of_term_.try_emplace(r.term(), id);
     if (!fresh && lt->second != id) {
@@ -303,7 +497,14 @@ void Simulation::check_step() {
     if (n.leader_checked_term != r.term()) {
       n.leader_checked_term = r.term();
       for (const auto& [index, e] : committed_) {
-        if (index > log.size() || !(log[index - 1] == e)) {
+        if (index < r.first_index()) {
+          if (index == r.snapshot_meta().index && r.snapshot_meta().term != e.term) {
+            fail("leader completeness: node " + std::to_string(id) + "'s snapshot ends in term " +
+                 std::to_string(r.snapshot_meta().term) + ", committed entry " + describe(e));
+          }
+          continue;
+        }
+        if (index > r.last_index() || !(r.entries()[index - r.first_index()] == e)) {
           fail("leader completeness: node " + std::to_string(id) + " leads term " +
                std::to_string(r.term()) + " without committed entry " + describe(e) + " at index " +
                std::to_string(index));

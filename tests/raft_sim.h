@@ -1,9 +1,11 @@
-// A deterministic simulator for the Raft core: N nodes, a network that
-// drops, delays, duplicates and reorders messages and can be partitioned,
-// nodes that crash (losing everything not persisted) and restart, and
-// clients that propose commands. One seed drives every choice, so a run
-// replays exactly. An invariant checker, written apart from the algorithm,
-// looks at every step.
+// A deterministic simulator for the Raft core: N nodes (plus spares that
+// membership changes may bring in), a network that drops, delays, duplicates
+// and reorders messages and can be partitioned, nodes that crash (losing
+// everything not persisted) and restart, nodes that compact their logs into
+// snapshots, clients that propose commands and make linearizable reads, and
+// an operator who moves leadership and changes membership. One seed drives
+// every choice, so a run replays exactly. An invariant checker, written apart
+// from the algorithm, looks at every step.
 #pragma once
 
 #include <map>
@@ -19,7 +21,8 @@
 namespace dfs::raft::sim {
 
 struct SimOptions {
-  int nodes = 3;
+  int nodes = 3;              // voters at the start
+  int spares = 2;             // more nodes, members only once added
   uint64_t seed = 1;
   int steps = 3000;          // with faults
   int heal_steps = 600;      // after healing: everything must settle within this
@@ -34,6 +37,11 @@ struct SimOptions {
   double heal = 0.01;          // per step while partitioned
   double propose = 0.3;        // per step: a client proposes
   double process_ready = 0.8;  // per node per step: persist, send and apply
+  double read = 0.2;           // per step: a client asks some node for a read
+  double compact = 0.02;       // per node per step: snapshot and compact the log
+  double transfer = 0.004;     // per step: move leadership to another voter
+  double conf_change = 0.008;  // per step: add, promote or remove a member
+  size_t snapshot_piece_bytes = 128;
 };
 
 // Why a run failed, and when.
@@ -60,6 +68,10 @@ class Simulation {
     size_t partitions = 0;
     size_t commands = 0;     // distinct client commands applied
     uint64_t committed = 0;  // highest committed index
+    size_t reads = 0;        // linearizable reads served
+    size_t snapshots_installed = 0;  // from a leader
+    size_t transfers = 0;            // leaderships handed over on request
+    size_t conf_changes = 0;         // membership changes committed
   };
   Stats stats() const;
 
@@ -72,9 +84,16 @@ class Simulation {
   struct Node {
     std::unique_ptr<Raft> raft;  // null while down
     Persisted disk;
-    uint64_t applied = 0;         // the application's last applied index
-    uint64_t checked_commit = 0;  // commits recorded by the checker so far
+    uint64_t applied = 0;  // the application's last applied index
+    // The application's state: the commands applied, with their indexes.
+    std::vector<std::pair<uint64_t, std::string>> state;
+    std::vector<ReadState> waiting_reads;  // until applied reaches them
+    uint64_t checked_commit = 0;           // commits recorded by the checker so far
     uint64_t leader_checked_term = 0;
+  };
+  struct ClientRead {
+    NodeId node = 0;
+    uint64_t must_see = 0;  // the newest index acknowledged when the read began
   };
 
   void start(NodeId id);
@@ -84,6 +103,12 @@ class Simulation {
   void send(const Message& m);
   void maybe_partition();
   void client_propose();
+  void client_read();
+  void operator_actions();
+  void maybe_compact(NodeId id);
+  void restore(NodeId id, const Snapshot& snapshot);
+  void serve_reads(NodeId id);
+  std::vector<NodeId> all_ids() const;
   bool connected(NodeId from, NodeId to) const;
   bool chance(double p);
 
@@ -92,6 +117,7 @@ class Simulation {
   void check_persisted(NodeId id, const std::vector<Entry>& appended);
   void check_step();
   void check_applied(NodeId id, const Entry& e);
+  std::string expected_state(uint64_t index);
   void record_commits(NodeId id);
 
   SimOptions options_;
@@ -109,6 +135,14 @@ class Simulation {
   uint64_t next_command_ = 1;
   std::set<std::string> wanted_;
   std::set<std::string> applied_commands_;
+  uint64_t acked_index_ = 0;  // newest index of a command some node applied
+  uint64_t next_read_ = 1;
+  std::map<uint64_t, ClientRead> reads_;  // by context
+  size_t reads_served_ = 0;
+  size_t snapshots_installed_ = 0;
+  size_t transfers_ = 0;
+  std::pair<NodeId, uint64_t> pending_transfer_{0, 0};  // (to, term it was asked in)
+  std::set<uint64_t> conf_changes_;  // indexes of committed membership changes
 
   // What the checker has seen.
   std::optional<Violation> violation_;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <iostream>
 
 #include "tests/raft_sim.h"
 
@@ -70,6 +71,15 @@ TEST(RaftSim, RunsAreHarshAndStillMakeProgress) {
   EXPECT_GE(st.leaders, 5u);     // leadership changed hands repeatedly
   EXPECT_GE(st.commands, 200u);  // and clients still got work done
   EXPECT_GE(st.committed, st.commands);
+  EXPECT_GE(st.reads, 100u);
+  EXPECT_GE(st.snapshots_installed, 3u);  // followers too far behind got the snapshot
+  EXPECT_GE(st.transfers, 2u);
+  EXPECT_GE(st.conf_changes, 5u);
+  std::cout << "stats: leaders " << st.leaders << ", crashes " << st.crashes << ", partitions "
+            << st.partitions << ", commands " << st.commands << ", committed " << st.committed
+            << ", reads " << st.reads << ", snapshots installed " << st.snapshots_installed
+            << ", transfers " << st.transfers << ", membership changes " << st.conf_changes
+            << "\n";
 }
 
 TEST(RaftSim, TheSameSeedReplaysTheSameRun) {

@@ -160,7 +160,7 @@ TEST(RaftStory, ALaggingFollowerIsBroughtUpToDate) {
   EXPECT_LT(g[lagging].last_index(), g[leader].last_index());
   g.reconnect(lagging);
   g.run(20);
-  EXPECT_EQ(g[lagging].log(), g[leader].log());
+  EXPECT_EQ(g[lagging].entries(), g[leader].entries());
   EXPECT_EQ(g.applied_data(lagging).size(), 100u);
 }
 
@@ -179,7 +179,7 @@ TEST(RaftStory, AnUncommittedEntryOfADeposedLeaderIsReplaced) {
   g.reconnect(old);
   g.run(30);
   // Its log now matches the new leader's: "lost" was overwritten, never applied.
-  EXPECT_EQ(g[old].log(), g[g.leader()].log());
+  EXPECT_EQ(g[old].entries(), g[g.leader()].entries());
   for (NodeId id : {1, 2, 3}) {
     EXPECT_EQ(g.applied_data(id), std::vector<std::string>{"kept"}) << "node " << id;
   }
@@ -189,7 +189,7 @@ TEST(RaftStory, AVoteGoesOnlyToALogAtLeastAsUpToDate) {
   Config c;
   c.id = 1;
   c.voters = {1, 2, 3};
-  Raft r(c, Persisted{HardState{5, 0, 0}, {Entry{5, 1, 1, "a"}, Entry{5, 2, 1, "b"}}});
+  Raft r(c, Persisted{HardState{5, 0, 0}, Snapshot{}, {Entry{5, 1, 1, "a"}, Entry{5, 2, 1, "b"}}});
   Message stale;
   stale.kind = static_cast<uint8_t>(MsgKind::kVote);
   stale.from = 2;

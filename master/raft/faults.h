@@ -12,6 +12,7 @@ enum class Fault {
   kAcceptStaleAppend,    // accept appends from a leader of an older term
   kApplyBeforeCommit,    // hand out entries to apply before they commit
   kVoteWithoutLogCheck,  // grant votes without the log-up-to-date check
+  kReadWithoutQuorum,    // answer a read at once, without a majority confirming leadership
 };
 
 #if defined(DFS_RAFT_FAULT_commit_old_term)
@@ -24,6 +25,8 @@ inline constexpr Fault kInjectedFault = Fault::kAcceptStaleAppend;
 inline constexpr Fault kInjectedFault = Fault::kApplyBeforeCommit;
 #elif defined(DFS_RAFT_FAULT_vote_without_log_check)
 inline constexpr Fault kInjectedFault = Fault::kVoteWithoutLogCheck;
+#elif defined(DFS_RAFT_FAULT_read_without_quorum)
+inline constexpr Fault kInjectedFault = Fault::kReadWithoutQuorum;
 #else
 inline constexpr Fault kInjectedFault = Fault::kNone;
 #endif

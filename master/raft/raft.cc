@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "codec/codec.h"
 #include "master/raft/faults.h"
 
 namespace dfs::raft {
@@ -20,24 +21,56 @@ const char* role_name(Role role) {
   return "?";
 }
 
+namespace {
+bool is_conf_change(const Entry& e) {
+  return e.type == static_cast<uint8_t>(EntryType::kConfChange) ||
+         e.type == static_cast<uint8_t>(EntryType::kMembership);
+}
+
+// A membership entry that does not decode changes nothing: only a leader
+// (or the founding members, identically) writes them, from validated values.
+Membership apply_entry(const Entry& e, Membership m) {
+  if (e.type == static_cast<uint8_t>(EntryType::kMembership)) {
+    auto whole = decode<Membership>(e.data);
+    return whole.is_ok() ? std::move(whole).value() : m;
+  }
+  auto cc = decode<ConfChange>(e.data);
+  return cc.is_ok() ? cc->applied_to(std::move(m)) : m;
+}
+}  // namespace
+
 Raft::Raft(Config config, Persisted persisted)
     : config_(std::move(config)),
       rng_(config_.seed),
       term_(persisted.hard_state.term),
       vote_(persisted.hard_state.vote),
+      snapshot_(std::move(persisted.snapshot)),
       entries_(std::move(persisted.entries)),
-      commit_(std::min<uint64_t>(persisted.hard_state.commit, entries_.size())),
-      stable_(entries_.size()),
       persisted_hs_(persisted.hard_state) {
-  for (NodeId v : config_.voters) progress_[v] = Progress{};
+  commit_ = std::clamp(persisted.hard_state.commit, snapshot_.meta.index, last_index());
+  // The application restores its state from the snapshot before it runs us.
+  applied_ = snapshot_.meta.index;
+  stable_ = last_index();
+  bool fresh = term_ == 0 && snapshot_.meta.index == 0 && entries_.empty();
+  if (fresh && !config_.voters.empty()) {
+    // A founding member: the group's first entry names its members. Every
+    // founder writes the same entry, so their logs agree on it.
+    entries_.push_back(Entry{1, 1, static_cast<uint8_t>(EntryType::kMembership),
+                             encode(Membership{config_.voters, config_.learners})});
+  }
+  for (const auto& e : entries_) {
+    if (is_conf_change(e)) conf_indexes_.push_back(e.index);
+  }
+  membership_changed();
   reset_election_timer();
 }
 
 // ---- log ----
 
-uint64_t Raft::term_at(uint64_t index) const {
-  if (index == 0 || index > entries_.size()) return 0;
-  return entries_[index - 1].term;
+std::optional<uint64_t> Raft::term_at(uint64_t index) const {
+  if (index == snapshot_.meta.index) return snapshot_.meta.term;
+  if (index < snapshot_.meta.index || index > last_index()) return std::nullopt;
+  return entry(index).term;
 }
 
 bool Raft::up_to_date(uint64_t log_term, uint64_t index) const {
@@ -46,15 +79,91 @@ bool Raft::up_to_date(uint64_t log_term, uint64_t index) const {
 }
 
 void Raft::append(std::vector<Entry> entries) {
+  bool conf_changed = false;
   for (auto& e : entries) {
+    if (e.index < first_index()) continue;  // inside the snapshot: committed, so ours
     if (e.index <= last_index()) {
       if (term_at(e.index) == e.term) continue;  // already have it
       // A conflict: everything from here on was never committed.
-      entries_.resize(e.index - 1);
+      entries_.resize(e.index - first_index());
       stable_ = std::min(stable_, e.index - 1);
+      while (!conf_indexes_.empty() && conf_indexes_.back() >= e.index) {
+        conf_indexes_.pop_back();
+        conf_changed = true;
+      }
+    }
+    if (e.index != last_index() + 1) break;  // a gap: never from a valid message
+    if (is_conf_change(e)) {
+      conf_indexes_.push_back(e.index);
+      conf_changed = true;
     }
     entries_.push_back(std::move(e));
   }
+  if (conf_changed) membership_changed();
+}
+
+// ---- membership ----
+
+void Raft::membership_changed() {
+  Membership m = snapshot_.meta.index > 0 ? snapshot_.meta.membership
+                                          : Membership{config_.voters, config_.learners};
+  for (uint64_t i : conf_indexes_) m = apply_entry(entry(i), std::move(m));
+  membership_ = std::move(m);
+  sync_progress();
+  if (transferee_ != 0 && !membership_.is_voter(transferee_)) transferee_ = 0;
+  if (role_ == Role::kLeader) maybe_commit();  // a smaller quorum may commit more
+}
+
+void Raft::sync_progress() {
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    it = membership_.is_member(it->first) ? std::next(it) : progress_.erase(it);
+  }
+  auto add = [&](NodeId id) {
+    auto [it, fresh] = progress_.try_emplace(id);
+    if (fresh) {
+      it->second.next = last_index() + 1;
+      it->second.recent_active = true;  // a newcomer gets an election timeout to answer
+    }
+  };
+  for (NodeId v : membership_.voters) add(v);
+  for (NodeId l : membership_.learners) add(l);
+  if (auto self = progress_.find(config_.id); self != progress_.end()) {
+    self->second.match = last_index();
+  }
+}
+
+uint64_t Raft::quorum_value(uint64_t Progress::* field) const {
+  std::vector<uint64_t> values;
+  for (NodeId v : membership_.voters) {
+    auto it = progress_.find(v);
+    values.push_back(it == progress_.end() ? 0 : it->second.*field);
+  }
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end(), std::greater<>());
+  return values[quorum() - 1];
+}
+
+void Raft::maybe_step_down_removed() {
+  // A leader that removed itself leads until that change commits, then hands
+  // over to the most caught-up voter and leaves.
+  if (role_ != Role::kLeader || is_voter()) return;
+  if (!conf_indexes_.empty() && conf_indexes_.back() > commit_) return;
+  NodeId best = 0;
+  uint64_t best_match = 0;
+  for (NodeId v : membership_.voters) {
+    if (progress_[v].match > best_match) {
+      best = v;
+      best_match = progress_[v].match;
+    }
+  }
+  if (best != 0 && best_match == last_index()) {
+    Message m;
+    m.kind = static_cast<uint8_t>(MsgKind::kTimeoutNow);
+    m.to = best;
+    m.term = term_;
+    send(m);
+  }
+  become_follower(term_, 0);
 }
 
 // ---- roles ----
@@ -76,6 +185,10 @@ void Raft::become_follower(uint64_t term, NodeId leader) {
   set_term(term);
   role_ = Role::kFollower;
   leader_ = leader;
+  transferee_ = 0;
+  // Reads not yet confirmed are dropped: their callers time out and retry.
+  reads_.clear();
+  reads_parked_.clear();
   reset_election_timer();
 }
 
@@ -85,6 +198,8 @@ void Raft::become_pre_candidate() {
   role_ = Role::kPreCandidate;
   leader_ = 0;
   votes_.clear();
+  reads_.clear();
+  reads_parked_.clear();
   reset_election_timer();
 }
 
@@ -102,20 +217,22 @@ void Raft::become_leader() {
   leader_ = config_.id;
   heartbeat_elapsed_ = 0;
   election_elapsed_ = 0;
+  transferee_ = 0;
   for (auto& [id, pr] : progress_) {
     pr = Progress{};
     pr.next = last_index() + 1;
     pr.recent_active = true;
   }
-  progress_[config_.id].match = last_index();
   // An entry of the new term: earlier terms' entries commit with it.
   append({Entry{term_, last_index() + 1, static_cast<uint8_t>(EntryType::kEmpty), ""}});
-  progress_[config_.id].match = last_index();
+  if (auto self = progress_.find(config_.id); self != progress_.end()) {
+    self->second.match = last_index();
+  }
   broadcast_append();
   maybe_commit();
 }
 
-void Raft::campaign(bool pre) {
+void Raft::campaign(bool pre, bool transfer) {
   if (pre) {
     become_pre_candidate();
   } else {
@@ -130,7 +247,7 @@ void Raft::campaign(bool pre) {
     }
     return;
   }
-  for (NodeId v : config_.voters) {
+  for (NodeId v : membership_.voters) {
     if (v == config_.id) continue;
     Message m;
     m.kind = static_cast<uint8_t>(pre ? MsgKind::kPreVote : MsgKind::kVote);
@@ -138,6 +255,7 @@ void Raft::campaign(bool pre) {
     m.term = pre ? term_ + 1 : term_;
     m.index = last_index();
     m.log_term = last_term();
+    m.transfer = transfer;
     send(m);
   }
 }
@@ -153,12 +271,15 @@ void Raft::tick() {
   if (role_ == Role::kLeader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
+    if (transferee_ != 0 && ++transfer_elapsed_ >= config_.election_tick) {
+      transferee_ = 0;  // the target did not take over in time: lead on
+    }
     if (election_elapsed_ >= config_.election_tick) {
       election_elapsed_ = 0;
-      // Check quorum: step down unless a majority was heard from.
+      // Check quorum: step down unless a majority of voters was heard from.
       size_t active = 0;
       for (auto& [id, pr] : progress_) {
-        if (id == config_.id || pr.recent_active) ++active;
+        if (membership_.is_voter(id) && (id == config_.id || pr.recent_active)) ++active;
         pr.recent_active = false;
       }
       if (active < quorum()) {
@@ -173,7 +294,13 @@ void Raft::tick() {
     return;
   }
   ++election_elapsed_;
-  if (election_elapsed_ >= randomized_timeout_) campaign(/*pre=*/true);
+  if (election_elapsed_ >= randomized_timeout_) {
+    if (is_voter()) {
+      campaign(/*pre=*/true);
+    } else {
+      reset_election_timer();  // learners and removed nodes never campaign
+    }
+  }
 }
 
 // ---- messages ----
@@ -194,21 +321,23 @@ void Raft::send(Message m) {
 void Raft::step(const Message& m) {
   if (m.to != config_.id) return;
   MsgKind kind = m.msg_kind();
+  bool from_leader =
+      kind == MsgKind::kAppend || kind == MsgKind::kHeartbeat || kind == MsgKind::kSnapshot;
   if (m.term > term_) {
     if (kind == MsgKind::kPreVote || kind == MsgKind::kVote) {
-      // A leader we heard from recently is alive: ignore the challenger.
-      if (in_lease()) return;
+      // A leader we heard from recently is alive: ignore the challenger,
+      // unless that leader asked for it (a leadership transfer).
+      if (in_lease() && !m.transfer) return;
     }
     if (kind == MsgKind::kPreVote) {
       // Answered below without changing our term.
     } else if (kind == MsgKind::kPreVoteResp && !m.reject) {
       // A granted pre-vote carries the term we would campaign at.
     } else {
-      bool from_leader = kind == MsgKind::kAppend || kind == MsgKind::kHeartbeat;
       become_follower(m.term, from_leader ? m.from : 0);
     }
   } else if (m.term < term_) {
-    if (kind == MsgKind::kAppend || kind == MsgKind::kHeartbeat) {
+    if (from_leader) {
       if (fault_active(Fault::kAcceptStaleAppend) && kind == MsgKind::kAppend) {
         handle_append(m);
         return;
@@ -265,17 +394,16 @@ void Raft::step_candidate(const Message& m) {
   MsgKind want = role_ == Role::kPreCandidate ? MsgKind::kPreVoteResp : MsgKind::kVoteResp;
   switch (m.msg_kind()) {
     case MsgKind::kAppend:
-      become_follower(m.term, m.from);
-      handle_append(m);
-      return;
     case MsgKind::kHeartbeat:
+    case MsgKind::kSnapshot:
+      // A leader of our term exists: follow it.
       become_follower(m.term, m.from);
-      handle_heartbeat(m);
+      step_follower(m);
       return;
     default:
       break;
   }
-  if (m.msg_kind() != want) return;
+  if (m.msg_kind() != want || !membership_.is_voter(m.from)) return;
   votes_.emplace(m.from, !m.reject);
   size_t granted = 0, refused = 0;
   for (auto& [id, yes] : votes_) (yes ? granted : refused)++;
@@ -302,6 +430,18 @@ void Raft::step_follower(const Message& m) {
       election_elapsed_ = 0;
       handle_heartbeat(m);
       break;
+    case MsgKind::kSnapshot:
+      leader_ = m.from;
+      election_elapsed_ = 0;
+      handle_snapshot(m);
+      break;
+    case MsgKind::kReadIndexResp:
+      read_states_.push_back(ReadState{m.context, m.index});
+      break;
+    case MsgKind::kTimeoutNow:
+      // Our leader hands over: campaign at once, past every lease.
+      if (m.from == leader_ && is_voter()) campaign(/*pre=*/false, /*transfer=*/true);
+      break;
     default:
       break;  // late answers to a campaign we gave up
   }
@@ -315,7 +455,7 @@ void Raft::handle_append(const Message& m) {
     send(r);
     return;
   }
-  if (m.index <= last_index() && term_at(m.index) == m.log_term) {
+  if (m.index <= last_index() && term_or_zero(m.index) == m.log_term) {
     append(m.entries);
     uint64_t last_new = m.index + m.entries.size();
     commit_ = std::max(commit_, std::min(m.commit, last_new));
@@ -326,7 +466,7 @@ void Raft::handle_append(const Message& m) {
   // No match at m.index: skip back over our entries of any term newer than
   // the leader's there, so the leader's next probe jumps a whole term.
   uint64_t hint = std::min(m.index, last_index());
-  while (hint > commit_ && term_at(hint) > m.log_term) --hint;
+  while (hint > commit_ && term_or_zero(hint) > m.log_term) --hint;
   r.reject = true;
   r.index = m.index;
   r.hint = hint;
@@ -336,59 +476,91 @@ void Raft::handle_append(const Message& m) {
 void Raft::handle_heartbeat(const Message& m) {
   // The leader sends at most what it knows we match.
   commit_ = std::max(commit_, std::min(m.commit, last_index()));
-  send(answer(m, MsgKind::kHeartbeatResp));
+  Message r = answer(m, MsgKind::kHeartbeatResp);
+  r.context = m.context;
+  send(r);
+}
+
+void Raft::handle_snapshot(const Message& m) {
+  const SnapshotMeta& meta = m.snapshot;
+  Message r = answer(m, MsgKind::kSnapshotResp);
+  r.index = meta.index;
+  if (meta.index <= commit_) {
+    // Nothing new in it: our committed log already covers it.
+    r.done = true;
+    r.index = commit_;
+    send(r);
+    return;
+  }
+  if (m.offset == 0 || !(incoming_meta_ == meta)) {
+    if (m.offset != 0) {  // a piece of a snapshot we never began: start over
+      r.offset = 0;
+      send(r);
+      return;
+    }
+    incoming_meta_ = meta;
+    incoming_data_.clear();
+  }
+  if (m.offset != incoming_data_.size()) {  // lost or repeated pieces
+    r.offset = incoming_data_.size();
+    send(r);
+    return;
+  }
+  incoming_data_ += m.data;
+  r.offset = incoming_data_.size();
+  if (!m.done) {
+    send(r);
+    return;
+  }
+  // The whole snapshot is here. Keep the log after it only if the log
+  // agrees with it at its index; otherwise that log is all stale.
+  bool keep = term_at(meta.index) == meta.term;
+  if (keep) {
+    entries_.erase(entries_.begin(),
+                   entries_.begin() + static_cast<long>(meta.index - snapshot_.meta.index));
+  } else {
+    entries_.clear();
+  }
+  snapshot_ = Snapshot{meta, std::move(incoming_data_)};
+  incoming_meta_ = SnapshotMeta{};
+  incoming_data_.clear();
+  std::erase_if(conf_indexes_, [&](uint64_t i) { return i <= meta.index || !keep; });
+  commit_ = meta.index;
+  applied_ = meta.index;  // the application restores from the snapshot
+  stable_ = meta.index;   // what follows is written again after the snapshot
+  snapshot_unsaved_ = true;
+  membership_changed();
+  r.done = true;
+  r.index = meta.index;
+  send(r);
 }
 
 void Raft::step_leader(const Message& m) {
+  if (m.msg_kind() == MsgKind::kReadIndex) {
+    (void)start_read(m.context, m.from);  // a refused remote read times out
+    return;
+  }
   auto it = progress_.find(m.from);
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   switch (m.msg_kind()) {
     case MsgKind::kAppendResp:
-      pr.recent_active = true;
-      if (m.reject) {
-        if (pr.replicating) {
-          // Pipelined appends were lost or refused: probe from what matches.
-          if (m.index <= pr.match) return;  // a stale refusal
-          pr.next = pr.match + 1;
-        } else {
-          // Only the refusal of the one probe in flight moves next back.
-          if (m.index + 1 != pr.next) return;
-          pr.next = std::max(pr.match + 1, std::min(m.index, m.hint + 1));
-        }
-        pr.replicating = false;
-        pr.inflight = 0;
-        pr.probe_sent = false;
-        send_append(m.from, true);
-        return;
-      }
-      if (m.index > pr.match) {
-        pr.match = m.index;
-        pr.next = std::max(pr.next, m.index + 1);
-        if (!pr.replicating) {
-          pr.replicating = true;
-          pr.inflight = 0;
-          pr.next = pr.match + 1;
-        } else if (pr.inflight > 0) {
-          --pr.inflight;
-        }
-        maybe_commit();
-      } else if (pr.replicating && pr.inflight > 0) {
-        --pr.inflight;
-      }
-      pr.probe_sent = false;
-      while (pr.next <= last_index()) {
-        size_t before = outbox_.size();
-        send_append(m.from, false);
-        if (outbox_.size() == before) break;
-      }
+      handle_append_resp(m, pr);
+      break;
+    case MsgKind::kSnapshotResp:
+      handle_snapshot_resp(m, pr);
       break;
     case MsgKind::kHeartbeatResp:
       pr.recent_active = true;
       pr.probe_sent = false;
+      pr.piece_sent = false;  // resend a piece whose answer was lost
       // Answers to pipelined appends may have been lost: free a slot so
       // replication cannot stall on them.
       if (pr.replicating && pr.inflight >= config_.max_inflight_appends) --pr.inflight;
+      if (m.context > pr.read_ack) {
+        pr.read_ack = m.context;
+        release_confirmed_reads();
+      }
       if (pr.match < last_index()) send_append(m.from, false);
       break;
     default:
@@ -396,8 +568,84 @@ void Raft::step_leader(const Message& m) {
   }
 }
 
+void Raft::handle_append_resp(const Message& m, Progress& pr) {
+  pr.recent_active = true;
+  if (pr.snapshotting) return;  // answers to appends sent before the snapshot
+  if (m.reject) {
+    if (pr.replicating) {
+      // Pipelined appends were lost or refused: probe from what matches.
+      if (m.index <= pr.match) return;  // a stale refusal
+      pr.next = pr.match + 1;
+    } else {
+      // Only the refusal of the one probe in flight moves next back.
+      if (m.index + 1 != pr.next) return;
+      pr.next = std::max(pr.match + 1, std::min(m.index, m.hint + 1));
+    }
+    pr.replicating = false;
+    pr.inflight = 0;
+    pr.probe_sent = false;
+    send_append(m.from, true);
+    return;
+  }
+  if (m.index > pr.match) {
+    pr.match = m.index;
+    pr.next = std::max(pr.next, m.index + 1);
+    if (!pr.replicating) {
+      pr.replicating = true;
+      pr.inflight = 0;
+      pr.next = pr.match + 1;
+    } else if (pr.inflight > 0) {
+      --pr.inflight;
+    }
+    maybe_commit();
+    maybe_finish_transfer(m.from);
+  } else if (pr.replicating && pr.inflight > 0) {
+    --pr.inflight;
+  }
+  pr.probe_sent = false;
+  while (role_ == Role::kLeader && pr.next <= last_index()) {
+    size_t before = outbox_.size();
+    send_append(m.from, false);
+    if (outbox_.size() == before) break;
+  }
+}
+
+void Raft::handle_snapshot_resp(const Message& m, Progress& pr) {
+  pr.recent_active = true;
+  if (m.done) {
+    // Installed (or not needed): the follower's log matches through m.index.
+    pr.match = std::max(pr.match, m.index);
+    pr.next = pr.match + 1;
+    pr.snapshotting = false;
+    pr.piece_sent = false;
+    pr.replicating = false;
+    pr.probe_sent = false;
+    maybe_commit();
+    maybe_finish_transfer(m.from);
+    if (role_ == Role::kLeader && pr.match < last_index()) send_append(m.from, false);
+    return;
+  }
+  if (!pr.snapshotting || m.index != pr.snapshot_index) return;  // about another snapshot
+  pr.snapshot_offset = m.offset;
+  pr.piece_sent = false;
+  send_snapshot_piece(m.from);
+}
+
 void Raft::send_append(NodeId to, bool allow_empty) {
   Progress& pr = progress_[to];
+  if (!pr.snapshotting && pr.next < first_index()) {
+    // What it needs next was compacted away: send the snapshot.
+    pr.snapshotting = true;
+    pr.snapshot_index = snapshot_.meta.index;
+    pr.snapshot_offset = 0;
+    pr.piece_sent = false;
+    pr.replicating = false;
+    pr.inflight = 0;
+  }
+  if (pr.snapshotting) {
+    send_snapshot_piece(to);
+    return;
+  }
   if (pr.replicating) {
     if (pr.inflight >= config_.max_inflight_appends) return;
   } else if (pr.probe_sent) {
@@ -409,10 +657,10 @@ void Raft::send_append(NodeId to, bool allow_empty) {
   m.to = to;
   m.term = term_;
   m.index = pr.next - 1;
-  m.log_term = term_at(m.index);
+  m.log_term = term_or_zero(m.index);
   m.commit = commit_;
   uint64_t end = std::min<uint64_t>(last_index(), m.index + config_.max_entries_per_append);
-  for (uint64_t i = pr.next; i <= end; ++i) m.entries.push_back(entries_[i - 1]);
+  for (uint64_t i = pr.next; i <= end; ++i) m.entries.push_back(entry(i));
   if (pr.replicating) {
     // Optimistic: the next append starts after these.
     pr.next = end + 1;
@@ -420,6 +668,31 @@ void Raft::send_append(NodeId to, bool allow_empty) {
   } else {
     pr.probe_sent = true;
   }
+  send(std::move(m));
+}
+
+void Raft::send_snapshot_piece(NodeId to) {
+  // One piece in flight at a time: the follower's answer says which byte it
+  // wants next, so lost, repeated and reordered pieces all recover.
+  Progress& pr = progress_[to];
+  if (pr.snapshot_index != snapshot_.meta.index) {
+    pr.snapshot_index = snapshot_.meta.index;  // compacted again meanwhile: start the newer one
+    pr.snapshot_offset = 0;
+    pr.piece_sent = false;
+  }
+  if (pr.piece_sent) return;
+  const std::string& data = snapshot_.data;
+  if (pr.snapshot_offset > data.size()) pr.snapshot_offset = 0;
+  size_t n = std::min(config_.snapshot_piece_bytes, data.size() - pr.snapshot_offset);
+  Message m;
+  m.kind = static_cast<uint8_t>(MsgKind::kSnapshot);
+  m.to = to;
+  m.term = term_;
+  m.snapshot = snapshot_.meta;
+  m.offset = pr.snapshot_offset;
+  m.data = data.substr(pr.snapshot_offset, n);
+  m.done = pr.snapshot_offset + n == data.size();
+  pr.piece_sent = true;
   send(std::move(m));
 }
 
@@ -437,37 +710,207 @@ void Raft::broadcast_heartbeat() {
     m.to = id;
     m.term = term_;
     m.commit = std::min(pr.match, commit_);
+    m.context = read_seq_;
     send(m);
   }
 }
 
 void Raft::maybe_commit() {
-  std::vector<uint64_t> matches;
-  for (auto& [id, pr] : progress_) matches.push_back(pr.match);
-  std::sort(matches.begin(), matches.end(), std::greater<>());
-  uint64_t candidate = matches[quorum() - 1];
+  uint64_t candidate = quorum_value(&Progress::match);
   // Counting replicas commits only an entry of the current term; earlier
   // terms' entries commit with it (the paper's figure 8).
-  bool current_term = term_at(candidate) == term_ || fault_active(Fault::kCommitOldTerm);
-  if (candidate > commit_ && current_term) {
-    commit_ = candidate;
-    broadcast_append();
+  bool current_term = term_or_zero(candidate) == term_ || fault_active(Fault::kCommitOldTerm);
+  if (candidate <= commit_ || !current_term) return;
+  bool first_in_term = !committed_in_term();
+  commit_ = candidate;
+  broadcast_append();
+  if (first_in_term) {
+    // Reads parked until this leader knew the newest commit can go now.
+    std::vector<PendingRead> parked;
+    parked.swap(reads_parked_);
+    for (const auto& r : parked) (void)start_read(r.context, r.from);
   }
+  maybe_step_down_removed();
 }
 
-Result<uint64_t> Raft::propose(std::string data) {
+void Raft::maybe_finish_transfer(NodeId to) {
+  if (role_ != Role::kLeader || transferee_ != to) return;
+  if (progress_[to].match != last_index()) return;
+  Message m;
+  m.kind = static_cast<uint8_t>(MsgKind::kTimeoutNow);
+  m.to = to;
+  m.term = term_;
+  send(m);
+}
+
+// ---- the application's calls ----
+
+Status Raft::can_propose() const {
   if (role_ != Role::kLeader) {
     return Status(Code::kNotLeader,
                   leader_ ? "node " + std::to_string(leader_) : std::string("no leader known"));
   }
-  append(
-      {Entry{term_, last_index() + 1, static_cast<uint8_t>(EntryType::kNormal), std::move(data)}});
-  progress_[config_.id].match = last_index();
+  if (transferee_ != 0) {
+    return Status(Code::kUnavailable,
+                  "leadership is moving to node " + std::to_string(transferee_));
+  }
+  return Status::ok();
+}
+
+Result<uint64_t> Raft::propose(std::string data) {
+  DFS_RETURN_IF_ERROR(can_propose());
+  return propose_entry(EntryType::kNormal, std::move(data));
+}
+
+Result<uint64_t> Raft::propose_entry(EntryType type, std::string data) {
+  append({Entry{term_, last_index() + 1, static_cast<uint8_t>(type), std::move(data)}});
+  uint64_t index = last_index();
+  if (auto self = progress_.find(config_.id); self != progress_.end()) {
+    self->second.match = index;
+  }
   for (auto& [id, pr] : progress_) {
     if (id != config_.id) send_append(id, false);
   }
   maybe_commit();  // a single-node group commits at once
-  return last_index();
+  return index;
+}
+
+Result<uint64_t> Raft::propose_conf_change(ConfChange change) {
+  DFS_RETURN_IF_ERROR(change.validate());
+  DFS_RETURN_IF_ERROR(can_propose());
+  if (!committed_in_term()) {
+    return Status(Code::kUnavailable, "the leader has not committed an entry of its term yet");
+  }
+  if (!conf_indexes_.empty() && conf_indexes_.back() > commit_) {
+    return Status(Code::kUnavailable, "a membership change is still in progress");
+  }
+  std::string node = "node " + std::to_string(change.node);
+  switch (change.change_kind()) {
+    case ConfChangeKind::kAddLearner:
+      if (membership_.is_member(change.node)) {
+        return Status(Code::kAlreadyExists, node + " is already a member");
+      }
+      break;
+    case ConfChangeKind::kPromote: {
+      if (!membership_.is_learner(change.node)) {
+        return invalid_argument(node + " is not a learner");
+      }
+      uint64_t match = progress_[change.node].match;
+      if (match + config_.max_entries_per_append < last_index()) {
+        return Status(Code::kUnavailable, "learner " + node + " has not caught up (at " +
+                                              std::to_string(match) + " of " +
+                                              std::to_string(last_index()) + ")");
+      }
+      break;
+    }
+    case ConfChangeKind::kRemove:
+      if (!membership_.is_member(change.node)) return not_found(node + " is not a member");
+      if (membership_.voters.size() == 1 && membership_.is_voter(change.node)) {
+        return invalid_argument("cannot remove the last voter");
+      }
+      break;
+  }
+  return propose_entry(EntryType::kConfChange, encode(change));
+}
+
+Status Raft::read_index(uint64_t context) {
+  if (role_ == Role::kLeader) return start_read(context, config_.id);
+  if (leader_ == 0) return Status(Code::kNotLeader, "no leader known");
+  Message m;
+  m.kind = static_cast<uint8_t>(MsgKind::kReadIndex);
+  m.to = leader_;
+  m.term = term_;
+  m.context = context;
+  send(m);
+  return Status::ok();
+}
+
+Status Raft::start_read(uint64_t context, NodeId from) {
+  if (reads_.size() + reads_parked_.size() >= config_.max_pending_reads) {
+    return Status(Code::kUnavailable, "too many reads waiting for the leader");
+  }
+  PendingRead r{0, context, from, 0};
+  if (!committed_in_term()) {
+    // Until an entry of this term commits, the leader may not know the
+    // newest commit index.
+    reads_parked_.push_back(r);
+    return Status::ok();
+  }
+  r.index = commit_;
+  r.seq = ++read_seq_;
+  reads_.push_back(r);
+  if (auto self = progress_.find(config_.id); self != progress_.end()) {
+    self->second.read_ack = read_seq_;
+  }
+  if (fault_active(Fault::kReadWithoutQuorum)) {
+    release(reads_.back());
+    reads_.pop_back();
+    return Status::ok();
+  }
+  release_confirmed_reads();  // a single voter confirms itself
+  if (!reads_.empty()) broadcast_heartbeat();
+  return Status::ok();
+}
+
+void Raft::release_confirmed_reads() {
+  // A read is confirmed once a majority answered a heartbeat sent after it
+  // arrived: no other leader could have committed anything meanwhile.
+  uint64_t confirmed = quorum_value(&Progress::read_ack);
+  while (!reads_.empty() && reads_.front().seq <= confirmed) {
+    release(reads_.front());
+    reads_.pop_front();
+  }
+}
+
+void Raft::release(const PendingRead& r) {
+  if (r.from == config_.id) {
+    read_states_.push_back(ReadState{r.context, r.index});
+    return;
+  }
+  Message m;
+  m.kind = static_cast<uint8_t>(MsgKind::kReadIndexResp);
+  m.to = r.from;
+  m.term = term_;
+  m.context = r.context;
+  m.index = r.index;
+  send(m);
+}
+
+Status Raft::transfer_leadership(NodeId to) {
+  if (role_ != Role::kLeader) return can_propose();
+  if (to == config_.id) return invalid_argument("node " + std::to_string(to) + " already leads");
+  if (!membership_.is_voter(to)) {
+    return invalid_argument("node " + std::to_string(to) + " is not a voter");
+  }
+  transferee_ = to;
+  transfer_elapsed_ = 0;
+  if (progress_[to].match == last_index()) {
+    maybe_finish_transfer(to);
+  } else {
+    send_append(to, true);
+  }
+  return Status::ok();
+}
+
+Result<Snapshot> Raft::compact(uint64_t index, std::string data) {
+  if (index <= snapshot_.meta.index) {
+    return invalid_argument("already compacted through " + std::to_string(snapshot_.meta.index));
+  }
+  if (index > applied_) {
+    return invalid_argument("cannot compact through " + std::to_string(index) +
+                            ": only applied through " + std::to_string(applied_));
+  }
+  Membership m = snapshot_.meta.index > 0 ? snapshot_.meta.membership
+                                          : Membership{config_.voters, config_.learners};
+  for (uint64_t i : conf_indexes_) {
+    if (i <= index) m = apply_entry(entry(i), std::move(m));
+  }
+  SnapshotMeta meta{index, entry(index).term, std::move(m)};
+  entries_.erase(entries_.begin(),
+                 entries_.begin() + static_cast<long>(index - snapshot_.meta.index));
+  std::erase_if(conf_indexes_, [&](uint64_t i) { return i <= index; });
+  snapshot_ = Snapshot{std::move(meta), std::move(data)};
+  return snapshot_;
 }
 
 // ---- ready ----
@@ -480,24 +923,30 @@ HardState Raft::hard_state() const {
 
 bool Raft::has_ready() const {
   HardState hs = hard_state();
-  return !outbox_.empty() || stable_ < last_index() || !(hs == persisted_hs_) || applied_ < commit_;
+  return !outbox_.empty() || stable_ < last_index() || !(hs == persisted_hs_) ||
+         applied_ < commit_ || snapshot_unsaved_ || !read_states_.empty();
 }
 
 Ready Raft::ready() {
   Ready rd;
   HardState hs = hard_state();
   if (!(hs == persisted_hs_)) rd.hard_state = hs;
-  rd.entries.assign(entries_.begin() + static_cast<long>(stable_), entries_.end());
+  if (snapshot_unsaved_) rd.snapshot = snapshot_;
+  uint64_t from = std::max(stable_, snapshot_.meta.index) + 1;
+  for (uint64_t i = from; i <= last_index(); ++i) rd.entries.push_back(entry(i));
   rd.messages = std::move(outbox_);
   outbox_.clear();
+  rd.reads = std::move(read_states_);
+  read_states_.clear();
   uint64_t apply_to = commit_;
   if (fault_active(Fault::kApplyBeforeCommit)) apply_to = last_index();
-  for (uint64_t i = applied_ + 1; i <= apply_to; ++i) rd.committed.push_back(entries_[i - 1]);
+  for (uint64_t i = applied_ + 1; i <= apply_to; ++i) rd.committed.push_back(entry(i));
   return rd;
 }
 
 void Raft::advance(const Ready& rd) {
   if (rd.hard_state) persisted_hs_ = *rd.hard_state;
+  if (rd.snapshot && rd.snapshot->meta.index == snapshot_.meta.index) snapshot_unsaved_ = false;
   if (!rd.entries.empty()) stable_ = std::max(stable_, rd.entries.back().index);
   stable_ = std::min<uint64_t>(stable_, last_index());
   if (!rd.committed.empty()) applied_ = std::max(applied_, rd.committed.back().index);
