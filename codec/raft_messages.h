@@ -110,6 +110,7 @@ inline constexpr size_t kMaxSnapshotPiece = 64u << 20;
 //   Append:         index/log_term of the entry before `entries`, commit
 //   AppendResp:     index = last index now matching (or the probed index
 //                   when rejecting), hint = where the follower's log may match
+//                   and log_term = the follower's term there
 //   Heartbeat:      commit; context = the leader's newest read sequence
 //   HeartbeatResp:  context echoed
 //   Snapshot:       snapshot (meta), offset of `data` in the snapshot's

@@ -46,6 +46,7 @@ void Simulation::start(NodeId id) {
   n.applied = 0;
   n.state.clear();
   n.waiting_reads.clear();
+  n.paused_until = 0;
   n.checked_commit = 0;
   if (n.disk.snapshot.meta.index > 0) restore(id, n.disk.snapshot);
 }
@@ -93,7 +94,7 @@ void Simulation::restore(NodeId id, const Snapshot& snapshot) {
 
 void Simulation::maybe_compact(NodeId id) {
   Node& n = nodes_[id];
-  if (!n.raft || !chance(options_.compact)) return;
+  if (!running(n) || !chance(options_.compact)) return;
   uint64_t first = n.raft->first_index();
   if (n.applied < first + 4) return;
   // Usually keep a few applied entries, so that followers just behind are
@@ -182,14 +183,14 @@ void Simulation::deliver_due() {
     const Message& m = f.message;
     if (!connected(m.from, m.to)) continue;
     Node& n = nodes_[m.to];
-    if (!n.raft) continue;
+    if (!running(n)) continue;
     n.raft->step(m);
   }
 }
 
 void Simulation::process_ready(NodeId id) {
   Node& n = nodes_[id];
-  if (!n.raft || !n.raft->has_ready()) return;
+  if (!running(n) || !n.raft->has_ready()) return;
   Ready rd = n.raft->ready();
   // 1. persist
   if (rd.snapshot) {
@@ -280,7 +281,7 @@ NodeId Simulation::leader() const {
   NodeId best = 0;
   uint64_t term = 0;
   for (const auto& [id, n] : nodes_) {
-    if (n.raft && n.raft->role() == Role::kLeader && n.raft->term() >= term) {
+    if (running(n) && n.raft->role() == Role::kLeader && n.raft->term() >= term) {
       best = id;
       term = n.raft->term();
     }
@@ -297,7 +298,7 @@ void Simulation::client_propose() {
   // claims to lead (possibly a stale one).
   std::vector<NodeId> leaders;
   for (auto& [id, n] : nodes_) {
-    if (n.raft && n.raft->role() == Role::kLeader) leaders.push_back(id);
+    if (running(n) && n.raft->role() == Role::kLeader) leaders.push_back(id);
   }
   if (leaders.empty() || !chance(0.5)) return;
   NodeId to = leaders[rng_() % leaders.size()];
@@ -308,10 +309,17 @@ void Simulation::client_propose() {
 
 void Simulation::client_read() {
   if (!chance(options_.read)) return;
-  std::vector<NodeId> ids = all_ids();
+  // Clients mostly ask whoever claims to lead, sometimes any node.
+  std::vector<NodeId> ids;
+  if (chance(0.5)) {
+    for (auto& [id, n] : nodes_) {
+      if (running(n) && n.raft->role() == Role::kLeader) ids.push_back(id);
+    }
+  }
+  if (ids.empty()) ids = all_ids();
   NodeId id = ids[rng_() % ids.size()];
   Node& n = nodes_[id];
-  if (!n.raft) return;
+  if (!running(n)) return;
   uint64_t context = next_read_++;
   if (!n.raft->read_index(context).is_ok()) return;
   reads_[context] = ClientRead{id, acked_index_};
@@ -360,12 +368,14 @@ void Simulation::step_once() {
         crash(id);
       } else if (!n.raft && chance(options_.restart)) {
         start(id);
+      } else if (running(n) && chance(options_.pause)) {
+        n.paused_until = now_ + 1 + static_cast<int>(rng_() % options_.max_pause_steps);
       }
     }
     maybe_partition();
   }
   for (auto& [id, n] : nodes_) {
-    if (n.raft) n.raft->tick();
+    if (running(n)) n.raft->tick();
   }
   deliver_due();
   client_propose();
@@ -387,6 +397,7 @@ std::optional<Violation> Simulation::run() {
   blocked_.clear();
   for (auto& [id, n] : nodes_) {
     if (!n.raft) start(id);
+    n.paused_until = 0;
   }
   size_t reads_before_heal = reads_served_;
   for (int i = 0; i < options_.heal_steps && !violation_; ++i) {

@@ -33,6 +33,9 @@ struct SimOptions {
   int long_delay_steps = 40;
   double crash = 0.006;        // per node per step
   double restart = 0.05;       // per down node per step
+  double pause = 0.003;        // per node per step: freezes (a stalled process) and misses
+                               // what is sent to it meanwhile, then resumes with its memory
+  int max_pause_steps = 60;
   double partition = 0.006;    // per step: a new partition
   double heal = 0.01;          // per step while partitioned
   double propose = 0.3;        // per step: a client proposes
@@ -40,7 +43,7 @@ struct SimOptions {
   double read = 0.2;           // per step: a client asks some node for a read
   double compact = 0.02;       // per node per step: snapshot and compact the log
   double transfer = 0.004;     // per step: move leadership to another voter
-  double conf_change = 0.008;  // per step: add, promote or remove a member
+  double conf_change = 0.015;  // per step: add, promote or remove a member
   size_t snapshot_piece_bytes = 128;
 };
 
@@ -88,6 +91,7 @@ class Simulation {
     // The application's state: the commands applied, with their indexes.
     std::vector<std::pair<uint64_t, std::string>> state;
     std::vector<ReadState> waiting_reads;  // until applied reaches them
+    int paused_until = 0;                  // frozen while now_ < this
     uint64_t checked_commit = 0;           // commits recorded by the checker so far
     uint64_t leader_checked_term = 0;
   };
@@ -111,6 +115,7 @@ class Simulation {
   std::vector<NodeId> all_ids() const;
   bool connected(NodeId from, NodeId to) const;
   bool chance(double p);
+  bool running(const Node& n) const { return n.raft && now_ >= n.paused_until; }
 
   // The checker.
   void fail(const std::string& what);

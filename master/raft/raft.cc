@@ -470,6 +470,7 @@ void Raft::handle_append(const Message& m) {
   r.reject = true;
   r.index = m.index;
   r.hint = hint;
+  r.log_term = term_or_zero(hint);
   send(r);
 }
 
@@ -561,7 +562,9 @@ void Raft::step_leader(const Message& m) {
         pr.read_ack = m.context;
         release_confirmed_reads();
       }
-      if (pr.match < last_index()) send_append(m.from, false);
+      // A prober whose probe went unanswered, or a newcomer whose log we
+      // know nothing of, is probed again, even if only with an empty append.
+      if (pr.match < last_index()) send_append(m.from, !pr.replicating);
       break;
     default:
       break;
@@ -577,9 +580,13 @@ void Raft::handle_append_resp(const Message& m, Progress& pr) {
       if (m.index <= pr.match) return;  // a stale refusal
       pr.next = pr.match + 1;
     } else {
-      // Only the refusal of the one probe in flight moves next back.
+      // Only the refusal of the one probe in flight moves next back. The
+      // follower's terms up to its hint are at most m.log_term, so none of
+      // our entries of a newer term before it can match either: skip them.
       if (m.index + 1 != pr.next) return;
-      pr.next = std::max(pr.match + 1, std::min(m.index, m.hint + 1));
+      uint64_t probe = std::min(m.index - 1, m.hint);
+      while (probe > pr.match && term_or_zero(probe) > m.log_term) --probe;
+      pr.next = std::max(pr.match + 1, probe + 1);
     }
     pr.replicating = false;
     pr.inflight = 0;
