@@ -6,13 +6,6 @@
 
 namespace dfs {
 
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::ok();
-  if (s.IsNotFound()) return not_found(what);
-  if (s.IsCorruption()) return Status(Code::kCorruption, what + ": " + s.ToString());
-  return io_error(what + ": " + s.ToString());
-}
-
 Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "codec/status.h"
+#include "master/rocks_status.h"
 
 namespace dfs {
 
@@ -36,7 +37,5 @@ class MetaStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
-
-Status from_rocks(const rocksdb::Status& s, const std::string& what);
 
 }  // namespace dfs

@@ -57,6 +57,7 @@ Raft::Raft(Config config, Persisted persisted)
     // founder writes the same entry, so their logs agree on it.
     entries_.push_back(Entry{1, 1, static_cast<uint8_t>(EntryType::kMembership),
                              encode(Membership{config_.voters, config_.learners})});
+    term_ = 1;  // no node's term is older than an entry in its log
   }
   for (const auto& e : entries_) {
     if (is_conf_change(e)) conf_indexes_.push_back(e.index);
