@@ -23,6 +23,11 @@ struct Entry {
   MSGPACK_DEFINE_MAP(term, index, type, data);
   Status validate() const;
   bool operator==(const Entry&) const = default;
+  // A kConfChange or kMembership entry.
+  bool is_membership() const {
+    return type == static_cast<uint8_t>(EntryType::kConfChange) ||
+           type == static_cast<uint8_t>(EntryType::kMembership);
+  }
 };
 
 // What a node must have on disk before it sends anything that depends on it.

@@ -13,7 +13,7 @@
 namespace dfs::raft::testing {
 
 struct Step {
-  Ready ready;                  // for LogStore::save
+  Ready ready;                        // for LogStore::save
   std::optional<Snapshot> compacted;  // for LogStore::save_snapshot instead
 };
 

@@ -142,8 +142,7 @@ TEST_F(LogStoreTest, AKillAtAnyStepKeepsEveryReportedStepAndNoHalfStep) {
     size_t reported = run_and_kill(dir_, k);
     ASSERT_GE(reported, k) << "the writer stopped early";
     auto loaded = reload();
-    ASSERT_TRUE(loaded.is_ok()) << "killed after step " << k << ": "
-                                << loaded.status().message();
+    ASSERT_TRUE(loaded.is_ok()) << "killed after step " << k << ": " << loaded.status().message();
     // Exactly the state after some whole step at or past the last reported.
     bool matched = false;
     for (size_t j = reported; j <= steps.size() && !matched; ++j) {
@@ -152,8 +151,7 @@ TEST_F(LogStoreTest, AKillAtAnyStepKeepsEveryReportedStepAndNoHalfStep) {
         if (j > reported) ++beyond;
       }
     }
-    EXPECT_TRUE(matched) << "killed after step " << reported << ", reloaded "
-                         << describe(*loaded);
+    EXPECT_TRUE(matched) << "killed after step " << reported << ", reloaded " << describe(*loaded);
   }
   std::printf("kills that landed after a step was written but before it was reported: %zu\n",
               beyond);

@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   auto steps = dfs::raft::testing::write_sequence();
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& step = steps[i];
-    dfs::Status s = step.compacted ? (*store)->save_snapshot(*step.compacted)
-                                   : (*store)->save(step.ready);
+    dfs::Status s =
+        step.compacted ? (*store)->save_snapshot(*step.compacted) : (*store)->save(step.ready);
     if (!s.is_ok()) {
       std::fprintf(stderr, "step %zu: %s\n", i, s.message().c_str());
       return 1;

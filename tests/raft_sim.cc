@@ -131,9 +131,8 @@ void Simulation::serve_reads(NodeId id) {
     // before the read began.
     if (it->second.node != id || n.applied < it->second.must_see) {
       fail("linearizable read " + std::to_string(r.context) + " served by node " +
-           std::to_string(id) + " at applied index " + std::to_string(n.applied) +
-           ", but index " + std::to_string(it->second.must_see) +
-           " was acknowledged before it began");
+           std::to_string(id) + " at applied index " + std::to_string(n.applied) + ", but index " +
+           std::to_string(it->second.must_see) + " was acknowledged before it began");
     }
     ++reads_served_;
     reads_.erase(it);

@@ -21,8 +21,8 @@
 namespace dfs::raft::sim {
 
 struct SimOptions {
-  int nodes = 3;              // voters at the start
-  int spares = 2;             // more nodes, members only once added
+  int nodes = 3;   // voters at the start
+  int spares = 2;  // more nodes, members only once added
   uint64_t seed = 1;
   int steps = 3000;          // with faults
   int heal_steps = 600;      // after healing: everything must settle within this
@@ -31,10 +31,10 @@ struct SimOptions {
   int max_delay = 3;         // steps a message usually takes at most
   double long_delay = 0.03;  // per message: held up to long_delay_steps instead
   int long_delay_steps = 40;
-  double crash = 0.006;        // per node per step
-  double restart = 0.05;       // per down node per step
-  double pause = 0.003;        // per node per step: freezes (a stalled process) and misses
-                               // what is sent to it meanwhile, then resumes with its memory
+  double crash = 0.006;   // per node per step
+  double restart = 0.05;  // per down node per step
+  double pause = 0.003;   // per node per step: freezes (a stalled process) and misses
+                          // what is sent to it meanwhile, then resumes with its memory
   int max_pause_steps = 60;
   double partition = 0.006;    // per step: a new partition
   double heal = 0.01;          // per step while partitioned
@@ -69,9 +69,9 @@ class Simulation {
     size_t leaders = 0;  // terms that had a leader
     size_t crashes = 0;
     size_t partitions = 0;
-    size_t commands = 0;     // distinct client commands applied
-    uint64_t committed = 0;  // highest committed index
-    size_t reads = 0;        // linearizable reads served
+    size_t commands = 0;             // distinct client commands applied
+    uint64_t committed = 0;          // highest committed index
+    size_t reads = 0;                // linearizable reads served
     size_t snapshots_installed = 0;  // from a leader
     size_t transfers = 0;            // leaderships handed over on request
     size_t conf_changes = 0;         // membership changes committed
@@ -147,7 +147,7 @@ class Simulation {
   size_t snapshots_installed_ = 0;
   size_t transfers_ = 0;
   std::pair<NodeId, uint64_t> pending_transfer_{0, 0};  // (to, term it was asked in)
-  std::set<uint64_t> conf_changes_;  // indexes of committed membership changes
+  std::set<uint64_t> conf_changes_;                     // indexes of committed membership changes
 
   // What the checker has seen.
   std::optional<Violation> violation_;

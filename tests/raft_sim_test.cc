@@ -78,8 +78,7 @@ TEST(RaftSim, RunsAreHarshAndStillMakeProgress) {
   std::cout << "stats: leaders " << st.leaders << ", crashes " << st.crashes << ", partitions "
             << st.partitions << ", commands " << st.commands << ", committed " << st.committed
             << ", reads " << st.reads << ", snapshots installed " << st.snapshots_installed
-            << ", transfers " << st.transfers << ", membership changes " << st.conf_changes
-            << "\n";
+            << ", transfers " << st.transfers << ", membership changes " << st.conf_changes << "\n";
 }
 
 TEST(RaftSim, TheSameSeedReplaysTheSameRun) {

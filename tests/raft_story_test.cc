@@ -46,7 +46,8 @@ class Group {
           // The state machine is the list of commands: restore it.
           applied_[id].clear();
           std::string data = rd.snapshot->data;
-          for (size_t pos = 0, end; (end = data.find(',', pos)) != std::string::npos; pos = end + 1) {
+          for (size_t pos = 0, end; (end = data.find(',', pos)) != std::string::npos;
+               pos = end + 1) {
             applied_[id].push_back(Entry{0, 0, 1, data.substr(pos, end - pos)});
           }
         }
@@ -327,7 +328,9 @@ TEST(RaftStory, ANewNodeJoinsAsALearnerAndIsPromotedOnceCaughtUp) {
   EXPECT_EQ(early.status().code(), Code::kUnavailable) << early.status().message();
   g.reconnect(4);
   g.run(10);
-  EXPECT_EQ(g.applied_data(4), g.applied_data(leader)) << "the learner receives the log " << g[4].last_index() << " term " << g[4].term() << " commit " << g[4].commit_index() << " leader " << g[4].leader();
+  EXPECT_EQ(g.applied_data(4), g.applied_data(leader))
+      << "the learner receives the log " << g[4].last_index() << " term " << g[4].term()
+      << " commit " << g[4].commit_index() << " leader " << g[4].leader();
   EXPECT_EQ(g[4].role(), Role::kFollower);
   ASSERT_TRUE(g[leader].propose_conf_change({uint8_t(ConfChangeKind::kPromote), 4}).is_ok());
   g.run(3);
@@ -357,8 +360,9 @@ TEST(RaftStory, OneMembershipChangeAtATime) {
   auto again = g[leader].propose_conf_change({uint8_t(ConfChangeKind::kAddLearner), 5});
   EXPECT_EQ(again.status().code(), Code::kUnavailable);
   g.run(2);
-  EXPECT_EQ(g[leader].propose_conf_change({uint8_t(ConfChangeKind::kAddLearner), 5}).status().code(),
-            Code::kAlreadyExists);
+  EXPECT_EQ(
+      g[leader].propose_conf_change({uint8_t(ConfChangeKind::kAddLearner), 5}).status().code(),
+      Code::kAlreadyExists);
   EXPECT_EQ(g[leader].propose_conf_change({uint8_t(ConfChangeKind::kPromote), 1}).status().code(),
             Code::kInvalidArgument)
       << "only a learner is promoted";

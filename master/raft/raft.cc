@@ -21,24 +21,6 @@ const char* role_name(Role role) {
   return "?";
 }
 
-namespace {
-bool is_conf_change(const Entry& e) {
-  return e.type == static_cast<uint8_t>(EntryType::kConfChange) ||
-         e.type == static_cast<uint8_t>(EntryType::kMembership);
-}
-
-// A membership entry that does not decode changes nothing: only a leader
-// (or the founding members, identically) writes them, from validated values.
-Membership apply_entry(const Entry& e, Membership m) {
-  if (e.type == static_cast<uint8_t>(EntryType::kMembership)) {
-    auto whole = decode<Membership>(e.data);
-    return whole.is_ok() ? std::move(whole).value() : m;
-  }
-  auto cc = decode<ConfChange>(e.data);
-  return cc.is_ok() ? cc->applied_to(std::move(m)) : m;
-}
-}  // namespace
-
 Raft::Raft(Config config, Persisted persisted)
     : config_(std::move(config)),
       rng_(config_.seed),
@@ -60,7 +42,7 @@ Raft::Raft(Config config, Persisted persisted)
     term_ = 1;  // no node's term is older than an entry in its log
   }
   for (const auto& e : entries_) {
-    if (is_conf_change(e)) conf_indexes_.push_back(e.index);
+    if (e.is_membership()) conf_indexes_.push_back(e.index);
   }
   membership_changed();
   reset_election_timer();
@@ -94,7 +76,7 @@ void Raft::append(std::vector<Entry> entries) {
       }
     }
     if (e.index != last_index() + 1) break;  // a gap: never from a valid message
-    if (is_conf_change(e)) {
+    if (e.is_membership()) {
       conf_indexes_.push_back(e.index);
       conf_changed = true;
     }
@@ -103,37 +85,7 @@ void Raft::append(std::vector<Entry> entries) {
   if (conf_changed) membership_changed();
 }
 
-// ---- membership ----
-
-void Raft::membership_changed() {
-  Membership m = snapshot_.meta.index > 0 ? snapshot_.meta.membership
-                                          : Membership{config_.voters, config_.learners};
-  for (uint64_t i : conf_indexes_) m = apply_entry(entry(i), std::move(m));
-  membership_ = std::move(m);
-  sync_progress();
-  if (transferee_ != 0 && !membership_.is_voter(transferee_)) transferee_ = 0;
-  if (role_ == Role::kLeader) maybe_commit();  // a smaller quorum may commit more
-}
-
-void Raft::sync_progress() {
-  for (auto it = progress_.begin(); it != progress_.end();) {
-    it = membership_.is_member(it->first) ? std::next(it) : progress_.erase(it);
-  }
-  auto add = [&](NodeId id) {
-    auto [it, fresh] = progress_.try_emplace(id);
-    if (fresh) {
-      it->second.next = last_index() + 1;
-      it->second.recent_active = true;  // a newcomer gets an election timeout to answer
-    }
-  };
-  for (NodeId v : membership_.voters) add(v);
-  for (NodeId l : membership_.learners) add(l);
-  if (auto self = progress_.find(config_.id); self != progress_.end()) {
-    self->second.match = last_index();
-  }
-}
-
-uint64_t Raft::quorum_value(uint64_t Progress::* field) const {
+uint64_t Raft::quorum_value(uint64_t Progress::*field) const {
   std::vector<uint64_t> values;
   for (NodeId v : membership_.voters) {
     auto it = progress_.find(v);
@@ -142,29 +94,6 @@ uint64_t Raft::quorum_value(uint64_t Progress::* field) const {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end(), std::greater<>());
   return values[quorum() - 1];
-}
-
-void Raft::maybe_step_down_removed() {
-  // A leader that removed itself leads until that change commits, then hands
-  // over to the most caught-up voter and leaves.
-  if (role_ != Role::kLeader || is_voter()) return;
-  if (!conf_indexes_.empty() && conf_indexes_.back() > commit_) return;
-  NodeId best = 0;
-  uint64_t best_match = 0;
-  for (NodeId v : membership_.voters) {
-    if (progress_[v].match > best_match) {
-      best = v;
-      best_match = progress_[v].match;
-    }
-  }
-  if (best != 0 && best_match == last_index()) {
-    Message m;
-    m.kind = static_cast<uint8_t>(MsgKind::kTimeoutNow);
-    m.to = best;
-    m.term = term_;
-    send(m);
-  }
-  become_follower(term_, 0);
 }
 
 // ---- roles ----
@@ -483,60 +412,6 @@ void Raft::handle_heartbeat(const Message& m) {
   send(r);
 }
 
-void Raft::handle_snapshot(const Message& m) {
-  const SnapshotMeta& meta = m.snapshot;
-  Message r = answer(m, MsgKind::kSnapshotResp);
-  r.index = meta.index;
-  if (meta.index <= commit_) {
-    // Nothing new in it: our committed log already covers it.
-    r.done = true;
-    r.index = commit_;
-    send(r);
-    return;
-  }
-  if (m.offset == 0 || !(incoming_meta_ == meta)) {
-    if (m.offset != 0) {  // a piece of a snapshot we never began: start over
-      r.offset = 0;
-      send(r);
-      return;
-    }
-    incoming_meta_ = meta;
-    incoming_data_.clear();
-  }
-  if (m.offset != incoming_data_.size()) {  // lost or repeated pieces
-    r.offset = incoming_data_.size();
-    send(r);
-    return;
-  }
-  incoming_data_ += m.data;
-  r.offset = incoming_data_.size();
-  if (!m.done) {
-    send(r);
-    return;
-  }
-  // The whole snapshot is here. Keep the log after it only if the log
-  // agrees with it at its index; otherwise that log is all stale.
-  bool keep = term_at(meta.index) == meta.term;
-  if (keep) {
-    entries_.erase(entries_.begin(),
-                   entries_.begin() + static_cast<long>(meta.index - snapshot_.meta.index));
-  } else {
-    entries_.clear();
-  }
-  snapshot_ = Snapshot{meta, std::move(incoming_data_)};
-  incoming_meta_ = SnapshotMeta{};
-  incoming_data_.clear();
-  std::erase_if(conf_indexes_, [&](uint64_t i) { return i <= meta.index || !keep; });
-  commit_ = meta.index;
-  applied_ = meta.index;  // the application restores from the snapshot
-  stable_ = meta.index;   // what follows is written again after the snapshot
-  snapshot_unsaved_ = true;
-  membership_changed();
-  r.done = true;
-  r.index = meta.index;
-  send(r);
-}
-
 void Raft::step_leader(const Message& m) {
   if (m.msg_kind() == MsgKind::kReadIndex) {
     (void)start_read(m.context, m.from);  // a refused remote read times out
@@ -618,27 +493,6 @@ void Raft::handle_append_resp(const Message& m, Progress& pr) {
   }
 }
 
-void Raft::handle_snapshot_resp(const Message& m, Progress& pr) {
-  pr.recent_active = true;
-  if (m.done) {
-    // Installed (or not needed): the follower's log matches through m.index.
-    pr.match = std::max(pr.match, m.index);
-    pr.next = pr.match + 1;
-    pr.snapshotting = false;
-    pr.piece_sent = false;
-    pr.replicating = false;
-    pr.probe_sent = false;
-    maybe_commit();
-    maybe_finish_transfer(m.from);
-    if (role_ == Role::kLeader && pr.match < last_index()) send_append(m.from, false);
-    return;
-  }
-  if (!pr.snapshotting || m.index != pr.snapshot_index) return;  // about another snapshot
-  pr.snapshot_offset = m.offset;
-  pr.piece_sent = false;
-  send_snapshot_piece(m.from);
-}
-
 void Raft::send_append(NodeId to, bool allow_empty) {
   Progress& pr = progress_[to];
   if (!pr.snapshotting && pr.next < first_index()) {
@@ -679,31 +533,6 @@ void Raft::send_append(NodeId to, bool allow_empty) {
   send(std::move(m));
 }
 
-void Raft::send_snapshot_piece(NodeId to) {
-  // One piece in flight at a time: the follower's answer says which byte it
-  // wants next, so lost, repeated and reordered pieces all recover.
-  Progress& pr = progress_[to];
-  if (pr.snapshot_index != snapshot_.meta.index) {
-    pr.snapshot_index = snapshot_.meta.index;  // compacted again meanwhile: start the newer one
-    pr.snapshot_offset = 0;
-    pr.piece_sent = false;
-  }
-  if (pr.piece_sent) return;
-  const std::string& data = snapshot_.data;
-  if (pr.snapshot_offset > data.size()) pr.snapshot_offset = 0;
-  size_t n = std::min(config_.snapshot_piece_bytes, data.size() - pr.snapshot_offset);
-  Message m;
-  m.kind = static_cast<uint8_t>(MsgKind::kSnapshot);
-  m.to = to;
-  m.term = term_;
-  m.snapshot = snapshot_.meta;
-  m.offset = pr.snapshot_offset;
-  m.data = data.substr(pr.snapshot_offset, n);
-  m.done = pr.snapshot_offset + n == data.size();
-  pr.piece_sent = true;
-  send(std::move(m));
-}
-
 void Raft::broadcast_append() {
   for (auto& [id, pr] : progress_) {
     if (id != config_.id) send_append(id, true);
@@ -741,16 +570,6 @@ void Raft::maybe_commit() {
   maybe_step_down_removed();
 }
 
-void Raft::maybe_finish_transfer(NodeId to) {
-  if (role_ != Role::kLeader || transferee_ != to) return;
-  if (progress_[to].match != last_index()) return;
-  Message m;
-  m.kind = static_cast<uint8_t>(MsgKind::kTimeoutNow);
-  m.to = to;
-  m.term = term_;
-  send(m);
-}
-
 // ---- the application's calls ----
 
 Status Raft::can_propose() const {
@@ -781,144 +600,6 @@ Result<uint64_t> Raft::propose_entry(EntryType type, std::string data) {
   }
   maybe_commit();  // a single-node group commits at once
   return index;
-}
-
-Result<uint64_t> Raft::propose_conf_change(ConfChange change) {
-  DFS_RETURN_IF_ERROR(change.validate());
-  DFS_RETURN_IF_ERROR(can_propose());
-  if (!committed_in_term()) {
-    return Status(Code::kUnavailable, "the leader has not committed an entry of its term yet");
-  }
-  if (!conf_indexes_.empty() && conf_indexes_.back() > commit_) {
-    return Status(Code::kUnavailable, "a membership change is still in progress");
-  }
-  std::string node = "node " + std::to_string(change.node);
-  switch (change.change_kind()) {
-    case ConfChangeKind::kAddLearner:
-      if (membership_.is_member(change.node)) {
-        return Status(Code::kAlreadyExists, node + " is already a member");
-      }
-      break;
-    case ConfChangeKind::kPromote: {
-      if (!membership_.is_learner(change.node)) {
-        return invalid_argument(node + " is not a learner");
-      }
-      uint64_t match = progress_[change.node].match;
-      if (match + config_.max_entries_per_append < last_index()) {
-        return Status(Code::kUnavailable, "learner " + node + " has not caught up (at " +
-                                              std::to_string(match) + " of " +
-                                              std::to_string(last_index()) + ")");
-      }
-      break;
-    }
-    case ConfChangeKind::kRemove:
-      if (!membership_.is_member(change.node)) return not_found(node + " is not a member");
-      if (membership_.voters.size() == 1 && membership_.is_voter(change.node)) {
-        return invalid_argument("cannot remove the last voter");
-      }
-      break;
-  }
-  return propose_entry(EntryType::kConfChange, encode(change));
-}
-
-Status Raft::read_index(uint64_t context) {
-  if (role_ == Role::kLeader) return start_read(context, config_.id);
-  if (leader_ == 0) return Status(Code::kNotLeader, "no leader known");
-  Message m;
-  m.kind = static_cast<uint8_t>(MsgKind::kReadIndex);
-  m.to = leader_;
-  m.term = term_;
-  m.context = context;
-  send(m);
-  return Status::ok();
-}
-
-Status Raft::start_read(uint64_t context, NodeId from) {
-  if (reads_.size() + reads_parked_.size() >= config_.max_pending_reads) {
-    return Status(Code::kUnavailable, "too many reads waiting for the leader");
-  }
-  PendingRead r{0, context, from, 0};
-  if (!committed_in_term()) {
-    // Until an entry of this term commits, the leader may not know the
-    // newest commit index.
-    reads_parked_.push_back(r);
-    return Status::ok();
-  }
-  r.index = commit_;
-  r.seq = ++read_seq_;
-  reads_.push_back(r);
-  if (auto self = progress_.find(config_.id); self != progress_.end()) {
-    self->second.read_ack = read_seq_;
-  }
-  if (fault_active(Fault::kReadWithoutQuorum)) {
-    release(reads_.back());
-    reads_.pop_back();
-    return Status::ok();
-  }
-  release_confirmed_reads();  // a single voter confirms itself
-  if (!reads_.empty()) broadcast_heartbeat();
-  return Status::ok();
-}
-
-void Raft::release_confirmed_reads() {
-  // A read is confirmed once a majority answered a heartbeat sent after it
-  // arrived: no other leader could have committed anything meanwhile.
-  uint64_t confirmed = quorum_value(&Progress::read_ack);
-  while (!reads_.empty() && reads_.front().seq <= confirmed) {
-    release(reads_.front());
-    reads_.pop_front();
-  }
-}
-
-void Raft::release(const PendingRead& r) {
-  if (r.from == config_.id) {
-    read_states_.push_back(ReadState{r.context, r.index});
-    return;
-  }
-  Message m;
-  m.kind = static_cast<uint8_t>(MsgKind::kReadIndexResp);
-  m.to = r.from;
-  m.term = term_;
-  m.context = r.context;
-  m.index = r.index;
-  send(m);
-}
-
-Status Raft::transfer_leadership(NodeId to) {
-  if (role_ != Role::kLeader) return can_propose();
-  if (to == config_.id) return invalid_argument("node " + std::to_string(to) + " already leads");
-  if (!membership_.is_voter(to)) {
-    return invalid_argument("node " + std::to_string(to) + " is not a voter");
-  }
-  transferee_ = to;
-  transfer_elapsed_ = 0;
-  if (progress_[to].match == last_index()) {
-    maybe_finish_transfer(to);
-  } else {
-    send_append(to, true);
-  }
-  return Status::ok();
-}
-
-Result<Snapshot> Raft::compact(uint64_t index, std::string data) {
-  if (index <= snapshot_.meta.index) {
-    return invalid_argument("already compacted through " + std::to_string(snapshot_.meta.index));
-  }
-  if (index > applied_) {
-    return invalid_argument("cannot compact through " + std::to_string(index) +
-                            ": only applied through " + std::to_string(applied_));
-  }
-  Membership m = snapshot_.meta.index > 0 ? snapshot_.meta.membership
-                                          : Membership{config_.voters, config_.learners};
-  for (uint64_t i : conf_indexes_) {
-    if (i <= index) m = apply_entry(entry(i), std::move(m));
-  }
-  SnapshotMeta meta{index, entry(index).term, std::move(m)};
-  entries_.erase(entries_.begin(),
-                 entries_.begin() + static_cast<long>(index - snapshot_.meta.index));
-  std::erase_if(conf_indexes_, [&](uint64_t i) { return i <= index; });
-  snapshot_ = Snapshot{std::move(meta), std::move(data)};
-  return snapshot_;
 }
 
 // ---- ready ----

@@ -184,7 +184,8 @@ class Raft {
   void broadcast_append();
   void broadcast_heartbeat();
   void maybe_commit();
-  void append(std::vector<Entry> entries);  // truncating conflicts
+  void append(std::vector<Entry> entries);         // truncating conflicts
+  Membership membership_at(uint64_t index) const;  // as of `index` in the log
   void membership_changed();
   void sync_progress();
   void maybe_finish_transfer(NodeId to);
@@ -233,9 +234,9 @@ class Raft {
   int transfer_elapsed_ = 0;
 
   uint64_t read_seq_ = 0;
-  std::deque<PendingRead> reads_;           // waiting for a quorum, by seq
-  std::vector<PendingRead> reads_parked_;   // waiting for a commit in this term
-  std::vector<ReadState> read_states_;      // ready for the application
+  std::deque<PendingRead> reads_;          // waiting for a quorum, by seq
+  std::vector<PendingRead> reads_parked_;  // waiting for a commit in this term
+  std::vector<ReadState> read_states_;     // ready for the application
 
   // A snapshot arriving in pieces (follower side).
   SnapshotMeta incoming_meta_;
