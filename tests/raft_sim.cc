@@ -454,6 +454,10 @@ void Simulation::record_commits(NodeId id) {
       fail("committed entry changed: node " + std::to_string(id) + " commits " + describe(e) +
            " at index " + std::to_string(i) + ", earlier " + describe(it->second));
     }
+    // A node learns of a commit in its current term or after the term it
+    // happened in, so the smallest term seen bounds that term from above.
+    auto [ct, first] = commit_term_.try_emplace(i, r.term());
+    if (!first) ct->second = std::min(ct->second, r.term());
   }
   n.checked_commit = std::max(n.checked_commit, commit);
 }
@@ -503,10 +507,13 @@ void Simulation::check_step() {
       fail("two leaders in term " + std::to_string(r.term()) + ": nodes " +
            std::to_string(lt->second) + " and " + std::to_string(id));
     }
-    // Leader completeness: a new leader holds every committed entry.
+    // Leader completeness: a leader holds every entry committed in an
+    // earlier term. (A leader of an old term may still be elected late, by
+    // votes that were delayed, and owes nothing committed after it.)
     if (n.leader_checked_term != r.term()) {
       n.leader_checked_term = r.term();
       for (const auto& [index, e] : committed_) {
+        if (commit_term_[index] >= r.term()) continue;
         if (index < r.first_index()) {
           if (index == r.snapshot_meta().index && r.snapshot_meta().term != e.term) {
             fail("leader completeness: node " + std::to_string(id) + "'s snapshot ends in term " +

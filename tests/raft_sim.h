@@ -155,6 +155,7 @@ class Simulation {
   std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, std::string>>
       seen_entries_;                     // (index, term) -> (previous entry's term, data)
   std::map<uint64_t, Entry> committed_;  // index -> the entry committed there
+  std::map<uint64_t, uint64_t> commit_term_;  // index -> a term no earlier than its commit
   std::map<uint64_t, Entry> applied_;    // index -> the entry applied there
 };
 
