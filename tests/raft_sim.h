@@ -153,10 +153,10 @@ class Simulation {
   std::optional<Violation> violation_;
   std::map<uint64_t, NodeId> leader_of_term_;
   std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, std::string>>
-      seen_entries_;                     // (index, term) -> (previous entry's term, data)
-  std::map<uint64_t, Entry> committed_;  // index -> the entry committed there
+      seen_entries_;                          // (index, term) -> (previous entry's term, data)
+  std::map<uint64_t, Entry> committed_;       // index -> the entry committed there
   std::map<uint64_t, uint64_t> commit_term_;  // index -> a term no earlier than its commit
-  std::map<uint64_t, Entry> applied_;    // index -> the entry applied there
+  std::map<uint64_t, Entry> applied_;         // index -> the entry applied there
 };
 
 }  // namespace dfs::raft::sim
