@@ -2,6 +2,7 @@
 // restart and a SIGKILL at any point, a batch is all or nothing, and stored
 // state that does not hang together is reported, not trusted.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <rocksdb/db.h>
 #include <signal.h>
 #include <spawn.h>
@@ -116,15 +117,27 @@ size_t run_and_kill(const fs::path& dir, size_t acked) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   EXPECT_EQ(rc, 0) << "cannot start " << DFS_LOG_STORE_WRITER;
-  FILE* in = ::fdopen(out[0], "r");
+  // Each step is reported as "N\n"; wait for them, at most 30 s per read.
   size_t reported = 0;
-  unsigned long n = 0;
-  // Reading blocks until the child writes or exits: no sleeping.
-  while (reported < acked && std::fscanf(in, "%lu", &n) == 1) reported = n;
+  std::string pending;
+  while (reported < acked) {
+    pollfd p{out[0], POLLIN, 0};
+    if (::poll(&p, 1, 30000) <= 0) {
+      ADD_FAILURE() << "the writer reported nothing for 30 s";
+      break;
+    }
+    char buf[256];
+    ssize_t got = ::read(out[0], buf, sizeof(buf));
+    if (got <= 0) break;  // it finished (or died) before `acked`
+    pending.append(buf, static_cast<size_t>(got));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      reported = std::stoul(pending.substr(0, nl));
+    }
+  }
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  std::fclose(in);
+  ::close(out[0]);
   return reported;
 }
 

@@ -94,6 +94,12 @@ class Group {
     return out;
   }
   std::vector<ReadState>& reads(NodeId id) { return reads_[id]; }
+  // The leader proposes "v0".."v<n-1>".
+  void propose_many(NodeId leader, int n) {
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE(nodes_.at(leader)->propose("v" + std::to_string(i)).is_ok());
+    }
+  }
   size_t snapshot_pieces() const { return snapshot_pieces_; }
   NodeId follower_of(NodeId leader) { return leader == 1 ? 2 : 1; }
 
@@ -184,7 +190,7 @@ TEST(RaftStory, ALaggingFollowerIsBroughtUpToDate) {
   NodeId leader = g.leader();
   NodeId lagging = leader == 3 ? 2 : 3;
   g.isolate(lagging);
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(g[leader].propose("v" + std::to_string(i)).is_ok());
+  g.propose_many(leader, 100);
   g.run(3);
   EXPECT_LT(g[lagging].last_index(), g[leader].last_index());
   g.reconnect(lagging);
@@ -255,7 +261,7 @@ TEST(RaftStory, AFollowerBehindTheCompactedLogGetsTheSnapshotInPieces) {
   NodeId leader = g.leader();
   NodeId lagging = leader == 3 ? 2 : 3;
   g.isolate(lagging);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(g[leader].propose("v" + std::to_string(i)).is_ok());
+  g.propose_many(leader, 20);
   g.run(3);
   // The leader snapshots its state and drops the log the follower needs.
   uint64_t applied = g[leader].commit_index();
@@ -318,7 +324,7 @@ TEST(RaftStory, ANewNodeJoinsAsALearnerAndIsPromotedOnceCaughtUp) {
   Group g(3, /*spares=*/1);
   g.run(30);
   NodeId leader = g.leader();
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(g[leader].propose("v" + std::to_string(i)).is_ok());
+  g.propose_many(leader, 200);
   g.run(2);
   g.isolate(4);
   ASSERT_TRUE(g[leader].propose_conf_change({uint8_t(ConfChangeKind::kAddLearner), 4}).is_ok());

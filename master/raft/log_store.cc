@@ -51,6 +51,12 @@ Result<std::unique_ptr<LogStore>> LogStore::open(const std::string& dir) {
   if (!s.ok()) return from_rocks(s, "cannot open raft log store " + dir);
   std::unique_ptr<LogStore> store(new LogStore());
   store->db_.reset(raw);
+  std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(kEntriesEnd);
+  if (it->Valid() && it->key().starts_with("e") && it->key().size() == 9) {
+    store->last_stored_ = key_index(it->key());
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "cannot read raft log store " + dir);
   return store;
 }
 
@@ -65,19 +71,26 @@ Status LogStore::write(rocksdb::WriteBatch* batch, bool sync, const char* what) 
 Status LogStore::save(const Ready& rd, bool sync) {
   rocksdb::WriteBatch batch;
   auto* cf = db_->DefaultColumnFamily();
+  uint64_t last = last_stored_;
   if (rd.snapshot) {
     // A snapshot from the leader replaces the whole log.
-    batch.DeleteRange(cf, kEntriesBegin, kEntriesEnd);
+    if (last > 0) batch.DeleteRange(cf, kEntriesBegin, kEntriesEnd);
     batch.Put(kSnapshotKey, encode(*rd.snapshot));
+    last = 0;
   }
   if (!rd.entries.empty()) {
     // Entries from the first new one on are replaced: a conflict truncates.
-    batch.DeleteRange(cf, entry_key(rd.entries.front().index), kEntriesEnd);
+    if (rd.entries.front().index <= last) {
+      batch.DeleteRange(cf, entry_key(rd.entries.front().index), kEntriesEnd);
+    }
     for (const auto& e : rd.entries) batch.Put(entry_key(e.index), encode(e));
+    last = rd.entries.back().index;
   }
   if (rd.hard_state) batch.Put(kHardStateKey, encode(*rd.hard_state));
   if (batch.Count() == 0) return Status::ok();
-  return write(&batch, sync, "save a ready batch");
+  DFS_RETURN_IF_ERROR(write(&batch, sync, "save a ready batch"));
+  last_stored_ = last;
+  return Status::ok();
 }
 
 Status LogStore::save_snapshot(const Snapshot& snapshot) {

@@ -39,6 +39,10 @@ class LogStore {
   LogStore() = default;
   Status write(rocksdb::WriteBatch* batch, bool sync, const char* what);
   std::unique_ptr<rocksdb::DB> db_;
+  // At least the highest entry index stored (0: none), so that an append deletes
+  // a tail only when there is one to replace: range deletions on every
+  // append would pile up tombstones on the hot path.
+  uint64_t last_stored_ = 0;
 };
 
 }  // namespace dfs::raft
