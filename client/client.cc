@@ -15,12 +15,12 @@ Status about_path(const std::string& path, const Status& s) {
 }
 
 Status Client::mkdir(const std::string& path, bool parents) {
-  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents}, /*idempotent=*/parents);
+  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents});
   return about_path(path, r.status());
 }
 
 Result<StatReply> Client::stat(const std::string& path) {
-  auto r = master_.call<StatRequest, StatReply>(StatRequest{path}, true);
+  auto r = master_.call<StatRequest, StatReply>(StatRequest{path});
   if (!r.is_ok()) return about_path(path, r.status());
   return r;
 }
@@ -29,7 +29,7 @@ Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::s
   std::vector<EntryInfo> out;
   ListRequest req{dir, prefix, "", 1000};
   while (true) {
-    auto page = master_.call<ListRequest, ListReply>(req, true);
+    auto page = master_.call<ListRequest, ListReply>(req);
     if (!page.is_ok()) return about_path(dir, page.status());
     for (auto& e : page->entries) out.push_back(std::move(e));
     if (!page->more || out.empty()) break;
@@ -39,21 +39,21 @@ Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::s
 }
 
 Status Client::remove(const std::string& path, bool recursive) {
-  auto r = master_.call<DeleteRequest, OkReply>(DeleteRequest{path, recursive}, false);
+  auto r = master_.call<DeleteRequest, OkReply>(DeleteRequest{path, recursive});
   return about_path(path, r.status());
 }
 
 Status Client::rename(const std::string& src, const std::string& dst) {
-  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst}, false);
+  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst});
   return about_path(src, r.status());
 }
 
 Result<ClusterStatusReply> Client::cluster_status() {
-  return master_.call<ClusterStatusRequest, ClusterStatusReply>(ClusterStatusRequest{}, true);
+  return master_.call<ClusterStatusRequest, ClusterStatusReply>(ClusterStatusRequest{});
 }
 
 Result<FsckReply> Client::fsck(const std::string& path) {
-  auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path}, true);
+  auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path});
   if (!r.is_ok()) return about_path(path, r.status());
   return r;
 }

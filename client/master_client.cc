@@ -1,43 +1,86 @@
 #include "client/master_client.h"
 
+#include <thread>
+
 namespace dfs {
+namespace {
+constexpr size_t kMaxMasters = 16;  // configured plus learned from hints
+}
 
 MasterClient::MasterClient(zmq::context_t& ctx, const std::vector<HostPort>& masters,
                            std::chrono::milliseconds timeout)
-    : ctx_(ctx), timeout_(timeout) {
-  for (const auto& m : masters)
-    masters_.push_back(std::make_unique<RpcClient>(ctx_, master_api(m)));
+    : ctx_(ctx), timeout_(timeout), rng_(std::random_device{}()) {
+  for (const auto& m : masters) {
+    masters_.push_back(std::make_unique<RpcClient>(
+        ctx_, master_api(m), std::min(timeout_, std::chrono::milliseconds(2000))));
+  }
+  while (client_id_ == 0) client_id_ = rng_();
 }
 
-Result<Envelope> MasterClient::call_envelope(Envelope&& req, bool idempotent) {
-  Status last(Code::kUnavailable, "no masters configured");
-  for (size_t attempt = 0; attempt < masters_.size(); ++attempt) {
+void MasterClient::follow(const std::string& endpoint) {
+  for (size_t i = 0; i < masters_.size(); ++i) {
+    if (masters_[i]->endpoint() == endpoint) {
+      current_ = i;
+      return;
+    }
+  }
+  if (masters_.size() >= kMaxMasters) return;
+  masters_.push_back(std::make_unique<RpcClient>(
+      ctx_, endpoint, std::min(timeout_, std::chrono::milliseconds(2000))));
+  current_ = masters_.size() - 1;
+}
+
+std::chrono::milliseconds MasterClient::backoff(int round) {
+  // From 25 ms doubling to 400 ms, jittered so that clients that failed
+  // together do not come back together.
+  int64_t base = 25ll << std::min(round, 4);
+  return std::chrono::milliseconds(base / 2 + static_cast<int64_t>(rng_() % base));
+}
+
+Result<Envelope> MasterClient::call_envelope(Envelope&& req) {
+  if (masters_.empty()) return Status(Code::kUnavailable, "no masters configured");
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + 2 * timeout_;
+  Status last;
+  for (int round = 0;; ++round) {
+    if (round > 0) {
+      auto pause = backoff(round - 1);
+      if (Clock::now() + pause >= deadline) return last;
+      std::this_thread::sleep_for(pause);
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return last;
     RpcClient& m = *masters_[current_];
     Envelope copy;
     copy.header = req.header;
     copy.body = req.body;
-    auto reply = m.call(std::move(copy), timeout_);
-    if (reply.is_ok()) {
-      if (reply->header.type == MsgType::kErrorReply) {
-        auto err = decode<ErrorReply>(reply->body);
-        if (err.is_ok() && err->code == static_cast<uint16_t>(Code::kNotLeader)) {
-          last = err->to_status();
-          for (size_t i = 0; i < masters_.size(); ++i) {
-            if (!err->leader.empty() && masters_[i]->endpoint() == err->leader) current_ = i;
-          }
-          if (masters_[current_]->endpoint() != err->leader)
-            current_ = (current_ + 1) % masters_.size();
-          continue;
-        }
-      }
-      return reply;
+    auto reply = m.call(std::move(copy), std::min(timeout_, left));
+    if (!reply.is_ok()) {
+      last = Status(reply.status().code(),
+                    "master " + m.endpoint() + " unreachable: " + reply.status().message());
+      current_ = (current_ + 1) % masters_.size();
+      continue;
     }
-    last = Status(reply.status().code(),
-                  "master " + m.endpoint() + " unreachable: " + reply.status().message());
-    if (!idempotent && reply.status().code() == Code::kTimeout) break;
-    current_ = (current_ + 1) % masters_.size();
+    if (reply->header.type != MsgType::kErrorReply) return reply;
+    auto err = decode<ErrorReply>(reply->body);
+    if (!err.is_ok()) return reply;
+    Code code = static_cast<Code>(err->code);
+    if (code == Code::kNotLeader) {
+      last = err->to_status();
+      if (!err->leader.empty() && err->leader != m.endpoint()) {
+        follow(err->leader);
+        round = -1;  // a fresh hint: go at once
+      } else {
+        current_ = (current_ + 1) % masters_.size();
+      }
+      continue;
+    }
+    if (code == Code::kBusy || code == Code::kTimeout) {
+      last = err->to_status();  // ask again: the outcome, if any, is kept
+      continue;
+    }
+    return reply;
   }
-  return last;
 }
 
 }  // namespace dfs

@@ -1,12 +1,20 @@
-// Requests to the masters. Tries each configured master in turn until one
-// answers within the per-attempt timeout, following a NOT_LEADER hint. Only
-// requests that are safe to repeat are sent to a second master after a
-// timeout; a mutation that timed out is reported, since it may have applied.
-// Not thread-safe: one MasterClient per thread.
+// Requests to the masters, with the retries that make a master's failure
+// invisible to the caller. A request goes to the master believed to lead; a
+// NOT_LEADER answer names the leader (followed and remembered) or sends the
+// request to the next master after a jittered pause, as does BUSY, a
+// timeout or an unreachable master, until twice the per-request timeout has
+// passed.
+//
+// Every request may be repeated: reads change nothing, and each mutation
+// carries this client's id and its own sequence number, so the masters apply
+// it once and answer a repeat with the original outcome (a retried `mv`
+// whose first attempt succeeded succeeds, rather than finding no source).
+// Not thread-safe: one MasterClient per thread, one request at a time.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "bus/endpoints.h"
@@ -20,19 +28,29 @@ class MasterClient {
                std::chrono::milliseconds timeout);
 
   template <typename Req, typename Rep>
-  Result<Rep> call(const Req& req, bool idempotent) {
-    auto env = call_envelope(make_envelope(req), idempotent);
+  Result<Rep> call(Req req) {
+    if constexpr (requires { req.session; }) req.session = RequestSession{client_id_, ++seq_};
+    auto env = call_envelope(make_envelope(req));
     if (!env.is_ok()) return env.status();
     return decode_reply<Rep>(env.value());
   }
 
+  uint64_t client_id() const { return client_id_; }
+
  private:
-  Result<Envelope> call_envelope(Envelope&& req, bool idempotent);
+  Result<Envelope> call_envelope(Envelope&& req);
+  // Makes the master whose api is `endpoint` the current one, adding it
+  // when it is not among those configured.
+  void follow(const std::string& endpoint);
+  std::chrono::milliseconds backoff(int round);
 
   zmq::context_t& ctx_;
   std::vector<std::unique_ptr<RpcClient>> masters_;
   size_t current_ = 0;
   std::chrono::milliseconds timeout_;
+  std::mt19937_64 rng_;
+  uint64_t client_id_ = 0;
+  uint64_t seq_ = 0;
 };
 
 }  // namespace dfs

@@ -4,9 +4,30 @@
 // replica that applies the same log reaches the same state.
 #pragma once
 
+#include "codec/codec.h"
 #include "codec/messages.h"
 
 namespace dfs {
+
+// One log entry of the metadata state machine: a command (one of the *Cmd
+// types below, encoded), who asked for it (exactly-once), and the proposing
+// leader's wall clock, which drives every time-based rule (upload and
+// session expiry) so that replicas agree on it.
+struct Command {
+  uint16_t type = 0;  // MsgType of `body`
+  std::string body;
+  RequestSession session;
+  int64_t time_ms = 0;
+  MSGPACK_DEFINE_MAP(type, body, session, time_ms);
+  Status validate() const;
+  MsgType msg_type() const { return static_cast<MsgType>(type); }
+};
+
+// A log entry holding `cmd`.
+template <typename Cmd>
+Command make_command(const Cmd& cmd, int64_t time_ms, RequestSession session = {}) {
+  return Command{static_cast<uint16_t>(Cmd::kType), encode(cmd), session, time_ms};
+}
 
 struct MkdirCmd {
   static constexpr MsgType kType = MsgType::kMkdirCmd;
@@ -78,7 +99,78 @@ struct MarkReplicaBadCmd {
   static constexpr MsgType kType = MsgType::kMarkReplicaBadCmd;
   std::string chunk_id;
   std::string worker_id;
-  MSGPACK_DEFINE_MAP(chunk_id, worker_id);
+  std::string path;  // the file the reader was reading: it must still hold the chunk there
+  std::string reason;
+  MSGPACK_DEFINE_MAP(chunk_id, worker_id, path, reason);
+  Status validate() const;
+};
+
+}  // namespace dfs
+
+namespace dfs {
+
+// Starts an upload of a file to `path`; the leader chose `upload_id`.
+struct CreateUploadCmd {
+  static constexpr MsgType kType = MsgType::kCreateUploadCmd;
+  std::string upload_id;
+  std::string path;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  uint32_t min_replication = 0;
+  bool overwrite = false;
+  uint64_t max_uploads = 0;  // refuse when this many are in progress
+  MSGPACK_DEFINE_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite,
+                     max_uploads);
+  Status validate() const;
+};
+
+// Records that chunk `chunk_id` of `size` bytes of the upload goes to
+// `pipeline`, as the leader placed it.
+struct AllocateChunkCmd {
+  static constexpr MsgType kType = MsgType::kAllocateChunkCmd;
+  std::string upload_id;
+  std::string chunk_id;
+  uint64_t size = 0;
+  std::vector<WorkerAddr> pipeline;
+  MSGPACK_DEFINE_MAP(upload_id, chunk_id, size, pipeline);
+  Status validate() const;
+};
+
+// Makes the upload's file visible, whole, if its chunks are the ones the
+// upload was allocated, of the right sizes, on enough of their pipeline.
+struct CommitUploadCmd {
+  static constexpr MsgType kType = MsgType::kCommitUploadCmd;
+  std::string upload_id;
+  uint64_t size = 0;
+  std::vector<ChunkInfo> chunks;
+  MSGPACK_DEFINE_MAP(upload_id, size, chunks);
+  Status validate() const;
+};
+
+struct AbortUploadCmd {
+  static constexpr MsgType kType = MsgType::kAbortUploadCmd;
+  std::string upload_id;
+  MSGPACK_DEFINE_MAP(upload_id);
+  Status validate() const;
+};
+
+// Drops uploads idle for `upload_idle_ms` and exactly-once records idle for
+// `session_idle_ms`, as of the command's time.
+struct ExpireCmd {
+  static constexpr MsgType kType = MsgType::kExpireCmd;
+  int64_t upload_idle_ms = 0;
+  int64_t session_idle_ms = 0;
+  MSGPACK_DEFINE_MAP(upload_idle_ms, session_idle_ms);
+  Status validate() const;
+};
+
+// A worker reported holding these chunks: those that no file references and
+// no upload in progress was allocated, as of applying this, become garbage.
+struct CollectOrphansCmd {
+  static constexpr MsgType kType = MsgType::kCollectOrphansCmd;
+  std::string worker_id;
+  std::vector<std::string> chunk_ids;
+  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
   Status validate() const;
 };
 

@@ -124,7 +124,7 @@ Status WorkerInfo::validate() const {
 }
 
 Status ErrorReply::validate() const {
-  if (code == 0 || code > static_cast<uint16_t>(Code::kCancelled)) {
+  if (code == 0 || code > static_cast<uint16_t>(kLastCode)) {
     return invalid_argument("bad error code " + std::to_string(code));
   }
   return Status::ok();
@@ -234,7 +234,7 @@ Status ReplicaFrame::validate() const {
 Status ReplicaAck::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
   if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
-  if (code > static_cast<uint16_t>(Code::kCancelled)) return invalid_argument("bad error code");
+  if (code > static_cast<uint16_t>(kLastCode)) return invalid_argument("bad error code");
   if (message.size() > 4096) return invalid_argument("message too long");
   return Status::ok();
 }
@@ -336,7 +336,56 @@ Status AddGarbageCmd::validate() const { return check_chunk_list(chunks, /*dense
 Status MarkReplicaBadCmd::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
   if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  if (!path.empty()) DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (reason.size() > 1024) return invalid_argument("reason too long");
   return Status::ok();
+}
+
+Status Command::validate() const {
+  if (!is_known_msg_type(type))
+    return invalid_argument("unknown command type " + std::to_string(type));
+  return Status::ok();
+}
+
+Status CreateUploadCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
+  if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
+  if (min_replication == 0 || min_replication > replication)
+    return invalid_argument("bad minimum replication");
+  return Status::ok();
+}
+
+Status AllocateChunkCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (size == 0 || size > kMaxChunkSize) return invalid_argument("bad chunk size");
+  if (pipeline.empty() || pipeline.size() > kMaxReplication)
+    return invalid_argument("bad pipeline");
+  for (const auto& w : pipeline) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
+Status CommitUploadCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_chunk_list(chunks, /*dense=*/true);
+}
+
+Status AbortUploadCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return Status::ok();
+}
+
+Status ExpireCmd::validate() const {
+  if (upload_idle_ms <= 0 || session_idle_ms <= 0) return invalid_argument("bad expiry");
+  return Status::ok();
+}
+
+Status CollectOrphansCmd::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  return check_chunk_ids(chunk_ids);
 }
 
 }  // namespace dfs

@@ -83,6 +83,18 @@ struct WorkerInfo {
   Status validate() const;
 };
 
+// Who sent a mutating request, for exactly-once application: a client picks
+// a random non-zero id per connection and numbers its mutations 1, 2, 3...,
+// one outstanding at a time. A retry carries the same numbers and gets the
+// original answer instead of applying twice. client == 0: not deduplicated.
+struct RequestSession {
+  uint64_t client = 0;
+  uint64_t seq = 0;
+  MSGPACK_DEFINE_MAP(client, seq);
+  Status validate() const { return Status::ok(); }
+  bool operator==(const RequestSession&) const = default;
+};
+
 // ---- generic replies ----
 
 struct ErrorReply {
@@ -109,7 +121,8 @@ struct MkdirRequest {
   static constexpr MsgType kType = MsgType::kMkdirRequest;
   std::string path;
   bool parents = false;  // like mkdir -p: create missing parents, accept existing
-  MSGPACK_DEFINE_MAP(path, parents);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(path, parents, session);
   Status validate() const;
 };
 
@@ -152,7 +165,8 @@ struct DeleteRequest {
   static constexpr MsgType kType = MsgType::kDeleteRequest;
   std::string path;
   bool recursive = false;
-  MSGPACK_DEFINE_MAP(path, recursive);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(path, recursive, session);
   Status validate() const;
 };
 
@@ -160,7 +174,8 @@ struct RenameRequest {
   static constexpr MsgType kType = MsgType::kRenameRequest;
   std::string src;
   std::string dst;
-  MSGPACK_DEFINE_MAP(src, dst);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(src, dst, session);
   Status validate() const;
 };
 
@@ -174,7 +189,8 @@ struct CreateUploadRequest {
   // enough are available (0: the replication itself). The file is then
   // recorded as under-replicated.
   uint32_t min_replication = 0;
-  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, min_replication);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, min_replication, session);
   Status validate() const;
 };
 
@@ -194,7 +210,8 @@ struct AllocateChunkRequest {
   uint64_t index = 0;
   uint64_t size = 0;
   std::vector<std::string> exclude;  // workers that failed this chunk
-  MSGPACK_DEFINE_MAP(upload_id, index, size, exclude);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(upload_id, index, size, exclude, session);
   Status validate() const;
 };
 
@@ -213,14 +230,16 @@ struct CommitUploadRequest {
   std::string upload_id;
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;  // every index 0..n-1 exactly once
-  MSGPACK_DEFINE_MAP(upload_id, size, chunks);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(upload_id, size, chunks, session);
   Status validate() const;
 };
 
 struct AbortUploadRequest {
   static constexpr MsgType kType = MsgType::kAbortUploadRequest;
   std::string upload_id;
-  MSGPACK_DEFINE_MAP(upload_id);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(upload_id, session);
   Status validate() const;
 };
 
@@ -251,7 +270,8 @@ struct ReportBadReplicaRequest {
   std::string chunk_id;
   std::string worker_id;
   std::string reason;
-  MSGPACK_DEFINE_MAP(path, chunk_id, worker_id, reason);
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(path, chunk_id, worker_id, reason, session);
   Status validate() const;
 };
 

@@ -82,6 +82,18 @@ std::string_view msg_type_name(MsgType type) {
       return "AddGarbageCmd";
     case MsgType::kMarkReplicaBadCmd:
       return "MarkReplicaBadCmd";
+    case MsgType::kCreateUploadCmd:
+      return "CreateUploadCmd";
+    case MsgType::kAllocateChunkCmd:
+      return "AllocateChunkCmd";
+    case MsgType::kCommitUploadCmd:
+      return "CommitUploadCmd";
+    case MsgType::kAbortUploadCmd:
+      return "AbortUploadCmd";
+    case MsgType::kExpireCmd:
+      return "ExpireCmd";
+    case MsgType::kCollectOrphansCmd:
+      return "CollectOrphansCmd";
     case MsgType::kRaftMessage:
       return "RaftMessage";
   }

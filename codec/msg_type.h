@@ -55,6 +55,12 @@ enum class MsgType : uint16_t {
   kGcDoneCmd = 105,
   kAddGarbageCmd = 106,
   kMarkReplicaBadCmd = 107,
+  kCreateUploadCmd = 108,
+  kAllocateChunkCmd = 109,
+  kCommitUploadCmd = 110,
+  kAbortUploadCmd = 111,
+  kExpireCmd = 112,
+  kCollectOrphansCmd = 113,
 };
 
 bool is_known_msg_type(uint16_t value);

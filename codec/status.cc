@@ -38,6 +38,8 @@ std::string_view code_name(Code code) {
       return "internal error";
     case Code::kCancelled:
       return "cancelled";
+    case Code::kBusy:
+      return "busy";
   }
   return "unknown error";
 }

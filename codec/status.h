@@ -32,7 +32,10 @@ enum class Code : uint16_t {
   kProtocol = 14,  // a message that does not decode or does not validate
   kInternal = 15,
   kCancelled = 16,
+  kBusy = 17,  // the master's queue of requests in progress is full: retry after a pause
 };
+
+inline constexpr Code kLastCode = Code::kBusy;  // the highest code on the wire
 
 std::string_view code_name(Code code);
 

@@ -45,9 +45,11 @@ build() {
   if [ ! -f "$DFS_BUILD/build.ninja" ]; then
     cmake -S "$DFS_ROOT" -B "$DFS_BUILD" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
   fi
-  cmake --build "$DFS_BUILD" -j "$(nproc)" >"$DFS_BUILD.log" 2>&1 || {
-    tail -40 "$DFS_BUILD.log" >&2
-    die "build failed (full log: $DFS_BUILD.log)"
+  # The log lives in the build tree, which is never tracked.
+  local build_log="$DFS_BUILD/build-output.log"
+  cmake --build "$DFS_BUILD" -j "$(nproc)" >"$build_log" 2>&1 || {
+    tail -40 "$build_log" >&2
+    die "build failed (full log: $build_log)"
   }
 }
 

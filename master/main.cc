@@ -83,8 +83,7 @@ static int run(int argc, char** argv) {
                ns.value()->directory_count());
 
   zmq::context_t ctx(1);
-  MasterServer server(ctx, listen.value(),
-                      std::make_unique<MasterService>(options, std::move(ns).value()));
+  MasterServer server(ctx, listen.value(), options, std::move(ns).value());
   s = server.run();
   if (!s.is_ok()) {
     spdlog::error("{}", s.to_string());

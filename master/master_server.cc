@@ -7,9 +7,12 @@
 
 namespace dfs {
 
-MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen,
-                           std::unique_ptr<MasterService> service)
-    : ctx_(ctx), listen_(std::move(listen)), service_(std::move(service)) {}
+MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen, MasterOptions options,
+                           std::unique_ptr<Namespace> ns)
+    : ctx_(ctx),
+      listen_(std::move(listen)),
+      log_(ns->applied_index()),
+      service_(std::make_unique<MasterService>(std::move(options), std::move(ns), &log_)) {}
 
 Status MasterServer::run() {
   SocketOptions api_opts;
@@ -34,6 +37,7 @@ Status MasterServer::run() {
 
   uint64_t bad_messages = 0;
   auto next_tick = std::chrono::steady_clock::now();
+  service_->on_role(/*leader=*/true, "", next_tick);
   while (!stop_requested() && !stop_.load()) {
     zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0},
                                {events.handle(), 0, ZMQ_POLLIN, 0}};
@@ -70,20 +74,25 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(api, Framing::kRouted, &env);
         if (s.code() == Code::kTimeout) break;
-        Envelope reply = s.is_ok() ? service_->handle(env, now) : make_error_reply(env, s);
-        if (!s.is_ok()) {
-          ++bad_messages;
-          spdlog::warn("bad api request: {}", s.to_string());
-          if (env.routing_id.empty()) continue;
+        if (s.is_ok()) {
+          service_->handle(env, now);
+          continue;
         }
-        if (!send_envelope(api, Framing::kRouted, std::move(reply)).is_ok()) {
-          spdlog::debug("client went away before its reply");
+        if (++bad_messages % 100 == 1) spdlog::warn("bad api request: {}", s.to_string());
+        if (!env.routing_id.empty()) {
+          (void)send_envelope(api, Framing::kRouted, make_error_reply(env, s));
         }
       }
     }
     if (now >= next_tick) {
       service_->tick(now);
       next_tick = now + std::chrono::milliseconds(200);
+    }
+    log_.deliver(*service_);
+    for (auto& reply : service_->take_replies()) {
+      if (!send_envelope(api, Framing::kRouted, std::move(reply)).is_ok()) {
+        spdlog::debug("client went away before its reply");
+      }
     }
     for (auto& msg : service_->take_outbox()) {
       if (!send_envelope(jobs, Framing::kTopic, std::move(msg)).is_ok()) {

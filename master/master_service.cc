@@ -2,114 +2,291 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
-#include <set>
-
 #include "codec/path.h"
 
 namespace dfs {
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 namespace {
-uint64_t pick_seed(uint64_t seed) {
-  if (seed != 0) return seed;
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-}
 
-template <typename Rep>
-Envelope reply_to(const Envelope& request, const Rep& rep) {
-  Envelope env = make_envelope(rep, request.header.request_id);
-  env.routing_id = request.routing_id;
-  return env;
-}
-}  // namespace
-
-MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> ns)
-    : options_(std::move(options)),
-      ns_(std::move(ns)),
-      registry_(options_.registry),
-      uploads_(options_.upload_ttl, pick_seed(options_.seed)) {
-  for (const auto& w : ns_->workers()) registered_[w.id] = w;
-}
-
-Envelope MasterService::handle(const Envelope& request, Clock::time_point now) {
-  auto reply = dispatch(request, now);
-  if (!reply.is_ok()) return make_error_reply(request, reply.status());
-  return std::move(reply).value();
-}
-
-// Decodes a Req, runs `fn` on it, and wraps what it returns: a Status
-// becomes OkReply (or the error), a Result<Rep> becomes Rep.
-template <typename Req, typename Fn>
-Result<Envelope> serve(const Envelope& request, Fn&& fn) {
-  auto req = decode<Req>(request.body);
-  if (!req.is_ok()) return req.status();
-  auto out = fn(req.value());
-  if constexpr (std::is_same_v<decltype(out), Status>) {
-    if (!out.is_ok()) return out;
-    return reply_to(request, OkReply{});
-  } else {
-    if (!out.is_ok()) return out.status();
-    return reply_to(request, out.value());
+bool is_read(MsgType type) {
+  switch (type) {
+    case MsgType::kStatRequest:
+    case MsgType::kListRequest:
+    case MsgType::kFsckRequest:
+    case MsgType::kClusterStatusRequest:
+      return true;
+    default:
+      return false;
   }
 }
 
-Result<Envelope> MasterService::dispatch(const Envelope& request, Clock::time_point now) {
-  switch (request.header.type) {
+bool is_mutation(MsgType type) {
+  switch (type) {
     case MsgType::kMkdirRequest:
-      return serve<MkdirRequest>(request, [&](const MkdirRequest& r) {
-        return propose(MkdirCmd{r.path, r.parents, wall_clock_ms()});
-      });
-    case MsgType::kStatRequest:
-      return serve<StatRequest>(request, [&](const StatRequest& r) { return stat(r); });
-    case MsgType::kListRequest:
-      return serve<ListRequest>(request, [&](const ListRequest& r) -> Result<ListReply> {
-        ListReply rep;
-        auto entries = ns_->list(r.path, r.prefix, r.start_after, r.limit, &rep.more);
-        if (!entries.is_ok()) return entries.status();
-        rep.entries = std::move(entries).value();
-        return rep;
-      });
     case MsgType::kDeleteRequest:
-      return serve<DeleteRequest>(request, [&](const DeleteRequest& r) {
-        return propose(DeleteCmd{r.path, r.recursive});
-      });
     case MsgType::kRenameRequest:
-      return serve<RenameRequest>(request, [&](const RenameRequest& r) {
-        return propose(RenameCmd{r.src, r.dst, wall_clock_ms()});
-      });
     case MsgType::kCreateUploadRequest:
-      return serve<CreateUploadRequest>(
-          request, [&](const CreateUploadRequest& r) { return create_upload(r, now); });
     case MsgType::kAllocateChunkRequest:
-      return serve<AllocateChunkRequest>(
-          request, [&](const AllocateChunkRequest& r) { return allocate(r, now); });
     case MsgType::kCommitUploadRequest:
-      return serve<CommitUploadRequest>(
-          request, [&](const CommitUploadRequest& r) { return commit(r, now); });
     case MsgType::kAbortUploadRequest:
-      return serve<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) {
-        if (auto upload = uploads_.take(r.upload_id)) discard_upload(*upload, {});
-        return Status::ok();
-      });
     case MsgType::kReportBadReplicaRequest:
-      return serve<ReportBadReplicaRequest>(
-          request, [&](const ReportBadReplicaRequest& r) { return report_bad_replica(r); });
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A placement failure that heartbeats arriving soon may cure.
+bool may_wait_for_workers(const Status& s) {
+  return s.code() == Code::kUnavailable || s.code() == Code::kDiskFull;
+}
+
+// Decodes a Req and runs `fn` on it; a Result<Rep> becomes the reply.
+template <typename Req, typename Fn>
+Result<Envelope> serve(const std::string& body, Fn&& fn) {
+  auto req = decode<Req>(body);
+  if (!req.is_ok()) return req.status();
+  auto out = fn(req.value());
+  if (!out.is_ok()) return out.status();
+  return make_envelope(out.value());
+}
+
+}  // namespace
+
+MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> ns,
+                             ReplicatedLog* log)
+    : options_(std::move(options)),
+      ns_(std::move(ns)),
+      log_(log),
+      registry_(options_.registry),
+      pending_(options_.max_pending) {}
+
+MasterService::Held MasterService::hold(const Envelope& request, Clock::time_point now) {
+  return Held{request.routing_id, request.header, request.body, now};
+}
+
+void MasterService::reply(const Held& to, Envelope env) {
+  env.routing_id = to.routing_id;
+  env.header.request_id = to.header.request_id;
+  replies_.push_back(std::move(env));
+}
+
+void MasterService::reply_error(const Held& to, const Status& status) {
+  Envelope request;
+  request.routing_id = to.routing_id;
+  request.header = to.header;
+  replies_.push_back(make_error_reply(request, status));
+}
+
+void MasterService::reply_not_leader(const Held& to) {
+  ErrorReply err;
+  err.code = static_cast<uint16_t>(Code::kNotLeader);
+  err.message =
+      "master " + options_.id + " is not the leader" +
+      (leader_api_.empty() ? " (none known yet; retry)" : " (the leader is " + leader_api_ + ")");
+  err.leader = leader_api_;
+  reply(to, make_envelope(err));
+}
+
+void MasterService::handle(const Envelope& request, Clock::time_point now) {
+  Held held = hold(request, now);
+  MsgType type = request.header.type;
+  if (!is_read(type) && !is_mutation(type)) {
+    reply_error(held,
+                protocol_error("the master api does not take " + std::string(msg_type_name(type))));
+    return;
+  }
+  if (!session_) {
+    reply_not_leader(held);
+    return;
+  }
+  if (is_mutation(type)) {
+    mutate(held, now);
+    return;
+  }
+  if (reads_.size() >= options_.max_pending) {
+    reply_error(held, Status(Code::kBusy, "too many reads waiting; retry"));
+    return;
+  }
+  uint64_t context = next_read_++;
+  Status s = log_->read_index(context);
+  if (!s.is_ok()) {
+    if (s.code() == Code::kNotLeader) {
+      reply_not_leader(held);
+    } else {
+      reply_error(held, s);
+    }
+    return;
+  }
+  reads_.emplace(context, std::move(held));
+}
+
+void MasterService::mutate(const Held& request, Clock::time_point now) {
+  if (pending_.full()) {
+    reply_error(request, Status(Code::kBusy, "too many requests waiting to commit (" +
+                                                 std::to_string(pending_.size()) + "); retry"));
+    return;
+  }
+  Envelope env;
+  env.header = request.header;
+  env.body = request.body;
+  auto cmd = session_->plan(env, now);
+  if (!cmd.is_ok()) {
+    if (request.header.type == MsgType::kAllocateChunkRequest &&
+        may_wait_for_workers(cmd.status()) && session_->in_startup_grace(now) &&
+        parked_.size() < options_.max_pending) {
+      parked_.push_back(request);  // the workers' first heartbeats may be on their way
+      return;
+    }
+    reply_error(request, cmd.status());
+    return;
+  }
+  auto pos = log_->propose(encode(cmd.value()));
+  if (!pos.is_ok()) {
+    if (pos.status().code() == Code::kNotLeader) {
+      reply_not_leader(request);
+    } else {
+      reply_error(request, pos.status());
+    }
+    return;
+  }
+  pending_.add(pos.value(), {0, request.routing_id, request.header.request_id, now});
+}
+
+void MasterService::propose_own(const Command& cmd) {
+  auto pos = log_->propose(encode(cmd));
+  if (!pos.is_ok()) {
+    spdlog::debug("cannot propose {}: {}", msg_type_name(cmd.msg_type()), pos.status().to_string());
+  }
+}
+
+void MasterService::retry_parked(Clock::time_point now) {
+  for (size_t n = parked_.size(); n > 0 && session_; --n) {
+    Held request = std::move(parked_.front());
+    parked_.pop_front();
+    mutate(request, now);  // parks it again while the grace lasts
+  }
+}
+
+void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view data) {
+  Outcome out = ns_->apply_entry(index, data);
+  if (session_) session_->on_applied(out);
+  std::vector<PendingRequests::Waiter> lost;
+  auto waiter = pending_.take(index, term, &lost);
+  for (const auto& w : lost) {
+    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since},
+                Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
+  }
+  if (!waiter) return;
+  Held to{waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since};
+  if (!out.status.is_ok()) {
+    reply_error(to, out.status);
+    return;
+  }
+  Envelope env;
+  env.header.type = out.reply_type;
+  env.body = out.reply_body.empty() ? encode(OkReply{}) : std::move(out.reply_body);
+  reply(to, std::move(env));
+}
+
+void MasterService::on_read_ready(uint64_t context) {
+  auto it = reads_.find(context);
+  if (it == reads_.end()) return;  // answered already (timed out, or leadership lost)
+  Held request = std::move(it->second);
+  reads_.erase(it);
+  serve_read(request, Clock::now());
+}
+
+void MasterService::on_role(bool leader, const std::string& leader_api, Clock::time_point now) {
+  leader_api_ = leader_api;
+  if (leader && !session_) {
+    spdlog::info("master {} leads", options_.id);
+    session_ = std::make_unique<LeaderSession>(options_, *ns_, registry_, now);
+    session_->publish(ClusterEvent{"leader.elected", options_.id, "", 0, 0});
+    return;
+  }
+  if (leader || !session_) return;
+  spdlog::info("master {} no longer leads{}", options_.id,
+               leader_api.empty() ? "" : " (the leader is " + leader_api + ")");
+  session_.reset();
+  // Whatever waited here may or may not commit under the new leader; the
+  // client retries there and exactly-once gives it the one true outcome.
+  for (const auto& w : pending_.take_all()) {
+    reply_not_leader(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since});
+  }
+  for (auto& [context, held] : reads_) reply_not_leader(held);
+  reads_.clear();
+  for (const auto& held : parked_) reply_not_leader(held);
+  parked_.clear();
+}
+
+void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
+  std::string change = registry_.on_heartbeat(hb, now);
+  if (!session_) return;
+  if (!change.empty()) {
+    spdlog::info("worker {} is live at {}", hb.worker_id, hb.endpoint);
+    session_->publish(ClusterEvent{change, hb.worker_id, hb.endpoint, 0, 0});
+  }
+  for (const auto& cmd : session_->on_heartbeat(hb)) propose_own(cmd);
+  if (!parked_.empty()) retry_parked(now);
+}
+
+void MasterService::on_chunk_report(const ChunkReport& report) {
+  if (!session_) return;
+  if (auto cmd = session_->on_chunk_report(report)) propose_own(*cmd);
+}
+
+void MasterService::tick(Clock::time_point now) {
+  if (session_) {
+    for (const auto& cmd : session_->tick(now)) propose_own(cmd);
+  } else {
+    registry_.tick(now);  // keeps this master's view current for when it leads
+  }
+  if (!parked_.empty()) retry_parked(now);
+  auto cutoff = now - options_.commit_timeout;
+  for (const auto& w : pending_.take_older_than(cutoff)) {
+    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since},
+                Status(Code::kTimeout, "not committed within " +
+                                           std::to_string(options_.commit_timeout.count()) +
+                                           " ms (it may still be; retry to learn the outcome)"));
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.since < cutoff) {
+      reply_error(it->second, Status(Code::kTimeout, "the read was not confirmed in time; retry"));
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<Envelope> MasterService::take_outbox() {
+  return session_ ? session_->take_outbox() : std::vector<Envelope>{};
+}
+
+void MasterService::serve_read(const Held& request, Clock::time_point now) {
+  Result<Envelope> out = protocol_error("not a read");
+  switch (request.header.type) {
+    case MsgType::kStatRequest:
+      out = serve<StatRequest>(request.body, [&](const StatRequest& r) { return stat(r); });
+      break;
+    case MsgType::kListRequest:
+      out = serve<ListRequest>(request.body, [&](const ListRequest& r) { return list(r); });
+      break;
     case MsgType::kFsckRequest:
-      return serve<FsckRequest>(request, [&](const FsckRequest& r) { return fsck(r); });
+      out = serve<FsckRequest>(request.body, [&](const FsckRequest& r) { return fsck(r); });
+      break;
     case MsgType::kClusterStatusRequest:
-      return serve<ClusterStatusRequest>(request, [&](const ClusterStatusRequest&) {
+      out = serve<ClusterStatusRequest>(request.body, [&](const ClusterStatusRequest&) {
         return Result<ClusterStatusReply>(cluster_status(now));
       });
+      break;
     default:
-      return protocol_error("the master api does not take " +
-                            std::string(msg_type_name(request.header.type)));
+      break;
+  }
+  if (!out.is_ok()) {
+    reply_error(request, out.status());
+  } else {
+    reply(request, std::move(out).value());
   }
 }
 
@@ -131,7 +308,9 @@ Result<StatReply> MasterService::stat(const StatRequest& req) {
     for (const auto& w : c.replicas) {
       if (where.count(w)) continue;
       std::string ep = registry_.endpoint(w);
-      if (ep.empty() && registered_.count(w)) ep = registered_[w].endpoint;
+      if (ep.empty()) {
+        if (auto addr = ns_->worker(w)) ep = addr->endpoint;
+      }
       if (!ep.empty()) where[w] = ep;
       if (!registry_.is_heard(w)) rep.down.push_back(w);
     }
@@ -140,124 +319,12 @@ Result<StatReply> MasterService::stat(const StatRequest& req) {
   return rep;
 }
 
-Result<CreateUploadReply> MasterService::create_upload(const CreateUploadRequest& req,
-                                                       Clock::time_point now) {
-  uint32_t replication = req.replication ? req.replication : options_.default_replication;
-  uint32_t min_replication = req.min_replication ? req.min_replication : replication;
-  if (min_replication > replication) {
-    return invalid_argument("minimum replication " + std::to_string(min_replication) +
-                            " is above the replication " + std::to_string(replication));
-  }
-  // Fail early on what commit would refuse anyway.
-  auto parent = ns_->lookup(parent_path(req.path));
-  if (!parent.is_ok()) {
-    if (parent.status().code() == Code::kNotFound) {
-      return not_found("directory " + parent_path(req.path) + " does not exist");
-    }
-    return parent.status();
-  }
-  if (!parent->is_dir())
-    return Status(Code::kNotADirectory, parent_path(req.path) + " is not a directory");
-  auto existing = ns_->lookup(req.path);
-  if (existing.is_ok()) {
-    if (existing->is_dir()) return Status(Code::kIsADirectory, req.path + " is a directory");
-    if (!req.overwrite) return Status(Code::kAlreadyExists, req.path + " already exists");
-  }
-  if (uploads_.size() >= options_.max_uploads) {
-    return Status(Code::kUnavailable, "too many uploads in progress (" +
-                                          std::to_string(uploads_.size()) + "); try again later");
-  }
-  uint64_t chunk_size = req.chunk_size ? req.chunk_size : options_.default_chunk_size;
-  Upload& u =
-      uploads_.create(req.path, chunk_size, replication, min_replication, req.overwrite, now);
-  return CreateUploadReply{u.id, chunk_size, replication, min_replication};
-}
-
-Result<AllocateChunkReply> MasterService::allocate(const AllocateChunkRequest& req,
-                                                   Clock::time_point now) {
-  Upload* u = uploads_.find(req.upload_id, now);
-  if (u == nullptr)
-    return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
-  if (req.size > u->chunk_size)
-    return invalid_argument("chunk larger than the upload's chunk size");
-  auto pipeline = registry_.place(req.size, u->replication, u->min_replication, req.exclude, now);
-  if (!pipeline.is_ok()) return pipeline.status();
-  AllocateChunkReply rep;
-  rep.chunk_id = uploads_.new_id();
-  rep.pipeline = std::move(pipeline).value();
-  std::vector<std::string> workers;
-  for (const auto& w : rep.pipeline) workers.push_back(w.id);
-  uploads_.record_allocation(*u, rep.chunk_id, req.size, std::move(workers));
+Result<ListReply> MasterService::list(const ListRequest& req) {
+  ListReply rep;
+  auto entries = ns_->list(req.path, req.prefix, req.start_after, req.limit, &rep.more);
+  if (!entries.is_ok()) return entries.status();
+  rep.entries = std::move(entries).value();
   return rep;
-}
-
-Status MasterService::commit(const CommitUploadRequest& req, Clock::time_point now) {
-  auto upload = uploads_.take(req.upload_id);
-  if (!upload)
-    return not_found("upload " + req.upload_id + " is unknown (expired, or the master restarted)");
-  auto refuse = [&](Status s) {
-    discard_upload(*upload, {});
-    return s;
-  };
-  uint64_t expected_chunks = (req.size + upload->chunk_size - 1) / upload->chunk_size;
-  if (req.chunks.size() != expected_chunks) {
-    return refuse(invalid_argument("a file of " + std::to_string(req.size) + " bytes has " +
-                                   std::to_string(expected_chunks) + " chunks, got " +
-                                   std::to_string(req.chunks.size())));
-  }
-  for (const auto& c : req.chunks) {
-    bool last = c.index + 1 == expected_chunks;
-    uint64_t want = last ? req.size - c.index * upload->chunk_size : upload->chunk_size;
-    if (c.size != want)
-      return refuse(invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size"));
-    auto it = upload->allocated.find(c.id);
-    if (it == upload->allocated.end()) {
-      return refuse(invalid_argument("chunk " + c.id + " was not allocated to this upload"));
-    }
-    std::set<std::string> distinct(c.replicas.begin(), c.replicas.end());
-    if (distinct.size() < upload->min_replication) {
-      return refuse(Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
-                                                   std::to_string(distinct.size()) +
-                                                   " workers, needs " +
-                                                   std::to_string(upload->min_replication)));
-    }
-    if (distinct.size() != c.replicas.size()) {
-      return refuse(invalid_argument("chunk " + c.id + " names a worker twice"));
-    }
-    for (const auto& w : c.replicas) {
-      const auto& pipeline = it->second.workers;
-      if (std::find(pipeline.begin(), pipeline.end(), w) == pipeline.end()) {
-        return refuse(
-            invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline"));
-      }
-    }
-  }
-  CommitFileCmd cmd{upload->path,        upload->overwrite, req.size,       upload->chunk_size,
-                    upload->replication, req.chunks,        wall_clock_ms()};
-  Status s = propose(cmd);
-  if (!s.is_ok()) return refuse(s);
-  discard_upload(*upload, req.chunks);
-  publish_event("file.committed", upload->path, std::to_string(req.size) + " bytes");
-  return Status::ok();
-}
-
-Status MasterService::report_bad_replica(const ReportBadReplicaRequest& req) {
-  auto inode = ns_->lookup(req.path);
-  if (!inode.is_ok()) return inode.status();
-  auto chunk = std::find_if(inode->chunks.begin(), inode->chunks.end(),
-                            [&](const ChunkInfo& c) { return c.id == req.chunk_id; });
-  if (chunk == inode->chunks.end()) {
-    return not_found(req.path + " has no chunk " + req.chunk_id + " (rewritten meanwhile?)");
-  }
-  const auto& replicas = chunk->replicas;
-  if (std::find(replicas.begin(), replicas.end(), req.worker_id) == replicas.end()) {
-    return not_found("chunk " + req.chunk_id + " has no replica on " + req.worker_id);
-  }
-  spdlog::warn("replica of chunk {} ({} chunk {}) on {} is corrupt: {}", req.chunk_id, req.path,
-               chunk->index, req.worker_id, req.reason);
-  DFS_RETURN_IF_ERROR(propose(MarkReplicaBadCmd{req.chunk_id, req.worker_id}));
-  publish_event("replica.corrupt", req.worker_id, req.chunk_id + " " + req.reason);
-  return Status::ok();
 }
 
 Result<FsckReply> MasterService::fsck(const FsckRequest& req) {
@@ -290,86 +357,10 @@ Result<FsckReply> MasterService::fsck(const FsckRequest& req) {
   return rep;
 }
 
-void MasterService::discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep) {
-  auto garbage = allocated_garbage(upload, keep);
-  // Space placed for chunks that will never be written is free again now,
-  // not when heartbeats catch up.
-  for (const auto& c : garbage) {
-    for (const auto& w : c.replicas) registry_.release(w, upload.allocated.at(c.id).size);
-  }
-  if (garbage.empty()) return;
-  Status s = propose(AddGarbageCmd{std::move(garbage)});
-  if (!s.is_ok()) spdlog::error("cannot record garbage of upload {}: {}", upload.id, s.to_string());
-}
-
-void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
-  std::string change = registry_.on_heartbeat(hb, now);
-  if (!change.empty()) {
-    spdlog::info("worker {} is live at {}", hb.worker_id, hb.endpoint);
-    publish_event(change, hb.worker_id, hb.endpoint);
-  }
-  WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline};
-  auto it = registered_.find(hb.worker_id);
-  if (it == registered_.end() || it->second.endpoint != addr.endpoint ||
-      it->second.pipeline != addr.pipeline) {
-    Status s = propose(RegisterWorkerCmd{addr});
-    if (s.is_ok()) registered_[hb.worker_id] = addr;
-  }
-  if (!hb.deleted.empty()) {
-    Status s = propose(GcDoneCmd{hb.worker_id, hb.deleted});
-    if (!s.is_ok()) spdlog::warn("cannot record deletions by {}: {}", hb.worker_id, s.to_string());
-  }
-}
-
-void MasterService::on_chunk_report(const ChunkReport& report) {
-  std::vector<ChunkInfo> orphans;
-  for (const auto& id : report.chunk_ids) {
-    if (!ns_->references_chunk(id) && !uploads_.is_allocated(id)) {
-      orphans.push_back(garbage_chunk(id, {report.worker_id}));
-    }
-  }
-  if (orphans.empty()) return;
-  spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
-               orphans.size());
-  Status s = propose(AddGarbageCmd{std::move(orphans)});
-  if (!s.is_ok()) spdlog::error("cannot record orphan chunks: {}", s.to_string());
-}
-
-void MasterService::tick(Clock::time_point now) {
-  for (const auto& [kind, id] : registry_.tick(now)) {
-    spdlog::warn("worker {} is {}", id, kind.substr(7));
-    publish_event(kind, id, "");
-  }
-  for (const auto& upload : uploads_.expire(now)) {
-    spdlog::info("upload {} of {} expired unfinished", upload.id, upload.path);
-    discard_upload(upload, {});
-  }
-  if (now >= next_gc_) {
-    next_gc_ = now + options_.gc_interval;
-    // Jobs are re-published every interval until the worker reports the
-    // chunks gone, so a dropped message only delays collection.
-    for (auto& [worker, ids] : ns_->garbage(1000)) {
-      if (!registry_.is_live(worker)) continue;
-      Envelope env = make_envelope(DeleteChunksJob{worker, std::move(ids)});
-      env.topic = "job." + worker;
-      outbox_.push_back(std::move(env));
-    }
-  }
-}
-
-void MasterService::publish_event(const std::string& kind, const std::string& subject,
-                                  const std::string& detail) {
-  Envelope env = make_envelope(ClusterEvent{kind, subject, detail, wall_clock_ms(), ++event_seq_});
-  env.topic = "event." + kind;
-  outbox_.push_back(std::move(env));
-}
-
-std::vector<Envelope> MasterService::take_outbox() { return std::exchange(outbox_, {}); }
-
 ClusterStatusReply MasterService::cluster_status(Clock::time_point now) {
   ClusterStatusReply rep;
   rep.master_id = options_.id;
-  rep.role = "leader";
+  rep.role = session_ ? "leader" : "follower";
   rep.workers = registry_.snapshot(now);
   rep.files = ns_->file_count();
   rep.directories = ns_->directory_count();

@@ -1,80 +1,95 @@
-// The master's logic: answers api requests, takes heartbeats, and decides
-// what to publish (delete jobs, cluster events). Every namespace change goes
-// through propose(), the one place where the Raft log will slot in. No
-// sockets here: master_server.cc pumps it.
+// The master's request handling, between the api socket, the log and the
+// state machine. A mutation becomes a command that the leader session plans
+// and the log carries; its client is answered when the entry applies, from
+// the Outcome every replica computes alike. A read is served from the
+// applied state once the log confirms this master still leads (ReadIndex).
+// Followers answer NOT_LEADER with the leader's endpoint when they know it.
+// No sockets and no thread: master_server.cc pumps it.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bus/wire.h"
+#include "master/leader_session.h"
 #include "master/namespace.h"
-#include "master/uploads.h"
+#include "master/pending_requests.h"
+#include "master/replicated_log.h"
 #include "master/worker_registry.h"
 
 namespace dfs {
-
-struct MasterOptions {
-  std::string id = "m1";
-  uint64_t default_chunk_size = 64ull << 20;
-  uint32_t default_replication = 3;
-  WorkerRegistry::Options registry;
-  std::chrono::milliseconds upload_ttl{std::chrono::hours(1)};
-  std::chrono::milliseconds gc_interval{2000};
-  size_t max_uploads = 10000;  // uploads in progress at once; more are refused
-  uint64_t seed = 0;           // for ids; 0 picks a random seed
-};
 
 class MasterService {
  public:
   using Clock = std::chrono::steady_clock;
 
-  MasterService(MasterOptions options, std::unique_ptr<Namespace> ns);
+  // `log` outlives the service.
+  MasterService(MasterOptions options, std::unique_ptr<Namespace> ns, ReplicatedLog* log);
 
-  // Answers one api request (routing id and request id carried over).
-  Envelope handle(const Envelope& request, Clock::time_point now);
+  // An api request (routing id and request id are carried to its reply).
+  // The reply comes out of take_replies(): at once for a refusal, once its
+  // entry applies or its read is confirmed otherwise.
+  void handle(const Envelope& request, Clock::time_point now);
   void on_heartbeat(const Heartbeat& hb, Clock::time_point now);
-  // Marks chunks the worker holds that no file references and no upload in
-  // progress was allocated as garbage, so they are deleted.
   void on_chunk_report(const ChunkReport& report);
-  // Periodic work: liveness, expired uploads, delete jobs.
+  // Periodic work: liveness, expiry, delete jobs, requests waiting too long.
   void tick(Clock::time_point now);
+
+  // From the log's driver: entry `index` of `term` committed (every replica,
+  // in order); read `context` may be served; this master now leads, or
+  // follows the master whose api is `leader_api` ("" when unknown).
+  void on_applied(uint64_t index, uint64_t term, std::string_view data);
+  void on_read_ready(uint64_t context);
+  void on_role(bool leader, const std::string& leader_api, Clock::time_point now);
+
+  // Replies for the api ROUTER since the last call.
+  std::vector<Envelope> take_replies() { return std::exchange(replies_, {}); }
   // Messages to publish on the jobs PUB since the last call (topic set).
   std::vector<Envelope> take_outbox();
 
   const Namespace& names() const { return *ns_; }
+  bool is_leader() const { return session_ != nullptr; }
 
  private:
-  template <typename Cmd>
-  Status propose(const Cmd& cmd) {
-    return ns_->apply(ns_->applied_index() + 1, Cmd::kType, encode(cmd));
-  }
-  void publish_event(const std::string& kind, const std::string& subject,
-                     const std::string& detail);
-  void discard_upload(const Upload& upload, const std::vector<ChunkInfo>& keep);
+  // What a request needs to be answered or served later.
+  struct Held {
+    std::string routing_id;
+    Header header;
+    std::string body;
+    Clock::time_point since;
+  };
+  static Held hold(const Envelope& request, Clock::time_point now);
 
-  Result<Envelope> dispatch(const Envelope& request, Clock::time_point now);
+  void reply(const Held& to, Envelope env);
+  void reply_error(const Held& to, const Status& status);
+  void reply_not_leader(const Held& to);
+  void mutate(const Held& request, Clock::time_point now);
+  void propose_own(const Command& cmd);
+  void retry_parked(Clock::time_point now);
+  void serve_read(const Held& request, Clock::time_point now);
+
   Result<StatReply> stat(const StatRequest& req);
-  Result<CreateUploadReply> create_upload(const CreateUploadRequest& req, Clock::time_point now);
-  Result<AllocateChunkReply> allocate(const AllocateChunkRequest& req, Clock::time_point now);
-  Status commit(const CommitUploadRequest& req, Clock::time_point now);
-  Status report_bad_replica(const ReportBadReplicaRequest& req);
+  Result<ListReply> list(const ListRequest& req);
   Result<FsckReply> fsck(const FsckRequest& req);
   ClusterStatusReply cluster_status(Clock::time_point now);
 
   MasterOptions options_;
   std::unique_ptr<Namespace> ns_;
-  WorkerRegistry registry_;
-  Uploads uploads_;
-  std::map<std::string, WorkerAddr> registered_;  // worker id -> address in the namespace
-  std::vector<Envelope> outbox_;
-  uint64_t event_seq_ = 0;
-  Clock::time_point next_gc_{};
+  ReplicatedLog* log_;
+  WorkerRegistry registry_;  // fed by heartbeats on every master; judged by the leader
+  std::unique_ptr<LeaderSession> session_;
+  std::string leader_api_;
+  PendingRequests pending_;
+  std::map<uint64_t, Held> reads_;  // by read context
+  uint64_t next_read_ = 1;
+  // Allocations that found no workers just after this master took over:
+  // retried as heartbeats arrive, until the startup grace ends.
+  std::deque<Held> parked_;
+  std::vector<Envelope> replies_;
 };
-
-int64_t wall_clock_ms();
 
 }  // namespace dfs

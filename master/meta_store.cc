@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstdlib>
+
+#include "codec/sha256.h"
 
 namespace dfs {
 
@@ -18,6 +21,8 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
       {"workers", rocksdb::ColumnFamilyOptions()},
       {"garbage", rocksdb::ColumnFamilyOptions()},
       {"chunks", rocksdb::ColumnFamilyOptions()},
+      {"uploads", rocksdb::ColumnFamilyOptions()},
+      {"sessions", rocksdb::ColumnFamilyOptions()},
   };
   std::unique_ptr<MetaStore> store(new MetaStore());
   rocksdb::DB* raw = nullptr;
@@ -32,16 +37,56 @@ MetaStore::~MetaStore() {
   if (db_) db_->Close();
 }
 
-void MetaStore::write_durable(rocksdb::WriteBatch* batch) {
+void fatal_state(const std::string& what) {
+  spdlog::critical("{}; stopping so that no replica diverges", what);
+  spdlog::default_logger()->flush();
+  // Also where whoever started the process looks first, whatever the log sink.
+  std::fprintf(stderr, "dfs-master: fatal: %s\n", what.c_str());
+  std::abort();
+}
+
+namespace {
+[[noreturn]] void fatal(const std::string& what, const rocksdb::Status& s) {
+  fatal_state("metadata " + what + " failed: " + s.ToString());
+}
+}  // namespace
+
+void MetaStore::check_scan(const rocksdb::Iterator& it) {
+  if (!it.status().ok()) fatal("scan", it.status());
+}
+
+void MetaStore::write(rocksdb::WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync;
   auto s = db_->Write(wo, batch);
-  if (!s.ok()) {
-    spdlog::critical("metadata write failed: {}; stopping so no acknowledged change is lost",
-                     s.ToString());
-    spdlog::default_logger()->flush();
-    std::abort();
+  if (!s.ok()) fatal("write", s);
+}
+
+std::optional<std::string> MetaStore::get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) fatal("read", s);
+  return value;
+}
+
+std::string MetaStore::digest() {
+  Sha256 hash;
+  auto feed = [&](rocksdb::Slice s) {
+    uint64_t n = s.size();
+    hash.update(&n, sizeof n);
+    hash.update(s.data(), s.size());
+  };
+  for (auto* cf : handles_) {
+    feed(cf->GetName());
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      feed(it->key());
+      feed(it->value());
+    }
+    check_scan(*it);
   }
+  return hash.finish_hex();
 }
 
 }  // namespace dfs

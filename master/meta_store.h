@@ -4,13 +4,17 @@
 //   workers  worker id -> WorkerAddr, the last endpoint each worker announced
 //   garbage  worker id + '\0' + chunk id -> "", replicas still to delete
 //   chunks   chunk id -> ChunkRecord ("" when empty), every chunk some file references
+//   uploads  uploads in progress and what was allocated to them (master/upload_table.h)
+//   sessions the last answer given to each client, for exactly-once (master/sessions.h)
 #pragma once
 
 #include <rocksdb/db.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "codec/codec.h"
 #include "codec/status.h"
 #include "master/rocks_status.h"
 
@@ -27,15 +31,43 @@ class MetaStore {
   rocksdb::ColumnFamilyHandle* workers() { return handles_[2]; }
   rocksdb::ColumnFamilyHandle* garbage() { return handles_[3]; }
   rocksdb::ColumnFamilyHandle* chunks() { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* uploads() { return handles_[5]; }
+  rocksdb::ColumnFamilyHandle* sessions() { return handles_[6]; }
 
-  // Writes the batch durably (WAL fsync) or aborts the process: once a
-  // command is applied in memory it must be on disk, or replicas diverge.
-  void write_durable(rocksdb::WriteBatch* batch);
+  // Writes the batch or aborts the process: once a command is applied in
+  // memory it must be on disk, or replicas diverge. With `sync` the WAL is
+  // fsynced first; without, a crash may lose the newest batches, which is
+  // fine only when a durable log replays them (the applied index goes back
+  // with them).
+  void write(rocksdb::WriteBatch* batch, bool sync);
+
+  // The value at `key`, nullopt when absent; aborts on an I/O error, since a
+  // state machine that cannot read its own state must not go on applying.
+  std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
+
+  // Aborts when an iterator ended on an error rather than at the end.
+  static void check_scan(const rocksdb::Iterator& it);
+
+  // SHA-256 (hex) over every key and value of every column family: equal
+  // digests mean equal state.
+  std::string digest();
 
  private:
   MetaStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
+
+// Logs at critical level and aborts: the stored state cannot be trusted, and
+// a state machine that goes on applying over it diverges from its replicas.
+[[noreturn]] void fatal_state(const std::string& what);
+
+// A stored record decoded, or fatal_state() if it does not decode.
+template <typename T>
+T decode_stored(std::string_view value, const std::string& what) {
+  auto r = decode<T>(value);
+  if (!r.is_ok()) fatal_state("stored " + what + " is unreadable: " + r.status().to_string());
+  return std::move(r).value();
+}
 
 }  // namespace dfs

@@ -6,6 +6,7 @@
 
 #include "codec/codec.h"
 #include "codec/path.h"
+#include "master/keys.h"
 
 namespace dfs {
 namespace {
@@ -15,18 +16,7 @@ const char kAppliedKey[] = "applied_index";
 const char kNextInodeKey[] = "next_inode";
 const char kFilesKey[] = "files";
 const char kDirsKey[] = "dirs";
-
-std::string be64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (56 - 8 * i));
-  return out;
-}
-
-uint64_t from_be64(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
+const char kUploadsKey[] = "uploads";
 
 std::string entry_key(uint64_t parent, const std::string& name) { return be64(parent) + name; }
 
@@ -48,12 +38,16 @@ EntryInfo to_entry(const std::string& name, const Inode& inode) {
 
 }  // namespace
 
-Namespace::Namespace(std::unique_ptr<MetaStore> store) : store_(std::move(store)) {}
+Namespace::Namespace(std::unique_ptr<MetaStore> store, bool sync_writes)
+    : store_(std::move(store)),
+      sync_writes_(sync_writes),
+      uploads_(store_.get()),
+      sessions_(store_.get()) {}
 
-Result<std::unique_ptr<Namespace>> Namespace::open(const std::string& dir) {
+Result<std::unique_ptr<Namespace>> Namespace::open(const std::string& dir, bool sync_writes) {
   auto store = MetaStore::open(dir);
   if (!store.is_ok()) return store.status();
-  std::unique_ptr<Namespace> ns(new Namespace(std::move(store).value()));
+  std::unique_ptr<Namespace> ns(new Namespace(std::move(store).value(), sync_writes));
   DFS_RETURN_IF_ERROR(ns->load_counters());
   return ns;
 }
@@ -68,9 +62,10 @@ Status Namespace::load_counters() {
     return Status::ok();
   };
   DFS_RETURN_IF_ERROR(get(kAppliedKey, &applied_index_));
-  DFS_RETURN_IF_ERROR(get(kNextInodeKey, &next_inode_));
-  DFS_RETURN_IF_ERROR(get(kFilesKey, &files_));
-  DFS_RETURN_IF_ERROR(get(kDirsKey, &dirs_));
+  DFS_RETURN_IF_ERROR(get(kNextInodeKey, &counters_.next_inode));
+  DFS_RETURN_IF_ERROR(get(kFilesKey, &counters_.files));
+  DFS_RETURN_IF_ERROR(get(kDirsKey, &counters_.dirs));
+  DFS_RETURN_IF_ERROR(get(kUploadsKey, &counters_.uploads));
   return Status::ok();
 }
 
@@ -157,6 +152,17 @@ std::vector<WorkerAddr> Namespace::workers() const {
   return out;
 }
 
+std::optional<WorkerAddr> Namespace::worker(const std::string& id) const {
+  auto v = store_->get(store_->workers(), id);
+  if (!v) return std::nullopt;
+  return decode_stored<WorkerAddr>(*v, "worker " + id);
+}
+
+bool Namespace::has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const {
+  return !uploads_.idle_before(upload_cutoff_ms, 1).empty() ||
+         sessions_.any_idle_before(session_cutoff_ms);
+}
+
 std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit) const {
   std::map<std::string, std::vector<std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(
@@ -239,63 +245,162 @@ uint64_t Namespace::garbage_count() const {
 // ---- applying commands ----
 
 Status Namespace::apply(uint64_t index, MsgType type, std::string_view body) {
-  if (index <= applied_index_) {
-    return Status(Code::kInternal, "command index " + std::to_string(index) + " already applied");
-  }
-  const uint64_t saved_next = next_inode_, saved_files = files_, saved_dirs = dirs_;
+  return apply(index, Command{static_cast<uint16_t>(type), std::string(body), {}, 0}).status;
+}
+
+Outcome Namespace::apply_entry(uint64_t index, std::string_view data) {
+  auto cmd = decode<Command>(data);
+  if (cmd.is_ok()) return apply(index, cmd.value());
+  // Every replica fails to decode the same bytes alike: an answer, not a skip.
+  Outcome out;
+  out.status = protocol_error("log entry " + std::to_string(index) +
+                              " is not a command: " + cmd.status().message());
   rocksdb::WriteBatch batch;
-  Status result;
-  auto run = [&](auto decoded, auto fn) {
-    if (!decoded.is_ok()) {
-      result = decoded.status();
+  save_counters(&batch, index);
+  store_->write(&batch, sync_writes_);
+  applied_index_ = index;
+  return out;
+}
+
+namespace {
+Outcome replayed(const SessionRecord& r) {
+  Outcome out;
+  out.status = Status(static_cast<Code>(r.code), r.message);
+  out.reply_type = static_cast<MsgType>(r.reply_type);
+  out.reply_body = r.reply_body;
+  return out;
+}
+}  // namespace
+
+Outcome Namespace::apply(uint64_t index, const Command& cmd) {
+  if (index <= applied_index_) {
+    fatal_state("log entry " + std::to_string(index) + " applied again (applied index " +
+                std::to_string(applied_index_) + ")");
+  }
+  rocksdb::WriteBatch batch;
+  Outcome out;
+  std::optional<SessionRecord> prior;
+  const RequestSession& session = cmd.session;
+  if (session.client != 0) prior = sessions_.find(session.client);
+  if (prior && prior->seq >= session.seq) {
+    // A retry of what this client already had applied, or an older request
+    // overtaken by a newer one: nothing changes.
+    if (prior->seq == session.seq) {
+      out = replayed(*prior);
     } else {
-      result = (this->*fn)(decoded.value(), &batch);
+      out.status = invalid_argument("request " + std::to_string(session.seq) +
+                                    " of this client was overtaken by request " +
+                                    std::to_string(prior->seq));
     }
+  } else {
+    const Counters saved = counters_;
+    out = run(cmd, &batch);
+    Code code = out.status.code();
+    if (code == Code::kCorruption || code == Code::kIoError) {
+      fatal_state("applying log entry " + std::to_string(index) + " (" +
+                  std::string(msg_type_name(cmd.msg_type())) + "): " + out.status.to_string());
+    }
+    if (!out.status.is_ok()) {
+      batch.Clear();
+      counters_ = saved;
+      out.event.reset();
+      out.released.clear();
+      out.reply_type = MsgType::kOkReply;
+      out.reply_body.clear();
+    }
+    if (session.client != 0) {
+      SessionRecord record{session.seq,          static_cast<uint16_t>(out.status.code()),
+                           out.status.message(), static_cast<uint16_t>(out.reply_type),
+                           out.reply_body,       cmd.time_ms};
+      sessions_.put(&batch, session.client, record, prior);
+    }
+  }
+  save_counters(&batch, index);
+  store_->write(&batch, sync_writes_);
+  applied_index_ = index;
+  return out;
+}
+
+void Namespace::save_counters(rocksdb::WriteBatch* batch, uint64_t index) {
+  batch->Put(store_->meta(), kAppliedKey, be64(index));
+  batch->Put(store_->meta(), kNextInodeKey, be64(counters_.next_inode));
+  batch->Put(store_->meta(), kFilesKey, be64(counters_.files));
+  batch->Put(store_->meta(), kDirsKey, be64(counters_.dirs));
+  batch->Put(store_->meta(), kUploadsKey, be64(counters_.uploads));
+}
+
+Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
+  Outcome out;
+  const int64_t now = cmd.time_ms;
+  // Decodes the body as Cmd and applies it with `fn`.
+  auto with = [&](auto type_tag, auto fn) {
+    using Cmd = typename decltype(type_tag)::type;
+    auto decoded = decode<Cmd>(cmd.body);
+    out.status = decoded.is_ok() ? fn(decoded.value()) : decoded.status();
   };
-  switch (type) {
+  switch (cmd.msg_type()) {
     case MsgType::kMkdirCmd:
-      run(decode<MkdirCmd>(body), &Namespace::apply_mkdir);
+      with(std::type_identity<MkdirCmd>{},
+           [&](const MkdirCmd& c) { return apply_mkdir(c, batch); });
       break;
     case MsgType::kCommitFileCmd:
-      run(decode<CommitFileCmd>(body), &Namespace::apply_commit);
+      with(std::type_identity<CommitFileCmd>{},
+           [&](const CommitFileCmd& c) { return apply_commit(c, batch); });
       break;
     case MsgType::kDeleteCmd:
-      run(decode<DeleteCmd>(body), &Namespace::apply_delete);
+      with(std::type_identity<DeleteCmd>{},
+           [&](const DeleteCmd& c) { return apply_delete(c, batch); });
       break;
     case MsgType::kRenameCmd:
-      run(decode<RenameCmd>(body), &Namespace::apply_rename);
+      with(std::type_identity<RenameCmd>{},
+           [&](const RenameCmd& c) { return apply_rename(c, batch); });
       break;
     case MsgType::kGcDoneCmd:
-      run(decode<GcDoneCmd>(body), &Namespace::apply_gc_done);
+      with(std::type_identity<GcDoneCmd>{},
+           [&](const GcDoneCmd& c) { return apply_gc_done(c, batch); });
       break;
     case MsgType::kAddGarbageCmd:
-      run(decode<AddGarbageCmd>(body), &Namespace::apply_add_garbage);
+      with(std::type_identity<AddGarbageCmd>{},
+           [&](const AddGarbageCmd& c) { return apply_add_garbage(c, batch); });
       break;
     case MsgType::kMarkReplicaBadCmd:
-      run(decode<MarkReplicaBadCmd>(body), &Namespace::apply_mark_bad);
+      with(std::type_identity<MarkReplicaBadCmd>{},
+           [&](const MarkReplicaBadCmd& c) { return apply_mark_bad(c, batch, &out); });
       break;
-    case MsgType::kRegisterWorkerCmd: {
-      auto cmd = decode<RegisterWorkerCmd>(body);
-      result = cmd.status();
-      if (cmd.is_ok()) batch.Put(store_->workers(), cmd->worker.id, encode(cmd->worker));
+    case MsgType::kCollectOrphansCmd:
+      with(std::type_identity<CollectOrphansCmd>{},
+           [&](const CollectOrphansCmd& c) { return apply_collect_orphans(c, batch); });
       break;
-    }
+    case MsgType::kRegisterWorkerCmd:
+      with(std::type_identity<RegisterWorkerCmd>{}, [&](const RegisterWorkerCmd& c) {
+        batch->Put(store_->workers(), c.worker.id, encode(c.worker));
+        return Status::ok();
+      });
+      break;
+    case MsgType::kCreateUploadCmd:
+      with(std::type_identity<CreateUploadCmd>{},
+           [&](const CreateUploadCmd& c) { return apply_create_upload(c, now, batch, &out); });
+      break;
+    case MsgType::kAllocateChunkCmd:
+      with(std::type_identity<AllocateChunkCmd>{},
+           [&](const AllocateChunkCmd& c) { return apply_allocate(c, now, batch, &out); });
+      break;
+    case MsgType::kCommitUploadCmd:
+      with(std::type_identity<CommitUploadCmd>{},
+           [&](const CommitUploadCmd& c) { return apply_commit_upload(c, now, batch, &out); });
+      break;
+    case MsgType::kAbortUploadCmd:
+      with(std::type_identity<AbortUploadCmd>{},
+           [&](const AbortUploadCmd& c) { return apply_abort_upload(c, batch, &out); });
+      break;
+    case MsgType::kExpireCmd:
+      with(std::type_identity<ExpireCmd>{},
+           [&](const ExpireCmd& c) { return apply_expire(c, now, batch, &out); });
+      break;
     default:
-      result = protocol_error("not a command: " + std::string(msg_type_name(type)));
+      out.status = protocol_error("not a command: " + std::string(msg_type_name(cmd.msg_type())));
   }
-  if (!result.is_ok()) {
-    batch.Clear();
-    next_inode_ = saved_next;
-    files_ = saved_files;
-    dirs_ = saved_dirs;
-  }
-  batch.Put(store_->meta(), kAppliedKey, be64(index));
-  batch.Put(store_->meta(), kNextInodeKey, be64(next_inode_));
-  batch.Put(store_->meta(), kFilesKey, be64(files_));
-  batch.Put(store_->meta(), kDirsKey, be64(dirs_));
-  store_->write_durable(&batch);
-  applied_index_ = index;
-  return result;
+  return out;
 }
 
 void Namespace::put_entry(rocksdb::WriteBatch* batch, uint64_t parent, const std::string& name,
@@ -331,37 +436,46 @@ Status Namespace::apply_mkdir(const MkdirCmd& cmd, rocksdb::WriteBatch* batch) {
     }
     if (!last && !cmd.parents) return not_found("parent directory " + walked + " does not exist");
     Inode inode;
-    inode.id = next_inode_++;
+    inode.id = counters_.next_inode++;
     inode.kind = static_cast<uint8_t>(EntryKind::kDirectory);
     inode.mtime_ms = cmd.mtime_ms;
     put_entry(batch, dir, parts[i], inode);
-    ++dirs_;
+    ++counters_.dirs;
     dir = inode.id;
   }
   return Status::ok();
 }
 
-Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* batch) {
-  std::string parent = parent_path(cmd.path);
+Result<uint64_t> Namespace::writable(const std::string& path, bool overwrite,
+                                     std::optional<Inode>* old) const {
+  std::string parent = parent_path(path);
   auto dir = directory_id(parent);
   if (!dir.is_ok()) {
     if (dir.status().code() == Code::kNotFound)
       return not_found("directory " + parent + " does not exist");
     return dir.status();
   }
-  std::string name = base_name(cmd.path);
-  auto existing = child(dir.value(), name);
+  auto existing = child(dir.value(), base_name(path));
   if (!existing.is_ok()) return existing.status();
-  Inode inode;
   if (existing->has_value()) {
-    const Inode& old = **existing;
-    if (old.is_dir()) return Status(Code::kIsADirectory, cmd.path + " is a directory");
-    if (!cmd.overwrite) return Status(Code::kAlreadyExists, cmd.path + " already exists");
-    add_garbage(batch, old.chunks);
-    inode.id = old.id;
+    if ((*existing)->is_dir()) return Status(Code::kIsADirectory, path + " is a directory");
+    if (!overwrite) return Status(Code::kAlreadyExists, path + " already exists");
+  }
+  *old = std::move(existing).value();
+  return dir;
+}
+
+Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* batch) {
+  std::optional<Inode> old;
+  auto dir = writable(cmd.path, cmd.overwrite, &old);
+  if (!dir.is_ok()) return dir.status();
+  Inode inode;
+  if (old) {
+    add_garbage(batch, old->chunks);
+    inode.id = old->id;
   } else {
-    inode.id = next_inode_++;
-    ++files_;
+    inode.id = counters_.next_inode++;
+    ++counters_.files;
   }
   inode.kind = static_cast<uint8_t>(EntryKind::kFile);
   inode.size = cmd.size;
@@ -373,11 +487,26 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
     c.corrupt.clear();  // kept in the chunks index, never in the inode
     batch->Put(store_->chunks(), c.id, "");
   }
-  put_entry(batch, dir.value(), name, inode);
+  put_entry(batch, dir.value(), base_name(cmd.path), inode);
   return Status::ok();
 }
 
-Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch) {
+Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch,
+                                 Outcome* out) {
+  if (!cmd.path.empty()) {
+    // The reader's view may be stale: the file must still hold this replica.
+    auto inode = lookup(cmd.path);
+    if (!inode.is_ok()) return inode.status();
+    auto chunk = std::find_if(inode->chunks.begin(), inode->chunks.end(),
+                              [&](const ChunkInfo& c) { return c.id == cmd.chunk_id; });
+    if (chunk == inode->chunks.end()) {
+      return not_found(cmd.path + " has no chunk " + cmd.chunk_id + " (rewritten meanwhile?)");
+    }
+    const auto& replicas = chunk->replicas;
+    if (std::find(replicas.begin(), replicas.end(), cmd.worker_id) == replicas.end()) {
+      return not_found("chunk " + cmd.chunk_id + " has no replica on " + cmd.worker_id);
+    }
+  }
   auto record = chunk_record(cmd.chunk_id);
   if (!record.is_ok()) return record.status();
   auto& bad = record->corrupt;
@@ -385,6 +514,21 @@ Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBat
   if (bad.size() >= kMaxReplication) return invalid_argument("too many corrupt replicas recorded");
   bad.push_back(cmd.worker_id);
   batch->Put(store_->chunks(), cmd.chunk_id, encode(record.value()));
+  out->event =
+      ClusterEvent{"replica.corrupt", cmd.worker_id, cmd.chunk_id + " " + cmd.reason, 0, 0};
+  return Status::ok();
+}
+
+Status Namespace::apply_collect_orphans(const CollectOrphansCmd& cmd, rocksdb::WriteBatch* batch) {
+  // Decided now, in log order: a chunk committed or allocated by an entry
+  // before this one is not an orphan, however stale the reporter's view.
+  std::vector<ChunkInfo> orphans;
+  for (const auto& id : cmd.chunk_ids) {
+    if (!references_chunk(id) && !uploads_.is_allocated(id)) {
+      orphans.push_back(garbage_chunk(id, {cmd.worker_id}));
+    }
+  }
+  add_garbage(batch, orphans);
   return Status::ok();
 }
 
@@ -432,8 +576,8 @@ Status Namespace::apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch)
     ++files;
   }
   batch->Delete(store_->inodes(), entry_key(loc->parent, loc->name));
-  files_ -= std::min(files_, files);
-  dirs_ -= std::min(dirs_, dirs);
+  counters_.files -= std::min(counters_.files, files);
+  counters_.dirs -= std::min(counters_.dirs, dirs);
   return Status::ok();
 }
 

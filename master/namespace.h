@@ -1,8 +1,12 @@
-// The metadata state machine: the namespace, the workers' addresses and the
-// garbage list, kept in RocksDB. Every change is a command (codec/commands.h)
-// applied in log order; applying the same commands in the same order gives the
-// same state on every replica. Queries read the current state.
+// The metadata state machine: the namespace, the workers' addresses, the
+// garbage list, uploads in progress and the exactly-once table, kept in
+// RocksDB. Every change is a log entry (a Command, codec/commands.h) applied
+// in log order, and every rule that decides whether a command succeeds is
+// checked here, at apply time, against the state as of that entry: applying
+// the same log gives the same state and the same answers on every replica.
+// Queries read the current state.
 //
+// Tree commands are in namespace.cc, uploads in namespace_uploads.cc.
 // Not thread-safe: the master's service thread owns it.
 #pragma once
 
@@ -10,11 +14,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "codec/commands.h"
 #include "master/meta_store.h"
+#include "master/sessions.h"
+#include "master/upload_table.h"
 
 namespace dfs {
 
@@ -39,15 +46,47 @@ struct ChunkRecord {
   Status validate() const { return Status::ok(); }
 };
 
+// What applying one command gave: the answer for the client who asked (a
+// status, and a reply body when it succeeded) and what the leader should do
+// about it. Equal on every replica for the same log.
+struct Outcome {
+  Status status;
+  MsgType reply_type = MsgType::kOkReply;
+  std::string reply_body;  // encoded reply_type; empty means OkReply
+  // For the leader only: an event to publish, and placements (worker, bytes)
+  // that will never be written and can be forgotten now.
+  std::optional<ClusterEvent> event;
+  std::vector<std::pair<std::string, uint64_t>> released;
+};
+
+// A garbage record for chunk `id` on `workers` (size and checksum unknown,
+// and irrelevant for deletion).
+ChunkInfo garbage_chunk(const std::string& id, std::vector<std::string> workers);
+
 class Namespace {
  public:
-  static Result<std::unique_ptr<Namespace>> open(const std::string& dir);
+  // With `sync_writes` every applied entry is fsynced; without, a crash may
+  // lose the newest ones, for a durable log to replay.
+  static Result<std::unique_ptr<Namespace>> open(const std::string& dir, bool sync_writes = true);
 
-  // Applies one command at log position `index` (> applied_index()). A
-  // command that cannot apply (no such parent, already exists...) returns
-  // its error and changes nothing but the applied index.
+  // Applies log entry `index` (> applied_index()): `data` is an encoded
+  // Command. A command that cannot apply (no such parent, already exists...)
+  // answers its error and changes nothing but the applied index and the
+  // client's exactly-once record; an entry that does not decode answers
+  // kProtocol, the same on every replica. An I/O error or stored state that
+  // fails its checks aborts the process: skipping an entry is how replicas
+  // diverge.
+  Outcome apply_entry(uint64_t index, std::string_view data);
+  Outcome apply(uint64_t index, const Command& cmd);
+  // A command with no client and no time, at `index`: for tests and tools.
   Status apply(uint64_t index, MsgType type, std::string_view body);
   uint64_t applied_index() const { return applied_index_; }
+
+  const UploadTable& uploads() const { return uploads_; }
+  uint64_t upload_count() const { return counters_.uploads; }
+  // SHA-256 over the whole stored state (replicas that applied the same log
+  // have the same digest).
+  std::string digest() const { return store_->digest(); }
 
   // The entry at `path` (the root included), with a file's chunks.
   Result<Inode> lookup(const std::string& path) const;
@@ -58,6 +97,10 @@ class Namespace {
                                       bool* more) const;
 
   std::vector<WorkerAddr> workers() const;
+  std::optional<WorkerAddr> worker(const std::string& id) const;
+  // Whether an upload was last active before `upload_cutoff_ms`, or a
+  // client's exactly-once record before `session_cutoff_ms`.
+  bool has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const;
   // Chunks to delete, by worker, at most `limit` per worker.
   std::map<std::string, std::vector<std::string>> garbage(size_t limit) const;
   uint64_t garbage_count() const;
@@ -69,12 +112,15 @@ class Namespace {
   // directory at `path`, until fn returns false.
   Status for_each_file(const std::string& path,
                        const std::function<bool(const std::string&, const Inode&)>& fn) const;
-  uint64_t file_count() const { return files_; }
-  uint64_t directory_count() const { return dirs_; }
+  uint64_t file_count() const { return counters_.files; }
+  uint64_t directory_count() const { return counters_.dirs; }
 
  private:
-  explicit Namespace(std::unique_ptr<MetaStore> store);
+  Namespace(std::unique_ptr<MetaStore> store, bool sync_writes);
   Status load_counters();
+  void save_counters(rocksdb::WriteBatch* batch, uint64_t index);
+  // Runs the command into batch; the caller keeps the batch only on success.
+  Outcome run(const Command& cmd, rocksdb::WriteBatch* batch);
 
   struct Located {
     uint64_t parent = 0;
@@ -93,8 +139,28 @@ class Namespace {
   Status apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_gc_done(const GcDoneCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_add_garbage(const AddGarbageCmd& cmd, rocksdb::WriteBatch* batch);
-  Status apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch);
+  Status apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_collect_orphans(const CollectOrphansCmd& cmd, rocksdb::WriteBatch* batch);
   Result<ChunkRecord> chunk_record(const std::string& id) const;
+  // Checks that a file may be written at `path` (its parent is a directory;
+  // an existing file only with overwrite): the parent's id, and in *old the
+  // file it replaces.
+  Result<uint64_t> writable(const std::string& path, bool overwrite,
+                            std::optional<Inode>* old) const;
+
+  // Uploads (namespace_uploads.cc).
+  Status apply_create_upload(const CreateUploadCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
+                             Outcome* out);
+  Status apply_allocate(const AllocateChunkCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
+                        Outcome* out);
+  Status apply_commit_upload(const CommitUploadCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
+                             Outcome* out);
+  Status apply_abort_upload(const AbortUploadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
+                      Outcome* out);
+  // Removes the upload; its allocated chunks not in `keep` become garbage.
+  void drop_upload(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
+                   const std::vector<ChunkInfo>& keep, Outcome* out);
 
   void put_entry(rocksdb::WriteBatch* batch, uint64_t parent, const std::string& name,
                  const Inode& inode);
@@ -104,10 +170,18 @@ class Namespace {
   Status delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint64_t* files, uint64_t* dirs);
 
   std::unique_ptr<MetaStore> store_;
+  bool sync_writes_;
+  UploadTable uploads_;
+  Sessions sessions_;
   uint64_t applied_index_ = 0;
-  uint64_t next_inode_ = 2;  // 1 is the root
-  uint64_t files_ = 0;
-  uint64_t dirs_ = 0;
+  // Kept in memory, saved with every entry, restored when a command fails.
+  struct Counters {
+    uint64_t next_inode = 2;  // 1 is the root
+    uint64_t files = 0;
+    uint64_t dirs = 0;
+    uint64_t uploads = 0;
+  };
+  Counters counters_;
 };
 
 }  // namespace dfs

@@ -62,9 +62,8 @@ class InProcessCluster {
     mo.gc_interval = std::chrono::milliseconds(200);
     mo.registry.suspect_after = std::chrono::milliseconds(1500);
     mo.registry.dead_after = std::chrono::milliseconds(3000);
-    master_ =
-        std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_},
-                                       std::make_unique<MasterService>(mo, std::move(ns).value()));
+    master_ = std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_}, mo,
+                                             std::move(ns).value());
     master_thread_ = std::thread([this] { master_status_ = master_->run(); });
     for (int i = 1; i <= options.workers; ++i) start_worker(i);
   }
@@ -124,6 +123,12 @@ class InProcessCluster {
   }
 
   const TempDir& dir() const { return dir_; }
+  zmq::context_t& context() { return ctx_; }
+  std::string master_api_endpoint() const {
+    return "tcp://127.0.0.1:" + std::to_string(base_port_);
+  }
+  // A free port of the cluster's block, for a test's own listener.
+  int spare_port() const { return base_port_ + 5; }
 
  private:
   struct WorkerSlot {

@@ -8,6 +8,7 @@
 #include "bus/rpc_client.h"
 #include "codec/sha256.h"
 #include "tests/cluster_fixture.h"
+#include "tests/reply_dropper.h"
 
 namespace dfs {
 namespace {
@@ -312,6 +313,36 @@ TEST_F(ReplicatedClusterTest, APutRoutesAroundAWorkerTheMasterStillBelievesLive)
   std::stringstream back;
   back << in.rdbuf();
   EXPECT_EQ(back.str(), data);
+}
+
+// A reply lost after its request applied is not a failure the user sees:
+// the client asks again and the master answers with the original outcome.
+TEST_F(ClusterTest, MutationsWhoseRepliesAreLostStillSucceedForTheUser) {
+  test::ReplyDropper dropper(cluster_->context(), cluster_->spare_port(),
+                             cluster_->master_api_endpoint(),
+                             {MsgType::kCommitUploadRequest, MsgType::kRenameRequest,
+                              MsgType::kDeleteRequest, MsgType::kMkdirRequest});
+  ClientOptions options = cluster_->client_options();
+  options.masters = {HostPort{"127.0.0.1", cluster_->spare_port()}};
+  options.timeout = std::chrono::milliseconds(500);  // give up on a lost reply soon
+  Client client(options);
+
+  ASSERT_TRUE(client.mkdir("/dir", false).is_ok());  // not "already exists"
+  std::string data = test::random_bytes(3 * kChunk + 5, 11);
+  write_local("f", data);
+  Status put = client.put(local("f"), "/dir/f", {}, nullptr);
+  ASSERT_TRUE(put.is_ok()) << put.to_string();             // not "upload unknown"
+  ASSERT_TRUE(client.rename("/dir/f", "/dir/g").is_ok());  // not "not found"
+  ASSERT_TRUE(client_->get("/dir/g", local("back"), nullptr).is_ok());
+  EXPECT_EQ(read_local("back"), data);
+  ASSERT_TRUE(client.remove("/dir/g", false).is_ok());  // not "not found"
+  EXPECT_EQ(dropper.dropped(), 4);
+  EXPECT_EQ(client_->stat("/dir/g").status().code(), Code::kNotFound);
+  // Nothing applied twice: the directory holds nothing, and one upload was made.
+  auto st = client_->cluster_status();
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ(st->files, 0u);
+  EXPECT_EQ(st->directories, 1u);
 }
 
 }  // namespace

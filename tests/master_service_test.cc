@@ -4,6 +4,7 @@
 #include <set>
 
 #include "master/master_service.h"
+#include "tests/held_log.h"
 #include "tests/test_util.h"
 
 namespace dfs {
@@ -11,27 +12,48 @@ namespace {
 
 class MasterServiceTest : public ::testing::Test {
  protected:
+  using Clock = MasterService::Clock;
+
   void SetUp() override {
     MasterOptions options;
     options.max_uploads = 2;
+    options.max_pending = 4;
     options.seed = 42;
-    service_ =
-        std::make_unique<MasterService>(options, std::move(Namespace::open(dir_.path())).value());
+    options_ = options;
+    auto ns = Namespace::open(dir_.path());
+    ASSERT_TRUE(ns.is_ok());
+    service_ = std::make_unique<MasterService>(options, std::move(ns).value(), &log_);
+    // Leading for long: past the startup grace unless a test says otherwise.
+    service_->on_role(true, "", Clock::now() - std::chrono::hours(1));
   }
 
+  // Hands the service a request and returns every reply it gives, without
+  // delivering the log (a test decides when entries apply).
+  template <typename Req>
+  void send(const Req& req, uint64_t id) {
+    Envelope env = make_envelope(req, id);
+    env.routing_id = "client";
+    service_->handle(env, Clock::now());
+  }
+  std::vector<Envelope> replies() { return service_->take_replies(); }
+
+  // A request answered after everything it proposed applied.
   template <typename Rep, typename Req>
   Result<Rep> call(const Req& req) {
-    Envelope env = make_envelope(req, 1);
-    env.routing_id = "client";
-    Envelope reply = service_->handle(env, MasterService::Clock::now());
-    EXPECT_EQ(reply.routing_id, "client");
-    EXPECT_EQ(reply.header.request_id, 1u);
-    return decode_reply<Rep>(reply);
+    send(req, ++request_id_);
+    log_.deliver(*service_);
+    auto out = replies();
+    EXPECT_EQ(out.size(), 1u);
+    if (out.size() != 1) return Status(Code::kInternal, "expected one reply");
+    EXPECT_EQ(out[0].routing_id, "client");
+    EXPECT_EQ(out[0].header.request_id, request_id_);
+    return decode_reply<Rep>(out[0]);
   }
 
-  void beat(const std::string& id, MasterService::Clock::time_point now) {
+  void beat(const std::string& id, Clock::time_point now = Clock::now()) {
     service_->on_heartbeat(
         Heartbeat{id, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", 1 << 30, 0, 0, 1, {}}, now);
+    log_.deliver(*service_);
   }
 
   // Uploads one chunk of 100 bytes to `path` through whatever pipeline the
@@ -53,7 +75,10 @@ class MasterServiceTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
+  MasterOptions options_;
+  test::HeldLog log_;
   std::unique_ptr<MasterService> service_;
+  uint64_t request_id_ = 0;
 };
 
 TEST_F(MasterServiceTest, UploadsInProgressAreBounded) {
@@ -90,6 +115,7 @@ TEST_F(MasterServiceTest, InventoryReportsCollectOnlyChunksNothingClaims) {
   ASSERT_TRUE(alloc.is_ok()) << alloc.status().to_string();
   const std::string orphan(32, 'e');
   service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id, orphan}});
+  log_.deliver(*service_);
   // Only the orphan is garbage: the other belongs to an upload in progress.
   EXPECT_EQ(service_->names().garbage(10)["w1"], std::vector<std::string>{orphan});
 }
@@ -184,6 +210,141 @@ TEST_F(MasterServiceTest, UnknownRequestTypesAreProtocolErrors) {
                 .status()
                 .code(),
             Code::kProtocol);
+}
+
+// ---- the asynchronous seam: exactly once, bounded, honest about leadership ----
+
+TEST_F(MasterServiceTest, ARetriedMutationGetsItsOriginalAnswerInsteadOfApplyingTwice) {
+  const uint64_t client = 77;
+  ASSERT_TRUE(call<OkReply>(MkdirRequest{"/a", false, {client, 1}}).is_ok());
+  ASSERT_TRUE(call<OkReply>(RenameRequest{"/a", "/b", {client, 2}}).is_ok());
+  // The reply was lost, say: the client asks again with the same numbers.
+  EXPECT_TRUE(call<OkReply>(RenameRequest{"/a", "/b", {client, 2}}).is_ok());
+  // A new request (next number) really runs again, and finds no /a.
+  EXPECT_EQ(call<OkReply>(RenameRequest{"/a", "/b", {client, 3}}).status().code(), Code::kNotFound);
+  // An error is an outcome too: its retry gets the same error.
+  EXPECT_EQ(call<OkReply>(RenameRequest{"/a", "/b", {client, 3}}).status().code(), Code::kNotFound);
+  // A request overtaken by a newer one from the same client changes nothing.
+  auto stale = call<OkReply>(DeleteRequest{"/b", false, {client, 1}});
+  EXPECT_EQ(stale.status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(call<StatReply>(StatRequest{"/b"}).is_ok());
+  // Another client's numbers are its own.
+  EXPECT_TRUE(call<OkReply>(DeleteRequest{"/b", false, {client + 1, 1}}).is_ok());
+}
+
+TEST_F(MasterServiceTest, ARetriedCreateUploadReturnsTheSameUpload) {
+  CreateUploadRequest req{"/f", 0, 1, false, 0, {5, 1}};
+  auto first = call<CreateUploadReply>(req);
+  auto again = call<CreateUploadReply>(req);
+  ASSERT_TRUE(first.is_ok() && again.is_ok());
+  EXPECT_EQ(first->upload_id, again->upload_id);
+  EXPECT_EQ(service_->names().upload_count(), 1u);
+}
+
+TEST_F(MasterServiceTest, TheSameRequestProposedTwiceAppliesOnce) {
+  // A client that timed out and retried while the first attempt was still
+  // in the log: both entries commit, one applies.
+  send(MkdirRequest{"/d", false, {9, 1}}, 1);
+  send(MkdirRequest{"/d", false, {9, 1}}, 2);
+  EXPECT_EQ(log_.held(), 2u);
+  log_.deliver(*service_);
+  auto out = replies();
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& r : out) EXPECT_TRUE(decode_reply<OkReply>(r).is_ok());
+  EXPECT_EQ(service_->names().directory_count(), 1u);
+}
+
+TEST_F(MasterServiceTest, AFullTableOfRequestsWaitingToCommitAnswersBusy) {
+  for (uint64_t i = 1; i <= options_.max_pending; ++i) {
+    send(MkdirRequest{"/d" + std::to_string(i), false, {1, i}}, i);
+  }
+  EXPECT_TRUE(replies().empty());
+  send(MkdirRequest{"/more", false, {1, 99}}, 99);
+  auto busy = replies();
+  ASSERT_EQ(busy.size(), 1u);
+  EXPECT_EQ(decode_reply<OkReply>(busy[0]).status().code(), Code::kBusy);
+  log_.deliver(*service_);
+  EXPECT_EQ(replies().size(), options_.max_pending);  // the waiting ones are all answered
+}
+
+TEST_F(MasterServiceTest, LosingLeadershipAnswersEveryWaitingRequestWithTheNewLeader) {
+  send(MkdirRequest{"/a", false, {1, 1}}, 1);
+  send(StatRequest{"/"}, 2);
+  service_->on_role(false, "tcp://10.0.0.2:7400", Clock::now());
+  auto out = replies();
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& r : out) {
+    auto err = decode<ErrorReply>(r.body);
+    ASSERT_TRUE(err.is_ok());
+    EXPECT_EQ(err->code, static_cast<uint16_t>(Code::kNotLeader));
+    EXPECT_EQ(err->leader, "tcp://10.0.0.2:7400");
+  }
+  // The entry may still commit under the new leader: it applies here as on
+  // every replica, and nobody is answered twice.
+  log_.deliver(*service_);
+  EXPECT_TRUE(replies().empty());
+  EXPECT_TRUE(service_->names().lookup("/a").is_ok());
+  // A follower takes no requests of its own.
+  send(MkdirRequest{"/b", false, {1, 2}}, 3);
+  send(StatRequest{"/a"}, 4);
+  for (const auto& r : replies()) {
+    EXPECT_EQ(decode_reply<OkReply>(r).status().code(), Code::kNotLeader);
+  }
+  EXPECT_EQ(log_.held(), 0u);
+}
+
+TEST_F(MasterServiceTest, ARequestWhoseEntryAnotherLeaderReplacedIsToldToRetry) {
+  send(MkdirRequest{"/a", false, {1, 1}}, 1);
+  log_.replace_first(encode(make_command(MkdirCmd{"/other", false, 1}, 1)));
+  log_.deliver(*service_);
+  auto out = replies();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(decode_reply<OkReply>(out[0]).status().code(), Code::kNotLeader);
+  EXPECT_FALSE(service_->names().lookup("/a").is_ok());
+  EXPECT_TRUE(service_->names().lookup("/other").is_ok());
+}
+
+TEST_F(MasterServiceTest, AReportRacingTheAllocationOfItsChunkDoesNotCollectIt) {
+  beat("w1");
+  auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 1, false});
+  ASSERT_TRUE(upload.is_ok());
+  // The allocation is in the log but not applied (a new leader catching up,
+  // say) when a worker's inventory names the chunk.
+  send(AllocateChunkRequest{upload->upload_id, 0, 100, {}, {3, 1}}, 1);
+  auto held = log_.held_commands();
+  ASSERT_EQ(held.size(), 1u);
+  auto alloc = decode<AllocateChunkCmd>(held[0].body);
+  ASSERT_TRUE(alloc.is_ok());
+  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id}});
+  log_.deliver(*service_);
+  // Decided when the collection applied, after the allocation: not an orphan.
+  EXPECT_TRUE(service_->names().garbage(10).empty());
+  EXPECT_TRUE(service_->names().uploads().is_allocated(alloc->chunk_id));
+}
+
+TEST_F(MasterServiceTest, AnAllocationJustAfterTakingOverWaitsForTheWorkersFirstHeartbeat) {
+  auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 1, false});
+  ASSERT_TRUE(upload.is_ok());
+  auto now = Clock::now();
+  service_->on_role(false, "", now);
+  service_->on_role(true, "", now);  // a fresh leader: no heartbeat yet
+  send(AllocateChunkRequest{upload->upload_id, 0, 100, {}, {4, 1}}, 1);
+  log_.deliver(*service_);
+  EXPECT_TRUE(replies().empty());  // waiting, not failing
+  beat("w1", now + std::chrono::milliseconds(300));
+  auto out = replies();
+  ASSERT_EQ(out.size(), 1u);
+  auto alloc = decode_reply<AllocateChunkReply>(out[0]);
+  ASSERT_TRUE(alloc.is_ok()) << alloc.status().to_string();
+  EXPECT_EQ(alloc->pipeline.at(0).id, "w1");
+  // Past the grace, no workers is an answer again.
+  service_->on_role(false, "", now);
+  service_->on_role(true, "", now);
+  send(AllocateChunkRequest{upload->upload_id, 0, 100, {"w1"}, {4, 2}}, 2);
+  service_->tick(now + options_.registry.suspect_after + std::chrono::milliseconds(1));
+  out = replies();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(decode_reply<AllocateChunkReply>(out[0]).status().code(), Code::kUnavailable);
 }
 
 }  // namespace

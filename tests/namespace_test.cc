@@ -215,9 +215,6 @@ TEST_F(NamespaceTest, MalformedCommandIsAnErrorNotACrash) {
   EXPECT_EQ(
       ns_->apply(ns_->applied_index() + 1, MsgType::kStatRequest, encode(StatRequest{"/"})).code(),
       Code::kProtocol);
-  EXPECT_EQ(
-      ns_->apply(ns_->applied_index(), MsgType::kMkdirCmd, encode(MkdirCmd{"/z", false, 1})).code(),
-      Code::kInternal);
 }
 
 }  // namespace

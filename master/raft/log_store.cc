@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "codec/codec.h"
+#include "master/keys.h"
 #include "master/rocks_status.h"
 
 namespace dfs::raft {
@@ -12,16 +13,10 @@ namespace {
 constexpr char kHardStateKey[] = "h";
 constexpr char kSnapshotKey[] = "s";
 
-std::string entry_key(uint64_t index) {
-  std::string key = "e";
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(index >> shift));
-  return key;
-}
+std::string entry_key(uint64_t index) { return "e" + be64(index); }
 
 uint64_t key_index(const rocksdb::Slice& key) {
-  uint64_t index = 0;
-  for (size_t i = 1; i < 9; ++i) index = index << 8 | static_cast<uint8_t>(key[i]);
-  return index;
+  return from_be64(std::string_view(key.data(), key.size()).substr(1));
 }
 
 // Every entry key sorts between these two.

@@ -1,0 +1,196 @@
+#include "master/leader_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+namespace dfs {
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+uint64_t pick_seed(uint64_t seed) {
+  if (seed != 0) return seed;
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+// Decodes the body as Req and hands it to fn, which returns a Result<Command>.
+template <typename Req, typename Fn>
+Result<Command> with(const Envelope& request, Fn&& fn) {
+  auto req = decode<Req>(request.body);
+  if (!req.is_ok()) return req.status();
+  return fn(req.value());
+}
+}  // namespace
+
+LeaderSession::LeaderSession(const MasterOptions& options, const Namespace& ns,
+                             WorkerRegistry& registry, Clock::time_point since)
+    : options_(options),
+      ns_(ns),
+      registry_(registry),
+      since_(since),
+      rng_(pick_seed(options.seed)),
+      next_gc_(since),
+      next_expire_(since) {
+  for (const auto& w : ns_.workers()) registered_[w.id] = w;
+}
+
+std::string LeaderSession::new_id() {
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+                static_cast<unsigned long long>(rng_()));
+  return buf;
+}
+
+Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point now) {
+  const int64_t ms = wall_clock_ms();
+  switch (request.header.type) {
+    case MsgType::kMkdirRequest:
+      return with<MkdirRequest>(request, [&](const MkdirRequest& r) -> Result<Command> {
+        return make_command(MkdirCmd{r.path, r.parents, ms}, ms, r.session);
+      });
+    case MsgType::kDeleteRequest:
+      return with<DeleteRequest>(request, [&](const DeleteRequest& r) -> Result<Command> {
+        return make_command(DeleteCmd{r.path, r.recursive}, ms, r.session);
+      });
+    case MsgType::kRenameRequest:
+      return with<RenameRequest>(request, [&](const RenameRequest& r) -> Result<Command> {
+        return make_command(RenameCmd{r.src, r.dst, ms}, ms, r.session);
+      });
+    case MsgType::kCreateUploadRequest:
+      return with<CreateUploadRequest>(
+          request, [&](const CreateUploadRequest& r) -> Result<Command> {
+            uint32_t replication = r.replication ? r.replication : options_.default_replication;
+            uint32_t min_replication = r.min_replication ? r.min_replication : replication;
+            if (min_replication > replication) {
+              return invalid_argument("minimum replication " + std::to_string(min_replication) +
+                                      " is above the replication " + std::to_string(replication));
+            }
+            uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
+            CreateUploadCmd cmd{new_id(),        r.path,      chunk_size,          replication,
+                                min_replication, r.overwrite, options_.max_uploads};
+            return make_command(cmd, ms, r.session);
+          });
+    case MsgType::kAllocateChunkRequest:
+      return with<AllocateChunkRequest>(
+          request, [&](const AllocateChunkRequest& r) { return plan_allocation(r, now); });
+    case MsgType::kCommitUploadRequest:
+      return with<CommitUploadRequest>(
+          request, [&](const CommitUploadRequest& r) -> Result<Command> {
+            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks}, ms, r.session);
+          });
+    case MsgType::kAbortUploadRequest:
+      return with<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) -> Result<Command> {
+        return make_command(AbortUploadCmd{r.upload_id}, ms, r.session);
+      });
+    case MsgType::kReportBadReplicaRequest:
+      return with<ReportBadReplicaRequest>(
+          request, [&](const ReportBadReplicaRequest& r) -> Result<Command> {
+            return make_command(MarkReplicaBadCmd{r.chunk_id, r.worker_id, r.path, r.reason}, ms,
+                                r.session);
+          });
+    default:
+      return protocol_error(std::string(msg_type_name(request.header.type)) + " is not a mutation");
+  }
+}
+
+Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
+                                               Clock::time_point now) {
+  // The upload's settings as of what this leader applied; the state machine
+  // checks again when the allocation applies.
+  auto upload = ns_.uploads().find(req.upload_id);
+  if (!upload) {
+    return not_found("upload " + req.upload_id +
+                     " is unknown (expired, aborted or already committed)");
+  }
+  auto pipeline =
+      registry_.place(req.size, upload->replication, upload->min_replication, req.exclude, now);
+  if (!pipeline.is_ok()) return pipeline.status();
+  AllocateChunkCmd cmd{req.upload_id, new_id(), req.size, std::move(pipeline).value()};
+  return make_command(cmd, wall_clock_ms(), req.session);
+}
+
+std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb) {
+  std::vector<Command> out;
+  const int64_t ms = wall_clock_ms();
+  WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline};
+  auto it = registered_.find(hb.worker_id);
+  if (it == registered_.end() || it->second.endpoint != addr.endpoint ||
+      it->second.pipeline != addr.pipeline) {
+    out.push_back(make_command(RegisterWorkerCmd{addr}, ms));
+    registered_[hb.worker_id] = addr;
+  }
+  if (!hb.deleted.empty()) out.push_back(make_command(GcDoneCmd{hb.worker_id, hb.deleted}, ms));
+  return out;
+}
+
+std::optional<Command> LeaderSession::on_chunk_report(const ChunkReport& report) {
+  // Only a first sifting, to keep the entry small: the state machine decides
+  // again when it applies, against the state of that moment.
+  CollectOrphansCmd cmd{report.worker_id, {}};
+  for (const auto& id : report.chunk_ids) {
+    if (!ns_.references_chunk(id) && !ns_.uploads().is_allocated(id)) cmd.chunk_ids.push_back(id);
+  }
+  if (cmd.chunk_ids.empty()) return std::nullopt;
+  spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
+               cmd.chunk_ids.size());
+  return make_command(cmd, wall_clock_ms());
+}
+
+std::vector<Command> LeaderSession::tick(Clock::time_point now) {
+  std::vector<Command> out;
+  // A new leader's picture of the workers may be stale: it speaks of their
+  // liveness only after one dead-timeout of fresh heartbeats.
+  auto changes = registry_.tick(now);
+  if (now >= since_ + options_.registry.dead_after) {
+    for (const auto& [kind, id] : changes) {
+      spdlog::warn("worker {} is {}", id, kind.substr(7));
+      publish(ClusterEvent{kind, id, "", 0, 0});
+    }
+  }
+  if (now >= next_gc_) {
+    next_gc_ = now + options_.gc_interval;
+    // Jobs are re-published every interval until the worker reports the
+    // chunks gone, so a dropped message only delays collection.
+    for (auto& [worker, ids] : ns_.garbage(1000)) {
+      if (!registry_.is_live(worker)) continue;
+      Envelope env = make_envelope(DeleteChunksJob{worker, std::move(ids)});
+      env.topic = "job." + worker;
+      outbox_.push_back(std::move(env));
+    }
+  }
+  if (now >= next_expire_) {
+    next_expire_ = now + options_.expire_interval;
+    const int64_t ms = wall_clock_ms();
+    ExpireCmd cmd{options_.upload_ttl.count(), options_.session_ttl.count()};
+    if (ns_.has_expired(ms - cmd.upload_idle_ms, ms - cmd.session_idle_ms)) {
+      out.push_back(make_command(cmd, ms));
+    }
+  }
+  return out;
+}
+
+void LeaderSession::on_applied(const Outcome& outcome) {
+  for (const auto& [worker, size] : outcome.released) registry_.release(worker, size);
+  if (outcome.event) {
+    if (outcome.event->kind == "replica.corrupt") {
+      spdlog::warn("replica on {} is corrupt: {}", outcome.event->subject, outcome.event->detail);
+    }
+    publish(*outcome.event);
+  }
+}
+
+void LeaderSession::publish(ClusterEvent event) {
+  event.time_ms = wall_clock_ms();
+  event.sequence = ++event_seq_;
+  Envelope env = make_envelope(event);
+  env.topic = "event." + event.kind;
+  outbox_.push_back(std::move(env));
+}
+
+}  // namespace dfs

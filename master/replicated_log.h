@@ -1,0 +1,34 @@
+// The seam between the master and its log: what the master needs from a
+// replicated log, whichever carries it (LocalLog for one master, the Raft
+// driver for a group). Proposals return at once with the position the entry
+// will hold; the driver later hands every committed entry, in order, to
+// MasterService::on_applied on every replica, whoever proposed it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "codec/status.h"
+
+namespace dfs {
+
+struct LogPosition {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  bool operator==(const LogPosition&) const = default;
+};
+
+class ReplicatedLog {
+ public:
+  virtual ~ReplicatedLog() = default;
+  // Appends `data` if this node leads and returns where it will sit; the
+  // entry may still be lost if leadership changes before it commits (its
+  // index then applies with another term). kNotLeader otherwise.
+  virtual Result<LogPosition> propose(std::string data) = 0;
+  // Asks for a linearizable read: MasterService::on_read_ready(context)
+  // comes back once the state applied so far may be served. A request lost
+  // with a leadership change never comes back: callers bound their wait.
+  virtual Status read_index(uint64_t context) = 0;
+};
+
+}  // namespace dfs

@@ -1,0 +1,88 @@
+#include "master/upload_table.h"
+
+#include "master/keys.h"
+
+namespace dfs {
+namespace {
+
+std::string upload_key(const std::string& id) { return "u" + id; }
+std::string time_key(int64_t ms, const std::string& id) {
+  return "t" + be64(static_cast<uint64_t>(ms)) + id;
+}
+std::string allocation_key(const std::string& upload, const std::string& chunk) {
+  return "a" + upload + chunk;
+}
+std::string chunk_key(const std::string& chunk) { return "c" + chunk; }
+
+}  // namespace
+
+std::optional<UploadRecord> UploadTable::find(const std::string& id) const {
+  auto v = store_->get(store_->uploads(), upload_key(id));
+  if (!v) return std::nullopt;
+  return decode_stored<UploadRecord>(*v, "upload " + id);
+}
+
+std::optional<AllocationRecord> UploadTable::allocation(const std::string& upload_id,
+                                                        const std::string& chunk_id) const {
+  auto v = store_->get(store_->uploads(), allocation_key(upload_id, chunk_id));
+  if (!v) return std::nullopt;
+  return decode_stored<AllocationRecord>(*v, "allocation " + chunk_id);
+}
+
+std::map<std::string, AllocationRecord> UploadTable::allocations(
+    const std::string& upload_id) const {
+  std::map<std::string, AllocationRecord> out;
+  std::string prefix = allocation_key(upload_id, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->uploads()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string chunk = it->key().ToString().substr(prefix.size());
+    out[chunk] = decode_stored<AllocationRecord>(it->value().ToStringView(), "allocation " + chunk);
+  }
+  MetaStore::check_scan(*it);
+  return out;
+}
+
+bool UploadTable::is_allocated(const std::string& chunk_id) const {
+  return store_->get(store_->uploads(), chunk_key(chunk_id)).has_value();
+}
+
+std::vector<std::string> UploadTable::idle_before(int64_t time_ms, size_t limit) const {
+  std::vector<std::string> out;
+  std::string end = time_key(time_ms, "");
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->uploads()));
+  for (it->Seek("t"); it->Valid() && out.size() < limit; it->Next()) {
+    auto key = it->key();
+    if (!key.starts_with("t") || key.compare(end) >= 0) break;
+    out.push_back(key.ToString().substr(9));
+  }
+  MetaStore::check_scan(*it);
+  return out;
+}
+
+void UploadTable::put(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
+                      const UploadRecord* old) const {
+  if (old != nullptr) batch->Delete(store_->uploads(), time_key(old->last_active_ms, id));
+  batch->Put(store_->uploads(), upload_key(id), encode(record));
+  batch->Put(store_->uploads(), time_key(record.last_active_ms, id), "");
+}
+
+void UploadTable::add_allocation(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                                 const std::string& chunk_id,
+                                 const AllocationRecord& allocation) const {
+  batch->Put(store_->uploads(), allocation_key(upload_id, chunk_id), encode(allocation));
+  batch->Put(store_->uploads(), chunk_key(chunk_id), upload_id);
+}
+
+void UploadTable::remove(rocksdb::WriteBatch* batch, const std::string& id,
+                         const UploadRecord& record) const {
+  for (const auto& [chunk, allocation] : allocations(id)) {
+    batch->Delete(store_->uploads(), allocation_key(id, chunk));
+    batch->Delete(store_->uploads(), chunk_key(chunk));
+  }
+  batch->Delete(store_->uploads(), upload_key(id));
+  batch->Delete(store_->uploads(), time_key(record.last_active_ms, id));
+}
+
+}  // namespace dfs

@@ -1,0 +1,72 @@
+// Uploads in progress as replicated state: which path each upload writes,
+// which chunks were allocated to it and on which workers, and when it was
+// last active. Storage only (keys and records in the `uploads` column
+// family); the rules that decide what may change live in the state machine
+// (master/namespace_uploads.cc), which writes through these calls into the
+// batch of the command it applies.
+//
+// Keys:
+//   'u' + upload id                      UploadRecord
+//   't' + be64(last active ms) + id      "" (expiry order)
+//   'a' + upload id + chunk id           AllocationRecord
+//   'c' + chunk id                       upload id (is this chunk allocated?)
+#pragma once
+
+#include <rocksdb/write_batch.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codec/messages.h"
+#include "master/meta_store.h"
+
+namespace dfs {
+
+struct UploadRecord {
+  std::string path;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  uint32_t min_replication = 0;  // fewer replicas than this never commit
+  bool overwrite = false;
+  int64_t last_active_ms = 0;
+  MSGPACK_DEFINE_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms);
+  Status validate() const { return Status::ok(); }
+};
+
+struct AllocationRecord {
+  uint64_t size = 0;
+  std::vector<std::string> workers;  // the pipeline, in order
+  MSGPACK_DEFINE_MAP(size, workers);
+  Status validate() const { return Status::ok(); }
+};
+
+class UploadTable {
+ public:
+  explicit UploadTable(MetaStore* store) : store_(store) {}
+
+  // Stored records that do not decode are fatal (the state cannot be trusted).
+  std::optional<UploadRecord> find(const std::string& id) const;
+  std::optional<AllocationRecord> allocation(const std::string& upload_id,
+                                             const std::string& chunk_id) const;
+  // Every allocation of the upload, by chunk id.
+  std::map<std::string, AllocationRecord> allocations(const std::string& upload_id) const;
+  // Whether an upload in progress was allocated chunk `chunk_id`.
+  bool is_allocated(const std::string& chunk_id) const;
+  // Ids of uploads last active before `time_ms`, oldest first, at most `limit`.
+  std::vector<std::string> idle_before(int64_t time_ms, size_t limit) const;
+
+  // Writes a new record, or replaces `old` (moving its place in expiry order).
+  void put(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
+           const UploadRecord* old = nullptr) const;
+  void add_allocation(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                      const std::string& chunk_id, const AllocationRecord& allocation) const;
+  // Deletes the upload with everything allocated to it.
+  void remove(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record) const;
+
+ private:
+  MetaStore* store_;
+};
+
+}  // namespace dfs
