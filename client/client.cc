@@ -15,7 +15,7 @@ Status about_path(const std::string& path, const Status& s) {
 }
 
 Status Client::mkdir(const std::string& path, bool parents) {
-  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents});
+  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents, {}});
   return about_path(path, r.status());
 }
 
@@ -39,12 +39,12 @@ Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::s
 }
 
 Status Client::remove(const std::string& path, bool recursive) {
-  auto r = master_.call<DeleteRequest, OkReply>(DeleteRequest{path, recursive});
+  auto r = master_.call<DeleteRequest, OkReply>(DeleteRequest{path, recursive, {}});
   return about_path(path, r.status());
 }
 
 Status Client::rename(const std::string& src, const std::string& dst) {
-  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst});
+  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst, {}});
   return about_path(src, r.status());
 }
 

@@ -106,7 +106,7 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
     if (is_bad_copy(s.code())) {
       // Best effort: the read goes on whether or not the master hears it.
       auto reported = ctx.master->call<ReportBadReplicaRequest, OkReply>(
-          ReportBadReplicaRequest{plan.path(), chunk.id, worker, s.message()});
+          ReportBadReplicaRequest{plan.path(), chunk.id, worker, s.message(), {}});
       (void)reported;
     } else {
       plan.failed(worker);

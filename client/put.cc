@@ -58,7 +58,7 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
   for (int attempt = 0; attempt < options.chunk_attempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(backoff(attempt));
     auto alloc = ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
-        AllocateChunkRequest{upload_id, index, size, exclude});
+        AllocateChunkRequest{upload_id, index, size, exclude, {}});
     if (!alloc.is_ok()) {
       if (!last.is_ok()) {
         // A placement error after a failure says why no retry is possible;
@@ -192,8 +192,12 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     if (fd != STDIN_FILENO) ::close(fd);
   };
   auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
-      CreateUploadRequest{remote, options.chunk_size, options.replication, options.overwrite,
-                          options.min_replication});
+      CreateUploadRequest{remote,
+                          options.chunk_size,
+                          options.replication,
+                          options.overwrite,
+                          options.min_replication,
+                          {}});
   if (!upload.is_ok()) {
     closer();
     return about_path(remote, upload.status());
@@ -209,17 +213,17 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   closer();
   if (!s.is_ok()) {
     auto abort =
-        master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id});
+        master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id, {}});
     (void)abort;  // best effort: an unaborted upload expires on the master anyway
     return about_path(remote, s);
   }
   auto commit = master_.call<CommitUploadRequest, OkReply>(
-      CommitUploadRequest{upload->upload_id, size, std::move(chunks)});
+      CommitUploadRequest{upload->upload_id, size, std::move(chunks), {}});
   if (!commit.is_ok()) {
     // A refused commit leaves the upload in progress: drop it now rather
     // than when it expires. (After a commit that applied, the abort finds
     // no upload and changes nothing.)
-    (void)master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id});
+    (void)master_.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload->upload_id, {}});
     return about_path(remote, commit.status());
   }
   return Status::ok();

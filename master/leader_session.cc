@@ -34,7 +34,9 @@ LeaderSession::LeaderSession(const MasterOptions& options, const Namespace& ns,
       ns_(ns),
       registry_(registry),
       since_(since),
-      rng_(pick_seed(options.seed)),
+      // Mixed with the time of taking over: a leader elected again with a
+      // fixed seed must not repeat the ids of its earlier term.
+      rng_(pick_seed(options.seed) ^ static_cast<uint64_t>(since.time_since_epoch().count())),
       next_gc_(since),
       next_expire_(since) {
   for (const auto& w : ns_.workers()) registered_[w.id] = w;

@@ -35,6 +35,18 @@ bool is_mutation(MsgType type) {
   }
 }
 
+// The session of a mutation request, without decoding the rest of it
+// (every mutation carries it as `session`).
+struct SessionOnly {
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(session);
+  Status validate() const { return Status::ok(); }
+};
+RequestSession session_of(const std::string& body) {
+  auto only = decode<SessionOnly>(body);
+  return only.is_ok() ? only->session : RequestSession{};
+}
+
 // A placement failure that heartbeats arriving soon may cure.
 bool may_wait_for_workers(const Status& s) {
   return s.code() == Code::kUnavailable || s.code() == Code::kDiskFull;
@@ -121,6 +133,13 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
 }
 
 void MasterService::mutate(const Held& request, Clock::time_point now) {
+  // A retry of a request that already applied is answered from its record,
+  // not planned again: planning anew (placement, say) could fail where the
+  // original succeeded. The record is committed state, so the answer is too.
+  if (auto answered = ns_->answered(session_of(request.body))) {
+    answer(request, std::move(*answered));
+    return;
+  }
   if (pending_.full()) {
     reply_error(request, Status(Code::kBusy, "too many requests waiting to commit (" +
                                                  std::to_string(pending_.size()) + "); retry"));
@@ -149,7 +168,24 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
     }
     return;
   }
-  pending_.add(pos.value(), {0, request.routing_id, request.header.request_id, now});
+  auto displaced =
+      pending_.add(pos.value(), {0, request.routing_id, request.header.request_id, now});
+  if (displaced) {
+    reply_error(Held{displaced->routing_id, Header{MsgType::kErrorReply, displaced->request_id}, "",
+                     displaced->since},
+                Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
+  }
+}
+
+void MasterService::answer(const Held& to, Outcome out) {
+  if (!out.status.is_ok()) {
+    reply_error(to, out.status);
+    return;
+  }
+  Envelope env;
+  env.header.type = out.reply_type;
+  env.body = out.reply_body.empty() ? encode(OkReply{}) : std::move(out.reply_body);
+  reply(to, std::move(env));
 }
 
 void MasterService::propose_own(const Command& cmd) {
@@ -177,15 +213,9 @@ void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view d
                 Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
   }
   if (!waiter) return;
-  Held to{waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since};
-  if (!out.status.is_ok()) {
-    reply_error(to, out.status);
-    return;
-  }
-  Envelope env;
-  env.header.type = out.reply_type;
-  env.body = out.reply_body.empty() ? encode(OkReply{}) : std::move(out.reply_body);
-  reply(to, std::move(env));
+  answer(
+      Held{waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since},
+      std::move(out));
 }
 
 void MasterService::on_read_ready(uint64_t context) {

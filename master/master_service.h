@@ -67,6 +67,7 @@ class MasterService {
   void reply(const Held& to, Envelope env);
   void reply_error(const Held& to, const Status& status);
   void reply_not_leader(const Held& to);
+  void answer(const Held& to, Outcome out);
   void mutate(const Held& request, Clock::time_point now);
   void propose_own(const Command& cmd);
   void retry_parked(Clock::time_point now);

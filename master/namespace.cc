@@ -159,6 +159,8 @@ std::optional<WorkerAddr> Namespace::worker(const std::string& id) const {
 }
 
 bool Namespace::has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const {
+  upload_cutoff_ms = std::max<int64_t>(upload_cutoff_ms, 0);
+  session_cutoff_ms = std::max<int64_t>(session_cutoff_ms, 0);
   return !uploads_.idle_before(upload_cutoff_ms, 1).empty() ||
          sessions_.any_idle_before(session_cutoff_ms);
 }
@@ -263,14 +265,29 @@ Outcome Namespace::apply_entry(uint64_t index, std::string_view data) {
 }
 
 namespace {
-Outcome replayed(const SessionRecord& r) {
+// The answer for a request with `seq` from a client whose newest applied
+// request is `r` (r.seq >= seq).
+Outcome replayed(const SessionRecord& r, uint64_t seq) {
   Outcome out;
+  if (r.seq != seq) {
+    out.status = invalid_argument("request " + std::to_string(seq) +
+                                  " arrived after a newer one from the same client (" +
+                                  std::to_string(r.seq) + ") and was not applied");
+    return out;
+  }
   out.status = Status(static_cast<Code>(r.code), r.message);
   out.reply_type = static_cast<MsgType>(r.reply_type);
   out.reply_body = r.reply_body;
   return out;
 }
 }  // namespace
+
+std::optional<Outcome> Namespace::answered(const RequestSession& session) const {
+  if (session.client == 0) return std::nullopt;
+  auto prior = sessions_.find(session.client);
+  if (!prior || prior->seq < session.seq) return std::nullopt;
+  return replayed(*prior, session.seq);
+}
 
 Outcome Namespace::apply(uint64_t index, const Command& cmd) {
   if (index <= applied_index_) {
@@ -285,13 +302,7 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
   if (prior && prior->seq >= session.seq) {
     // A retry of what this client already had applied, or an older request
     // overtaken by a newer one: nothing changes.
-    if (prior->seq == session.seq) {
-      out = replayed(*prior);
-    } else {
-      out.status = invalid_argument("request " + std::to_string(session.seq) +
-                                    " of this client was overtaken by request " +
-                                    std::to_string(prior->seq));
-    }
+    out = replayed(*prior, session.seq);
   } else {
     const Counters saved = counters_;
     out = run(cmd, &batch);

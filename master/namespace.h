@@ -83,6 +83,10 @@ class Namespace {
   uint64_t applied_index() const { return applied_index_; }
 
   const UploadTable& uploads() const { return uploads_; }
+  // The answer already given to a request with this session, if it applied
+  // (or was overtaken by a newer one of the same client): a retry gets it
+  // without being planned again.
+  std::optional<Outcome> answered(const RequestSession& session) const;
   uint64_t upload_count() const { return counters_.uploads; }
   // SHA-256 over the whole stored state (replicas that applied the same log
   // have the same digest).

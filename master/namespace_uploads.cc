@@ -130,12 +130,16 @@ Status Namespace::apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::Wr
                                Outcome* out) {
   // Bounded per entry so that one entry stays small; the leader proposes
   // another while anything is left.
-  constexpr size_t kPerEntry = 1000;
-  for (const auto& id : uploads_.idle_before(now_ms - cmd.upload_idle_ms, kPerEntry)) {
+  constexpr size_t kPerEntry = 10000;
+  // Clamped: a clock before the idle time expires nothing (a negative
+  // cutoff must not wrap around to "everything").
+  const int64_t upload_cutoff = std::max<int64_t>(now_ms - cmd.upload_idle_ms, 0);
+  const int64_t session_cutoff = std::max<int64_t>(now_ms - cmd.session_idle_ms, 0);
+  for (const auto& id : uploads_.idle_before(upload_cutoff, kPerEntry)) {
     auto upload = uploads_.find(id);
     if (upload) drop_upload(batch, id, *upload, {}, out);
   }
-  sessions_.expire(batch, now_ms - cmd.session_idle_ms, kPerEntry);
+  sessions_.expire(batch, session_cutoff, kPerEntry);
   return Status::ok();
 }
 

@@ -2,9 +2,15 @@
 
 namespace dfs {
 
-void PendingRequests::add(LogPosition pos, Waiter waiter) {
+std::optional<PendingRequests::Waiter> PendingRequests::add(LogPosition pos, Waiter waiter) {
   waiter.term = pos.term;
-  by_index_[pos.index] = std::move(waiter);
+  std::optional<Waiter> displaced;
+  auto [it, inserted] = by_index_.try_emplace(pos.index, waiter);
+  if (!inserted) {
+    displaced = std::move(it->second);
+    it->second = std::move(waiter);
+  }
+  return displaced;
 }
 
 std::optional<PendingRequests::Waiter> PendingRequests::take(uint64_t index, uint64_t term,

@@ -29,7 +29,9 @@ class PendingRequests {
   bool full() const { return by_index_.size() >= capacity_; }
   size_t size() const { return by_index_.size(); }
   // Remembers `waiter` for the entry proposed at `pos` (waiter.term is set).
-  void add(LogPosition pos, Waiter waiter);
+  // Returns a waiter already at that index (its entry was replaced before
+  // it applied), which must be told so.
+  std::optional<Waiter> add(LogPosition pos, Waiter waiter);
   // Entry `index` applied with `term`: the waiter for it, if its proposal is
   // the entry that applied. Waiters at `index` or below whose entry was
   // replaced (a new leader wrote another term there) go into *lost.

@@ -23,7 +23,9 @@ class ReplicatedLog {
   virtual ~ReplicatedLog() = default;
   // Appends `data` if this node leads and returns where it will sit; the
   // entry may still be lost if leadership changes before it commits (its
-  // index then applies with another term). kNotLeader otherwise.
+  // index then applies with another term). kNotLeader otherwise. Never
+  // applies anything itself: entries reach the service only from the
+  // driver's pump, after propose has returned.
   virtual Result<LogPosition> propose(std::string data) = 0;
   // Asks for a linearizable read: MasterService::on_read_ready(context)
   // comes back once the state applied so far may be served. A request lost

@@ -241,6 +241,26 @@ TEST_F(MasterServiceTest, ARetriedCreateUploadReturnsTheSameUpload) {
   EXPECT_EQ(service_->names().upload_count(), 1u);
 }
 
+TEST_F(MasterServiceTest, ARetriedAllocationGetsItsPipelineEvenWhenPlacementWouldNowFail) {
+  beat("w1");
+  auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 1, false});
+  ASSERT_TRUE(upload.is_ok());
+  AllocateChunkRequest req{upload->upload_id, 0, 100, {}, {8, 1}};
+  auto first = call<AllocateChunkReply>(req);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  // The only worker falls silent: a fresh placement has nowhere to go.
+  service_->tick(Clock::now() + std::chrono::hours(1));
+  EXPECT_EQ(call<AllocateChunkReply>(AllocateChunkRequest{upload->upload_id, 1, 100, {}, {8, 2}})
+                .status()
+                .code(),
+            Code::kUnavailable);
+  // The retry of the first request is answered from its record, unplanned.
+  auto again = call<AllocateChunkReply>(req);
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(again->chunk_id, first->chunk_id);
+  EXPECT_EQ(again->pipeline.at(0).id, "w1");
+}
+
 TEST_F(MasterServiceTest, TheSameRequestProposedTwiceAppliesOnce) {
   // A client that timed out and retried while the first attempt was still
   // in the log: both entries commit, one applies.
@@ -287,7 +307,9 @@ TEST_F(MasterServiceTest, LosingLeadershipAnswersEveryWaitingRequestWithTheNewLe
   // A follower takes no requests of its own.
   send(MkdirRequest{"/b", false, {1, 2}}, 3);
   send(StatRequest{"/a"}, 4);
-  for (const auto& r : replies()) {
+  auto refused = replies();
+  ASSERT_EQ(refused.size(), 2u);
+  for (const auto& r : refused) {
     EXPECT_EQ(decode_reply<OkReply>(r).status().code(), Code::kNotLeader);
   }
   EXPECT_EQ(log_.held(), 0u);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Metadata throughput of a local cluster through the client library:
+# creates of empty files, mkdirs and stats at 1 and 32 concurrent clients
+# (build/bin/meta_bench), on a fresh cluster brought up with launch/up.
+# Given an etcd bench script (--etcd PATH, printing "puts c=1: N" style lines
+# as "name: median (...)"), runs it in the same sitting and prints dfs's
+# creates/s as a ratio of etcd's puts/s.
+#
+#   bench/meta_bench.sh [--seconds S] [--clients "1,32"] [--etcd PATH]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SECONDS_PER_PHASE=3 CLIENTS="1,32" ETCD=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) SECONDS_PER_PHASE="$2"; shift 2 ;;
+    --clients) CLIENTS="$2"; shift 2 ;;
+    --etcd) ETCD="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/dfs-meta-bench-XXXXXX")"
+cleanup() { "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN"; }
+trap cleanup EXIT
+PORT=$((20000 + RANDOM % 8000))
+"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers 3 >/dev/null
+OUT="$("$ROOT/build/bin/meta_bench" --masters "127.0.0.1:$PORT" --clients "$CLIENTS" --seconds "$SECONDS_PER_PHASE")"
+echo "$OUT"
+if [ -n "$ETCD" ]; then
+  ETCD_OUT="$(bash "$ETCD" 2>/dev/null)"
+  echo "$ETCD_OUT"
+  for c in ${CLIENTS//,/ }; do
+    dfs_rate="$(awk -v c="c=$c" '$2=="create" && $3==c {print $4}' <<<"$OUT")"
+    etcd_rate="$(grep -E "c=$c[^0-9]" <<<"$ETCD_OUT" | grep -i put | head -1 | sed -E 's/.*: *([0-9.]+).*/\1/')"
+    if [ -n "$dfs_rate" ] && [ -n "$etcd_rate" ]; then
+      awk -v d="$dfs_rate" -v e="$etcd_rate" -v c="$c" 'BEGIN {printf "ratio creates/etcd puts c=%s: %.2f\n", c, d / e}'
+    fi
+  done
+fi
