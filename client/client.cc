@@ -20,14 +20,14 @@ Status Client::mkdir(const std::string& path, bool parents) {
 }
 
 Result<StatReply> Client::stat(const std::string& path) {
-  auto r = master_.call<StatRequest, StatReply>(StatRequest{path});
+  auto r = master_.call<StatRequest, StatReply>(StatRequest{path, options_.stale});
   if (!r.is_ok()) return about_path(path, r.status());
   return r;
 }
 
 Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::string& prefix) {
   std::vector<EntryInfo> out;
-  ListRequest req{dir, prefix, "", 1000};
+  ListRequest req{dir, prefix, "", 1000, options_.stale};
   while (true) {
     auto page = master_.call<ListRequest, ListReply>(req);
     if (!page.is_ok()) return about_path(dir, page.status());
@@ -49,11 +49,12 @@ Status Client::rename(const std::string& src, const std::string& dst) {
 }
 
 Result<ClusterStatusReply> Client::cluster_status() {
-  return master_.call<ClusterStatusRequest, ClusterStatusReply>(ClusterStatusRequest{});
+  return master_.call<ClusterStatusRequest, ClusterStatusReply>(
+      ClusterStatusRequest{0, options_.stale});
 }
 
 Result<FsckReply> Client::fsck(const std::string& path) {
-  auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path});
+  auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path, options_.stale});
   if (!r.is_ok()) return about_path(path, r.status());
   return r;
 }

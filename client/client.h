@@ -28,6 +28,9 @@ struct ClientOptions {
   int chunk_attempts = 4;                    // tries per chunk before the put fails
   // The workers' silence limit per pipeline hop (their --pipeline-timeout-ms).
   std::chrono::milliseconds pipeline_timeout{5000};
+  // Reads (stat, ls, df, fsck, get's lookup) from whichever master answers,
+  // from its own state, which may lag the leader's.
+  bool stale = false;
 };
 
 struct PutOptions {

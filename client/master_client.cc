@@ -37,19 +37,27 @@ std::chrono::milliseconds MasterClient::backoff(int round) {
   return std::chrono::milliseconds(base / 2 + static_cast<int64_t>(rng_() % base));
 }
 
-Result<Envelope> MasterClient::call_envelope(Envelope&& req) {
+Result<Envelope> MasterClient::call_envelope(Envelope&& req, bool mutation) {
   if (masters_.empty()) return Status(Code::kUnavailable, "no masters configured");
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + 2 * timeout_;
   Status last;
+  std::string no_leader;  // what a master that does not lead said, if one did
+  auto give_up = [&] {
+    if (no_leader.empty()) return last;
+    std::string also = last.message() == no_leader ? "" : "; then " + last.message();
+    return Status(Code::kUnavailable,
+                  "no master is leading (is a majority of them down?): " + no_leader + also +
+                      (mutation ? "; a leader that took the request may still apply it" : ""));
+  };
   for (int round = 0;; ++round) {
     if (round > 0) {
       auto pause = backoff(round - 1);
-      if (Clock::now() + pause >= deadline) return last;
+      if (Clock::now() + pause >= deadline) return give_up();
       std::this_thread::sleep_for(pause);
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return last;
+    if (left.count() <= 0) return give_up();
     RpcClient& m = *masters_[current_];
     Envelope copy;
     copy.header = req.header;
@@ -67,6 +75,7 @@ Result<Envelope> MasterClient::call_envelope(Envelope&& req) {
     Code code = static_cast<Code>(err->code);
     if (code == Code::kNotLeader) {
       last = err->to_status();
+      no_leader = err->message;
       if (!err->leader.empty() && err->leader != m.endpoint()) {
         follow(err->leader);
         round = -1;  // a fresh hint: go at once

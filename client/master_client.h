@@ -29,8 +29,12 @@ class MasterClient {
 
   template <typename Req, typename Rep>
   Result<Rep> call(Req req) {
-    if constexpr (requires { req.session; }) req.session = RequestSession{client_id_, ++seq_};
-    auto env = call_envelope(make_envelope(req));
+    bool mutation = false;
+    if constexpr (requires { req.session; }) {
+      req.session = RequestSession{client_id_, ++seq_};
+      mutation = true;
+    }
+    auto env = call_envelope(make_envelope(req), mutation);
     if (!env.is_ok()) return env.status();
     return decode_reply<Rep>(env.value());
   }
@@ -38,7 +42,7 @@ class MasterClient {
   uint64_t client_id() const { return client_id_; }
 
  private:
-  Result<Envelope> call_envelope(Envelope&& req);
+  Result<Envelope> call_envelope(Envelope&& req, bool mutation);
   // Makes the master whose api is `endpoint` the current one, adding it
   // when it is not among those configured.
   void follow(const std::string& endpoint);

@@ -129,7 +129,8 @@ struct MkdirRequest {
 struct StatRequest {
   static constexpr MsgType kType = MsgType::kStatRequest;
   std::string path;
-  MSGPACK_DEFINE_MAP(path);
+  bool stale = false;  // any master may answer from its own state
+  MSGPACK_DEFINE_MAP(path, stale);
   Status validate() const;
 };
 
@@ -149,7 +150,8 @@ struct ListRequest {
   std::string prefix;       // only names starting with this
   std::string start_after;  // paging: names strictly after this one
   uint32_t limit = 1000;
-  MSGPACK_DEFINE_MAP(path, prefix, start_after, limit);
+  bool stale = false;
+  MSGPACK_DEFINE_MAP(path, prefix, start_after, limit, stale);
   Status validate() const;
 };
 
@@ -246,19 +248,25 @@ struct AbortUploadRequest {
 struct ClusterStatusRequest {
   static constexpr MsgType kType = MsgType::kClusterStatusRequest;
   uint8_t unused = 0;
-  MSGPACK_DEFINE_MAP(unused);
+  bool stale = false;
+  MSGPACK_DEFINE_MAP(unused, stale);
   Status validate() const { return Status::ok(); }
 };
 
 struct ClusterStatusReply {
   static constexpr MsgType kType = MsgType::kClusterStatusReply;
   std::string master_id;
-  std::string role;  // "leader" while dfs runs a single master
+  std::string role;  // "leader" or "follower" (answered with stale)
   std::vector<WorkerInfo> workers;
   uint64_t files = 0;
   uint64_t directories = 0;
   uint64_t garbage_chunks = 0;  // deleted chunks not yet removed from workers
-  MSGPACK_DEFINE_MAP(master_id, role, workers, files, directories, garbage_chunks);
+  uint64_t term = 0;            // of this master's Raft group, as it knows it
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  std::string leader;  // the leader's api endpoint, as this master knows it
+  MSGPACK_DEFINE_MAP(master_id, role, workers, files, directories, garbage_chunks, term,
+                     commit_index, applied_index, leader);
   Status validate() const;
 };
 
@@ -280,7 +288,8 @@ struct ReportBadReplicaRequest {
 struct FsckRequest {
   static constexpr MsgType kType = MsgType::kFsckRequest;
   std::string path;
-  MSGPACK_DEFINE_MAP(path);
+  bool stale = false;
+  MSGPACK_DEFINE_MAP(path, stale);
   Status validate() const;
 };
 

@@ -3,10 +3,10 @@
 #
 # Run directory (default .dfs/ in the checkout):
 #   cluster.env            settings of this cluster (base port, workers, ...)
-#   master-1/              metadata (meta/), log, pid
+#   master-M/              metadata (meta/), Raft log (raft/), log, pid
 #   worker-N/              chunks, log, pid
-# Ports: master 1 uses BASE..BASE+3; worker N listens on BASE+100+2N (data)
-# and BASE+101+2N (replication pipeline).
+# Ports: master M uses BASE+4(M-1) .. BASE+4(M-1)+3 (api, raft peers, events,
+# jobs); worker N listens on BASE+100+2N (data) and BASE+101+2N (pipeline).
 
 set -euo pipefail
 
@@ -69,7 +69,7 @@ resolve_run_dir() {
 }
 
 load_settings() {
-  BASE_PORT=7400 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1 REPLICATION="" WORKER_FLAGS=""
+  BASE_PORT=7400 MASTERS=3 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1 REPLICATION="" WORKER_FLAGS="" MASTER_FLAGS=""
   # shellcheck disable=SC1091
   [ -f "$RUN_DIR/cluster.env" ] && . "$RUN_DIR/cluster.env"
   return 0
@@ -78,16 +78,31 @@ load_settings() {
 save_settings() {
   cat >"$RUN_DIR/cluster.env" <<ENV
 BASE_PORT=$BASE_PORT
+MASTERS=$MASTERS
 WORKERS=$WORKERS
 CAPACITY=$CAPACITY
 CHUNK_SIZE=$CHUNK_SIZE
 HOST=$HOST
 REPLICATION=$REPLICATION
 WORKER_FLAGS="$WORKER_FLAGS"
+MASTER_FLAGS="$MASTER_FLAGS"
 ENV
 }
 
-master_endpoint() { echo "$HOST:$BASE_PORT"; }
+master_port() { echo $((BASE_PORT + 4 * ($1 - 1))); }
+master_endpoint() { echo "$HOST:$(master_port "${1:-1}")"; }
+# Every master's api endpoint, comma-separated (what --masters and DFS_MASTERS take).
+master_list() {
+  local i out=""
+  for i in $(seq 1 "$MASTERS"); do out="$out${out:+,}$(master_endpoint "$i")"; done
+  echo "$out"
+}
+# The founding members as dfs-master --peers takes them: 1=host:port,...
+master_peers() {
+  local i out=""
+  for i in $(seq 1 "$MASTERS"); do out="$out${out:+,}$i=$(master_endpoint "$i")"; done
+  echo "$out"
+}
 worker_port() { echo $((BASE_PORT + 100 + 2 * $1)); }
 
 # The pid in $1/pid if that process is alive and is a dfs binary, else "".

@@ -3,18 +3,52 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "bus/endpoints.h"
 #include "bus/process.h"
 #include "bus/units.h"
 #include "master/master_server.h"
 
+// "1=host:port,2=host:port" as node id -> api endpoint.
+static dfs::Result<std::map<dfs::raft::NodeId, dfs::HostPort>> parse_members(
+    const std::string& text) {
+  std::map<dfs::raft::NodeId, dfs::HostPort> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return dfs::invalid_argument("'" + item + "' is not N=host:port");
+    }
+    char* rest = nullptr;
+    uint64_t id = std::strtoull(item.c_str(), &rest, 10);
+    if (id == 0 || rest != item.c_str() + eq)
+      return dfs::invalid_argument("bad node id in '" + item + "'");
+    auto hp = dfs::parse_endpoint(item.substr(eq + 1));
+    if (!hp.is_ok()) return hp.status();
+    if (!out.emplace(id, hp.value()).second)
+      return dfs::invalid_argument("node " + std::to_string(id) + " named twice");
+  }
+  return out;
+}
+
 static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-master options");
-  desc.add_options()                                                      //
-      ("id", po::value<std::string>()->default_value("m1"), "master id")  //
+  desc.add_options()                                                                             //
+      ("id", po::value<std::string>()->default_value("m1"), "master name, for logs and status")  //
+      ("node-id", po::value<uint64_t>()->default_value(1), "this master's number in the group")  //
+      ("peers", po::value<std::string>()->default_value(""),
+       "every founding member as N=host:port (api endpoints, this one included), comma-separated; "
+       "empty: this master alone")                                              //
+      ("raft-tick-ms", po::value<int>()->default_value(50), "Raft clock tick")  //
+      ("election-ticks", po::value<int>()->default_value(10),
+       "election timeout in ticks (randomized up to twice this)")  //
       ("listen", po::value<std::string>()->default_value("127.0.0.1:7400"),
        "api endpoint host:port; the next three ports are taken too")                        //
       ("dir", po::value<std::string>()->required(), "metadata directory")                   //
@@ -61,7 +95,21 @@ static int run(int argc, char** argv) {
   std::string dir = vm["dir"].as<std::string>();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  auto ns = Namespace::open(dir + "/meta");
+  MasterServerConfig sc;
+  sc.listen = listen.value();
+  sc.node_id = vm["node-id"].as<uint64_t>();
+  sc.raft_dir = dir + "/raft";
+  sc.tick = std::chrono::milliseconds(std::max(5, vm["raft-tick-ms"].as<int>()));
+  sc.election_ticks = std::max(3, vm["election-ticks"].as<int>());
+  auto members = parse_members(vm["peers"].as<std::string>());
+  if (!members.is_ok()) {
+    std::fprintf(stderr, "dfs-master: --peers: %s\n", members.status().message().c_str());
+    return 2;
+  }
+  sc.members = members.value();
+  // The Raft log is durable before anything applies, so the namespace's own
+  // writes need no fsync: after a crash it replays from its applied index.
+  auto ns = Namespace::open(dir + "/meta", /*sync_writes=*/false);
   if (!ns.is_ok()) {
     spdlog::error("{}", ns.status().to_string());
     std::fprintf(stderr, "dfs-master: %s\n", ns.status().to_string().c_str());
@@ -83,8 +131,13 @@ static int run(int argc, char** argv) {
                ns.value()->directory_count());
 
   zmq::context_t ctx(1);
-  MasterServer server(ctx, listen.value(), options, std::move(ns).value());
-  s = server.run();
+  auto server = MasterServer::open(ctx, sc, options, std::move(ns).value());
+  if (!server.is_ok()) {
+    spdlog::error("{}", server.status().to_string());
+    std::fprintf(stderr, "dfs-master: %s\n", server.status().to_string().c_str());
+    return 1;
+  }
+  s = server.value()->run();
   if (!s.is_ok()) {
     spdlog::error("{}", s.to_string());
     std::fprintf(stderr, "dfs-master: %s\n", s.to_string().c_str());

@@ -2,19 +2,48 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
+
 #include "bus/process.h"
 #include "bus/socket.h"
 
 namespace dfs {
 
-MasterServer::MasterServer(zmq::context_t& ctx, HostPort listen, MasterOptions options,
-                           std::unique_ptr<Namespace> ns)
-    : ctx_(ctx),
-      listen_(std::move(listen)),
-      log_(ns->applied_index()),
-      service_(std::make_unique<MasterService>(std::move(options), std::move(ns), &log_)) {}
+Result<std::unique_ptr<MasterServer>> MasterServer::open(zmq::context_t& ctx,
+                                                         MasterServerConfig config,
+                                                         MasterOptions options,
+                                                         std::unique_ptr<Namespace> ns) {
+  if (config.members.empty()) config.members[config.node_id] = config.listen;
+  if (!config.members.count(config.node_id)) {
+    return invalid_argument("node " + std::to_string(config.node_id) + " is not among the members");
+  }
+  RaftLog::Options lo;
+  lo.core.id = config.node_id;
+  for (const auto& [id, hp] : config.members) {
+    lo.core.voters.push_back(id);
+    lo.apis[id] = master_api(hp);
+  }
+  lo.core.election_tick = config.election_ticks;
+  lo.core.heartbeat_tick = 1;
+  std::random_device rd;
+  lo.core.seed = config.seed ? config.seed : (static_cast<uint64_t>(rd()) << 32 | rd());
+  auto log = RaftLog::open(lo, config.raft_dir, ns->applied_index());
+  if (!log.is_ok()) return log.status();
+  std::unique_ptr<MasterServer> server(new MasterServer(ctx, std::move(config)));
+  server->log_ = std::move(log).value();
+  server->service_ =
+      std::make_unique<MasterService>(std::move(options), std::move(ns), server->log_.get());
+  RaftLog* raft_log = server->log_.get();
+  server->service_->set_log_status([raft_log](ClusterStatusReply* rep) {
+    rep->term = raft_log->core().term();
+    rep->commit_index = raft_log->core().commit_index();
+  });
+  return server;
+}
 
 Status MasterServer::run() {
+  const HostPort listen = config_.listen;
   SocketOptions api_opts;
   api_opts.router_mandatory = true;
   zmq::socket_t api = make_socket(ctx_, zmq::socket_type::router, api_opts);
@@ -22,32 +51,88 @@ Status MasterServer::run() {
   events.set(zmq::sockopt::subscribe, "hb.");
   events.set(zmq::sockopt::subscribe, "report.");
   zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
-  HostPort events_at{listen_.host, listen_.port + 2}, jobs_at{listen_.host, listen_.port + 3};
+  zmq::socket_t peer_in = make_socket(ctx_, zmq::socket_type::router, SocketOptions{});
+  // One DEALER per other member, named by our node id so the receiver can
+  // tell who sent (the message says so too, and must agree).
+  std::map<raft::NodeId, zmq::socket_t> peers_out;
+  for (const auto& [id, hp] : config_.members) {
+    if (id == config_.node_id) continue;
+    SocketOptions o;
+    o.identity = "m" + std::to_string(config_.node_id);
+    o.send_hwm = 1000;
+    // A message to a peer that is down is dropped, not queued for when it
+    // returns (Raft sends what is still needed), and a returning peer is
+    // found again within half a second.
+    o.immediate = true;
+    o.reconnect_ivl_max_ms = 500;
+    peers_out.emplace(id, make_socket(ctx_, zmq::socket_type::dealer, o));
+    peers_out.at(id).connect(master_peer(hp));
+  }
+  HostPort events_at{listen.host, listen.port + 2}, jobs_at{listen.host, listen.port + 3};
   try {
-    api.bind(bind_address(listen_));
+    api.bind(bind_address(listen));
+    peer_in.bind(bind_address(HostPort{listen.host, listen.port + 1}));
     events.bind(bind_address(events_at));
     jobs.bind(bind_address(jobs_at));
   } catch (const zmq::error_t& e) {
-    return Status(Code::kUnavailable, "cannot listen on " + listen_.tcp() + " (ports " +
-                                          std::to_string(listen_.port) + "-" +
-                                          std::to_string(listen_.port + 3) + "): " + e.what());
+    return Status(Code::kUnavailable, "cannot listen on " + listen.tcp() + " (ports " +
+                                          std::to_string(listen.port) + "-" +
+                                          std::to_string(listen.port + 3) + "): " + e.what());
   }
-  spdlog::info("master serving on {} (events {}, jobs {})", listen_.tcp(), events_at.tcp(),
+  spdlog::info("master {} (node {} of {}) serving on {} (events {}, jobs {})", config_.node_id,
+               config_.node_id, config_.members.size(), listen.tcp(), events_at.tcp(),
                jobs_at.tcp());
 
+  auto send_peer = [&](raft::Message&& m) {
+    auto it = peers_out.find(m.to);
+    if (it == peers_out.end()) return;
+    // A full queue drops the message; Raft sends again.
+    (void)send_envelope(it->second, Framing::kPlain, make_envelope(m));
+  };
   uint64_t bad_messages = 0;
   auto next_tick = std::chrono::steady_clock::now();
-  service_->on_role(/*leader=*/true, "", next_tick);
+  auto next_raft_tick = next_tick;
   while (!stop_requested() && !stop_.load()) {
     zmq::pollitem_t items[] = {{api.handle(), 0, ZMQ_POLLIN, 0},
-                               {events.handle(), 0, ZMQ_POLLIN, 0}};
+                               {events.handle(), 0, ZMQ_POLLIN, 0},
+                               {peer_in.handle(), 0, ZMQ_POLLIN, 0}};
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next_raft_tick - std::chrono::steady_clock::now());
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(100));
+      zmq::poll(items, 3, std::clamp(wait, std::chrono::milliseconds(0), config_.tick));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Status(Code::kInternal, std::string("poll failed: ") + e.what());
     }
     auto now = std::chrono::steady_clock::now();
+    if (items[2].revents & ZMQ_POLLIN) {
+      for (int i = 0; i < 1024; ++i) {
+        Envelope env;
+        Status s = recv_envelope(peer_in, Framing::kRouted, &env);
+        if (s.code() == Code::kTimeout) break;
+        if (s.is_ok() && env.header.type != MsgType::kRaftMessage) {
+          s = protocol_error("unexpected " + std::string(msg_type_name(env.header.type)));
+        }
+        Result<raft::Message> m =
+            s.is_ok() ? decode<raft::Message>(env.body) : Result<raft::Message>(s);
+        if (m.is_ok() &&
+            (m->to != config_.node_id || env.routing_id != "m" + std::to_string(m->from))) {
+          m = protocol_error("a Raft message for node " + std::to_string(m->to) + " from " +
+                             std::to_string(m->from) + " arrived from '" + env.routing_id + "'");
+        }
+        if (!m.is_ok()) {
+          if (++bad_messages % 100 == 1) {
+            spdlog::warn("dropping a bad message on the peer socket: {}", m.status().to_string());
+          }
+          continue;
+        }
+        log_->step(m.value());
+      }
+    }
+    if (now >= next_raft_tick) {
+      log_->tick();
+      next_raft_tick = now + config_.tick;
+    }
     if (items[1].revents & ZMQ_POLLIN) {
       for (int i = 0; i < 256; ++i) {
         Envelope env;
@@ -88,7 +173,7 @@ Status MasterServer::run() {
       service_->tick(now);
       next_tick = now + std::chrono::milliseconds(200);
     }
-    log_.deliver(*service_);
+    log_->pump(*service_, send_peer, now);
     for (auto& reply : service_->take_replies()) {
       if (!send_envelope(api, Framing::kRouted, std::move(reply)).is_ok()) {
         spdlog::debug("client went away before its reply");

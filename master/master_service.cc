@@ -47,6 +47,16 @@ RequestSession session_of(const std::string& body) {
   return only.is_ok() ? only->session : RequestSession{};
 }
 
+struct StaleOnly {
+  bool stale = false;
+  MSGPACK_DEFINE_MAP(stale);
+  Status validate() const { return Status::ok(); }
+};
+bool is_stale(const std::string& body) {
+  auto only = decode<StaleOnly>(body);
+  return only.is_ok() && only->stale;
+}
+
 // A placement failure that heartbeats arriving soon may cure.
 bool may_wait_for_workers(const Status& s) {
   return s.code() == Code::kUnavailable || s.code() == Code::kDiskFull;
@@ -105,6 +115,10 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
   if (!is_read(type) && !is_mutation(type)) {
     reply_error(held,
                 protocol_error("the master api does not take " + std::string(msg_type_name(type))));
+    return;
+  }
+  if (is_read(type) && is_stale(request.body)) {
+    serve_read(held, now);  // this master's state, whatever its role
     return;
   }
   if (!session_) {
@@ -391,6 +405,9 @@ ClusterStatusReply MasterService::cluster_status(Clock::time_point now) {
   ClusterStatusReply rep;
   rep.master_id = options_.id;
   rep.role = session_ ? "leader" : "follower";
+  rep.leader = leader_api_;
+  rep.applied_index = ns_->applied_index();
+  if (log_status_) log_status_(&rep);
   rep.workers = registry_.snapshot(now);
   rep.files = ns_->file_count();
   rep.directories = ns_->directory_count();

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +54,8 @@ class MasterService {
 
   const Namespace& names() const { return *ns_; }
   bool is_leader() const { return session_ != nullptr; }
+  // Lets the log's driver add what it knows (term, commit index) to status.
+  void set_log_status(std::function<void(ClusterStatusReply*)> fn) { log_status_ = std::move(fn); }
 
  private:
   // What a request needs to be answered or served later.
@@ -91,6 +94,7 @@ class MasterService {
   // retried as heartbeats arrive, until the startup grace ends.
   std::deque<Held> parked_;
   std::vector<Envelope> replies_;
+  std::function<void(ClusterStatusReply*)> log_status_;
 };
 
 }  // namespace dfs

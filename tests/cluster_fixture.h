@@ -54,7 +54,7 @@ class InProcessCluster {
   explicit InProcessCluster(Options options) : options_(options) {
     spdlog::default_logger();  // create the logger registry before any server thread uses it
     base_port_ = free_port_block(8 + 2 * options.workers);
-    auto ns = Namespace::open(dir_ / "master");
+    auto ns = Namespace::open(dir_ / "master", /*sync_writes=*/false);
     if (!ns.is_ok()) std::abort();
     MasterOptions mo;
     mo.default_chunk_size = options.chunk_size;
@@ -62,8 +62,13 @@ class InProcessCluster {
     mo.gc_interval = std::chrono::milliseconds(200);
     mo.registry.suspect_after = std::chrono::milliseconds(1500);
     mo.registry.dead_after = std::chrono::milliseconds(3000);
-    master_ = std::make_unique<MasterServer>(ctx_, HostPort{"127.0.0.1", base_port_}, mo,
-                                             std::move(ns).value());
+    MasterServerConfig sc;
+    sc.listen = HostPort{"127.0.0.1", base_port_};
+    sc.raft_dir = dir_ / "raft";
+    sc.tick = std::chrono::milliseconds(10);
+    auto server = MasterServer::open(ctx_, sc, mo, std::move(ns).value());
+    if (!server.is_ok()) std::abort();
+    master_ = std::move(server).value();
     master_thread_ = std::thread([this] { master_status_ = master_->run(); });
     for (int i = 1; i <= options.workers; ++i) start_worker(i);
   }

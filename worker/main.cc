@@ -18,7 +18,8 @@ static int run(int argc, char** argv) {
       ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
       ("pipeline-listen", po::value<std::string>()->default_value(""),
        "pipeline endpoint, host:port (default: the data port + 1)")  //
-      ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
+      ("masters",
+       po::value<std::string>()->default_value("127.0.0.1:7400,127.0.0.1:7404,127.0.0.1:7408"),
        "comma-separated master api endpoints")                         //
       ("dir", po::value<std::string>()->required(), "data directory")  //
       ("capacity", po::value<std::string>()->default_value("0"),

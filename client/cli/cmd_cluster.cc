@@ -20,6 +20,8 @@ int cmd_df(Context& ctx) {
   if (vm.count("json")) {
     JsonWriter j;
     j.begin_object().key("master").value(st->master_id).key("role").value(st->role);
+    j.key("term").value(st->term).key("commit_index").value(st->commit_index);
+    j.key("applied_index").value(st->applied_index).key("leader").value(st->leader);
     j.key("files").value(st->files).key("directories").value(st->directories);
     j.key("garbage_chunks").value(st->garbage_chunks);
     j.key("workers").begin_array();

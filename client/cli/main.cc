@@ -9,7 +9,7 @@
 
 namespace {
 
-const char* kUsage = R"(usage: dfs [--masters LIST] [--timeout-ms N] COMMAND [ARGS]
+const char* kUsage = R"(usage: dfs [--masters LIST] [--timeout-ms N] [--stale] COMMAND [ARGS]
 
 commands:
   put LOCAL REMOTE      upload a file (LOCAL '-' reads standard input)
@@ -35,12 +35,14 @@ static int run(int argc, char** argv) {
   po::options_description global("global options");
   global.add_options()              //
       ("help,h", "show this help")  //
-      ("masters", po::value<std::string>()->default_value("127.0.0.1:7400"),
-       "comma-separated master api endpoints")                                       //
-      ("timeout-ms", po::value<int>()->default_value(10000), "per-request timeout")  //
-      ("parallel", po::value<int>()->default_value(4), "chunks moved at once")       //
-      ("config", po::value<std::string>(), "config file (key = value lines)")        //
-      ("command", po::value<std::string>(), "")                                      //
+      ("masters",
+       po::value<std::string>()->default_value("127.0.0.1:7400,127.0.0.1:7404,127.0.0.1:7408"),
+       "comma-separated master api endpoints (default: the local cluster launch/up starts)")  //
+      ("timeout-ms", po::value<int>()->default_value(10000), "per-request timeout")           //
+      ("stale", "read from the first master that answers, from its own state (may lag)")      //
+      ("parallel", po::value<int>()->default_value(4), "chunks moved at once")                //
+      ("config", po::value<std::string>(), "config file (key = value lines)")                 //
+      ("command", po::value<std::string>(), "")                                               //
       ("args", po::value<std::vector<std::string>>(), "");
   po::positional_options_description pos;
   pos.add("command", 1).add("args", -1);
@@ -102,6 +104,7 @@ static int run(int argc, char** argv) {
   options.masters = masters.value();
   options.timeout = std::chrono::milliseconds(std::max(100, vm["timeout-ms"].as<int>()));
   options.parallel_chunks = std::clamp(vm["parallel"].as<int>(), 1, 64);
+  options.stale = vm.count("stale") > 0;
   Client client(options);
   cli::Context ctx{&client, command, rest};
   return it->second(ctx);

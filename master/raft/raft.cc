@@ -438,9 +438,13 @@ void Raft::step_leader(const Message& m) {
         pr.read_ack = m.context;
         release_confirmed_reads();
       }
-      // A prober whose probe went unanswered, or a newcomer whose log we
-      // know nothing of, is probed again, even if only with an empty append.
-      if (pr.match < last_index()) send_append(m.from, !pr.replicating);
+      // A follower behind us gets an append, empty if need be: a prober
+      // whose probe went unanswered, a newcomer whose log we know nothing
+      // of, or a replicating follower whose appends were all lost (its next
+      // index already past our log, so only an empty append at it finds
+      // the gap). Without this, an idle leader never catches up a follower
+      // that restarted while appends to it were in flight.
+      if (pr.match < last_index()) send_append(m.from, /*allow_empty=*/true);
       break;
     default:
       break;
@@ -522,7 +526,17 @@ void Raft::send_append(NodeId to, bool allow_empty) {
   m.log_term = term_or_zero(m.index);
   m.commit = commit_;
   uint64_t end = std::min<uint64_t>(last_index(), m.index + config_.max_entries_per_append);
-  for (uint64_t i = pr.next; i <= end; ++i) m.entries.push_back(entry(i));
+  // Bounded in bytes too, so a message stays under what a peer decodes;
+  // always at least one entry, or a big one would never travel.
+  size_t bytes = 0;
+  for (uint64_t i = pr.next; i <= end; ++i) {
+    bytes += entry(i).data.size();
+    if (!m.entries.empty() && bytes > config_.max_bytes_per_append) {
+      end = i - 1;
+      break;
+    }
+    m.entries.push_back(entry(i));
+  }
   if (pr.replicating) {
     // Optimistic: the next append starts after these.
     pr.next = end + 1;

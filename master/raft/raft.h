@@ -50,6 +50,7 @@ struct Config {
   int election_tick = 10;  // ticks; the timeout is randomized in [this, 2 * this)
   int heartbeat_tick = 1;
   size_t max_entries_per_append = 64;
+  size_t max_bytes_per_append = 8u << 20;  // payload bytes; one entry may be larger
   size_t max_inflight_appends = 32;  // unacknowledged appends per follower
   size_t snapshot_piece_bytes = 1u << 20;
   size_t max_pending_reads = 4096;

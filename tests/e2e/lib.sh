@@ -16,15 +16,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port with nothing listening on the master's ports or those of
-# workers 1..15 (data and pipeline).
+# A base port with nothing listening on the ports of masters 1..5 or those
+# of workers 1..15 (data and pipeline).
 free_base_port() {
   local base p
   for _ in $(seq 1 50); do
     # Below the kernel's ephemeral range (32768+), so no outgoing connection holds one.
     base=$((10000 + (RANDOM * 7 + $$) % 22000))
     local busy=0
-    for p in $(seq "$base" $((base + 3))) $(seq $((base + 100)) $((base + 131))); do
+    for p in $(seq "$base" $((base + 19))) $(seq $((base + 100)) $((base + 131))); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
     done
     [ $busy -eq 0 ] && { echo "$base"; return; }
@@ -44,7 +44,9 @@ start_cluster() {
     cat "$WORK/$name.up.log" >&2
     return 1
   }
-  export DFS_MASTERS="127.0.0.1:$port"
+  local masters
+  masters="$(. "$RUN/cluster.env" && for i in $(seq 1 "$MASTERS"); do printf '127.0.0.1:%s,' $((port + 4 * (i - 1))); done)"
+  export DFS_MASTERS="${masters%,}"
 }
 
 pass() { PASSES=$((PASSES + 1)); echo "ok   $*"; }
