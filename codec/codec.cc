@@ -3,10 +3,12 @@
 namespace dfs::codec_detail {
 
 Status unpack_bounded(const char* data, size_t size, msgpack::object_handle* out) {
-  // Generous for real messages (a file of kMaxChunksPerFile chunks), small
-  // enough that a hostile length prefix cannot make us allocate gigabytes.
+  // Generous for real messages (a file of kMaxChunksPerFile chunks; a log
+  // entry holding a whole file's commit inside a Raft message), small
+  // enough that a hostile length prefix cannot make us allocate gigabytes:
+  // no string can be longer than the body that carries it.
   const msgpack::unpack_limit limit(/*array=*/kMaxChunksPerFile, /*map=*/64,
-                                    /*str=*/1 << 20, /*bin=*/1 << 20, /*ext=*/0,
+                                    /*str=*/kMaxBodyBytes, /*bin=*/kMaxBodyBytes, /*ext=*/0,
                                     /*depth=*/8);
   try {
     size_t offset = 0;

@@ -52,6 +52,9 @@ Status MasterServer::run() {
   events.set(zmq::sockopt::subscribe, "report.");
   zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
   zmq::socket_t peer_in = make_socket(ctx_, zmq::socket_type::router, SocketOptions{});
+  // A master that comes back (after a crash its old connection may linger
+  // half-open) takes over its identity instead of being turned away.
+  peer_in.set(zmq::sockopt::router_handover, 1);
   // One DEALER per other member, named by our node id so the receiver can
   // tell who sent (the message says so too, and must agree).
   std::map<raft::NodeId, zmq::socket_t> peers_out;

@@ -7,6 +7,10 @@
 namespace dfs {
 namespace {
 
+// Half a message body: one entry, with its Raft message around it, always
+// decodes at a peer.
+constexpr size_t kMaxEntryBytes = kMaxBodyBytes / 2;
+
 bool is_read(MsgType type) {
   switch (type) {
     case MsgType::kStatRequest:
@@ -173,7 +177,16 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
     reply_error(request, cmd.status());
     return;
   }
-  auto pos = log_->propose(encode(cmd.value()));
+  std::string entry = encode(cmd.value());
+  if (entry.size() > kMaxEntryBytes) {
+    // Every replica must be able to take the entry in one message.
+    reply_error(request,
+                invalid_argument("the request makes a log entry of " +
+                                 std::to_string(entry.size() >> 20) + " MiB, more than the " +
+                                 std::to_string(kMaxEntryBytes >> 20) + " MiB limit"));
+    return;
+  }
+  auto pos = log_->propose(std::move(entry));
   if (!pos.is_ok()) {
     if (pos.status().code() == Code::kNotLeader) {
       reply_not_leader(request);

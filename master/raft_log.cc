@@ -35,7 +35,11 @@ std::string RaftLog::api_of(raft::NodeId id) const {
 
 Result<LogPosition> RaftLog::propose(std::string data) {
   auto index = core_.propose(std::move(data));
-  if (!index.is_ok()) return Status(Code::kNotLeader, index.status().message());
+  if (!index.is_ok()) {
+    // Leading but handing over (a transfer): busy, not elsewhere.
+    Code code = core_.role() == raft::Role::kLeader ? Code::kBusy : Code::kNotLeader;
+    return Status(code, index.status().message());
+  }
   return LogPosition{index.value(), core_.term()};
 }
 
@@ -78,10 +82,11 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
   }
   bool leading = core_.role() == raft::Role::kLeader && applied_term_ == core_.term();
   raft::NodeId leader = core_.leader();
+  // A leader not yet serving (its own term has not applied here) names no
+  // leader: it must not send clients to itself.
+  if (!leading && leader == core_.id()) leader = 0;
   if (leading != told_leading_ || (!leading && leader != told_leader_)) {
-    if (leading || told_leading_ || leader != 0) {
-      service.on_role(leading, leading ? "" : api_of(leader), now);
-    }
+    service.on_role(leading, leading ? "" : api_of(leader), now);
     told_leading_ = leading;
     told_leader_ = leader;
   }

@@ -369,5 +369,22 @@ TEST_F(MasterServiceTest, AnAllocationJustAfterTakingOverWaitsForTheWorkersFirst
   EXPECT_EQ(decode_reply<AllocateChunkReply>(out[0]).status().code(), Code::kUnavailable);
 }
 
+TEST_F(MasterServiceTest, ARequestTooBigForOneLogEntryIsRefusedBeforeItReachesTheLog) {
+  auto upload = call<CreateUploadReply>(CreateUploadRequest{"/huge", 0, 1, false});
+  ASSERT_TRUE(upload.is_ok());
+  CommitUploadRequest req{upload->upload_id, 0, {}, {6, 1}};
+  const size_t n = 250000;  // about 40 MiB of chunk list
+  for (size_t i = 0; i < n; ++i) {
+    char id[33];
+    std::snprintf(id, sizeof id, "%032zx", i + 1);
+    req.chunks.push_back(ChunkInfo{i, id, 64 << 20, std::string(64, 'a'), {"w1"}, {}});
+  }
+  req.size = uint64_t{n} * (64 << 20);
+  auto out = call<OkReply>(req);
+  EXPECT_EQ(out.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("MiB limit"), std::string::npos) << out.status().message();
+  EXPECT_EQ(log_.held(), 0u);
+}
+
 }  // namespace
 }  // namespace dfs

@@ -103,8 +103,8 @@ TEST(RaftSim, RunsAreHarshAndStillMakeProgress) {
   EXPECT_GE(total.commands, 200u * kRuns);  // and clients still got work done
   EXPECT_GE(total.committed, total.commands);
   EXPECT_GE(total.reads, 100u * kRuns);
-  EXPECT_GE(total.snapshots_installed, 2u * kRuns);  // followers too far behind got the snapshot
-  EXPECT_GE(total.transfers, kRuns / 2);
+  EXPECT_GE(total.snapshots_installed, 3u * kRuns);  // followers too far behind got the snapshot
+  EXPECT_GE(total.transfers, 1u * kRuns);
   EXPECT_GE(total.conf_changes, 5u * kRuns);
   std::cout << "over " << kRuns << " runs: leaders " << total.leaders << ", crashes "
             << total.crashes << ", partitions " << total.partitions << ", commands "

@@ -18,22 +18,29 @@ applied_of() {  # applied index of master N, from its own state
 check "exactly one of three masters leads" bash -c "[ \$('$ROOT/launch/status' --dir '$RUN' | awk '\$1 == \"master\" && \$6 ~ /^leader/' | wc -l) -eq 1 ]"
 
 # ---- kill -9 the leader in the middle of a stream of operations ----
-head -c $((100 << 20)) /dev/urandom >"$WORK/big"
+head -c $((200 << 20)) /dev/urandom >"$WORK/big"
 head -c 100000 /dev/urandom >"$WORK/small"
 "$DFS" mkdir /s
-# A writer that records what was acknowledged: "put N" / "mkdir N" / "mv N".
+# A writer that records every outcome: "put N T" / "mkdir N T" / "mv N T"
+# when acknowledged (T: nanoseconds), "FAIL op N" when not.
 (
   for i in $(seq 1 400); do
-    if "$DFS" put -q "$WORK/small" "/s/f$i" 2>/dev/null; then echo "put $i"; fi
-    if "$DFS" mkdir "/s/d$i" 2>/dev/null; then echo "mkdir $i"; fi
-    if "$DFS" mv "/s/d$i" "/s/m$i" 2>/dev/null; then echo "mv $i"; fi
+    for op in put mkdir mv; do
+      case $op in
+        put) "$DFS" put -q "$WORK/small" "/s/f$i" 2>>"$WORK/writer.err" ;;
+        mkdir) "$DFS" mkdir "/s/d$i" 2>>"$WORK/writer.err" ;;
+        mv) "$DFS" mv "/s/d$i" "/s/m$i" 2>>"$WORK/writer.err" ;;
+      esac && echo "$op $i $(date +%s%N)" || echo "FAIL $op $i"
+    done
     [ -f "$WORK/stop" ] && break
   done
 ) >"$WORK/acked" &
 writer=$!
-"$DFS" put -q "$WORK/big" /big 2>"$WORK/big.err" &
+"$DFS" --parallel 1 put -q "$WORK/big" /big 2>"$WORK/big.err" &
 big=$!
-sleep 1.5
+# Kill once the stream is going, with the big put under way.
+for _ in $(seq 1 100); do [ "$(grep -c '^put' "$WORK/acked")" -ge 1 ] && break; sleep 0.02; done
+check "the 200 MiB put is still running when the leader dies" kill -0 "$big"
 victim="$(leader)"
 kill -9 "$(pid_of "master-${victim#m}")"
 killed_at=$(date +%s%N)
@@ -43,20 +50,27 @@ until "$DFS" --timeout-ms 500 mkdir "/after-kill" 2>/dev/null; do
 done
 took_ms=$(( ($(date +%s%N) - killed_at) / 1000000 ))
 check "a new leader commits within 5 s of kill -9 of the old one (took ${took_ms} ms)" [ "$took_ms" -lt 5000 ]
-sleep 2
+for _ in $(seq 1 100); do
+  [ "$(awk -v t="$killed_at" '$1 == "put" && $3 > t' "$WORK/acked" | wc -l)" -ge 5 ] && break
+  sleep 0.1
+done
 touch "$WORK/stop"
 wait "$writer" || true
-check "the 100 MiB put running through the failover completes" wait "$big"
+check "the 200 MiB put running through the failover completes" wait "$big"
 check "and reads back identical" bash -c "'$DFS' get -q /big '$WORK/big.back' && cmp -s '$WORK/big' '$WORK/big.back'"
+check "no operation of the stream failed across the failover" bash -c "! grep -q '^FAIL' '$WORK/acked' || { grep '^FAIL' '$WORK/acked'; tail -3 '$WORK/writer.err'; exit 1; }"
+check "the stream went on after the kill" bash -c "[ \$(awk -v t=$killed_at '\$1 == \"put\" && \$3 > t' '$WORK/acked' | wc -l) -ge 5 ]"
 lost=0
-while read -r op i; do
+declare -A moved=()
+while read -r op i _; do [ "$op" = mv ] && moved[$i]=1; done <"$WORK/acked"
+while read -r op i _; do
   case "$op" in
     put) "$DFS" get -q "/s/f$i" "$WORK/back" 2>/dev/null && cmp -s "$WORK/small" "$WORK/back" || { lost=$((lost + 1)); echo "lost: put $i"; } ;;
+    mkdir) [ -n "${moved[$i]:-}" ] || "$DFS" stat "/s/d$i" >/dev/null 2>&1 || { lost=$((lost + 1)); echo "lost: mkdir $i"; } ;;
     mv) "$DFS" stat "/s/m$i" >/dev/null 2>&1 && ! "$DFS" stat "/s/d$i" >/dev/null 2>&1 || { lost=$((lost + 1)); echo "lost: mv $i"; } ;;
   esac
 done <"$WORK/acked"
-check "every acknowledged put and mv of $(wc -l <"$WORK/acked") operations is visible after the failover" [ "$lost" -eq 0 ]
-check "the writer kept writing through it" bash -c "[ \$(grep -c '^put' '$WORK/acked') -ge 5 ]"
+check "every acknowledged put, mkdir and mv ($(grep -vc '^FAIL' "$WORK/acked") of them) is visible after the failover" [ "$lost" -eq 0 ]
 
 # ---- the killed master comes back and catches up ----
 check "launch/up restarts the killed master" "$ROOT/launch/up" --dir "$RUN" >/dev/null 2>&1
