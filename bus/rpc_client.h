@@ -41,6 +41,9 @@ class RpcClient {
   Result<Envelope> recv(std::chrono::milliseconds timeout);
   // Drops the socket and anything queued on it.
   void reset();
+  // The socket's handle, for polling several clients at once (POLLOUT:
+  // its connection is up).
+  void* handle() { return socket_.handle(); }
 
  private:
   zmq::context_t& ctx_;

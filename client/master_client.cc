@@ -30,6 +30,23 @@ void MasterClient::follow(const std::string& endpoint) {
   current_ = masters_.size() - 1;
 }
 
+void MasterClient::prefer_connected(std::chrono::milliseconds wait) {
+  std::vector<zmq::pollitem_t> items;
+  for (auto& m : masters_) items.push_back({m->handle(), 0, ZMQ_POLLOUT, 0});
+  try {
+    if (zmq::poll(items.data(), items.size(), wait) <= 0) return;
+  } catch (const zmq::error_t&) {
+    return;
+  }
+  if (items[current_].revents & ZMQ_POLLOUT) return;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].revents & ZMQ_POLLOUT) {
+      current_ = i;
+      return;
+    }
+  }
+}
+
 std::chrono::milliseconds MasterClient::backoff(int round) {
   // From 25 ms doubling to 400 ms, jittered so that clients that failed
   // together do not come back together.
@@ -58,6 +75,7 @@ Result<Envelope> MasterClient::call_envelope(Envelope&& req, bool mutation) {
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return give_up();
+    if (masters_.size() > 1) prefer_connected(std::min(left, std::chrono::milliseconds(2000)));
     RpcClient& m = *masters_[current_];
     Envelope copy;
     copy.header = req.header;

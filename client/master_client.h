@@ -47,6 +47,10 @@ class MasterClient {
   // when it is not among those configured.
   void follow(const std::string& endpoint);
   std::chrono::milliseconds backoff(int round);
+  // Makes current_ a master whose connection is up, preferring the current
+  // one, waiting at most `wait` for any: a dead master first in the list
+  // then costs nothing (every process of the CLI starts from the list).
+  void prefer_connected(std::chrono::milliseconds wait);
 
   zmq::context_t& ctx_;
   std::vector<std::unique_ptr<RpcClient>> masters_;
