@@ -51,7 +51,7 @@ struct Config {
   int heartbeat_tick = 1;
   size_t max_entries_per_append = 64;
   size_t max_bytes_per_append = 8u << 20;  // payload bytes; one entry may be larger
-  size_t max_inflight_appends = 32;  // unacknowledged appends per follower
+  size_t max_inflight_appends = 32;        // unacknowledged appends per follower
   size_t snapshot_piece_bytes = 1u << 20;
   size_t max_pending_reads = 4096;
   uint64_t seed = 1;
