@@ -96,6 +96,10 @@ std::string_view msg_type_name(MsgType type) {
       return "CollectOrphansCmd";
     case MsgType::kRaftMessage:
       return "RaftMessage";
+    case MsgType::kSnapshotFileRequest:
+      return "SnapshotFileRequest";
+    case MsgType::kSnapshotFileReply:
+      return "SnapshotFileReply";
   }
   return {};
 }

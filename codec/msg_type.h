@@ -46,6 +46,8 @@ enum class MsgType : uint16_t {
   kChunkReport = 63,
   // Masters' Raft group.
   kRaftMessage = 120,
+  kSnapshotFileRequest = 121,
+  kSnapshotFileReply = 122,
   // Metadata state machine commands (log entries).
   kMkdirCmd = 100,
   kCommitFileCmd = 101,

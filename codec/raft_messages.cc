@@ -1,5 +1,7 @@
 #include "codec/raft_messages.h"
 
+#include "codec/sha256.h"
+
 #include <algorithm>
 
 namespace dfs::raft {
@@ -99,6 +101,43 @@ Status Message::validate() const {
     DFS_RETURN_IF_ERROR(entries[i].validate());
     if (entries[i].index != index + 1 + i) return invalid_argument("entries not consecutive");
   }
+  return Status::ok();
+}
+
+namespace {
+// A name that stays inside the directory it is joined to.
+bool is_plain_file_name(const std::string& name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
+}
+}  // namespace
+
+Status SnapshotFile::validate() const {
+  if (!is_plain_file_name(name)) return invalid_argument("bad snapshot file name");
+  if (!is_sha256_hex(sha256)) return invalid_argument("bad snapshot file checksum");
+  return Status::ok();
+}
+
+Status SnapshotManifest::validate() const {
+  if (index == 0) return invalid_argument("snapshot manifest without an index");
+  if (files.empty() || files.size() > kMaxSnapshotFiles) {
+    return invalid_argument("snapshot manifest with " + std::to_string(files.size()) + " files");
+  }
+  for (const auto& f : files) {
+    if (Status s = f.validate(); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+Status SnapshotFileRequest::validate() const {
+  if (!is_plain_file_name(name)) return invalid_argument("bad snapshot file name");
+  if (max == 0 || max > kMaxSnapshotFilePiece) return invalid_argument("bad snapshot piece size");
+  return Status::ok();
+}
+
+Status SnapshotFileReply::validate() const {
+  if (!is_plain_file_name(name)) return invalid_argument("bad snapshot file name");
+  if (data.size() > kMaxSnapshotFilePiece) return invalid_argument("snapshot piece too big");
   return Status::ok();
 }
 

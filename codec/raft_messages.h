@@ -127,6 +127,8 @@ inline constexpr size_t kMaxSnapshotPiece = 64u << 20;
 //   TimeoutNow:     campaign now (leadership transfer)
 //   Vote/PreVote:   transfer = part of a leadership transfer, which may
 //                   depose a leader the voter still hears from
+//   AppendResp:     rejoining = a refusal from a node that lost its storage
+//                   and holds no log yet: its old progress is void
 struct Message {
   static constexpr MsgType kType = MsgType::kRaftMessage;
   uint8_t kind = 0;
@@ -145,10 +147,61 @@ struct Message {
   std::string data;
   bool done = false;
   bool transfer = false;
+  bool rejoining = false;
   MSGPACK_DEFINE_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint, context,
-                     snapshot, offset, data, done, transfer);
+                     snapshot, offset, data, done, transfer, rejoining);
   Status validate() const;
   MsgKind msg_kind() const { return static_cast<MsgKind>(kind); }
+};
+
+// The masters' snapshot: Raft carries only this manifest of a RocksDB
+// checkpoint of the namespace; a follower that receives it fetches the files
+// it names from the sender, piece by piece, before Raft installs it.
+struct SnapshotFile {
+  std::string name;  // a plain file name inside the checkpoint directory
+  uint64_t size = 0;
+  std::string sha256;  // hex
+  MSGPACK_DEFINE_MAP(name, size, sha256);
+  Status validate() const;
+};
+
+struct SnapshotManifest {
+  uint64_t index = 0;  // the namespace's applied index in the checkpoint
+  std::vector<SnapshotFile> files;
+  MSGPACK_DEFINE_MAP(index, files);
+  Status validate() const;
+};
+
+inline constexpr size_t kMaxSnapshotFiles = 100000;
+inline constexpr size_t kMaxSnapshotFilePiece = 8u << 20;
+
+// A follower asks the master that sent a manifest for bytes of one file.
+struct SnapshotFileRequest {
+  static constexpr MsgType kType = MsgType::kSnapshotFileRequest;
+  NodeId from = 0;
+  NodeId to = 0;
+  uint64_t index = 0;  // the snapshot's index
+  std::string name;
+  uint64_t offset = 0;
+  uint64_t max = 0;  // bytes wanted, at most kMaxSnapshotFilePiece
+  MSGPACK_DEFINE_MAP(from, to, index, name, offset, max);
+  Status validate() const;
+};
+
+// The bytes at `offset` (eof when they end the file), or `error` when the
+// sender no longer holds that snapshot (it compacted again) or cannot read it.
+struct SnapshotFileReply {
+  static constexpr MsgType kType = MsgType::kSnapshotFileReply;
+  NodeId from = 0;
+  NodeId to = 0;
+  uint64_t index = 0;
+  std::string name;
+  uint64_t offset = 0;
+  std::string data;
+  bool eof = false;
+  std::string error;
+  MSGPACK_DEFINE_MAP(from, to, index, name, offset, data, eof, error);
+  Status validate() const;
 };
 
 }  // namespace dfs::raft

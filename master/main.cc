@@ -49,6 +49,13 @@ static int run(int argc, char** argv) {
       ("raft-tick-ms", po::value<int>()->default_value(50), "Raft clock tick")  //
       ("election-ticks", po::value<int>()->default_value(10),
        "election timeout in ticks (randomized up to twice this)")  //
+      ("join", po::bool_switch(),
+       "this master's --dir was lost and it rejoins its group: it neither votes nor campaigns "
+       "until the leader has sent it the log")  //
+      ("snapshot-entries", po::value<uint64_t>()->default_value(10000),
+       "checkpoint the namespace after this many entries since the last snapshot (0: never)")  //
+      ("snapshot-bytes", po::value<std::string>()->default_value("64M"),
+       "... or after this many bytes of entries")  //
       ("listen", po::value<std::string>()->default_value("127.0.0.1:7400"),
        "api endpoint host:port; the next three ports are taken too")                        //
       ("dir", po::value<std::string>()->required(), "metadata directory")                   //
@@ -71,7 +78,8 @@ static int run(int argc, char** argv) {
   }
   auto listen = parse_endpoint(vm["listen"].as<std::string>());
   auto chunk_size = parse_size(vm["chunk-size"].as<std::string>());
-  for (const Status* e : {&listen.status(), &chunk_size.status()}) {
+  auto snapshot_bytes = parse_size(vm["snapshot-bytes"].as<std::string>());
+  for (const Status* e : {&listen.status(), &chunk_size.status(), &snapshot_bytes.status()}) {
     if (!e->is_ok()) {
       std::fprintf(stderr, "dfs-master: %s\n", e->message().c_str());
       return 2;
@@ -99,6 +107,10 @@ static int run(int argc, char** argv) {
   sc.listen = listen.value();
   sc.node_id = vm["node-id"].as<uint64_t>();
   sc.raft_dir = dir + "/raft";
+  sc.meta_dir = dir + "/meta";
+  sc.join = vm["join"].as<bool>();
+  sc.snapshot_entries = vm["snapshot-entries"].as<uint64_t>();
+  sc.snapshot_bytes = std::max<uint64_t>(1, snapshot_bytes.value());
   sc.tick = std::chrono::milliseconds(std::max(5, vm["raft-tick-ms"].as<int>()));
   sc.election_ticks = std::max(3, vm["election-ticks"].as<int>());
   auto members = parse_members(vm["peers"].as<std::string>());
@@ -109,7 +121,7 @@ static int run(int argc, char** argv) {
   sc.members = members.value();
   // The Raft log is durable before anything applies, so the namespace's own
   // writes need no fsync: after a crash it replays from its applied index.
-  auto ns = Namespace::open(dir + "/meta", /*sync_writes=*/false);
+  auto ns = Namespace::open(sc.meta_dir, /*sync_writes=*/false);
   if (!ns.is_ok()) {
     spdlog::error("{}", ns.status().to_string());
     std::fprintf(stderr, "dfs-master: %s\n", ns.status().to_string().c_str());

@@ -25,10 +25,13 @@ Result<std::unique_ptr<MasterServer>> MasterServer::open(zmq::context_t& ctx,
     lo.apis[id] = master_api(hp);
   }
   lo.core.election_tick = config.election_ticks;
+  lo.core.joining = config.join;
+  lo.snapshot_entries = config.snapshot_entries;
+  lo.snapshot_bytes = config.snapshot_bytes;
   lo.core.heartbeat_tick = 1;
   std::random_device rd;
   lo.core.seed = config.seed ? config.seed : (static_cast<uint64_t>(rd()) << 32 | rd());
-  auto log = RaftLog::open(lo, config.raft_dir, ns->applied_index());
+  auto log = RaftLog::open(lo, config.raft_dir, config.meta_dir, &ns);
   if (!log.is_ok()) return log.status();
   std::unique_ptr<MasterServer> server(new MasterServer(ctx, std::move(config)));
   server->log_ = std::move(log).value();
@@ -86,11 +89,11 @@ Status MasterServer::run() {
                config_.node_id, config_.members.size(), listen.tcp(), events_at.tcp(),
                jobs_at.tcp());
 
-  auto send_peer = [&](raft::Message&& m) {
-    auto it = peers_out.find(m.to);
+  auto send_peer = [&](raft::NodeId to, Envelope&& env) {
+    auto it = peers_out.find(to);
     if (it == peers_out.end()) return;
     // A full queue drops the message; Raft sends again.
-    (void)send_envelope(it->second, Framing::kPlain, make_envelope(m));
+    (void)send_envelope(it->second, Framing::kPlain, std::move(env));
   };
   uint64_t bad_messages = 0;
   auto next_tick = std::chrono::steady_clock::now();
@@ -113,23 +116,10 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(peer_in, Framing::kRouted, &env);
         if (s.code() == Code::kTimeout) break;
-        if (s.is_ok() && env.header.type != MsgType::kRaftMessage) {
-          s = protocol_error("unexpected " + std::string(msg_type_name(env.header.type)));
+        if (s.is_ok()) s = log_->receive(env.routing_id, env, now);
+        if (!s.is_ok() && ++bad_messages % 100 == 1) {
+          spdlog::warn("dropping a bad message on the peer socket: {}", s.to_string());
         }
-        Result<raft::Message> m =
-            s.is_ok() ? decode<raft::Message>(env.body) : Result<raft::Message>(s);
-        if (m.is_ok() &&
-            (m->to != config_.node_id || env.routing_id != "m" + std::to_string(m->from))) {
-          m = protocol_error("a Raft message for node " + std::to_string(m->to) + " from " +
-                             std::to_string(m->from) + " arrived from '" + env.routing_id + "'");
-        }
-        if (!m.is_ok()) {
-          if (++bad_messages % 100 == 1) {
-            spdlog::warn("dropping a bad message on the peer socket: {}", m.status().to_string());
-          }
-          continue;
-        }
-        log_->step(m.value());
       }
     }
     if (now >= next_raft_tick) {

@@ -25,7 +25,11 @@ struct MasterServerConfig {
   // Every founding member's api endpoint, this one included; empty means
   // this master alone.
   std::map<raft::NodeId, HostPort> members;
-  std::string raft_dir;  // the log store
+  std::string raft_dir;  // the log store and snapshots
+  std::string meta_dir;  // the namespace's directory, replaced when a snapshot installs
+  bool join = false;     // this master's storage was lost: see raft::Config::joining
+  uint64_t snapshot_entries = 10000;
+  uint64_t snapshot_bytes = 64u << 20;
   std::chrono::milliseconds tick{50};
   int election_ticks = 10;  // the election timeout is [this, 2 * this) ticks
   uint64_t seed = 0;        // election jitter; 0 picks one
@@ -33,7 +37,8 @@ struct MasterServerConfig {
 
 class MasterServer {
  public:
-  // Opens the Raft log; fails when it cannot be trusted.
+  // Opens the Raft log; fails when it cannot be trusted. `ns` was opened
+  // from config.meta_dir.
   static Result<std::unique_ptr<MasterServer>> open(zmq::context_t& ctx, MasterServerConfig config,
                                                     MasterOptions options,
                                                     std::unique_ptr<Namespace> ns);

@@ -230,6 +230,14 @@ void MasterService::retry_parked(Clock::time_point now) {
   }
 }
 
+void MasterService::restore(const std::function<std::unique_ptr<Namespace>()>& reopen) {
+  // Only a follower is sent a snapshot: a leader's session plans from the
+  // namespace it would lose.
+  session_.reset();
+  ns_.reset();
+  ns_ = reopen();
+}
+
 void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view data) {
   Outcome out = ns_->apply_entry(index, data);
   if (session_) session_->on_applied(out);

@@ -53,6 +53,11 @@ class MasterService {
   std::vector<Envelope> take_outbox();
 
   const Namespace& names() const { return *ns_; }
+  // For the log's driver: the namespace to checkpoint into a snapshot, and
+  // its replacement by an installed snapshot (on a follower): the old one is
+  // closed before `reopen` runs, since the new one takes its directory.
+  Namespace& state() { return *ns_; }
+  void restore(const std::function<std::unique_ptr<Namespace>()>& reopen);
   bool is_leader() const { return session_ != nullptr; }
   // Lets the log's driver add what it knows (term, commit index) to status.
   void set_log_status(std::function<void(ClusterStatusReply*)> fn) { log_status_ = std::move(fn); }

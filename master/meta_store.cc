@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <rocksdb/utilities/checkpoint.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -87,6 +89,16 @@ std::string MetaStore::digest() {
     check_scan(*it);
   }
   return hash.finish_hex();
+}
+
+Status MetaStore::checkpoint(const std::string& dir) {
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return from_rocks(s, "cannot start a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  s = cp->CreateCheckpoint(dir);
+  if (!s.ok()) return from_rocks(s, "cannot checkpoint the metadata into " + dir);
+  return Status::ok();
 }
 
 }  // namespace dfs

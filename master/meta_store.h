@@ -52,6 +52,10 @@ class MetaStore {
   // digests mean equal state.
   std::string digest();
 
+  // A consistent copy of the database in `dir` (which must not exist), its
+  // table files hard-linked: RocksDB's checkpoint, memtables flushed first.
+  Status checkpoint(const std::string& dir);
+
  private:
   MetaStore() = default;
   std::unique_ptr<rocksdb::DB> db_;

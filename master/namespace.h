@@ -91,6 +91,8 @@ class Namespace {
   // SHA-256 over the whole stored state (replicas that applied the same log
   // have the same digest).
   std::string digest() const { return store_->digest(); }
+  // The whole state as of applied_index(), copied into `dir` (a snapshot).
+  Status checkpoint(const std::string& dir) { return store_->checkpoint(dir); }
 
   // The entry at `path` (the root included), with a file's chunks.
   Result<Inode> lookup(const std::string& path) const;

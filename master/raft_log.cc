@@ -4,29 +4,53 @@
 
 namespace dfs {
 
-Result<std::unique_ptr<RaftLog>> RaftLog::open(Options options, const std::string& dir,
-                                               uint64_t applied_index) {
-  auto store = raft::LogStore::open(dir);
+namespace {
+// Messages queued outside a pump beyond this are dropped: the peer asks again.
+constexpr size_t kMaxOutbox = 256;
+
+std::string peer_name(raft::NodeId id) { return "m" + std::to_string(id); }
+}  // namespace
+
+Result<std::unique_ptr<RaftLog>> RaftLog::open(Options options, const std::string& raft_dir,
+                                               const std::string& meta_dir,
+                                               std::unique_ptr<Namespace>* ns) {
+  auto store = raft::LogStore::open(raft_dir);
   if (!store.is_ok()) return store.status();
   auto persisted = store.value()->load();
   if (!persisted.is_ok()) return persisted.status();
-  uint64_t last = persisted->snapshot.meta.index;
-  if (!persisted->entries.empty()) last = persisted->entries.back().index;
-  if (applied_index > last) {
-    return Status(Code::kCorruption,
-                  "the metadata has applied entry " + std::to_string(applied_index) +
-                      " but the Raft log in " + dir + " ends at " + std::to_string(last) +
-                      " (metadata from a master without a log, or a log lost); start on an "
-                      "empty --dir and let the group send it");
+  SnapshotStore snapshots(raft_dir, meta_dir);
+  if (Status s = snapshots.open(); !s.is_ok()) return s;
+  const raft::SnapshotMeta& snap = persisted->snapshot.meta;
+  if (snap.index > (*ns)->applied_index()) {
+    spdlog::warn(
+        "the namespace is at index {} but the log was compacted to {}: installing "
+        "snapshot {}",
+        (*ns)->applied_index(), snap.index, snap.index);
+    ns->reset();  // closes the directory the snapshot replaces
+    auto installed = snapshots.install(snap.index);
+    if (!installed.is_ok()) return installed.status();
+    *ns = std::move(installed).value();
   }
-  return std::unique_ptr<RaftLog>(
-      new RaftLog(std::move(options), std::move(store).value(), std::move(persisted).value()));
+  uint64_t last = snap.index;
+  if (!persisted->entries.empty()) last = persisted->entries.back().index;
+  if ((*ns)->applied_index() > last) {
+    return Status(Code::kCorruption,
+                  "the metadata has applied entry " + std::to_string((*ns)->applied_index()) +
+                      " but the Raft log in " + raft_dir + " ends at " + std::to_string(last) +
+                      " (metadata from a master without a log, or a log lost); start on an "
+                      "empty --dir with --join and let the group send it");
+  }
+  snapshots.retain({snap.index});
+  return std::unique_ptr<RaftLog>(new RaftLog(std::move(options), std::move(store).value(),
+                                              std::move(persisted).value(), std::move(snapshots)));
 }
 
-RaftLog::RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::Persisted persisted)
+RaftLog::RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::Persisted persisted,
+                 SnapshotStore snapshots)
     : options_(std::move(options)),
       store_(std::move(store)),
-      core_(options_.core, std::move(persisted)) {}
+      core_(options_.core, std::move(persisted)),
+      snapshots_(std::move(snapshots)) {}
 
 std::string RaftLog::api_of(raft::NodeId id) const {
   auto it = options_.apis.find(id);
@@ -49,17 +73,216 @@ Status RaftLog::read_index(uint64_t context) {
   return s;
 }
 
+void RaftLog::queue(raft::NodeId to, Envelope&& env) {
+  if (outbox_.size() < kMaxOutbox) outbox_.emplace_back(to, std::move(env));
+}
+
+Status RaftLog::receive(const std::string& peer, const Envelope& env, Clock::time_point now) {
+  // Every peer message says who sent it and to whom; both must be right.
+  auto check = [&](raft::NodeId from, raft::NodeId to) -> Status {
+    if (to != core_.id() || peer != peer_name(from)) {
+      return protocol_error("a message for node " + std::to_string(to) + " from " +
+                            std::to_string(from) + " arrived from '" + peer + "'");
+    }
+    return Status::ok();
+  };
+  switch (env.header.type) {
+    case MsgType::kRaftMessage: {
+      auto m = decode<raft::Message>(env.body);
+      if (!m.is_ok()) return m.status();
+      if (Status s = check(m->from, m->to); !s.is_ok()) return s;
+      if (m->msg_kind() == raft::MsgKind::kSnapshot) {
+        offer(std::move(m).value(), now);
+      } else {
+        core_.step(m.value());
+      }
+      return Status::ok();
+    }
+    case MsgType::kSnapshotFileRequest: {
+      auto req = decode<raft::SnapshotFileRequest>(env.body);
+      if (!req.is_ok()) return req.status();
+      if (Status s = check(req->from, req->to); !s.is_ok()) return s;
+      serve_file(req.value());
+      return Status::ok();
+    }
+    case MsgType::kSnapshotFileReply: {
+      auto rep = decode<raft::SnapshotFileReply>(env.body);
+      if (!rep.is_ok()) return rep.status();
+      if (Status s = check(rep->from, rep->to); !s.is_ok()) return s;
+      take_piece(rep.value(), now);
+      return Status::ok();
+    }
+    default:
+      return protocol_error("unexpected " + std::string(msg_type_name(env.header.type)) +
+                            " on the peer socket");
+  }
+}
+
+void RaftLog::offer(raft::Message&& m, Clock::time_point now) {
+  // Offers the core answers without installing anything (stale terms,
+  // snapshots our log already covers) go straight to it.
+  if (m.term < core_.term() || m.snapshot.index <= core_.commit_index()) {
+    core_.step(m);
+    return;
+  }
+  if (fetch_ && fetch_->index() == m.snapshot.index && fetch_->source() == m.from) {
+    fetch_->renew(std::move(m));  // the leader resends its offer until we answer
+    return;
+  }
+  if (m.offset != 0 || !m.done) {
+    spdlog::warn("master {} offered snapshot {} in pieces; a manifest fits in one", m.from,
+                 m.snapshot.index);
+    return;
+  }
+  auto manifest = decode<raft::SnapshotManifest>(m.data);
+  if (manifest.is_ok() && manifest->index != m.snapshot.index) {
+    manifest = protocol_error("its manifest is for index " + std::to_string(manifest->index));
+  }
+  if (!manifest.is_ok()) {
+    spdlog::warn("master {} offered snapshot {} with a bad manifest: {}", m.from, m.snapshot.index,
+                 manifest.status().to_string());
+    return;
+  }
+  if (Status s = snapshots_.begin_incoming(); !s.is_ok()) {
+    spdlog::error("cannot receive snapshot {}: {}", m.snapshot.index, s.to_string());
+    return;
+  }
+  spdlog::info("fetching snapshot {} ({} files) from master {}", m.snapshot.index,
+               manifest->files.size(), m.from);
+  fetch_.emplace(std::move(m), std::move(manifest).value(), options_.fetch, now);
+  advance_fetch(now);
+}
+
+void RaftLog::serve_file(const raft::SnapshotFileRequest& req) {
+  raft::SnapshotFileReply rep;
+  rep.from = core_.id();
+  rep.to = req.from;
+  rep.index = req.index;
+  rep.name = req.name;
+  rep.offset = req.offset;
+  auto data = snapshots_.read(req.index, req.name, req.offset, req.max, &rep.eof);
+  if (data.is_ok()) {
+    rep.data = std::move(data).value();
+  } else {
+    rep.error = data.status().to_string();
+  }
+  queue(req.from, make_envelope(rep));
+}
+
+void RaftLog::take_piece(const raft::SnapshotFileReply& reply, Clock::time_point now) {
+  if (!fetch_) return;
+  auto piece = fetch_->accept(reply, now);
+  Status s = piece.status();
+  if (piece.is_ok() && piece.value()) {
+    const SnapshotFetch::Piece& p = *piece.value();
+    s = snapshots_.write_incoming(p.name, p.offset, p.data);
+    if (s.is_ok() && p.file_done) s = snapshots_.sync_incoming(p.name);
+  }
+  if (!s.is_ok()) {
+    spdlog::warn("giving up snapshot {}: {}", fetch_->index(), s.to_string());
+    fetch_.reset();
+    return;
+  }
+  advance_fetch(now);
+}
+
+void RaftLog::advance_fetch(Clock::time_point now) {
+  if (!fetch_) return;
+  if (fetch_->done()) {
+    // Every file is here and checked: now Raft may install it.
+    uint64_t index = fetch_->index();
+    Status s = snapshots_.seal_incoming(index);
+    raft::Message offer = fetch_->offer();
+    fetch_.reset();
+    if (!s.is_ok()) {
+      spdlog::error("cannot keep snapshot {}: {}", index, s.to_string());
+      return;
+    }
+    spdlog::info("snapshot {} fetched", index);
+    core_.step(offer);
+    return;
+  }
+  if (fetch_->stalled(now)) {
+    spdlog::warn("giving up snapshot {}: master {} stopped answering", fetch_->index(),
+                 fetch_->source());
+    fetch_.reset();
+    return;
+  }
+  if (auto req = fetch_->due(now)) queue(req->to, make_envelope(*req));
+}
+
+void RaftLog::install(MasterService& service, const raft::Snapshot& snapshot) {
+  uint64_t index = snapshot.meta.index;
+  service.restore([&] {
+    auto ns = snapshots_.install(index);
+    if (!ns.is_ok())
+      fatal_state("cannot install snapshot " + std::to_string(index) + ": " +
+                  ns.status().to_string());
+    return std::move(ns).value();
+  });
+  snapshots_.retain({index});
+  checkpoint_.reset();
+  bytes_since_checkpoint_ = 0;
+  applied_ = index;
+  applied_term_ = snapshot.meta.term;
+  spdlog::info("installed snapshot {} (term {}): {} files, {} directories", index,
+               snapshot.meta.term, service.names().file_count(), service.names().directory_count());
+}
+
+void RaftLog::maybe_snapshot(MasterService& service) {
+  if (options_.snapshot_entries == 0) return;
+  const uint64_t applied = service.names().applied_index();
+  if (checkpoint_) {
+    // Compact once followers a little behind at the checkpoint have had the
+    // chance to catch up from entries.
+    uint64_t tail = std::max<uint64_t>(1, options_.snapshot_entries / 4);
+    if (applied < checkpoint_->index + tail &&
+        bytes_since_checkpoint_ < options_.snapshot_bytes / 4) {
+      return;
+    }
+    auto snap = core_.compact(checkpoint_->index, encode(*checkpoint_));
+    if (!snap.is_ok()) {
+      spdlog::warn("cannot compact the log to {}: {}", checkpoint_->index,
+                   snap.status().to_string());
+      checkpoint_.reset();
+      return;
+    }
+    Status s = store_->save_snapshot(snap.value());
+    if (!s.is_ok()) fatal_state("cannot persist snapshot: " + s.to_string());
+    snapshots_.retain({checkpoint_->index});
+    spdlog::info("log compacted to snapshot {} ({} files)", checkpoint_->index,
+                 checkpoint_->files.size());
+    checkpoint_.reset();
+    return;
+  }
+  uint64_t base = core_.snapshot_meta().index;
+  if (applied <= base) return;
+  if (applied - base < options_.snapshot_entries &&
+      bytes_since_checkpoint_ < options_.snapshot_bytes) {
+    return;
+  }
+  auto manifest = snapshots_.take(service.state());
+  bytes_since_checkpoint_ = 0;
+  if (!manifest.is_ok()) {
+    spdlog::error("cannot checkpoint the namespace at {}: {}", applied,
+                  manifest.status().to_string());
+    return;
+  }
+  checkpoint_ = std::move(manifest).value();
+}
+
 void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point now) {
+  advance_fetch(now);
   while (core_.has_ready()) {
     raft::Ready rd = core_.ready();
-    if (rd.snapshot) {
-      // Nothing compacts the log yet, so no leader sends one.
-      fatal_state("a snapshot arrived at index " + std::to_string(rd.snapshot->meta.index) +
-                  ", and installing snapshots is not supported yet");
-    }
     Status saved = store_->save(rd);
     if (!saved.is_ok()) fatal_state("cannot persist the Raft log: " + saved.to_string());
-    for (auto& m : rd.messages) send(std::move(m));
+    // The snapshot is part of what must be durable before anything leaves.
+    if (rd.snapshot) install(service, *rd.snapshot);
+    for (auto& m : rd.messages) {
+      raft::NodeId to = m.to;
+      send(to, make_envelope(m));
+    }
     for (const auto& e : rd.committed) {
       applied_ = e.index;
       applied_term_ = e.term;
@@ -67,11 +290,14 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
       // restart come back from the log and are skipped.
       if (e.type != static_cast<uint8_t>(raft::EntryType::kNormal)) continue;
       if (e.index <= service.names().applied_index()) continue;
+      bytes_since_checkpoint_ += e.data.size();
       service.on_applied(e.index, e.term, e.data);
     }
     for (const auto& r : rd.reads) reads_.push_back(r);
     core_.advance(rd);
   }
+  maybe_snapshot(service);
+  for (auto& [to, env] : std::exchange(outbox_, {})) send(to, std::move(env));
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->index <= applied_) {
       service.on_read_ready(it->context);

@@ -1,51 +1,77 @@
 // The replicated log of a master in a Raft group: the consensus core
-// (master/raft) with its RocksDB log store, behind ReplicatedLog. No socket,
-// no thread, no clock: the server feeds it the peers' messages and ticks and
-// pumps it, and it sends through the function it is given. Each pump, for
-// every Ready of the core: the state and entries are persisted in one synced
-// batch, then its messages leave, then its committed entries go to the
-// service in order, then the reads they confirmed are released.
+// (master/raft) with its RocksDB log store and its snapshots, behind
+// ReplicatedLog. No socket, no thread, no clock: the server hands it what
+// arrived on the peer socket and ticks and pumps it, and it sends through
+// the function it is given. Each pump, for every Ready of the core: the
+// state and entries are persisted in one synced batch (and a snapshot
+// received is installed as the namespace), then its messages leave, then
+// its committed entries go to the service in order, then the reads they
+// confirmed are released.
 //
 // The service is told it leads only once an entry of the leader's own term
 // has applied here: before that, its state may lack entries that earlier
 // leaders committed, and a leader must not plan (or refuse) from that.
+//
+// Snapshots. Once enough has applied since the last snapshot, the namespace
+// is checkpointed; once more has applied after that, the log is compacted to
+// the checkpoint, so a follower a little behind still catches up from
+// entries. Raft carries only the checkpoint's manifest: a follower offered
+// one fetches its files from the sender (master/snapshot_fetch.h), checks
+// them, and only then hands the offer to the core, which installs it.
 #pragma once
 
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "master/master_service.h"
 #include "master/raft/log_store.h"
 #include "master/raft/raft.h"
 #include "master/replicated_log.h"
+#include "master/snapshot_fetch.h"
+#include "master/snapshot_store.h"
 
 namespace dfs {
 
 class RaftLog : public ReplicatedLog {
  public:
   using Clock = std::chrono::steady_clock;
-  using Send = std::function<void(raft::Message&&)>;
+  // Sends a message to another master's peer socket; may drop it.
+  using Send = std::function<void(raft::NodeId to, Envelope&&)>;
 
   struct Options {
     raft::Config core;
     // Every member's api endpoint ("tcp://host:port"), for NOT_LEADER hints.
     std::map<raft::NodeId, std::string> apis;
+    // A checkpoint is taken once this many entries, or this many bytes of
+    // them, have applied since the last one; the log is compacted to it once
+    // a quarter as many more have. 0 entries: never.
+    uint64_t snapshot_entries = 10000;
+    uint64_t snapshot_bytes = 64u << 20;
+    SnapshotFetch::Options fetch;
   };
 
-  // Opens the log store in `dir` and starts the core from it. A namespace
-  // with entries applied but no log to match them is refused: its history
-  // would be replayed over it.
-  static Result<std::unique_ptr<RaftLog>> open(Options options, const std::string& dir,
-                                               uint64_t applied_index);
+  // Opens the log store in `raft_dir` and starts the core from it. When the
+  // log's snapshot is newer than *ns (a crash while installing one, or a
+  // namespace that lost unsynced writes behind a compacted log), the snapshot
+  // is installed over `meta_dir` and *ns replaced. A namespace with entries
+  // applied but no log to match them is refused: its history would be
+  // replayed over it.
+  static Result<std::unique_ptr<RaftLog>> open(Options options, const std::string& raft_dir,
+                                               const std::string& meta_dir,
+                                               std::unique_ptr<Namespace>* ns);
 
   Result<LogPosition> propose(std::string data) override;
   Status read_index(uint64_t context) override;
 
   void tick() { core_.tick(); }
-  void step(const raft::Message& m) { core_.step(m); }
+  // A message from the peer socket, sent by the DEALER named `peer`
+  // ("m<node id>", which must agree with the message). A bad message is
+  // refused with an error and changes nothing.
+  Status receive(const std::string& peer, const Envelope& env, Clock::time_point now);
   void pump(MasterService& service, const Send& send, Clock::time_point now);
 
   const raft::Raft& core() const { return core_; }
@@ -53,16 +79,33 @@ class RaftLog : public ReplicatedLog {
   std::string api_of(raft::NodeId id) const;
 
  private:
-  RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::Persisted persisted);
+  RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::Persisted persisted,
+          SnapshotStore snapshots);
+
+  void offer(raft::Message&& m, Clock::time_point now);
+  void serve_file(const raft::SnapshotFileRequest& req);
+  void take_piece(const raft::SnapshotFileReply& reply, Clock::time_point now);
+  void advance_fetch(Clock::time_point now);
+  void install(MasterService& service, const raft::Snapshot& snapshot);
+  void maybe_snapshot(MasterService& service);
+  void queue(raft::NodeId to, Envelope&& env);
 
   Options options_;
   std::unique_ptr<raft::LogStore> store_;
   raft::Raft core_;
+  SnapshotStore snapshots_;
   uint64_t applied_ = 0;               // the newest entry handed out (any type)
   uint64_t applied_term_ = 0;          // its term
   std::deque<raft::ReadState> reads_;  // confirmed, waiting for `applied_` to reach them
   bool told_leading_ = false;
   raft::NodeId told_leader_ = 0;
+  // Snapshots: a checkpoint taken and not yet compacted to, the bytes of
+  // entries applied since the last checkpoint, and a fetch under way.
+  std::optional<raft::SnapshotManifest> checkpoint_;
+  uint64_t bytes_since_checkpoint_ = 0;
+  std::optional<SnapshotFetch> fetch_;
+  // Peer messages produced outside a pump (file pieces, fetch requests).
+  std::vector<std::pair<raft::NodeId, Envelope>> outbox_;
 };
 
 }  // namespace dfs

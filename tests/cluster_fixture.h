@@ -65,6 +65,7 @@ class InProcessCluster {
     MasterServerConfig sc;
     sc.listen = HostPort{"127.0.0.1", base_port_};
     sc.raft_dir = dir_ / "raft";
+    sc.meta_dir = dir_ / "master";
     sc.tick = std::chrono::milliseconds(10);
     auto server = MasterServer::open(ctx_, sc, mo, std::move(ns).value());
     if (!server.is_ok()) std::abort();

@@ -34,9 +34,10 @@ Raft::Raft(Config config, Persisted persisted)
   applied_ = snapshot_.meta.index;
   stable_ = last_index();
   bool fresh = term_ == 0 && snapshot_.meta.index == 0 && entries_.empty();
-  if (fresh && !config_.voters.empty()) {
+  if (fresh && !config_.voters.empty() && !config_.joining) {
     // A founding member: the group's first entry names its members. Every
-    // founder writes the same entry, so their logs agree on it.
+    // founder writes the same entry, so their logs agree on it. A joining
+    // node waits for the leader's log instead.
     entries_.push_back(Entry{1, 1, static_cast<uint8_t>(EntryType::kMembership),
                              encode(Membership{config_.voters, config_.learners})});
     term_ = 1;  // no node's term is older than an entry in its log
@@ -225,10 +226,11 @@ void Raft::tick() {
   }
   ++election_elapsed_;
   if (election_elapsed_ >= randomized_timeout_) {
-    if (is_voter()) {
+    if (is_voter() && !awaiting_log()) {
       campaign(/*pre=*/true);
     } else {
-      reset_election_timer();  // learners and removed nodes never campaign
+      // Learners, removed nodes and a rejoining node with no log yet never campaign.
+      reset_election_timer();
     }
   }
 }
@@ -308,7 +310,7 @@ void Raft::handle_vote(const Message& m) {
   // not voted this term and know no leader; a pre-vote to anyone with a
   // newer term. Either way only to a log at least as up to date as ours.
   bool can_vote = vote_ == m.from || (vote_ == 0 && leader_ == 0) || (pre && m.term > term_);
-  bool grant = can_vote && up_to_date(m.log_term, m.index);
+  bool grant = can_vote && up_to_date(m.log_term, m.index) && !awaiting_log();
   Message r = answer(m, pre ? MsgKind::kPreVoteResp : MsgKind::kVoteResp);
   r.reject = !grant;
   // A granted pre-vote echoes the candidate's term; a refusal tells ours.
@@ -401,6 +403,7 @@ void Raft::handle_append(const Message& m) {
   r.index = m.index;
   r.hint = hint;
   r.log_term = term_or_zero(hint);
+  r.rejoining = awaiting_log();
   send(r);
 }
 
@@ -409,6 +412,7 @@ void Raft::handle_heartbeat(const Message& m) {
   commit_ = std::max(commit_, std::min(m.commit, last_index()));
   Message r = answer(m, MsgKind::kHeartbeatResp);
   r.context = m.context;
+  r.rejoining = awaiting_log();
   send(r);
 }
 
@@ -420,6 +424,13 @@ void Raft::step_leader(const Message& m) {
   auto it = progress_.find(m.from);
   if (it == progress_.end()) return;
   Progress& pr = it->second;
+  if (m.rejoining && (pr.match > 0 || pr.replicating)) {
+    // It lost the log it once acknowledged (its disk was replaced): what we
+    // knew of its progress is void. Probe it from the start.
+    pr = Progress{};
+    pr.next = 1;
+    pr.recent_active = true;
+  }
   switch (m.msg_kind()) {
     case MsgKind::kAppendResp:
       handle_append_resp(m, pr);

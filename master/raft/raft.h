@@ -55,6 +55,11 @@ struct Config {
   size_t snapshot_piece_bytes = 1u << 20;
   size_t max_pending_reads = 4096;
   uint64_t seed = 1;
+  // This node lost its storage and rejoins a group that already exists. It
+  // may have voted in the current term before losing the record of it, so
+  // until a leader has sent it a log it grants no vote and never campaigns:
+  // voting twice in one term could elect two leaders.
+  bool joining = false;
 };
 
 // What a restarted node recovers from its storage.
@@ -123,6 +128,8 @@ class Raft {
   uint64_t commit_index() const { return commit_; }
   uint64_t first_index() const { return snapshot_.meta.index + 1; }
   uint64_t last_index() const { return snapshot_.meta.index + entries_.size(); }
+  // A joining node that no leader has sent a log yet.
+  bool awaiting_log() const { return config_.joining && last_index() == 0; }
   // The entries still held: first_index() .. last_index().
   const std::vector<Entry>& entries() const { return entries_; }
   const SnapshotMeta& snapshot_meta() const { return snapshot_.meta; }

@@ -5,7 +5,9 @@
 # a restarted master catches up; without a majority nothing is acknowledged.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-start_cluster group --masters 3 --workers 3 --chunk-size 4M
+# Snapshots every few hundred entries, so the stream below compacts the log
+# several times and a wiped master must catch up from a snapshot.
+start_cluster group --masters 3 --workers 3 --chunk-size 4M --master-flags "--snapshot-entries 200"
 STATUS() { "$ROOT/launch/status" --dir "$RUN"; }
 leader() { STATUS | awk '$1 == "master" && $6 ~ /^leader/ {print $2}'; }
 leaders_count() { STATUS | awk '$1 == "master" && $6 ~ /^leader/' | wc -l; }
@@ -85,6 +87,34 @@ for _ in $(seq 1 100); do
 done
 check "the restarted master's state catches up with the group's (index $target)" [ "$caught" -eq 1 ]
 check "still exactly one leader" bash -c "[ \$('$ROOT/launch/status' --dir '$RUN' | awk '\$1 == \"master\" && \$6 ~ /^leader/' | wc -l) -eq 1 ]"
+
+# ---- a master whose disk is lost rejoins from a snapshot ----
+lead="$(leader)"
+n=$(( ${lead#m} % 3 + 1 ))
+third=$(( 6 - ${lead#m} - n ))
+kill -9 "$(pid_of "master-$n")"
+rm -rf "$RUN/master-$n"
+"$DFS" mkdir /w
+for i in $(seq 1 300); do "$DFS" mkdir "/w/$i" || echo "FAIL mkdir /w/$i"; done
+"$ROOT/launch/up" --dir "$RUN" >"$WORK/rejoin.log" 2>&1 || true
+check "launch/up restarts the wiped master, as one that rejoins" grep -q "master-$n has no Raft log" "$WORK/rejoin.log"
+target="$(applied_of "${lead#m}")"
+caught=0
+for _ in $(seq 1 150); do
+  a="$(applied_of "$n")"
+  if [ -n "$a" ] && [ -n "$target" ] && [ "$a" -ge "$target" ]; then caught=1; break; fi
+  sleep 0.1
+done
+check "the wiped master catches up with the group (index $target)" [ "$caught" -eq 1 ]
+# (its log is flushed every second)
+check "from a snapshot sent in files" bash -c "for _ in \$(seq 50); do grep -q 'installed snapshot' '$RUN/master-$n/dfs-master.log' && exit 0; sleep 0.1; done; exit 1"
+ep_n="$(cut -d, -f"$n" <<<"$DFS_MASTERS")"
+check "its own state holds what was written before it was wiped" bash -c "'$DFS' --stale --masters '$ep_n' get -q /big '$WORK/big.n' && cmp -s '$WORK/big' '$WORK/big.n'"
+kill -9 "$(pid_of "master-$third")"
+check "with the third master down, the rejoined one makes the majority" "$DFS" --timeout-ms 5000 mkdir /after-wipe
+check "and applies what it voted for" bash -c "for _ in \$(seq 50); do '$DFS' --stale --masters '$ep_n' stat /after-wipe >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
+check "the 300 directories made while it was gone are all there" bash -c "[ \$('$DFS' --stale --masters '$ep_n' ls /w | wc -l) -eq 300 ]"
+"$ROOT/launch/up" --dir "$RUN" >/dev/null 2>&1
 
 # ---- without a majority, nothing is acknowledged ----
 survivor="$(leader)"
