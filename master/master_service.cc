@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "codec/path.h"
+#include "master/faults.h"
 
 namespace dfs {
 namespace {
@@ -121,7 +122,9 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
                 protocol_error("the master api does not take " + std::string(msg_type_name(type))));
     return;
   }
-  if (is_read(type) && is_stale(request.body)) {
+  bool stale = is_read(type) && is_stale(request.body);
+  if (master_fault(MasterFault::kStaleFollowerRead) && is_read(type) && !session_) stale = true;
+  if (stale) {
     serve_read(held, now);  // this master's state, whatever its role
     return;
   }
@@ -193,6 +196,10 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
     } else {
       reply_error(request, pos.status());
     }
+    return;
+  }
+  if (master_fault(MasterFault::kAnswerBeforeCommit)) {
+    answer(request, Outcome{});
     return;
   }
   auto displaced =
