@@ -53,6 +53,16 @@ Result<ClusterStatusReply> Client::cluster_status() {
       ClusterStatusRequest{0, options_.stale});
 }
 
+Result<MembersReply> Client::members() {
+  return master_.call<MembersRequest, MembersReply>(MembersRequest{0, options_.stale});
+}
+
+Result<MemberChangeReply> Client::change_member(const std::string& op, uint64_t id,
+                                                const std::string& endpoint) {
+  return master_.call<MemberChangeRequest, MemberChangeReply>(
+      MemberChangeRequest{op, id, endpoint, {}});
+}
+
 Result<FsckReply> Client::fsck(const std::string& path) {
   auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path, options_.stale});
   if (!r.is_ok()) return about_path(path, r.status());

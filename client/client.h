@@ -61,6 +61,11 @@ class Client {
   Result<ClusterStatusReply> cluster_status();
   // Files under `path` whose chunks have fewer good replicas than wanted.
   Result<FsckReply> fsck(const std::string& path);
+  // The masters of the group (dfs admin members).
+  Result<MembersReply> members();
+  // op "add" (endpoint; id 0 lets the leader choose), "remove" or "transfer" (id).
+  Result<MemberChangeReply> change_member(const std::string& op, uint64_t id,
+                                          const std::string& endpoint);
 
   // Uploads the local file at `local` ("-" for standard input) to `remote`.
   // The file becomes visible at `remote` whole, or not at all.

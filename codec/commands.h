@@ -76,6 +76,18 @@ struct RegisterWorkerCmd {
   Status validate() const { return worker.validate(); }
 };
 
+// The masters' membership as operators want it: master `id` (at `api`,
+// host:port) is to be a voter ("add") or gone ("remove"). Replicated state;
+// the leader turns it into Raft membership changes, one at a time.
+struct MemberChangeCmd {
+  static constexpr MsgType kType = MsgType::kMemberChangeCmd;
+  std::string op;
+  uint64_t id = 0;
+  std::string api;
+  MSGPACK_DEFINE_MAP(op, id, api);
+  Status validate() const;
+};
+
 // The worker reported these chunks gone: forget them as garbage.
 struct GcDoneCmd {
   static constexpr MsgType kType = MsgType::kGcDoneCmd;

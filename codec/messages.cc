@@ -326,6 +326,38 @@ Status RenameCmd::validate() const {
   return check_path("destination", dst);
 }
 
+namespace {
+// "host:port" with a port number, as the api endpoints are written.
+bool is_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (s.empty() || s.size() > 255 || colon == std::string::npos || colon == 0) return false;
+  std::string port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  int p = std::stoi(port);
+  return p > 0 && p < 65535;
+}
+}  // namespace
+
+Status MemberChangeRequest::validate() const {
+  if (op == "add") {
+    if (!is_host_port(endpoint)) return invalid_argument("add needs the new master's host:port");
+    return Status::ok();
+  }
+  if (op == "remove" || op == "transfer") {
+    if (id == 0) return invalid_argument(op + " needs a master id");
+    return Status::ok();
+  }
+  return invalid_argument("unknown membership operation '" + op + "' (add, remove, transfer)");
+}
+
+Status MemberChangeCmd::validate() const {
+  if (op != "add" && op != "remove") return invalid_argument("bad membership command");
+  if (id == 0) return invalid_argument("membership command without an id");
+  if (op == "add" && !is_host_port(api)) return invalid_argument("bad master endpoint");
+  return Status::ok();
+}
+
 Status GcDoneCmd::validate() const {
   if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
   return check_chunk_ids(chunk_ids);

@@ -270,6 +270,59 @@ struct ClusterStatusReply {
   Status validate() const;
 };
 
+// ---- the masters' membership (dfs admin members) ----
+
+// One master of the group as the answering master sees it.
+struct MemberInfo {
+  uint64_t id = 0;
+  std::string api;     // "tcp://host:port"; empty when unknown
+  std::string role;    // "leader", "voter" or "learner" (a learner is promoted once caught up)
+  uint64_t match = 0;  // the newest log index known to be on it (the leader's view)
+  int64_t last_contact_ms = -1;  // since its last message here; -1: never, or this master
+  MSGPACK_DEFINE_MAP(id, api, role, match, last_contact_ms);
+  Status validate() const { return Status::ok(); }
+};
+
+struct MembersRequest {
+  static constexpr MsgType kType = MsgType::kMembersRequest;
+  uint8_t unused = 0;
+  bool stale = false;  // any master answers with its own view
+  MSGPACK_DEFINE_MAP(unused, stale);
+  Status validate() const { return Status::ok(); }
+};
+
+struct MembersReply {
+  static constexpr MsgType kType = MsgType::kMembersReply;
+  uint64_t self = 0;  // the answering master
+  uint64_t term = 0;
+  uint64_t commit_index = 0;
+  uint64_t applied_index = 0;
+  std::vector<MemberInfo> members;
+  MSGPACK_DEFINE_MAP(self, term, commit_index, applied_index, members);
+  Status validate() const { return Status::ok(); }
+};
+
+// op "add": a master at `endpoint` (host:port of its api) joins, as a learner
+// promoted to voter once caught up; `id` 0 lets the leader choose one.
+// op "remove": master `id` leaves (the leader included: it hands over).
+// op "transfer": master `id` takes over the leadership.
+struct MemberChangeRequest {
+  static constexpr MsgType kType = MsgType::kMemberChangeRequest;
+  std::string op;
+  uint64_t id = 0;
+  std::string endpoint;
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(op, id, endpoint, session);
+  Status validate() const;
+};
+
+struct MemberChangeReply {
+  static constexpr MsgType kType = MsgType::kMemberChangeReply;
+  uint64_t id = 0;
+  MSGPACK_DEFINE_MAP(id);
+  Status validate() const { return Status::ok(); }
+};
+
 // A reader got wrong bytes (or a wrong size) for `chunk_id` of the file at
 // `path` from `worker_id`. The master records that replica as corrupt.
 struct ReportBadReplicaRequest {

@@ -94,6 +94,16 @@ std::string_view msg_type_name(MsgType type) {
       return "ExpireCmd";
     case MsgType::kCollectOrphansCmd:
       return "CollectOrphansCmd";
+    case MsgType::kMemberChangeCmd:
+      return "MemberChangeCmd";
+    case MsgType::kMembersRequest:
+      return "MembersRequest";
+    case MsgType::kMembersReply:
+      return "MembersReply";
+    case MsgType::kMemberChangeRequest:
+      return "MemberChangeRequest";
+    case MsgType::kMemberChangeReply:
+      return "MemberChangeReply";
     case MsgType::kRaftMessage:
       return "RaftMessage";
     case MsgType::kSnapshotFileRequest:

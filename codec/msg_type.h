@@ -30,6 +30,11 @@ enum class MsgType : uint16_t {
   kReportBadReplicaRequest = 35,
   kFsckRequest = 36,
   kFsckReply = 37,
+  // Admin -> master: the masters' own membership.
+  kMembersRequest = 50,
+  kMembersReply = 51,
+  kMemberChangeRequest = 52,
+  kMemberChangeReply = 53,
   // Client -> worker data.
   kWriteChunkFrame = 40,
   kWriteChunkAck = 41,
@@ -63,6 +68,7 @@ enum class MsgType : uint16_t {
   kAbortUploadCmd = 111,
   kExpireCmd = 112,
   kCollectOrphansCmd = 113,
+  kMemberChangeCmd = 114,
 };
 
 bool is_known_msg_type(uint16_t value);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "bus/process.h"
 #include "bus/socket.h"
@@ -61,8 +62,7 @@ Status MasterServer::run() {
   // One DEALER per other member, named by our node id so the receiver can
   // tell who sent (the message says so too, and must agree).
   std::map<raft::NodeId, zmq::socket_t> peers_out;
-  for (const auto& [id, hp] : config_.members) {
-    if (id == config_.node_id) continue;
+  auto connect_peer = [&](raft::NodeId id, const HostPort& hp) {
     SocketOptions o;
     o.identity = "m" + std::to_string(config_.node_id);
     o.send_hwm = 1000;
@@ -73,7 +73,36 @@ Status MasterServer::run() {
     o.reconnect_ivl_max_ms = 500;
     peers_out.emplace(id, make_socket(ctx_, zmq::socket_type::dealer, o));
     peers_out.at(id).connect(master_peer(hp));
+  };
+  for (const auto& [id, hp] : config_.members) {
+    if (id != config_.node_id) connect_peer(id, hp);
   }
+  // Members added or removed at run time: a DEALER for each member the log
+  // names (its endpoint from the flags or the namespace), none for others.
+  raft::Membership connected;
+  std::set<raft::NodeId> unknown;  // members whose endpoint is not known yet (said once)
+  auto follow_membership = [&] {
+    const raft::Membership& m = log_->core().membership();
+    if (m == connected) return;
+    connected = m;
+    for (auto it = peers_out.begin(); it != peers_out.end();) {
+      it = m.is_member(it->first) ? std::next(it) : peers_out.erase(it);
+    }
+    for (const auto& ids : {m.voters, m.learners}) {
+      for (raft::NodeId id : ids) {
+        if (id == config_.node_id || peers_out.count(id)) continue;
+        std::string api = log_->api_of(id);
+        auto hp = parse_endpoint(api.rfind("tcp://", 0) == 0 ? api.substr(6) : api);
+        if (!hp.is_ok()) {
+          if (unknown.insert(id).second) spdlog::warn("no endpoint known for master {} yet", id);
+          connected = raft::Membership{};  // look again next turn
+          continue;
+        }
+        spdlog::info("connecting to master {} at {}", id, hp->tcp());
+        connect_peer(id, hp.value());
+      }
+    }
+  };
   HostPort events_at{listen.host, listen.port + 2}, jobs_at{listen.host, listen.port + 3};
   try {
     api.bind(bind_address(listen));
@@ -167,6 +196,7 @@ Status MasterServer::run() {
       next_tick = now + std::chrono::milliseconds(200);
     }
     log_->pump(*service_, send_peer, now);
+    follow_membership();
     for (auto& reply : service_->take_replies()) {
       if (!send_envelope(api, Framing::kRouted, std::move(reply)).is_ok()) {
         spdlog::debug("client went away before its reply");

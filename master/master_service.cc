@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "codec/path.h"
 #include "master/faults.h"
 
@@ -18,6 +20,7 @@ bool is_read(MsgType type) {
     case MsgType::kListRequest:
     case MsgType::kFsckRequest:
     case MsgType::kClusterStatusRequest:
+    case MsgType::kMembersRequest:
       return true;
     default:
       return false;
@@ -34,6 +37,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kCommitUploadRequest:
     case MsgType::kAbortUploadRequest:
     case MsgType::kReportBadReplicaRequest:
+    case MsgType::kMemberChangeRequest:
       return true;
     default:
       return false;
@@ -132,6 +136,23 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
     reply_not_leader(held);
     return;
   }
+  if (type == MsgType::kMembersRequest) {
+    serve_read(held, now);  // the log's own state, current on the leader
+    return;
+  }
+  if (type == MsgType::kMemberChangeRequest) {
+    auto req = decode<MemberChangeRequest>(request.body);
+    if (req.is_ok() && req->op == "transfer") {
+      Status s = log_->transfer(req->id);
+      if (s.is_ok()) {
+        spdlog::info("master {} hands the leadership to master {}", options_.id, req->id);
+        reply(held, make_envelope(MemberChangeReply{req->id}));
+      } else {
+        reply_error(held, s);
+      }
+      return;
+    }
+  }
   if (is_mutation(type)) {
     mutate(held, now);
     return;
@@ -169,7 +190,8 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
   Envelope env;
   env.header = request.header;
   env.body = request.body;
-  auto cmd = session_->plan(env, now);
+  auto cmd = request.header.type == MsgType::kMemberChangeRequest ? plan_member_change(request.body)
+                                                                  : session_->plan(env, now);
   if (!cmd.is_ok()) {
     if (request.header.type == MsgType::kAllocateChunkRequest &&
         may_wait_for_workers(cmd.status()) && session_->in_startup_grace(now) &&
@@ -209,6 +231,34 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
                      displaced->since},
                 Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
   }
+}
+
+Result<Command> MasterService::plan_member_change(const std::string& body) {
+  auto req = decode<MemberChangeRequest>(body);
+  if (!req.is_ok()) return req.status();
+  auto members = log_->members(Clock::now());
+  auto is_member = [&](uint64_t id) {
+    return std::any_of(members.begin(), members.end(), [&](const auto& m) { return m.id == id; });
+  };
+  MemberChangeCmd cmd{req->op, req->id, req->endpoint};
+  if (req->op == "add") {
+    if (cmd.id == 0) {
+      // The next id after every one the group has used.
+      uint64_t top = 0;
+      for (const auto& m : members) top = std::max(top, m.id);
+      for (const auto& [id, rec] : ns_->members()) top = std::max(top, id);
+      cmd.id = top + 1;
+    } else if (is_member(cmd.id)) {
+      return Status(Code::kAlreadyExists, "master " + std::to_string(cmd.id) + " is a member");
+    }
+  } else {
+    if (!is_member(cmd.id))
+      return not_found("master " + std::to_string(cmd.id) + " is not a member");
+    size_t voters = std::count_if(members.begin(), members.end(),
+                                  [](const auto& m) { return m.role != "learner"; });
+    if (voters == 1) return invalid_argument("cannot remove the last master");
+  }
+  return make_command(cmd, wall_clock_ms(), req->session);
 }
 
 void MasterService::answer(const Held& to, Outcome out) {
@@ -272,6 +322,7 @@ void MasterService::on_role(bool leader, const std::string& leader_api, Clock::t
   leader_api_ = leader_api;
   if (leader && !session_) {
     spdlog::info("master {} leads", options_.id);
+    announced_masters_.clear();
     session_ = std::make_unique<LeaderSession>(options_, *ns_, registry_, now);
     session_->publish(ClusterEvent{"leader.elected", options_.id, "", 0, 0});
     return;
@@ -308,6 +359,21 @@ void MasterService::on_chunk_report(const ChunkReport& report) {
 }
 
 void MasterService::tick(Clock::time_point now) {
+  if (session_) {
+    // Workers heartbeat the masters they know of: tell them of every member
+    // (at once when the membership changed, else every few seconds), so a
+    // master added at run time hears them before it may lead.
+    std::string list;
+    for (const auto& m : log_->members(now)) {
+      if (m.api.empty()) continue;
+      list += (list.empty() ? "" : ",") + (m.api.rfind("tcp://", 0) == 0 ? m.api.substr(6) : m.api);
+    }
+    if (!list.empty() && (list != announced_masters_ || now >= next_masters_event_)) {
+      session_->publish(ClusterEvent{"masters", options_.id, list, 0, 0});
+      announced_masters_ = list;
+      next_masters_event_ = now + std::chrono::seconds(5);
+    }
+  }
   if (session_) {
     for (const auto& cmd : session_->tick(now)) propose_own(cmd);
   } else {
@@ -350,6 +416,19 @@ void MasterService::serve_read(const Held& request, Clock::time_point now) {
     case MsgType::kClusterStatusRequest:
       out = serve<ClusterStatusRequest>(request.body, [&](const ClusterStatusRequest&) {
         return Result<ClusterStatusReply>(cluster_status(now));
+      });
+      break;
+    case MsgType::kMembersRequest:
+      out = serve<MembersRequest>(request.body, [&](const MembersRequest&) {
+        MembersReply rep;
+        ClusterStatusReply st;
+        if (log_status_) log_status_(&st);
+        rep.term = st.term;
+        rep.commit_index = st.commit_index;
+        rep.applied_index = ns_->applied_index();
+        rep.members = log_->members(now);
+        rep.self = log_->id();
+        return Result<MembersReply>(std::move(rep));
       });
       break;
     default:

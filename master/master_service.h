@@ -80,6 +80,9 @@ class MasterService {
   void propose_own(const Command& cmd);
   void retry_parked(Clock::time_point now);
   void serve_read(const Held& request, Clock::time_point now);
+  // A membership add or remove as a command: the leader's RaftLog makes the
+  // Raft membership follow what the namespace records.
+  Result<Command> plan_member_change(const std::string& body);
 
   Result<StatReply> stat(const StatRequest& req);
   Result<ListReply> list(const ListRequest& req);
@@ -100,6 +103,8 @@ class MasterService {
   std::deque<Held> parked_;
   std::vector<Envelope> replies_;
   std::function<void(ClusterStatusReply*)> log_status_;
+  std::string announced_masters_;  // the member list last published on event.masters
+  Clock::time_point next_masters_event_{};
 };
 
 }  // namespace dfs

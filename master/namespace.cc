@@ -12,6 +12,7 @@ namespace dfs {
 namespace {
 
 constexpr uint64_t kRootInode = 1;
+constexpr std::string_view kMemberPrefix = "member/";
 const char kAppliedKey[] = "applied_index";
 const char kNextInodeKey[] = "next_inode";
 const char kFilesKey[] = "files";
@@ -66,6 +67,15 @@ Status Namespace::load_counters() {
   DFS_RETURN_IF_ERROR(get(kFilesKey, &counters_.files));
   DFS_RETURN_IF_ERROR(get(kDirsKey, &counters_.dirs));
   DFS_RETURN_IF_ERROR(get(kUploadsKey, &counters_.uploads));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
+  const rocksdb::Slice prefix(kMemberPrefix.data(), kMemberPrefix.size());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    members_[from_be64(key.substr(kMemberPrefix.size()))] = decode_stored<MemberRecord>(
+        std::string_view(it->value().data(), it->value().size()), "member record");
+  }
+  MetaStore::check_scan(*it);
   return Status::ok();
 }
 
@@ -408,6 +418,10 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
       with(std::type_identity<ExpireCmd>{},
            [&](const ExpireCmd& c) { return apply_expire(c, now, batch, &out); });
       break;
+    case MsgType::kMemberChangeCmd:
+      with(std::type_identity<MemberChangeCmd>{},
+           [&](const MemberChangeCmd& c) { return apply_member_change(c, batch, &out); });
+      break;
     default:
       out.status = protocol_error("not a command: " + std::string(msg_type_name(cmd.msg_type())));
   }
@@ -616,6 +630,26 @@ Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch)
   moved.mtime_ms = cmd.mtime_ms;
   batch->Delete(store_->inodes(), entry_key(src->parent, src->name));
   put_entry(batch, dir.value(), name, moved);
+  return Status::ok();
+}
+
+Status Namespace::apply_member_change(const MemberChangeCmd& cmd, rocksdb::WriteBatch* batch,
+                                      Outcome* out) {
+  auto it = members_.find(cmd.id);
+  MemberRecord record;
+  if (cmd.op == "add") {
+    if (it != members_.end() && it->second.wanted == "voter") {
+      return Status(Code::kAlreadyExists, "master " + std::to_string(cmd.id) + " is already added");
+    }
+    record = MemberRecord{cmd.api, "voter"};
+  } else {
+    record = MemberRecord{it != members_.end() ? it->second.api : cmd.api, "removed"};
+  }
+  batch->Put(store_->meta(), std::string(kMemberPrefix) + be64(cmd.id), encode(record));
+  // Applied in memory now: a command that fails afterwards is none of these.
+  members_[cmd.id] = record;
+  out->reply_type = MsgType::kMemberChangeReply;
+  out->reply_body = encode(MemberChangeReply{cmd.id});
   return Status::ok();
 }
 

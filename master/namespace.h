@@ -63,6 +63,16 @@ struct Outcome {
 // and irrelevant for deletion).
 ChunkInfo garbage_chunk(const std::string& id, std::vector<std::string> workers);
 
+// A master of the group as operators want it (MemberChangeCmd): `wanted`
+// is "voter" or "removed". Stored in the meta column family under
+// "member/" + be64(id).
+struct MemberRecord {
+  std::string api;  // host:port
+  std::string wanted;
+  MSGPACK_DEFINE_MAP(api, wanted);
+  Status validate() const { return Status::ok(); }
+};
+
 class Namespace {
  public:
   // With `sync_writes` every applied entry is fsynced; without, a crash may
@@ -88,6 +98,9 @@ class Namespace {
   // without being planned again.
   std::optional<Outcome> answered(const RequestSession& session) const;
   uint64_t upload_count() const { return counters_.uploads; }
+  // The masters operators added or removed, by id (the founders, named by
+  // flags, appear only once changed).
+  const std::map<uint64_t, MemberRecord>& members() const { return members_; }
   // SHA-256 over the whole stored state (replicas that applied the same log
   // have the same digest).
   std::string digest() const { return store_->digest(); }
@@ -164,6 +177,7 @@ class Namespace {
   Status apply_abort_upload(const AbortUploadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
                       Outcome* out);
+  Status apply_member_change(const MemberChangeCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
   // Removes the upload; its allocated chunks not in `keep` become garbage.
   void drop_upload(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
                    const std::vector<ChunkInfo>& keep, Outcome* out);
@@ -188,6 +202,7 @@ class Namespace {
     uint64_t uploads = 0;
   };
   Counters counters_;
+  std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
 };
 
 }  // namespace dfs

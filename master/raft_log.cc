@@ -53,8 +53,65 @@ RaftLog::RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::P
       snapshots_(std::move(snapshots)) {}
 
 std::string RaftLog::api_of(raft::NodeId id) const {
+  if (auto it = added_apis_.find(id); it != added_apis_.end()) return "tcp://" + it->second;
   auto it = options_.apis.find(id);
   return it == options_.apis.end() ? "" : it->second;
+}
+
+std::vector<MemberInfo> RaftLog::members(Clock::time_point now) const {
+  std::vector<MemberInfo> out;
+  const raft::Membership& m = core_.membership();
+  auto add = [&](raft::NodeId id, const char* role) {
+    MemberInfo info;
+    info.id = id;
+    info.api = api_of(id);
+    info.role = id == core_.leader() ? "leader" : role;
+    info.match = core_.match_of(id).value_or(id == core_.id() ? core_.last_index() : 0);
+    if (auto it = last_heard_.find(id); it != last_heard_.end() && id != core_.id()) {
+      info.last_contact_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second).count();
+    }
+    out.push_back(std::move(info));
+  };
+  for (raft::NodeId id : m.voters) add(id, "voter");
+  for (raft::NodeId id : m.learners) add(id, "learner");
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+Status RaftLog::transfer(uint64_t id) {
+  Status s = core_.transfer_leadership(id);
+  if (!s.is_ok() && core_.role() != raft::Role::kLeader)
+    return Status(Code::kNotLeader, s.message());
+  return s;
+}
+
+void RaftLog::follow_member_records(const Namespace& names) {
+  const raft::Membership& m = core_.membership();
+  for (const auto& [id, record] : names.members()) {
+    raft::ConfChange change;
+    change.node = id;
+    if (record.wanted == "voter" && !m.is_member(id)) {
+      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kAddLearner);
+    } else if (record.wanted == "voter" && m.is_learner(id)) {
+      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kPromote);
+    } else if (record.wanted == "removed" && m.is_member(id)) {
+      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kRemove);
+    } else {
+      continue;
+    }
+    // One change at a time: the core refuses another until this one commits,
+    // and a promotion until the learner has caught up; the next pump asks again.
+    auto index = core_.propose_conf_change(change);
+    if (index.is_ok()) {
+      spdlog::info("membership: {} master {} (entry {})",
+                   change.change_kind() == raft::ConfChangeKind::kAddLearner ? "adding"
+                   : change.change_kind() == raft::ConfChangeKind::kPromote  ? "promoting"
+                                                                             : "removing",
+                   id, index.value());
+    }
+    return;
+  }
 }
 
 Result<LogPosition> RaftLog::propose(std::string data) {
@@ -84,6 +141,7 @@ Status RaftLog::receive(const std::string& peer, const Envelope& env, Clock::tim
       return protocol_error("a message for node " + std::to_string(to) + " from " +
                             std::to_string(from) + " arrived from '" + peer + "'");
     }
+    last_heard_[from] = now;
     return Status::ok();
   };
   switch (env.header.type) {
@@ -297,6 +355,11 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
     core_.advance(rd);
   }
   maybe_snapshot(service);
+  if (added_apis_.size() != service.names().members().size()) {
+    added_apis_.clear();
+    for (const auto& [id, record] : service.names().members()) added_apis_[id] = record.api;
+  }
+  if (told_leading_) follow_member_records(service.names());
   for (auto& [to, env] : std::exchange(outbox_, {})) send(to, std::move(env));
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->index <= applied_) {

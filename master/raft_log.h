@@ -66,6 +66,9 @@ class RaftLog : public ReplicatedLog {
 
   Result<LogPosition> propose(std::string data) override;
   Status read_index(uint64_t context) override;
+  uint64_t id() const override { return core_.id(); }
+  std::vector<MemberInfo> members(Clock::time_point now) const override;
+  Status transfer(uint64_t id) override;
 
   void tick() { core_.tick(); }
   // A message from the peer socket, sent by the DEALER named `peer`
@@ -88,6 +91,9 @@ class RaftLog : public ReplicatedLog {
   void advance_fetch(Clock::time_point now);
   void install(MasterService& service, const raft::Snapshot& snapshot);
   void maybe_snapshot(MasterService& service);
+  // On the leader: one Raft membership change toward what the namespace's
+  // member records want (add as learner, promote once caught up, remove).
+  void follow_member_records(const Namespace& names);
   void queue(raft::NodeId to, Envelope&& env);
 
   Options options_;
@@ -106,6 +112,9 @@ class RaftLog : public ReplicatedLog {
   std::optional<SnapshotFetch> fetch_;
   // Peer messages produced outside a pump (file pieces, fetch requests).
   std::vector<std::pair<raft::NodeId, Envelope>> outbox_;
+  // Api endpoints of members added at run time (host:port), from the namespace.
+  std::map<raft::NodeId, std::string> added_apis_;
+  std::map<raft::NodeId, Clock::time_point> last_heard_;
 };
 
 }  // namespace dfs

@@ -5,9 +5,12 @@
 // MasterService::on_applied on every replica, whoever proposed it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "codec/messages.h"
 #include "codec/status.h"
 
 namespace dfs {
@@ -31,6 +34,18 @@ class ReplicatedLog {
   // comes back once the state applied so far may be served. A request lost
   // with a leadership change never comes back: callers bound their wait.
   virtual Status read_index(uint64_t context) = 0;
+
+  // This master's id in the group (0: not in one).
+  virtual uint64_t id() const { return 0; }
+  // The group's members as this master sees them (a follower knows less:
+  // no match indexes). A log of one node alone has none.
+  virtual std::vector<MemberInfo> members(std::chrono::steady_clock::time_point) const {
+    return {};
+  }
+  // Hands the leadership to master `id`; kInvalidArgument when it cannot lead.
+  virtual Status transfer(uint64_t id) {
+    return invalid_argument("this log has no other member to hand over to");
+  }
 };
 
 }  // namespace dfs

@@ -238,3 +238,26 @@ TEST_F(OrphanTest, AnIdleUploadExpiresAtTheCommandsTimeOnEveryReplica) {
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(StateMachineTest, MemberRecordsAreReplicatedStateThatSurvivesARestart) {
+  test::TempDir dir;
+  auto ns = std::move(Namespace::open(dir.path())).value();
+  auto add = make_command(MemberChangeCmd{"add", 4, "127.0.0.1:7412"}, 1);
+  EXPECT_TRUE(ns->apply(1, add).status.is_ok());
+  EXPECT_EQ(ns->apply(2, add).status.code(), Code::kAlreadyExists);
+  EXPECT_TRUE(ns->apply(3, make_command(MemberChangeCmd{"remove", 4, ""}, 1)).status.is_ok());
+  ns.reset();
+  ns = std::move(Namespace::open(dir.path())).value();
+  ASSERT_EQ(ns->members().size(), 1u);
+  EXPECT_EQ(ns->members().at(4).wanted, "removed");
+  EXPECT_EQ(ns->members().at(4).api, "127.0.0.1:7412");  // kept for a later re-add
+  // Added again, it is wanted again.
+  EXPECT_TRUE(ns->apply(4, add).status.is_ok());
+  EXPECT_EQ(ns->members().at(4).wanted, "voter");
+}
+
+}  // namespace
+}  // namespace dfs

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "bus/process.h"
@@ -69,7 +71,13 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
 
 void WorkerServer::report_inventory(const std::stop_token& stop) {
   zmq::socket_t pub = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
-  for (const auto& m : config_.masters) pub.connect(master_events(m));
+  size_t connected = 0;
+  auto connect_new = [&] {
+    std::lock_guard lock(masters_mu_);
+    for (; connected < masters_.size(); ++connected)
+      pub.connect(master_events(masters_[connected]));
+  };
+  connect_new();
   // The first report waits a little so the subscription is in place.
   auto next = std::chrono::steady_clock::now() +
               std::min(config_.report_interval, std::chrono::milliseconds(2000));
@@ -80,6 +88,7 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
       continue;
     }
     next = std::chrono::steady_clock::now() + config_.report_interval;
+    connect_new();
     std::vector<std::string> ids = store_->list();
     for (size_t i = 0; i < ids.size(); i += kMaxReportPage) {
       ChunkReport page;
@@ -274,10 +283,34 @@ Status WorkerServer::run() {
   zmq::socket_t hb_pub = make_socket(ctx_, zmq::socket_type::pub, pub_opts);
   zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
   jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
+  jobs.set(zmq::sockopt::subscribe, "event.masters");
+  {
+    std::lock_guard lock(masters_mu_);
+    masters_ = config_.masters;
+  }
   for (const auto& m : config_.masters) {
     hb_pub.connect(master_events(m));
     jobs.connect(master_jobs(m));
   }
+  // A master announced by the leader that we do not know yet: heartbeat it too.
+  auto learn_masters = [&](const std::string& list) {
+    std::lock_guard lock(masters_mu_);
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      auto hp = parse_endpoint(list.substr(start, end - start));
+      start = end + 1;
+      if (!hp.is_ok()) continue;
+      bool known = std::any_of(masters_.begin(), masters_.end(),
+                               [&](const HostPort& m) { return m.tcp() == hp->tcp(); });
+      if (known) continue;
+      spdlog::info("worker {} learned of master {}", config_.id, hp->tcp());
+      masters_.push_back(hp.value());
+      hb_pub.connect(master_events(hp.value()));
+      jobs.connect(master_jobs(hp.value()));
+    }
+  };
 
   PipelineTracker::Options topts;
   topts.hop_timeout = config_.hop_timeout;
@@ -339,6 +372,9 @@ Status WorkerServer::run() {
         } else if (!job.is_ok()) {
           spdlog::warn("dropping a bad delete job: {}", job.status().to_string());
         }
+      } else if (s.is_ok() && env.header.type == MsgType::kClusterEvent) {
+        auto event = decode<ClusterEvent>(env.body);
+        if (event.is_ok() && event->kind == "masters") learn_masters(event->detail);
       } else if (!s.is_ok() && s.code() != Code::kTimeout) {
         spdlog::warn("dropping a bad message on the jobs topic: {}", s.to_string());
       }

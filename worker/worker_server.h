@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -66,6 +67,10 @@ class WorkerServer {
   std::unique_ptr<PipelineTracker> tracker_;
   std::unique_ptr<PushPeers> peers_;
   uint64_t heartbeat_seq_ = 0;
+  // The masters heartbeats and reports go to: those configured, and those
+  // the leader announced since (event.masters). The reporter thread reads it.
+  std::mutex masters_mu_;
+  std::vector<HostPort> masters_;
   uint64_t dropped_replies_ = 0;
 };
 

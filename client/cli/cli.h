@@ -41,6 +41,7 @@ int cmd_mv(Context& ctx);
 int cmd_mkdir(Context& ctx);
 int cmd_df(Context& ctx);
 int cmd_fsck(Context& ctx);
+int cmd_admin(Context& ctx);
 
 std::string format_time(int64_t ms);
 

@@ -22,6 +22,7 @@ commands:
   mkdir [-p] PATH       create a directory
   df                    capacity and use of each worker
   fsck [PATH]           files whose chunks have fewer good replicas than wanted
+  admin members [...]   list the masters; add, remove one, or hand over the lead
 
 'dfs COMMAND --help' shows a command's options. Masters come from --masters,
 DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
@@ -88,7 +89,7 @@ static int run(int argc, char** argv) {
       {"put", cli::cmd_put},   {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
       {"ls", cli::cmd_ls},     {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
       {"mv", cli::cmd_mv},     {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
-      {"fsck", cli::cmd_fsck},
+      {"fsck", cli::cmd_fsck}, {"admin", cli::cmd_admin},
   };
   auto it = kCommands.find(command);
   if (it == kCommands.end()) {

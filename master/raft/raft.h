@@ -133,6 +133,12 @@ class Raft {
   // The entries still held: first_index() .. last_index().
   const std::vector<Entry>& entries() const { return entries_; }
   const SnapshotMeta& snapshot_meta() const { return snapshot_.meta; }
+  // On a leader, the newest index known to be on member `id`.
+  std::optional<uint64_t> match_of(NodeId id) const {
+    auto it = progress_.find(id);
+    if (role_ != Role::kLeader || it == progress_.end()) return std::nullopt;
+    return id == config_.id ? last_index() : it->second.match;
+  }
   // The newest membership in the log.
   const Membership& membership() const { return membership_; }
   NodeId transferring_to() const { return transferee_; }
