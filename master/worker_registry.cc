@@ -38,10 +38,11 @@ uint64_t WorkerRegistry::pending_bytes(Entry& e, Clock::time_point now) const {
   // writing, milliseconds later. A heartbeat sent a full interval after the
   // allocation reports it (or its abandonment), so drop allocations older
   // than the heartbeat before the latest one.
-  while (!e.pending.empty() && e.pending.front().first < e.previous_seen) e.pending.pop_front();
-  uint64_t sum = 0;
-  for (const auto& p : e.pending) sum += p.second;
-  return sum;
+  while (!e.pending.empty() && e.pending.front().first < e.previous_seen) {
+    e.pending_sum -= e.pending.front().second;
+    e.pending.pop_front();
+  }
+  return e.pending_sum;
 }
 
 Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t count,
@@ -93,6 +94,7 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
   for (size_t i = 0; i < n; ++i) {
     Entry* e = fits[(first + i) % n].entry;
     e->pending.emplace_back(now, size);
+    e->pending_sum += size;
     out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline});
   }
   return out;
@@ -105,6 +107,7 @@ void WorkerRegistry::release(const std::string& id, uint64_t size) {
   for (auto p = pending.rbegin(); p != pending.rend(); ++p) {
     if (p->second == size) {
       pending.erase(std::next(p).base());
+      it->second.pending_sum -= size;
       return;
     }
   }

@@ -59,6 +59,7 @@ class WorkerRegistry {
     Clock::time_point previous_seen;                             // the heartbeat before last_seen
     std::string state;                                           // live, suspect, dead
     std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // recent allocations
+    uint64_t pending_sum = 0;  // their bytes, kept so placement stays O(workers)
   };
   uint64_t pending_bytes(Entry& e, Clock::time_point now) const;
 

@@ -388,3 +388,62 @@ TEST_F(MasterServiceTest, ARequestTooBigForOneLogEntryIsRefusedBeforeItReachesTh
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+// No size limit a user can hit: a file of 100,000 chunks (6.5 GB at the
+// smallest chunk size) is allocated chunk by chunk, commits in one log entry,
+// and stats whole.
+TEST(MasterServiceScaleTest, AFileOfAHundredThousandChunksCommitsAndStats) {
+  using Clock = MasterService::Clock;
+  constexpr uint64_t kChunks = 100000;
+  test::TempDir dir;
+  test::HeldLog log;
+  MasterOptions options;
+  auto ns = Namespace::open(dir.path(), /*sync_writes=*/false);  // the log would be durable
+  ASSERT_TRUE(ns.is_ok());
+  MasterService service(options, std::move(ns).value(), &log);
+  service.on_role(true, "", Clock::now() - std::chrono::hours(1));
+  uint64_t rid = 0;
+  auto call = [&](const auto& req) {
+    Envelope env = make_envelope(req, ++rid);
+    env.routing_id = "client";
+    service.handle(env, Clock::now());
+    log.deliver(service);
+    auto out = service.take_replies();
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? Envelope{} : std::move(out[0]);
+  };
+  for (const char* w : {"w1", "w2", "w3"}) {
+    service.on_heartbeat(
+        Heartbeat{w, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", 1ull << 42, 0, 0, 1, {}},
+        Clock::now());
+  }
+  log.deliver(service);
+  auto up = decode_reply<CreateUploadReply>(
+      call(CreateUploadRequest{"/huge", kMinChunkSize, 3, false, 0, {}}));
+  ASSERT_TRUE(up.is_ok()) << up.status().to_string();
+  std::vector<ChunkInfo> chunks;
+  chunks.reserve(kChunks);
+  for (uint64_t i = 0; i < kChunks; ++i) {
+    auto alloc = decode_reply<AllocateChunkReply>(
+        call(AllocateChunkRequest{up->upload_id, i, kMinChunkSize, {}, {}}));
+    ASSERT_TRUE(alloc.is_ok()) << "chunk " << i << ": " << alloc.status().to_string();
+    ChunkInfo c{i, alloc->chunk_id, kMinChunkSize, std::string(64, 'a'), {}, {}};
+    for (const auto& w : alloc->pipeline) c.replicas.push_back(w.id);
+    chunks.push_back(std::move(c));
+  }
+  auto committed = decode_reply<OkReply>(
+      call(CommitUploadRequest{up->upload_id, kChunks * kMinChunkSize, std::move(chunks), {}}));
+  ASSERT_TRUE(committed.is_ok()) << committed.status().to_string();
+  auto st = decode_reply<StatReply>(call(StatRequest{"/huge", false}));
+  ASSERT_TRUE(st.is_ok()) << st.status().to_string();
+  EXPECT_EQ(st->entry.chunk_count, kChunks);
+  EXPECT_EQ(st->entry.size, kChunks * kMinChunkSize);
+  ASSERT_EQ(st->chunks.size(), kChunks);
+  EXPECT_EQ(st->chunks.back().index, kChunks - 1);
+}
+
+}  // namespace
+}  // namespace dfs
