@@ -2,9 +2,9 @@
 # Metadata throughput of a local cluster through the client library:
 # creates of empty files, mkdirs and stats at 1 and 32 concurrent clients
 # (build/bin/meta_bench), on a fresh cluster brought up with launch/up.
-# Given an etcd bench script (--etcd PATH, printing "puts c=1: N" style lines
-# as "name: median (...)"), runs it in the same sitting and prints dfs's
-# creates/s as a ratio of etcd's puts/s.
+# Given an etcd bench script (--etcd PATH, ../shared/peers/etcd_bench.sh style
+# "etcd_put_seq_c1_leader_ops: N ops/s" lines), runs it in the same sitting and
+# prints dfs's creates/s as a ratio of etcd's puts/s.
 #
 #   bench/meta_bench.sh [--seconds S] [--clients "1,32"] [--etcd PATH]
 set -euo pipefail
@@ -30,7 +30,10 @@ if [ -n "$ETCD" ]; then
   echo "$ETCD_OUT"
   for c in ${CLIENTS//,/ }; do
     dfs_rate="$(awk -v c="c=$c" '$2=="create" && $3==c {print $4}' <<<"$OUT")"
-    etcd_rate="$(grep -E "c=$c[^0-9]" <<<"$ETCD_OUT" | grep -i put | head -1 | sed -E 's/.*: *([0-9.]+).*/\1/')"
+    # etcd_bench.sh names them etcd_put_seq_c1_leader_ops and etcd_put_conc<N>_ops.
+    key="etcd_put_conc${c}_ops"
+    [ "$c" = 1 ] && key="etcd_put_seq_c1_leader_ops"
+    etcd_rate="$(awk -v k="$key:" '$1 == k {print $2}' <<<"$ETCD_OUT" | head -1)"
     if [ -n "$dfs_rate" ] && [ -n "$etcd_rate" ]; then
       awk -v d="$dfs_rate" -v e="$etcd_rate" -v c="$c" 'BEGIN {printf "ratio creates/etcd puts c=%s: %.2f\n", c, d / e}'
     fi

@@ -47,7 +47,7 @@ static int run(int argc, char** argv) {
        "every founding member as N=host:port (api endpoints, this one included), comma-separated; "
        "empty: this master alone")                                              //
       ("raft-tick-ms", po::value<int>()->default_value(50), "Raft clock tick")  //
-      ("election-ticks", po::value<int>()->default_value(10),
+      ("election-ticks", po::value<int>()->default_value(6),
        "election timeout in ticks (randomized up to twice this)")  //
       ("join", po::bool_switch(),
        "this master's --dir was lost and it rejoins its group: it neither votes nor campaigns "

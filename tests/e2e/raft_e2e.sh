@@ -16,6 +16,16 @@ applied_of() {  # applied index of master N, from its own state
   ep="$(cut -d, -f"$1" <<<"$DFS_MASTERS")"
   "$DFS" --stale --masters "$ep" --timeout-ms 1000 df --json 2>/dev/null | sed -n 's/.*"applied_index":\([0-9]*\).*/\1/p'
 }
+catches_up() {  # catches_up N INDEX SECONDS: master N applies INDEX within SECONDS
+  local deadline=$((SECONDS + $3)) a
+  [ -n "$2" ] || return 1
+  while [ $SECONDS -lt "$deadline" ]; do
+    a="$(applied_of "$1")"
+    [ -n "$a" ] && [ "$a" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 check "exactly one of three masters leads" bash -c "[ \$('$ROOT/launch/status' --dir '$RUN' | awk '\$1 == \"master\" && \$6 ~ /^leader/' | wc -l) -eq 1 ]"
 
@@ -79,13 +89,7 @@ check "launch/up restarts the killed master" "$ROOT/launch/up" --dir "$RUN" >/de
 n="${victim#m}"
 other=$(( n % 3 + 1 ))
 target="$(applied_of "$other")"
-caught=0
-for _ in $(seq 1 100); do
-  a="$(applied_of "$n")"
-  if [ -n "$a" ] && [ -n "$target" ] && [ "$a" -ge "$target" ]; then caught=1; break; fi
-  sleep 0.1
-done
-check "the restarted master's state catches up with the group's (index $target)" [ "$caught" -eq 1 ]
+check "the restarted master's state catches up with the group's (index $target)" catches_up "$n" "$target" 10
 check "still exactly one leader" bash -c "[ \$('$ROOT/launch/status' --dir '$RUN' | awk '\$1 == \"master\" && \$6 ~ /^leader/' | wc -l) -eq 1 ]"
 
 # ---- a master whose disk is lost rejoins from a snapshot ----
@@ -99,13 +103,7 @@ for i in $(seq 1 300); do "$DFS" mkdir "/w/$i" || echo "FAIL mkdir /w/$i"; done
 "$ROOT/launch/up" --dir "$RUN" >"$WORK/rejoin.log" 2>&1 || true
 check "launch/up restarts the wiped master, as one that rejoins" grep -q "master-$n has no Raft log" "$WORK/rejoin.log"
 target="$(applied_of "${lead#m}")"
-caught=0
-for _ in $(seq 1 150); do
-  a="$(applied_of "$n")"
-  if [ -n "$a" ] && [ -n "$target" ] && [ "$a" -ge "$target" ]; then caught=1; break; fi
-  sleep 0.1
-done
-check "the wiped master catches up with the group (index $target)" [ "$caught" -eq 1 ]
+check "the wiped master catches up with the group (index $target)" catches_up "$n" "$target" 15
 # (its log is flushed every second)
 check "from a snapshot sent in files" bash -c "for _ in \$(seq 50); do grep -q 'installed snapshot' '$RUN/master-$n/dfs-master.log' && exit 0; sleep 0.1; done; exit 1"
 ep_n="$(cut -d, -f"$n" <<<"$DFS_MASTERS")"
