@@ -253,5 +253,22 @@ TEST_P(LinearizableTest, WhatClientsSeeUnderCutsCrashesAndRestartsIsLinearizable
 
 INSTANTIATE_TEST_SUITE_P(Seeds, LinearizableTest, ::testing::Values(1, 2, 3, 4));
 
+// The soak: DFS_LINCHECK_SEEDS more seeds (the ctest soak label sets it).
+TEST(LinearizableSoak, ManySeeds) {
+  const char* n = std::getenv("DFS_LINCHECK_SEEDS");
+  if (n == nullptr) GTEST_SKIP() << "set DFS_LINCHECK_SEEDS to soak";
+  for (uint64_t seed = 1000; seed < 1000 + std::strtoull(n, nullptr, 10); ++seed) {
+    Group g(3);
+    ASSERT_TRUE(g.until([&] { return g.leader() != 0; })) << "seed " << seed;
+    Workload w(g, seed);
+    w.run(1500);
+    auto verdict = test::check_linearizable(w.history());
+    if (!verdict.linearizable) {
+      FAIL() << "seed " << seed << ": " << verdict.why << "\nreplay: history_check "
+             << save_failed(w.history(), seed);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dfs

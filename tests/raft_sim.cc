@@ -154,7 +154,8 @@ Simulation::Stats Simulation::stats() const {
                reads_served_,
                snapshots_installed_,
                transfers_,
-               conf_changes_.size()};
+               conf_changes_.size(),
+               late_deliveries_};
 }
 
 bool Simulation::connected(NodeId from, NodeId to) const { return !blocked_.count({from, to}); }
@@ -180,11 +181,30 @@ void Simulation::deliver_due() {
             [](const InFlight& a, const InFlight& b) { return a.order < b.order; });
   for (auto& f : due) {
     const Message& m = f.message;
-    if (!connected(m.from, m.to)) continue;
     Node& n = nodes_[m.to];
-    if (!running(n)) continue;
+    if (!connected(m.from, m.to)) {
+      hold_or_drop(std::move(f), now_ + 1);  // tried again until the partition heals
+      continue;
+    }
+    if (n.raft && !running(n)) {
+      hold_or_drop(std::move(f), n.paused_until + static_cast<int>(rng_() % 3));
+      continue;
+    }
+    if (!n.raft) continue;  // a crashed node's socket is gone
+    if (f.held_since != 0) ++late_deliveries_;
     n.raft->step(m);
   }
+}
+
+void Simulation::hold_or_drop(InFlight&& f, int until) {
+  if (f.held_since == 0) {
+    if (!faults_ || !chance(options_.hold)) return;
+    f.held_since = now_;
+  } else if (now_ - f.held_since > options_.max_hold_steps) {
+    return;
+  }
+  f.deliver_at = until;
+  network_.push_back(std::move(f));
 }
 
 void Simulation::process_ready(NodeId id) {
@@ -231,7 +251,8 @@ void Simulation::maybe_partition() {
   }
   if (!chance(options_.partition)) return;
   ++partitions_;
-  int n = options_.nodes;
+  // Over every node, spares included: new members are cut off too.
+  int n = options_.nodes + options_.spares;
   auto block_both = [&](NodeId a, NodeId b) {
     blocked_.insert({a, b});
     blocked_.insert({b, a});
@@ -399,9 +420,11 @@ std::optional<Violation> Simulation::run() {
     n.paused_until = 0;
   }
   size_t reads_before_heal = reads_served_;
+  bool settled = false;
   for (int i = 0; i < options_.heal_steps && !violation_; ++i) {
     step_once();
-    if (wanted_.empty() && leader() != 0 && reads_served_ > reads_before_heal) break;
+    settled = wanted_.empty() && leader() != 0 && reads_served_ > reads_before_heal && converged();
+    if (settled) break;
   }
   if (!violation_ && leader() == 0)
     fail("no leader " + std::to_string(options_.heal_steps) + " steps after the network healed");
@@ -412,7 +435,97 @@ std::optional<Violation> Simulation::run() {
     fail(std::to_string(wanted_.size()) + " commands (e.g. " + *wanted_.begin() + ") not applied " +
          std::to_string(options_.heal_steps) + " steps after healing");
   }
+  if (!violation_ && !settled) {
+    fail("the voters did not converge on the leader's applied state " +
+         std::to_string(options_.heal_steps) + " steps after healing");
+  }
+  // A healthy leader stays: nothing may depose it, not even a follower cut
+  // off for a while that comes back (its elections must not disturb the
+  // others, who still hear the leader).
+  NodeId l = leader();
+  uint64_t term = l ? nodes_[l].raft->term() : 0;
+  std::vector<NodeId> followers;
+  if (l != 0) {
+    for (NodeId v : nodes_[l].raft->membership().voters) {
+      if (v != l) followers.push_back(v);
+    }
+  }
+  NodeId cut = followers.size() >= 2 ? followers[rng_() % followers.size()] : 0;
+  for (int i = 0; i < options_.stable_steps && !violation_; ++i) {
+    if (cut != 0 && i == options_.stable_steps / 10) {
+      for (NodeId other : all_ids()) {
+        if (other == cut) continue;
+        blocked_.insert({cut, other});
+        blocked_.insert({other, cut});
+      }
+    }
+    if (cut != 0 && i == options_.stable_steps / 2) blocked_.clear();
+    step_once();
+    size_t leaders = 0;
+    for (const auto& [id, n] : nodes_) {
+      if (n.raft && n.raft->role() == Role::kLeader) ++leaders;
+    }
+    if (leaders > 1) {
+      fail(std::to_string(leaders) + " nodes believe they lead a healthy group");
+      break;
+    }
+    for (const auto& [id, n] : nodes_) {
+      if (n.raft && n.raft->term() > term) {
+        fail("node " + std::to_string(id) + " moved to term " + std::to_string(n.raft->term()) +
+             " although leader " + std::to_string(l) + " of term " + std::to_string(term) +
+             " was healthy and connected");
+        break;
+      }
+    }
+    if (!violation_ && leader() != l) {
+      fail("leader " + std::to_string(l) + " of term " + std::to_string(term) +
+           " lost its leadership with nothing wrong");
+    }
+  }
   return violation_;
+}
+
+bool Simulation::converged() {
+  NodeId l = leader();
+  if (l == 0) return false;
+  const Node& leader_node = nodes_[l];
+  for (NodeId v : leader_node.raft->membership().voters) {
+    const Node& n = nodes_[v];
+    if (!n.raft || n.applied != leader_node.applied ||
+        n.applied < leader_node.raft->commit_index() || n.state != leader_node.state) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Simulation::check_leader_has_quorum(NodeId id) {
+  // Check-quorum, as a bound: a leader that cannot exchange messages with
+  // a majority of its voters must stop leading soon, or clients of a cut-off
+  // leader wait on it forever.
+  Node& n = nodes_[id];
+  const Raft& r = *n.raft;
+  if (r.role() != Role::kLeader || !running(n)) {
+    n.without_quorum_since = 0;
+    return;
+  }
+  const Membership& m = r.membership();
+  size_t reachable = 0;
+  for (NodeId v : m.voters) {
+    if (v == id || (running(nodes_[v]) && connected(id, v) && connected(v, id))) ++reachable;
+  }
+  if (reachable > m.voters.size() / 2) {
+    n.without_quorum_since = 0;
+    return;
+  }
+  if (n.without_quorum_since == 0) n.without_quorum_since = now_;
+  if (now_ - n.without_quorum_since > options_.step_down_steps) {
+    fail("leader " + std::to_string(id) + " of term " + std::to_string(r.term()) + " reaches " +
+         std::to_string(reachable) + " of " + std::to_string(m.voters.size()) +
+         " voters and has "
+         "not stepped down in " +
+         std::to_string(options_.step_down_steps) + " steps");
+  }
 }
 
 // ---- the checker ----
@@ -496,6 +609,7 @@ void Simulation::check_step() {
     if (!n.raft) continue;
     const Raft& r = *n.raft;
     record_commits(id);
+    check_leader_has_quorum(id);
     if (r.role() != Role::kLeader) continue;
     if (pending_transfer_.first == id && r.term() > pending_transfer_.second) {
       ++transfers_;

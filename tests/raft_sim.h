@@ -33,9 +33,15 @@ struct SimOptions {
   int long_delay_steps = 40;
   double crash = 0.006;   // per node per step
   double restart = 0.05;  // per down node per step
-  double pause = 0.003;   // per node per step: freezes (a stalled process) and misses
-                          // what is sent to it meanwhile, then resumes with its memory
+  double pause = 0.003;   // per node per step: freezes (a stalled process), then resumes
+                          // with its memory
   int max_pause_steps = 60;
+  // A message a partition or a pause keeps from its node is held (this
+  // share of them; the rest are lost) and delivered once the way is open
+  // again, late, among newer traffic: what a stalled process's socket
+  // buffers or a healed link deliver.
+  double hold = 0.5;
+  int max_hold_steps = 300;
   double partition = 0.006;    // per step: a new partition
   double heal = 0.01;          // per step while partitioned
   double propose = 0.3;        // per step: a client proposes
@@ -45,6 +51,12 @@ struct SimOptions {
   double transfer = 0.004;     // per step: move leadership to another voter
   double conf_change = 0.015;  // per step: add, promote or remove a member
   size_t snapshot_piece_bytes = 128;
+  // Liveness bounds, in steps (one tick each): a leader that cannot reach a
+  // majority of its voters steps down within step_down_steps; after healing,
+  // every voter holds the leader's applied state within heal_steps, and the
+  // leader then keeps its term for stable_steps (nothing deposes it).
+  int step_down_steps = 60;
+  int stable_steps = 200;
 };
 
 // Why a run failed, and when.
@@ -75,6 +87,7 @@ class Simulation {
     size_t snapshots_installed = 0;  // from a leader
     size_t transfers = 0;            // leaderships handed over on request
     size_t conf_changes = 0;         // membership changes committed
+    size_t late_deliveries = 0;      // held messages delivered after a partition or pause
   };
   Stats stats() const;
 
@@ -83,6 +96,7 @@ class Simulation {
     int deliver_at;
     uint64_t order;  // tie-break drawn from the seed: reorders same-step messages
     Message message;
+    int held_since = 0;  // the step a partition or pause first held it up (0: never)
   };
   struct Node {
     std::unique_ptr<Raft> raft;  // null while down
@@ -94,6 +108,7 @@ class Simulation {
     int paused_until = 0;                  // frozen while now_ < this
     uint64_t checked_commit = 0;           // commits recorded by the checker so far
     uint64_t leader_checked_term = 0;
+    int without_quorum_since = 0;  // leading but cut off from a majority since this step
   };
   struct ClientRead {
     NodeId node = 0;
@@ -124,6 +139,10 @@ class Simulation {
   void check_applied(NodeId id, const Entry& e);
   std::string expected_state(uint64_t index);
   void record_commits(NodeId id);
+  void check_leader_has_quorum(NodeId id);
+  // Every voter of the leader's membership has applied what it applied.
+  bool converged();
+  void hold_or_drop(InFlight&& f, int until);
 
   SimOptions options_;
   std::mt19937_64 rng_;
@@ -144,6 +163,7 @@ class Simulation {
   uint64_t next_read_ = 1;
   std::map<uint64_t, ClientRead> reads_;  // by context
   size_t reads_served_ = 0;
+  size_t late_deliveries_ = 0;
   size_t snapshots_installed_ = 0;
   size_t transfers_ = 0;
   std::pair<NodeId, uint64_t> pending_transfer_{0, 0};  // (to, term it was asked in)

@@ -29,15 +29,22 @@ int env_int(const char* name, int fallback) {
 }
 
 // Runs `count` seeds starting at `first`; reports the first failure.
-void run_seeds(int nodes, uint64_t first, int count) {
+// `membership_heavy` makes membership changes and leadership transfers ten
+// times as frequent.
+void run_seeds(int nodes, uint64_t first, int count, bool membership_heavy = false) {
   for (uint64_t seed = first; seed < first + static_cast<uint64_t>(count); ++seed) {
     SimOptions o;
     o.nodes = nodes;
     o.seed = seed;
+    if (membership_heavy) {
+      o.conf_change *= 10;
+      o.transfer *= 10;
+    }
     auto v = Simulation(o).run();
     ASSERT_FALSE(v.has_value()) << "seed " << seed << " (" << nodes << " nodes) failed at step "
                                 << v->step << ": " << v->what << "\nreplay: DFS_RAFT_SEED=" << seed
                                 << " DFS_RAFT_NODES=" << nodes
+                                << (membership_heavy ? " DFS_RAFT_HEAVY=1" : "")
                                 << " build/bin/raft_test --gtest_filter='RaftSim.Replay'";
   }
 }
@@ -52,6 +59,18 @@ TEST_P(RaftSimShard, SeedsKeepEveryInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(Raft, RaftSimShard,
                          ::testing::Combine(::testing::Values(3, 5), ::testing::Range(0, kShards)));
+
+// Membership changed back to back (adds, promotions, removals of the leader
+// too), with partitions drawn over the new members as well.
+class RaftSimMembershipShard : public ::testing::TestWithParam<int> {};
+
+TEST_P(RaftSimMembershipShard, SeedsKeepEveryInvariant) {
+  int per_shard = env_int("DFS_RAFT_SEEDS", kDefaultSeedsPerShard) / 2;
+  run_seeds(GetParam(), 7000000 + static_cast<uint64_t>(GetParam()) * 1000000, per_shard,
+            /*membership_heavy=*/true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Raft, RaftSimMembershipShard, ::testing::Values(3, 5));
 
 // Seeds that failed during development, kept as they are cheap: 91 and
 // 2000098 (a node added later took entry 1's absence for an empty group and
@@ -69,7 +88,8 @@ TEST(RaftSim, SeedsThatOnceFailed) {
 TEST(RaftSim, Replay) {
   int seed = env_int("DFS_RAFT_SEED", 0);
   if (seed == 0) GTEST_SKIP() << "set DFS_RAFT_SEED to replay one run";
-  run_seeds(env_int("DFS_RAFT_NODES", 3), static_cast<uint64_t>(seed), 1);
+  run_seeds(env_int("DFS_RAFT_NODES", 3), static_cast<uint64_t>(seed), 1,
+            env_int("DFS_RAFT_HEAVY", 0) != 0);
 }
 
 // The harshness is a property of the settings, not of one lucky draw: the
@@ -95,6 +115,7 @@ TEST(RaftSim, RunsAreHarshAndStillMakeProgress) {
     total.snapshots_installed += st.snapshots_installed;
     total.transfers += st.transfers;
     total.conf_changes += st.conf_changes;
+    total.late_deliveries += st.late_deliveries;
   }
   // Per run, on average:
   EXPECT_GE(total.crashes, 20u * kRuns);
@@ -106,11 +127,13 @@ TEST(RaftSim, RunsAreHarshAndStillMakeProgress) {
   EXPECT_GE(total.snapshots_installed, 3u * kRuns);  // followers too far behind got the snapshot
   EXPECT_GE(total.transfers, 1u * kRuns);
   EXPECT_GE(total.conf_changes, 5u * kRuns);
+  EXPECT_GE(total.late_deliveries, 50u * kRuns);  // held messages arriving after the fact
   std::cout << "over " << kRuns << " runs: leaders " << total.leaders << ", crashes "
             << total.crashes << ", partitions " << total.partitions << ", commands "
             << total.commands << ", committed " << total.committed << ", reads " << total.reads
             << ", snapshots installed " << total.snapshots_installed << ", transfers "
-            << total.transfers << ", membership changes " << total.conf_changes << "\n";
+            << total.transfers << ", membership changes " << total.conf_changes
+            << ", late deliveries " << total.late_deliveries << "\n";
 }
 
 TEST(RaftSim, TheSameSeedReplaysTheSameRun) {

@@ -13,6 +13,10 @@ enum class Fault {
   kApplyBeforeCommit,    // hand out entries to apply before they commit
   kVoteWithoutLogCheck,  // grant votes without the log-up-to-date check
   kReadWithoutQuorum,    // answer a read at once, without a majority confirming leadership
+  kNoCheckQuorum,        // a leader that hears from no majority never steps down
+  kIgnoreNewerTerm,      // a leader ignores messages of a newer term
+  kCountStaleReplies,    // a leader counts answers sent in an older term
+  kIgnoreLease,          // grant (pre-)votes while still hearing from a leader
 };
 
 #if defined(DFS_RAFT_FAULT_commit_old_term)
@@ -27,6 +31,14 @@ inline constexpr Fault kInjectedFault = Fault::kApplyBeforeCommit;
 inline constexpr Fault kInjectedFault = Fault::kVoteWithoutLogCheck;
 #elif defined(DFS_RAFT_FAULT_read_without_quorum)
 inline constexpr Fault kInjectedFault = Fault::kReadWithoutQuorum;
+#elif defined(DFS_RAFT_FAULT_no_check_quorum)
+inline constexpr Fault kInjectedFault = Fault::kNoCheckQuorum;
+#elif defined(DFS_RAFT_FAULT_ignore_newer_term)
+inline constexpr Fault kInjectedFault = Fault::kIgnoreNewerTerm;
+#elif defined(DFS_RAFT_FAULT_count_stale_replies)
+inline constexpr Fault kInjectedFault = Fault::kCountStaleReplies;
+#elif defined(DFS_RAFT_FAULT_ignore_lease)
+inline constexpr Fault kInjectedFault = Fault::kIgnoreLease;
 #else
 inline constexpr Fault kInjectedFault = Fault::kNone;
 #endif

@@ -213,7 +213,7 @@ void Raft::tick() {
         if (membership_.is_voter(id) && (id == config_.id || pr.recent_active)) ++active;
         pr.recent_active = false;
       }
-      if (active < quorum()) {
+      if (active < quorum() && !fault_active(Fault::kNoCheckQuorum)) {
         become_follower(term_, 0);
         return;
       }
@@ -255,11 +255,12 @@ void Raft::step(const Message& m) {
   MsgKind kind = m.msg_kind();
   bool from_leader =
       kind == MsgKind::kAppend || kind == MsgKind::kHeartbeat || kind == MsgKind::kSnapshot;
+  if (m.term > term_ && fault_active(Fault::kIgnoreNewerTerm) && role_ == Role::kLeader) return;
   if (m.term > term_) {
     if (kind == MsgKind::kPreVote || kind == MsgKind::kVote) {
       // A leader we heard from recently is alive: ignore the challenger,
       // unless that leader asked for it (a leadership transfer).
-      if (in_lease() && !m.transfer) return;
+      if (in_lease() && !m.transfer && !fault_active(Fault::kIgnoreLease)) return;
     }
     if (kind == MsgKind::kPreVote) {
       // Answered below without changing our term.
@@ -269,6 +270,11 @@ void Raft::step(const Message& m) {
       become_follower(m.term, from_leader ? m.from : 0);
     }
   } else if (m.term < term_) {
+    if (fault_active(Fault::kCountStaleReplies) && role_ == Role::kLeader &&
+        (kind == MsgKind::kAppendResp || kind == MsgKind::kHeartbeatResp)) {
+      step_leader(m);
+      return;
+    }
     if (from_leader) {
       if (fault_active(Fault::kAcceptStaleAppend) && kind == MsgKind::kAppend) {
         handle_append(m);

@@ -41,6 +41,8 @@ echo $! >"$RUN/master-4/pid"
 check "dfs admin members add names the new master 4" bash -c "'$DFS' admin members add '$m4' | grep -q 'master 4 '"
 check "master 4 is promoted to voter once caught up" wait_for 20 bash -c "[ \"\$('$DFS' --timeout-ms 2000 admin members 2>/dev/null | awk '\$1 == 4 {print \$3}')\" = voter ]"
 check "a second add of it is refused" bash -c "! '$DFS' admin members add '$m4' --id 4 2>/dev/null"
+live_at_m4() { [ "$("$DFS" --stale --masters "$m4" --timeout-ms 1000 df --json 2>/dev/null | grep -o '"state":"live"' | wc -l)" -eq 3 ]; }
+check "the workers learn of master 4 and heartbeat it" wait_for 10 live_at_m4
 
 # ---- remove the leader ----
 old="$(leader_id)"
@@ -69,4 +71,8 @@ done < <(grep -v '^FAIL' "$WORK/acked")
 check "every acknowledged write ($(grep -vc '^FAIL' "$WORK/acked")) is there afterwards" [ "$lost" -eq 0 ]
 check "the removed master's kill changes nothing: writes go on" "$DFS" mkdir /after-remove
 
+if [ "$FAILURES" -ne 0 ]; then
+  echo "--- what the masters and workers said:"
+  grep -h "leads\|learned\|membership\|hands\|connecting" "$RUN"/*/dfs-*.log | sort | tail -40
+fi
 finish
