@@ -335,7 +335,7 @@ bool is_host_port(const std::string& s) {
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
     return false;
   int p = std::stoi(port);
-  return p > 0 && p < 65535;
+  return p > 0 && p <= 65535;
 }
 }  // namespace
 

@@ -35,10 +35,16 @@ struct HardState {
   uint64_t term = 0;
   NodeId vote = 0;
   uint64_t commit = 0;
-  MSGPACK_DEFINE_MAP(term, vote, commit);
+  // A node rejoining after losing its storage (Config::joining): 0 when not,
+  // kJoiningUnknown until a leader's heartbeat names its last index, then
+  // that index, which the node's log must reach before it may vote.
+  uint64_t joining = 0;
+  MSGPACK_DEFINE_MAP(term, vote, commit, joining);
   Status validate() const { return Status::ok(); }
   bool operator==(const HardState&) const = default;
 };
+
+inline constexpr uint64_t kJoiningUnknown = ~uint64_t{0};
 
 // Who takes part: voters elect and count toward commit; learners only
 // receive the log (a new node catches up as one before it is promoted).
@@ -116,7 +122,8 @@ inline constexpr size_t kMaxSnapshotPiece = 64u << 20;
 //   AppendResp:     index = last index now matching (or the probed index
 //                   when rejecting), hint = where the follower's log may match
 //                   and log_term = the follower's term there
-//   Heartbeat:      commit; context = the leader's newest read sequence
+//   Heartbeat:      commit; context = the leader's newest read sequence;
+//                   index = the leader's last index (for a rejoining node)
 //   HeartbeatResp:  context echoed
 //   Snapshot:       snapshot (meta), offset of `data` in the snapshot's
 //                   bytes, done on the last piece

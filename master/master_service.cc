@@ -288,9 +288,9 @@ void MasterService::retry_parked(Clock::time_point now) {
 }
 
 void MasterService::restore(const std::function<std::unique_ptr<Namespace>()>& reopen) {
-  // Only a follower is sent a snapshot: a leader's session plans from the
-  // namespace it would lose.
-  session_.reset();
+  // Only a follower is sent a snapshot; a leader deposed by the sender and
+  // not yet told lets go of everything waiting on it first.
+  if (session_) on_role(false, leader_api_, Clock::now());
   ns_.reset();
   ns_ = reopen();
 }

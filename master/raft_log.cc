@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace dfs {
 
 namespace {
@@ -53,7 +55,9 @@ RaftLog::RaftLog(Options options, std::unique_ptr<raft::LogStore> store, raft::P
       snapshots_(std::move(snapshots)) {}
 
 std::string RaftLog::api_of(raft::NodeId id) const {
-  if (auto it = added_apis_.find(id); it != added_apis_.end()) return "tcp://" + it->second;
+  if (auto it = added_apis_.find(id); it != added_apis_.end() && !it->second.empty()) {
+    return "tcp://" + it->second;
+  }
   auto it = options_.apis.find(id);
   return it == options_.apis.end() ? "" : it->second;
 }
@@ -88,29 +92,37 @@ Status RaftLog::transfer(uint64_t id) {
 
 void RaftLog::follow_member_records(const Namespace& names) {
   const raft::Membership& m = core_.membership();
-  for (const auto& [id, record] : names.members()) {
-    raft::ConfChange change;
-    change.node = id;
-    if (record.wanted == "voter" && !m.is_member(id)) {
-      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kAddLearner);
-    } else if (record.wanted == "voter" && m.is_learner(id)) {
-      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kPromote);
-    } else if (record.wanted == "removed" && m.is_member(id)) {
-      change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kRemove);
-    } else {
-      continue;
+  // Removals first, so a stuck addition never holds one up.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [id, record] : names.members()) {
+      raft::ConfChange change;
+      change.node = id;
+      if (pass == 0 && record.wanted == "removed" && m.is_member(id)) {
+        change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kRemove);
+      } else if (pass == 1 && record.wanted == "voter" && !m.is_member(id)) {
+        change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kAddLearner);
+      } else if (pass == 1 && record.wanted == "voter" && m.is_learner(id)) {
+        change.kind = static_cast<uint8_t>(raft::ConfChangeKind::kPromote);
+      } else {
+        continue;
+      }
+      auto index = core_.propose_conf_change(change);
+      if (index.is_ok()) {
+        spdlog::info("membership: {} master {} (entry {})",
+                     change.change_kind() == raft::ConfChangeKind::kAddLearner ? "adding"
+                     : change.change_kind() == raft::ConfChangeKind::kPromote  ? "promoting"
+                                                                               : "removing",
+                     id, index.value());
+        return;  // one change at a time
+      }
+      // Another change still commits, or this leader has not committed in its
+      // term yet: everything waits. Otherwise (a learner not caught up, the
+      // last voter) this record waits and the next may go.
+      if (index.status().code() == Code::kUnavailable &&
+          index.status().message().find("has not caught up") == std::string::npos) {
+        return;
+      }
     }
-    // One change at a time: the core refuses another until this one commits,
-    // and a promotion until the learner has caught up; the next pump asks again.
-    auto index = core_.propose_conf_change(change);
-    if (index.is_ok()) {
-      spdlog::info("membership: {} master {} (entry {})",
-                   change.change_kind() == raft::ConfChangeKind::kAddLearner ? "adding"
-                   : change.change_kind() == raft::ConfChangeKind::kPromote  ? "promoting"
-                                                                             : "removing",
-                   id, index.value());
-    }
-    return;
   }
 }
 
@@ -271,6 +283,7 @@ void RaftLog::advance_fetch(Clock::time_point now) {
 
 void RaftLog::install(MasterService& service, const raft::Snapshot& snapshot) {
   uint64_t index = snapshot.meta.index;
+  if (describing_.valid()) (void)describing_.get();  // its checkpoint is older: dropped below
   service.restore([&] {
     auto ns = snapshots_.install(index);
     if (!ns.is_ok())
@@ -290,14 +303,26 @@ void RaftLog::install(MasterService& service, const raft::Snapshot& snapshot) {
 void RaftLog::maybe_snapshot(MasterService& service) {
   if (options_.snapshot_entries == 0) return;
   const uint64_t applied = service.names().applied_index();
+  const uint64_t tail = std::max<uint64_t>(1, options_.snapshot_entries / 4);
+  if (describing_.valid()) {
+    if (describing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    auto manifest = describing_.get();
+    if (!manifest.is_ok()) {
+      spdlog::error("cannot describe the namespace checkpoint: {}", manifest.status().to_string());
+      no_checkpoint_before_ = applied + tail;
+      return;
+    }
+    checkpoint_ = std::move(manifest).value();
+    return;
+  }
   if (checkpoint_) {
     // Compact once followers a little behind at the checkpoint have had the
     // chance to catch up from entries.
-    uint64_t tail = std::max<uint64_t>(1, options_.snapshot_entries / 4);
     if (applied < checkpoint_->index + tail &&
         bytes_since_checkpoint_ < options_.snapshot_bytes / 4) {
       return;
     }
+    uint64_t previous = core_.snapshot_meta().index;
     auto snap = core_.compact(checkpoint_->index, encode(*checkpoint_));
     if (!snap.is_ok()) {
       spdlog::warn("cannot compact the log to {}: {}", checkpoint_->index,
@@ -307,26 +332,28 @@ void RaftLog::maybe_snapshot(MasterService& service) {
     }
     Status s = store_->save_snapshot(snap.value());
     if (!s.is_ok()) fatal_state("cannot persist snapshot: " + s.to_string());
-    snapshots_.retain({checkpoint_->index});
+    // The previous snapshot stays one round more: a follower may be fetching it.
+    snapshots_.retain({checkpoint_->index, previous});
     spdlog::info("log compacted to snapshot {} ({} files)", checkpoint_->index,
                  checkpoint_->files.size());
     checkpoint_.reset();
     return;
   }
   uint64_t base = core_.snapshot_meta().index;
-  if (applied <= base) return;
+  if (applied <= base || applied < no_checkpoint_before_) return;
   if (applied - base < options_.snapshot_entries &&
       bytes_since_checkpoint_ < options_.snapshot_bytes) {
     return;
   }
-  auto manifest = snapshots_.take(service.state());
   bytes_since_checkpoint_ = 0;
-  if (!manifest.is_ok()) {
-    spdlog::error("cannot checkpoint the namespace at {}: {}", applied,
-                  manifest.status().to_string());
+  auto index = snapshots_.checkpoint(service.state());
+  if (!index.is_ok()) {
+    spdlog::error("cannot checkpoint the namespace at {}: {}", applied, index.status().to_string());
+    no_checkpoint_before_ = applied + tail;
     return;
   }
-  checkpoint_ = std::move(manifest).value();
+  describing_ =
+      std::async(std::launch::async, [this, i = index.value()] { return snapshots_.describe(i); });
 }
 
 void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point now) {
@@ -355,9 +382,15 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
     core_.advance(rd);
   }
   maybe_snapshot(service);
-  if (added_apis_.size() != service.names().members().size()) {
+  const auto& records = service.names().members();
+  bool same = records.size() == added_apis_.size() &&
+              std::all_of(records.begin(), records.end(), [&](const auto& r) {
+                auto it = added_apis_.find(r.first);
+                return it != added_apis_.end() && it->second == r.second.api;
+              });
+  if (!same) {
     added_apis_.clear();
-    for (const auto& [id, record] : service.names().members()) added_apis_[id] = record.api;
+    for (const auto& [id, record] : records) added_apis_[id] = record.api;
   }
   if (told_leading_) follow_member_records(service.names());
   for (auto& [to, env] : std::exchange(outbox_, {})) send(to, std::move(env));

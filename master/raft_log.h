@@ -22,6 +22,7 @@
 
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,7 +109,11 @@ class RaftLog : public ReplicatedLog {
   // Snapshots: a checkpoint taken and not yet compacted to, the bytes of
   // entries applied since the last checkpoint, and a fetch under way.
   std::optional<raft::SnapshotManifest> checkpoint_;
+  // A checkpoint taken whose files are being hashed on another thread (a big
+  // namespace takes seconds, longer than an election timeout).
+  std::future<Result<raft::SnapshotManifest>> describing_;
   uint64_t bytes_since_checkpoint_ = 0;
+  uint64_t no_checkpoint_before_ = 0;  // applied index; after a failure, wait for more
   std::optional<SnapshotFetch> fetch_;
   // Peer messages produced outside a pump (file pieces, fetch requests).
   std::vector<std::pair<raft::NodeId, Envelope>> outbox_;

@@ -76,7 +76,7 @@ Status SnapshotStore::open() {
   return Status::ok();
 }
 
-Result<raft::SnapshotManifest> SnapshotStore::take(Namespace& ns) {
+Result<uint64_t> SnapshotStore::checkpoint(Namespace& ns) {
   const std::string taking = root_ + "/taking";
   std::error_code ec;
   fs::remove_all(taking, ec);
@@ -85,22 +85,39 @@ Result<raft::SnapshotManifest> SnapshotStore::take(Namespace& ns) {
   if (index == 0) return invalid_argument("nothing applied to snapshot");
   if (has(index)) return invalid_argument("snapshot " + std::to_string(index) + " exists");
   if (Status s = ns.checkpoint(taking); !s.is_ok()) return s;
-  raft::SnapshotManifest manifest;
-  manifest.index = index;
-  for (const auto& e : fs::directory_iterator(taking, ec)) {
-    if (!e.is_regular_file()) continue;
-    auto file = describe_file(e.path());
-    if (!file.is_ok()) return file.status();
-    manifest.files.push_back(std::move(file).value());
-  }
-  if (ec) return fs_error("list " + taking, ec);
-  std::sort(manifest.files.begin(), manifest.files.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
   fsync_dir(taking);
   fs::rename(taking, dir_of(index), ec);
   if (ec) return fs_error("name snapshot " + std::to_string(index), ec);
   fsync_dir(root_);
+  return index;
+}
+
+Result<raft::SnapshotManifest> SnapshotStore::describe(uint64_t index) const {
+  // Raft carries the manifest in one piece of its snapshot message.
+  constexpr size_t kMaxFiles = 5000;
+  raft::SnapshotManifest manifest;
+  manifest.index = index;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_of(index), ec)) {
+    if (!e.is_regular_file()) continue;
+    auto file = describe_file(e.path());
+    if (!file.is_ok()) return file.status();
+    manifest.files.push_back(std::move(file).value());
+    if (manifest.files.size() > kMaxFiles) {
+      return Status(Code::kInternal, "snapshot " + std::to_string(index) + " has more than " +
+                                         std::to_string(kMaxFiles) + " files");
+    }
+  }
+  if (ec) return fs_error("list " + dir_of(index), ec);
+  std::sort(manifest.files.begin(), manifest.files.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   return manifest;
+}
+
+Result<raft::SnapshotManifest> SnapshotStore::take(Namespace& ns) {
+  auto index = checkpoint(ns);
+  if (!index.is_ok()) return index.status();
+  return describe(index.value());
 }
 
 bool SnapshotStore::has(uint64_t index) const {

@@ -25,7 +25,14 @@ class SnapshotStore {
   // Creates the directories and removes what an interrupted take or fetch left.
   Status open();
 
-  // Checkpoints `ns` as snapshot <ns.applied_index()> and describes it.
+  // Checkpoints `ns` as snapshot <ns.applied_index()> (table files linked,
+  // memtables flushed: quick) and returns its index.
+  Result<uint64_t> checkpoint(Namespace& ns);
+  // Names, sizes and SHA-256 of snapshot `index`'s files: reads them all, so
+  // the log's driver runs it on another thread (it touches only that
+  // directory, which never changes).
+  Result<raft::SnapshotManifest> describe(uint64_t index) const;
+  // Both at once.
   Result<raft::SnapshotManifest> take(Namespace& ns);
   bool has(uint64_t index) const;
   // Deletes every complete snapshot but those in `keep`.

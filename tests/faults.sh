@@ -11,10 +11,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="${1:-$ROOT/build-faults}"
 missed=0
 
-# prove README CMAKE_VAR TARGET CTEST_REGEX MIN: every fault listed in the
-# README's table, built in through CMAKE_VAR, makes the tests fail.
+# prove README CMAKE_VAR TARGET CTEST_REGEX MIN SAYS: every fault listed in
+# the README's table, built in through CMAKE_VAR, makes the tests fail with
+# the checker's own verdict SAYS (not a crash or a setup error).
 prove() {
-  local readme="$1" var="$2" target="$3" regex="$4" min="$5"
+  local readme="$1" var="$2" target="$3" regex="$4" min="$5" says="$6"
   local faults
   mapfile -t faults < <(grep -o '^| `[a-z_]*`' "$ROOT/$readme" | tr -d '|` ')
   [ "${#faults[@]}" -ge "$min" ] || { echo "faults: fewer than $min faults listed in $readme" >&2; exit 1; }
@@ -23,8 +24,11 @@ prove() {
       -DDFS_RAFT_INJECT_FAULT= -DDFS_MASTER_INJECT_FAULT= -D"$var=$f" >/dev/null
     cmake --build "$DIR" --target "$target" >/dev/null
     start=$SECONDS
-    if (cd "$DIR" && ctest -R "$regex" -j "$(nproc)" --timeout 300 --output-on-failure >"$DIR/$target-$f.log" 2>&1); then
+    if (cd "$DIR" && ctest -R "$regex" -j "$(nproc)" --timeout 300 --stop-on-failure --output-on-failure >"$DIR/$target-$f.log" 2>&1); then
       echo "MISSED  $f: ctest -R $regex passed with the fault built in"
+      missed=$((missed + 1))
+    elif ! grep -q "$says" "$DIR/$target-$f.log"; then
+      echo "MISSED  $f: ctest -R $regex failed, but not with the checker's verdict ($says): see $DIR/$target-$f.log"
       missed=$((missed + 1))
     else
       echo "caught  $f in $((SECONDS - start)) s: $(grep -m1 -o 'seed [0-9]*[ :(].\{0,120\}' "$DIR/$target-$f.log" || echo 'see the log')"
@@ -32,7 +36,7 @@ prove() {
   done
 }
 
-prove master/raft/README.md DFS_RAFT_INJECT_FAULT raft_test '^raft\.' 5
-prove master/README.md DFS_MASTER_INJECT_FAULT lincheck_test '^lincheck\.Seeds/' 2
+prove master/raft/README.md DFS_RAFT_INJECT_FAULT raft_test '^raft\.' 5 'failed at step'
+prove master/README.md DFS_MASTER_INJECT_FAULT lincheck_test '^lincheck\.Seeds/' 2 'agrees with their results'
 cmake -S "$ROOT" -B "$DIR" -DDFS_RAFT_INJECT_FAULT= -DDFS_MASTER_INJECT_FAULT= >/dev/null
 [ "$missed" -eq 0 ]

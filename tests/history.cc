@@ -179,7 +179,11 @@ Result<History> History::parse(const std::string& text) {
 
 Verdict check_linearizable(const History& history, size_t max_states) {
   std::map<std::string, std::vector<HistoryOp>> by_path;
-  for (const auto& op : history.ops) by_path[op.path].push_back(op);
+  for (const auto& op : history.ops) {
+    // An unanswered read changes nothing and constrains nothing.
+    if (op.kind == HistoryOp::kStat && op.complete == HistoryOp::kOpen) continue;
+    by_path[op.path].push_back(op);
+  }
   for (auto& [path, ops] : by_path) {
     std::sort(ops.begin(), ops.end(),
               [](const HistoryOp& a, const HistoryOp& b) { return a.invoke < b.invoke; });

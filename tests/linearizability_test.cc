@@ -1,6 +1,7 @@
 // Linearizability of what clients see from a group of three masters while
 // nodes are cut off from their peers (still reachable by clients), crash and
-// restart: simulated clients make directories, remove them and stat them on a
+// restart, or lose their disk and rejoin, and logs are compacted into
+// snapshots often: simulated clients make directories, remove them and stat them on a
 // few names, retrying as the real client does (following NOT_LEADER hints,
 // asking again after a silence, same session so a retry applies once), and
 // every operation's invocation, answer and result is recorded. The history
@@ -94,7 +95,12 @@ class Workload {
     }
     int leader = g_.leader();
     faulty_ = leader != 0 && pick(2) == 0 ? leader : random_node();
-    if (pick(3) == 0) {
+    int what = pick(6);
+    if (what == 0) {
+      // Its disk is lost: it comes back empty and rejoins.
+      g_.wipe(faulty_);
+      g_.start(faulty_, /*joining=*/true);
+    } else if (what <= 2) {
       g_.crash(faulty_);
     } else {
       g_.cut(faulty_);
@@ -239,7 +245,7 @@ class LinearizableTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(LinearizableTest, WhatClientsSeeUnderCutsCrashesAndRestartsIsLinearizable) {
   uint64_t seed = GetParam();
-  Group g(3);
+  Group g(3, {.snapshot_entries = 24});
   ASSERT_TRUE(g.until([&] { return g.leader() != 0; }));
   Workload w(g, seed);
   w.run(1500);
@@ -258,7 +264,7 @@ TEST(LinearizableSoak, ManySeeds) {
   const char* n = std::getenv("DFS_LINCHECK_SEEDS");
   if (n == nullptr) GTEST_SKIP() << "set DFS_LINCHECK_SEEDS to soak";
   for (uint64_t seed = 1000; seed < 1000 + std::strtoull(n, nullptr, 10); ++seed) {
-    Group g(3);
+    Group g(3, {.snapshot_entries = 24});
     ASSERT_TRUE(g.until([&] { return g.leader() != 0; })) << "seed " << seed;
     Workload w(g, seed);
     w.run(1500);

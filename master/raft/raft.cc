@@ -28,12 +28,14 @@ Raft::Raft(Config config, Persisted persisted)
       vote_(persisted.hard_state.vote),
       snapshot_(std::move(persisted.snapshot)),
       entries_(std::move(persisted.entries)),
-      persisted_hs_(persisted.hard_state) {
+      persisted_hs_(persisted.hard_state),
+      joining_(persisted.hard_state.joining) {
   commit_ = std::clamp(persisted.hard_state.commit, snapshot_.meta.index, last_index());
   // The application restores its state from the snapshot before it runs us.
   applied_ = snapshot_.meta.index;
   stable_ = last_index();
   bool fresh = term_ == 0 && snapshot_.meta.index == 0 && entries_.empty();
+  if (fresh && config_.joining) joining_ = kJoiningUnknown;  // persisted with the first Ready
   if (fresh && !config_.voters.empty() && !config_.joining) {
     // A founding member: the group's first entry names its members. Every
     // founder writes the same entry, so their logs agree on it. A joining
@@ -395,6 +397,7 @@ void Raft::handle_append(const Message& m) {
   }
   if (m.index <= last_index() && term_or_zero(m.index) == m.log_term) {
     append(m.entries);
+    update_joining(m);
     uint64_t last_new = m.index + m.entries.size();
     commit_ = std::max(commit_, std::min(m.commit, last_new));
     r.index = last_new;
@@ -409,16 +412,25 @@ void Raft::handle_append(const Message& m) {
   r.index = m.index;
   r.hint = hint;
   r.log_term = term_or_zero(hint);
-  r.rejoining = awaiting_log();
+  r.rejoining = awaiting_log() && last_index() == 0;
   send(r);
 }
 
+void Raft::update_joining(const Message& m) {
+  if (joining_ == 0) return;
+  if (joining_ == kJoiningUnknown && m.msg_kind() == MsgKind::kHeartbeat) {
+    joining_ = std::max<uint64_t>(m.index, 1);
+  }
+  if (joining_ != kJoiningUnknown && last_index() >= joining_) joining_ = 0;  // caught up
+}
+
 void Raft::handle_heartbeat(const Message& m) {
+  update_joining(m);
   // The leader sends at most what it knows we match.
   commit_ = std::max(commit_, std::min(m.commit, last_index()));
   Message r = answer(m, MsgKind::kHeartbeatResp);
   r.context = m.context;
-  r.rejoining = awaiting_log();
+  r.rejoining = awaiting_log() && last_index() == 0;
   send(r);
 }
 
@@ -579,6 +591,7 @@ void Raft::broadcast_heartbeat() {
     m.term = term_;
     m.commit = std::min(pr.match, commit_);
     m.context = read_seq_;
+    m.index = last_index();
     send(m);
   }
 }
@@ -636,7 +649,7 @@ Result<uint64_t> Raft::propose_entry(EntryType type, std::string data) {
 // ---- ready ----
 
 HardState Raft::hard_state() const {
-  HardState hs{term_, vote_, commit_};
+  HardState hs{term_, vote_, commit_, joining_};
   if (fault_active(Fault::kForgetVote)) hs.vote = 0;
   return hs;
 }

@@ -56,9 +56,12 @@ struct Config {
   size_t max_pending_reads = 4096;
   uint64_t seed = 1;
   // This node lost its storage and rejoins a group that already exists. It
-  // may have voted in the current term before losing the record of it, so
-  // until a leader has sent it a log it grants no vote and never campaigns:
-  // voting twice in one term could elect two leaders.
+  // may have voted in the current term before losing the record of it, and
+  // it acknowledged entries it no longer has, so until its log reaches the
+  // leader's last index as of the first heartbeat it hears, it grants no
+  // vote and never campaigns: its vote could otherwise elect a second leader
+  // in a term, or a leader missing entries it helped commit. The state is
+  // kept in the hard state, so a restart in between goes on joining.
   bool joining = false;
 };
 
@@ -128,8 +131,8 @@ class Raft {
   uint64_t commit_index() const { return commit_; }
   uint64_t first_index() const { return snapshot_.meta.index + 1; }
   uint64_t last_index() const { return snapshot_.meta.index + entries_.size(); }
-  // A joining node that no leader has sent a log yet.
-  bool awaiting_log() const { return config_.joining && last_index() == 0; }
+  // A joining node that has not caught up yet (it neither votes nor campaigns).
+  bool awaiting_log() const { return joining_ != 0; }
   // The entries still held: first_index() .. last_index().
   const std::vector<Entry>& entries() const { return entries_; }
   const SnapshotMeta& snapshot_meta() const { return snapshot_.meta; }
@@ -240,6 +243,8 @@ class Raft {
   std::map<NodeId, Progress> progress_;
   std::vector<Message> outbox_;
   HardState persisted_hs_;
+  uint64_t joining_ = 0;  // HardState::joining
+  void update_joining(const Message& from_leader);
 
   Membership membership_;
   std::vector<uint64_t> conf_indexes_;  // conf-change entries still in entries_

@@ -55,6 +55,7 @@ void Raft::handle_snapshot(const Message& m) {
   stable_ = meta.index;   // what follows is written again after the snapshot
   snapshot_unsaved_ = true;
   membership_changed();
+  update_joining(m);
   r.done = true;
   r.index = meta.index;
   send(r);
