@@ -63,7 +63,9 @@ TEST(SnapshotFetchTest, FetchesEveryFileInPiecesAndRebuildsThemExactly) {
     ASSERT_TRUE(req.has_value());
     EXPECT_EQ(req->to, 1u);
     EXPECT_FALSE(fetch.due(now).has_value()) << "a second piece asked for before an answer";
-    auto piece = fetch.accept(answer(*req, files), now);
+    // A piece's bytes point into its reply, which must outlive their use.
+    raft::SnapshotFileReply reply = answer(*req, files);
+    auto piece = fetch.accept(reply, now);
     ASSERT_TRUE(piece.is_ok()) << piece.status().to_string();
     ASSERT_TRUE(piece->has_value());
     got[(*piece)->name].append((*piece)->data);
