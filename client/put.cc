@@ -191,6 +191,13 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   auto closer = [&] {
     if (fd != STDIN_FILENO) ::close(fd);
   };
+  if (!from_stdin && size == 0) {
+    // Nothing to place or stream: one request makes the file.
+    closer();
+    auto made = master_.call<CreateFileRequest, OkReply>(
+        CreateFileRequest{remote, options.chunk_size, options.replication, options.overwrite, {}});
+    return made.is_ok() ? Status::ok() : about_path(remote, made.status());
+  }
   auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
       CreateUploadRequest{remote,
                           options.chunk_size,

@@ -176,6 +176,14 @@ Status CreateUploadRequest::validate() const {
   return Status::ok();
 }
 
+Status CreateFileRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/true));
+  if (replication > kMaxReplication) return invalid_argument("replication too high");
+  return Status::ok();
+}
+
 Status CreateUploadReply::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));

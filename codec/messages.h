@@ -196,6 +196,19 @@ struct CreateUploadRequest {
   Status validate() const;
 };
 
+// An empty file, made in one step: what an upload with no chunks would
+// leave, without its three round trips.
+struct CreateFileRequest {
+  static constexpr MsgType kType = MsgType::kCreateFileRequest;
+  std::string path;
+  uint64_t chunk_size = 0;   // 0: the cluster default (recorded, as for any file)
+  uint32_t replication = 0;  // 0: the cluster default
+  bool overwrite = false;
+  RequestSession session;
+  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, session);
+  Status validate() const;
+};
+
 struct CreateUploadReply {
   static constexpr MsgType kType = MsgType::kCreateUploadReply;
   std::string upload_id;

@@ -26,6 +26,8 @@ std::string_view msg_type_name(MsgType type) {
       return "CreateUploadRequest";
     case MsgType::kCreateUploadReply:
       return "CreateUploadReply";
+    case MsgType::kCreateFileRequest:
+      return "CreateFileRequest";
     case MsgType::kAllocateChunkRequest:
       return "AllocateChunkRequest";
     case MsgType::kAllocateChunkReply:

@@ -30,6 +30,7 @@ enum class MsgType : uint16_t {
   kReportBadReplicaRequest = 35,
   kFsckRequest = 36,
   kFsckReply = 37,
+  kCreateFileRequest = 38,
   // Admin -> master: the masters' own membership.
   kMembersRequest = 50,
   kMembersReply = 51,

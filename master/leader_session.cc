@@ -78,6 +78,13 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
                                 min_replication, r.overwrite, options_.max_uploads};
             return make_command(cmd, ms, r.session);
           });
+    case MsgType::kCreateFileRequest:
+      return with<CreateFileRequest>(request, [&](const CreateFileRequest& r) -> Result<Command> {
+        uint32_t replication = r.replication ? r.replication : options_.default_replication;
+        uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
+        CommitFileCmd cmd{r.path, r.overwrite, 0, chunk_size, replication, {}, ms};
+        return make_command(cmd, ms, r.session);
+      });
     case MsgType::kAllocateChunkRequest:
       return with<AllocateChunkRequest>(
           request, [&](const AllocateChunkRequest& r) { return plan_allocation(r, now); });

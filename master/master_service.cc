@@ -33,6 +33,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kDeleteRequest:
     case MsgType::kRenameRequest:
     case MsgType::kCreateUploadRequest:
+    case MsgType::kCreateFileRequest:
     case MsgType::kAllocateChunkRequest:
     case MsgType::kCommitUploadRequest:
     case MsgType::kAbortUploadRequest:

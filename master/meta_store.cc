@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,14 +18,21 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.max_open_files = 256;
+  // Uploads, sessions and garbage are queues: nearly every key written is
+  // deleted soon after. A table file that is mostly deletions is compacted
+  // early, so scans do not wade through tombstones until the next size-based
+  // compaction comes by.
+  rocksdb::ColumnFamilyOptions churning;
+  churning.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(1024, 512, 0.5));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {"inodes", rocksdb::ColumnFamilyOptions()},
       {"workers", rocksdb::ColumnFamilyOptions()},
-      {"garbage", rocksdb::ColumnFamilyOptions()},
+      {"garbage", churning},
       {"chunks", rocksdb::ColumnFamilyOptions()},
-      {"uploads", rocksdb::ColumnFamilyOptions()},
-      {"sessions", rocksdb::ColumnFamilyOptions()},
+      {"uploads", churning},
+      {"sessions", churning},
   };
   std::unique_ptr<MetaStore> store(new MetaStore());
   rocksdb::DB* raw = nullptr;
@@ -55,6 +63,26 @@ namespace {
 
 void MetaStore::check_scan(const rocksdb::Iterator& it) {
   if (!it.status().ok()) fatal("scan", it.status());
+}
+
+void MetaStore::check_scan(const KeyRange& range) {
+  if (!range.status().ok()) fatal("scan", range.status());
+}
+
+KeyRange::KeyRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view from,
+                   std::string to)
+    : to_(std::move(to)), bound_(to_) {
+  rocksdb::ReadOptions ro;
+  if (!to_.empty()) ro.iterate_upper_bound = &bound_;
+  it_.reset(db->NewIterator(ro, cf));
+  it_->Seek(rocksdb::Slice(from.data(), from.size()));
+}
+
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
 }
 
 void MetaStore::write(rocksdb::WriteBatch* batch, bool sync) {

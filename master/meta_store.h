@@ -20,6 +20,35 @@
 
 namespace dfs {
 
+// The keys of one column family in [from, to), an empty `to` meaning no
+// end. `to` is RocksDB's upper bound for the iterator: without one, a scan
+// whose range holds no live key walks on over every deleted key after it
+// (deletions stay as tombstones until compaction), so each scan would cost
+// as much as all recent deletions. Not movable: the iterator points at the
+// bound.
+class KeyRange {
+ public:
+  KeyRange(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view from, std::string to);
+  KeyRange(const KeyRange&) = delete;
+  KeyRange& operator=(const KeyRange&) = delete;
+
+  bool valid() const { return it_->Valid(); }
+  void next() { it_->Next(); }
+  std::string_view key() const { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const { return {it_->value().data(), it_->value().size()}; }
+  // The iterator's error, if it ended on one rather than at the end.
+  rocksdb::Status status() const { return it_->status(); }
+
+ private:
+  std::string to_;
+  rocksdb::Slice bound_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// The first key after every key that starts with `prefix` ("" when there is
+// none: a prefix of 0xff bytes only).
+std::string prefix_end(std::string_view prefix);
+
 class MetaStore {
  public:
   static Result<std::unique_ptr<MetaStore>> open(const std::string& dir);
@@ -45,8 +74,17 @@ class MetaStore {
   // state machine that cannot read its own state must not go on applying.
   std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
 
+  // The keys of `cf` in [from, to), and those starting with `prefix`.
+  KeyRange scan(rocksdb::ColumnFamilyHandle* cf, std::string_view from, std::string to) {
+    return KeyRange(db_.get(), cf, from, std::move(to));
+  }
+  KeyRange scan_prefix(rocksdb::ColumnFamilyHandle* cf, std::string_view prefix) {
+    return KeyRange(db_.get(), cf, prefix, prefix_end(prefix));
+  }
+
   // Aborts when an iterator ended on an error rather than at the end.
   static void check_scan(const rocksdb::Iterator& it);
+  static void check_scan(const KeyRange& range);
 
   // SHA-256 (hex) over every key and value of every column family: equal
   // digests mean equal state.

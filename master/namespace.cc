@@ -67,15 +67,12 @@ Status Namespace::load_counters() {
   DFS_RETURN_IF_ERROR(get(kFilesKey, &counters_.files));
   DFS_RETURN_IF_ERROR(get(kDirsKey, &counters_.dirs));
   DFS_RETURN_IF_ERROR(get(kUploadsKey, &counters_.uploads));
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->meta()));
-  const rocksdb::Slice prefix(kMemberPrefix.data(), kMemberPrefix.size());
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    members_[from_be64(key.substr(kMemberPrefix.size()))] = decode_stored<MemberRecord>(
-        std::string_view(it->value().data(), it->value().size()), "member record");
+  auto r = store_->scan_prefix(store_->meta(), kMemberPrefix);
+  for (; r.valid(); r.next()) {
+    members_[from_be64(r.key().substr(kMemberPrefix.size()))] =
+        decode_stored<MemberRecord>(r.value(), "member record");
   }
-  MetaStore::check_scan(*it);
+  MetaStore::check_scan(r);
   return Status::ok();
 }
 
@@ -132,22 +129,19 @@ Result<std::vector<EntryInfo>> Namespace::list(const std::string& path, const st
   if (!start_after.empty() && start_after >= prefix) seek = base + start_after + '\0';
   std::vector<EntryInfo> out;
   *more = false;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
-  for (it->Seek(seek); it->Valid(); it->Next()) {
-    auto key = it->key();
-    if (!key.starts_with(base + prefix)) break;
+  auto r = store_->scan(store_->inodes(), seek, prefix_end(base + prefix));
+  for (; r.valid(); r.next()) {
     if (out.size() == limit) {
       *more = true;
       break;
     }
-    auto inode = decode<Inode>(it->value().ToStringView());
-    std::string name = key.ToString().substr(8);
+    auto inode = decode<Inode>(r.value());
+    std::string name(r.key().substr(8));
     if (!inode.is_ok())
       return Status(Code::kCorruption, "stored entry '" + name + "' is unreadable");
     out.push_back(to_entry(name, inode.value()));
   }
-  DFS_RETURN_IF_ERROR(from_rocks(it->status(), "list " + path));
+  DFS_RETURN_IF_ERROR(from_rocks(r.status(), "list " + path));
   return out;
 }
 
@@ -223,11 +217,10 @@ Status Namespace::for_each_file(
     auto [dir, dir_path] = dirs.back();
     dirs.pop_back();
     std::string base = be64(dir);
-    std::unique_ptr<rocksdb::Iterator> it(
-        store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
-    for (it->Seek(base); it->Valid() && it->key().starts_with(base); it->Next()) {
-      std::string child_path = dir_path + "/" + it->key().ToString().substr(8);
-      auto inode = decode<Inode>(it->value().ToStringView());
+    auto r = store_->scan_prefix(store_->inodes(), base);
+    for (; r.valid(); r.next()) {
+      std::string child_path = dir_path + "/" + std::string(r.key().substr(8));
+      auto inode = decode<Inode>(r.value());
       if (!inode.is_ok())
         return Status(Code::kCorruption, "stored entry " + child_path + " is unreadable");
       if (inode->is_dir()) {
@@ -236,7 +229,7 @@ Status Namespace::for_each_file(
         return Status::ok();
       }
     }
-    DFS_RETURN_IF_ERROR(from_rocks(it->status(), "walk " + dir_path));
+    DFS_RETURN_IF_ERROR(from_rocks(r.status(), "walk " + dir_path));
   }
   return Status::ok();
 }
@@ -365,8 +358,14 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
            [&](const MkdirCmd& c) { return apply_mkdir(c, batch); });
       break;
     case MsgType::kCommitFileCmd:
-      with(std::type_identity<CommitFileCmd>{},
-           [&](const CommitFileCmd& c) { return apply_commit(c, batch); });
+      with(std::type_identity<CommitFileCmd>{}, [&](const CommitFileCmd& c) {
+        Status s = apply_commit(c, batch);
+        if (s.is_ok()) {
+          out.event =
+              ClusterEvent{"file.committed", c.path, std::to_string(c.size) + " bytes", 0, 0};
+        }
+        return s;
+      });
       break;
     case MsgType::kDeleteCmd:
       with(std::type_identity<DeleteCmd>{},
@@ -561,23 +560,23 @@ Status Namespace::delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint
                                   uint64_t* dirs) {
   std::string base = be64(dir);
   std::vector<uint64_t> subdirs;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->inodes()));
-  for (it->Seek(base); it->Valid() && it->key().starts_with(base); it->Next()) {
-    auto inode = decode<Inode>(it->value().ToStringView());
-    if (!inode.is_ok())
-      return Status(Code::kCorruption, "unreadable entry under a deleted directory");
-    batch->Delete(store_->inodes(), it->key());
-    if (inode->is_dir()) {
-      ++*dirs;
-      subdirs.push_back(inode->id);
-    } else {
-      ++*files;
-      add_garbage(batch, inode->chunks);
+  {  // the scan ends before recursing: one open iterator at a time
+    auto r = store_->scan_prefix(store_->inodes(), base);
+    for (; r.valid(); r.next()) {
+      auto inode = decode<Inode>(r.value());
+      if (!inode.is_ok())
+        return Status(Code::kCorruption, "unreadable entry under a deleted directory");
+      batch->Delete(store_->inodes(), r.key());
+      if (inode->is_dir()) {
+        ++*dirs;
+        subdirs.push_back(inode->id);
+      } else {
+        ++*files;
+        add_garbage(batch, inode->chunks);
+      }
     }
+    DFS_RETURN_IF_ERROR(from_rocks(r.status(), "scan directory"));
   }
-  DFS_RETURN_IF_ERROR(from_rocks(it->status(), "scan directory"));
-  it.reset();
   for (uint64_t sub : subdirs) DFS_RETURN_IF_ERROR(delete_children(batch, sub, files, dirs));
   return Status::ok();
 }

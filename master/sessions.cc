@@ -26,29 +26,22 @@ void Sessions::put(rocksdb::WriteBatch* batch, uint64_t client, const SessionRec
 }
 
 bool Sessions::any_idle_before(int64_t time_ms) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->sessions()));
-  it->Seek("t");
-  bool any =
-      it->Valid() && it->key().starts_with("t") && it->key().compare(time_key(time_ms, 0)) < 0;
-  MetaStore::check_scan(*it);
+  auto r = store_->scan(store_->sessions(), "t", time_key(time_ms, 0));
+  bool any = r.valid();
+  MetaStore::check_scan(r);
   return any;
 }
 
 size_t Sessions::expire(rocksdb::WriteBatch* batch, int64_t time_ms, size_t limit) const {
-  std::string end = time_key(time_ms, 0);
   size_t n = 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->sessions()));
-  for (it->Seek("t"); it->Valid() && n < limit; it->Next()) {
-    auto key = it->key();
-    if (!key.starts_with("t") || key.compare(end) >= 0) break;
-    uint64_t client = from_be64(std::string_view(key.data() + 9, 8));
-    batch->Delete(store_->sessions(), key);
+  auto r = store_->scan(store_->sessions(), "t", time_key(time_ms, 0));
+  for (; r.valid() && n < limit; r.next()) {
+    uint64_t client = from_be64(r.key().substr(9, 8));
+    batch->Delete(store_->sessions(), r.key());
     batch->Delete(store_->sessions(), session_key(client));
     ++n;
   }
-  MetaStore::check_scan(*it);
+  MetaStore::check_scan(r);
   return n;
 }
 

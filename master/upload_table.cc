@@ -33,13 +33,12 @@ std::map<std::string, AllocationRecord> UploadTable::allocations(
     const std::string& upload_id) const {
   std::map<std::string, AllocationRecord> out;
   std::string prefix = allocation_key(upload_id, "");
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->uploads()));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    std::string chunk = it->key().ToString().substr(prefix.size());
-    out[chunk] = decode_stored<AllocationRecord>(it->value().ToStringView(), "allocation " + chunk);
+  auto r = store_->scan_prefix(store_->uploads(), prefix);
+  for (; r.valid(); r.next()) {
+    std::string chunk(r.key().substr(prefix.size()));
+    out[chunk] = decode_stored<AllocationRecord>(r.value(), "allocation " + chunk);
   }
-  MetaStore::check_scan(*it);
+  MetaStore::check_scan(r);
   return out;
 }
 
@@ -49,15 +48,9 @@ bool UploadTable::is_allocated(const std::string& chunk_id) const {
 
 std::vector<std::string> UploadTable::idle_before(int64_t time_ms, size_t limit) const {
   std::vector<std::string> out;
-  std::string end = time_key(time_ms, "");
-  std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->uploads()));
-  for (it->Seek("t"); it->Valid() && out.size() < limit; it->Next()) {
-    auto key = it->key();
-    if (!key.starts_with("t") || key.compare(end) >= 0) break;
-    out.push_back(key.ToString().substr(9));
-  }
-  MetaStore::check_scan(*it);
+  auto r = store_->scan(store_->uploads(), "t", time_key(time_ms, ""));
+  for (; r.valid() && out.size() < limit; r.next()) out.emplace_back(r.key().substr(9));
+  MetaStore::check_scan(r);
   return out;
 }
 

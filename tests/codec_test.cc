@@ -66,6 +66,10 @@ CreateUploadRequest sample() {
   return {"/a/f", 1 << 20, 3, true, 2};
 }
 template <>
+CreateFileRequest sample() {
+  return {"/a/empty", 1 << 20, 2, true, {7, 9}};
+}
+template <>
 CreateUploadReply sample() {
   return {kChunk, 1 << 20, 3, 2};
 }
@@ -200,14 +204,16 @@ MarkReplicaBadCmd sample() {
 template <typename T>
 class CodecTest : public ::testing::Test {};
 
-using AllMessages = ::testing::Types<
-    ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest, ListReply,
-    DeleteRequest, RenameRequest, CreateUploadRequest, CreateUploadReply, AllocateChunkRequest,
-    AllocateChunkReply, CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
-    ClusterStatusReply, ReportBadReplicaRequest, FsckRequest, FsckReply, WriteChunkFrame,
-    WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame, ReplicaAck, ReplicaAbort,
-    Heartbeat, DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd,
-    RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd, raft::Message>;
+using AllMessages =
+    ::testing::Types<ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest,
+                     ListReply, DeleteRequest, RenameRequest, CreateUploadRequest,
+                     CreateFileRequest, CreateUploadReply, AllocateChunkRequest, AllocateChunkReply,
+                     CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
+                     ClusterStatusReply, ReportBadReplicaRequest, FsckRequest, FsckReply,
+                     WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame,
+                     ReplicaAck, ReplicaAbort, Heartbeat, DeleteChunksJob, ChunkReport,
+                     ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd, RegisterWorkerCmd,
+                     GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd, raft::Message>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

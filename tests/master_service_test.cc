@@ -89,6 +89,23 @@ TEST_F(MasterServiceTest, UploadsInProgressAreBounded) {
   EXPECT_NE(third.status().message().find("too many uploads"), std::string::npos);
 }
 
+TEST_F(MasterServiceTest, AnEmptyFileIsMadeInOneStepWithoutAnyWorker) {
+  ASSERT_TRUE(call<OkReply>(CreateFileRequest{"/e", 1 << 20, 2, false, {}}).is_ok());
+  auto st = call<StatReply>(StatRequest{"/e"});
+  ASSERT_TRUE(st.is_ok()) << st.status().to_string();
+  EXPECT_EQ(st->entry.kind, static_cast<uint8_t>(EntryKind::kFile));
+  EXPECT_EQ(st->entry.size, 0u);
+  EXPECT_EQ(st->entry.chunk_size, 1u << 20);
+  EXPECT_EQ(st->entry.replication, 2u);
+  EXPECT_TRUE(st->chunks.empty());
+  // Like any commit: an existing name needs overwrite, a missing parent fails.
+  EXPECT_EQ(call<OkReply>(CreateFileRequest{"/e", 0, 0, false, {}}).status().code(),
+            Code::kAlreadyExists);
+  EXPECT_TRUE(call<OkReply>(CreateFileRequest{"/e", 0, 0, true, {}}).is_ok());
+  EXPECT_EQ(call<OkReply>(CreateFileRequest{"/no/e", 0, 0, false, {}}).status().code(),
+            Code::kNotFound);
+}
+
 TEST_F(MasterServiceTest, AllocationWithoutWorkersSaysSo) {
   auto upload = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 0, false});
   ASSERT_TRUE(upload.is_ok());
