@@ -15,4 +15,9 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   return s;
 }
 
+zmq::context_t& process_context() {
+  static zmq::context_t* ctx = new zmq::context_t(1);
+  return *ctx;
+}
+
 }  // namespace dfs

@@ -22,4 +22,11 @@ struct SocketOptions {
 
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts);
 
+// The process's one ZeroMQ context (one I/O thread), for code that may run
+// many times in a process, such as a Client per thread: a context each would
+// add two threads each, and on a small machine their wakeups cost more than
+// the work. Never destroyed, since ending a context waits for every socket
+// in the process to close.
+zmq::context_t& process_context();
+
 }  // namespace dfs

@@ -1,11 +1,14 @@
 #include "client/client.h"
 
+#include "bus/socket.h"
 #include "codec/path.h"
 
 namespace dfs {
 
 Client::Client(ClientOptions options)
-    : options_(std::move(options)), ctx_(1), master_(ctx_, options_.masters, options_.timeout) {}
+    : options_(std::move(options)),
+      ctx_(process_context()),
+      master_(ctx_, options_.masters, options_.timeout) {}
 
 Client::~Client() = default;
 

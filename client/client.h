@@ -86,7 +86,7 @@ class Client {
                           const ProgressFn& progress);
 
   ClientOptions options_;
-  zmq::context_t ctx_;
+  zmq::context_t& ctx_;  // process_context()
   MasterClient master_;
 };
 

@@ -128,7 +128,8 @@ inline constexpr size_t kMaxSnapshotPiece = 64u << 20;
 //   Snapshot:       snapshot (meta), offset of `data` in the snapshot's
 //                   bytes, done on the last piece
 //   SnapshotResp:   index = the snapshot's index and offset = the next byte
-//                   wanted; when done, index = how far the log now matches
+//                   wanted, hint = the offset of the piece answered; when
+//                   done, index = how far the log now matches
 //   ReadIndex:      context = the asking application's read id
 //   ReadIndexResp:  context echoed, index = the commit index to read at
 //   TimeoutNow:     campaign now (leadership transfer)

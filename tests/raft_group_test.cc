@@ -96,7 +96,9 @@ TEST(RaftGroupTest, AFollowerBehindACompactedLogIsSentTheSnapshotFilesAndInstall
   int l = g.leader();
   int f = l % 3 + 1;
   g.crash(f);
-  ASSERT_TRUE(g.mkdirs(1, 40));
+  // A checkpoint after the first batch, compaction to it after the second.
+  ASSERT_TRUE(g.mkdirs(1, 30));
+  ASSERT_TRUE(g.mkdirs(31, 40));
   ASSERT_TRUE(g.until([&] { return g.log(l).core().first_index() > 1; }))
       << "the leader never compacted its log";
   g.drop_file_replies(3);  // lost pieces are asked for again

@@ -50,7 +50,11 @@ struct SimOptions {
   double compact = 0.02;       // per node per step: snapshot and compact the log
   double transfer = 0.004;     // per step: move leadership to another voter
   double conf_change = 0.015;  // per step: add, promote or remove a member
-  size_t snapshot_piece_bytes = 128;
+  // Several pieces a snapshot (they are a few KiB), but few enough that one
+  // goes across between two compactions of the leader (every ~50 steps):
+  // a new snapshot restarts the transfer, as it does in the masters, where
+  // the piece is the file manifest and the files travel on their own.
+  size_t snapshot_piece_bytes = 1024;
   // Liveness bounds, in steps (one tick each): a leader that cannot reach a
   // majority of its voters steps down within step_down_steps; after healing,
   // every voter holds the leader's applied state within heal_steps, and the

@@ -519,11 +519,7 @@ void Raft::handle_append_resp(const Message& m, Progress& pr) {
     --pr.inflight;
   }
   pr.probe_sent = false;
-  while (role_ == Role::kLeader && pr.next <= last_index()) {
-    size_t before = outbox_.size();
-    send_append(m.from, false);
-    if (outbox_.size() == before) break;
-  }
+  appends_due_ = true;  // the rest of the log, up to the inflight limit
 }
 
 void Raft::send_append(NodeId to, bool allow_empty) {
@@ -604,7 +600,7 @@ void Raft::maybe_commit() {
   if (candidate <= commit_ || !current_term) return;
   bool first_in_term = !committed_in_term();
   commit_ = candidate;
-  broadcast_append();
+  commit_due_ = true;  // followers learn it in the next Ready's appends
   if (first_in_term) {
     // Reads parked until this leader knew the newest commit can go now.
     std::vector<PendingRead> parked;
@@ -639,9 +635,9 @@ Result<uint64_t> Raft::propose_entry(EntryType type, std::string data) {
   if (auto self = progress_.find(config_.id); self != progress_.end()) {
     self->second.match = index;
   }
-  for (auto& [id, pr] : progress_) {
-    if (id != config_.id) send_append(id, false);
-  }
+  // Sent when the Ready is collected: proposals made together travel in
+  // one append per follower instead of one each.
+  appends_due_ = true;
   maybe_commit();  // a single-node group commits at once
   return index;
 }
@@ -657,10 +653,34 @@ HardState Raft::hard_state() const {
 bool Raft::has_ready() const {
   HardState hs = hard_state();
   return !outbox_.empty() || stable_ < last_index() || !(hs == persisted_hs_) ||
-         applied_ < commit_ || snapshot_unsaved_ || !read_states_.empty();
+         applied_ < commit_ || snapshot_unsaved_ || !read_states_.empty() || appends_due_ ||
+         commit_due_ || heartbeat_due_;
+}
+
+void Raft::flush_due_messages() {
+  if (role_ != Role::kLeader) {
+    appends_due_ = commit_due_ = heartbeat_due_ = false;
+    return;
+  }
+  if (heartbeat_due_) broadcast_heartbeat();
+  if (appends_due_ || commit_due_) {
+    for (auto& [id, pr] : progress_) {
+      if (id == config_.id) continue;
+      size_t before = outbox_.size();
+      while (pr.next <= last_index()) {
+        size_t sent = outbox_.size();
+        send_append(id, false);
+        if (outbox_.size() == sent) break;
+      }
+      // Nothing new to send, but the commit index moved: an empty append says so.
+      if (commit_due_ && outbox_.size() == before) send_append(id, true);
+    }
+  }
+  appends_due_ = commit_due_ = heartbeat_due_ = false;
 }
 
 Ready Raft::ready() {
+  flush_due_messages();
   Ready rd;
   HardState hs = hard_state();
   if (!(hs == persisted_hs_)) rd.hard_state = hs;

@@ -200,6 +200,10 @@ class Raft {
   void send_snapshot_piece(NodeId to);
   void broadcast_append();
   void broadcast_heartbeat();
+  // What the leader deferred to the next Ready: appends of new entries and
+  // of the commit index, and the heartbeat that confirms reads. Deferring
+  // coalesces what a batch of requests would otherwise send one by one.
+  void flush_due_messages();
   void maybe_commit();
   void append(std::vector<Entry> entries);         // truncating conflicts
   Membership membership_at(uint64_t index) const;  // as of `index` in the log
@@ -242,6 +246,9 @@ class Raft {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;
   std::vector<Message> outbox_;
+  bool appends_due_ = false;
+  bool commit_due_ = false;
+  bool heartbeat_due_ = false;
   HardState persisted_hs_;
   uint64_t joining_ = 0;  // HardState::joining
   void update_joining(const Message& from_leader);

@@ -59,6 +59,7 @@ void Raft::maybe_step_down_removed() {
   // over to the most caught-up voter and leaves.
   if (role_ != Role::kLeader || is_voter()) return;
   if (!conf_indexes_.empty() && conf_indexes_.back() > commit_) return;
+  flush_due_messages();  // the others learn the commit of its removal before it goes
   NodeId best = 0;
   uint64_t best_match = 0;
   for (NodeId v : membership_.voters) {

@@ -45,7 +45,9 @@ Status Raft::start_read(uint64_t context, NodeId from) {
     return Status::ok();
   }
   release_confirmed_reads();  // a single voter confirms itself
-  if (!reads_.empty()) broadcast_heartbeat();
+  // One heartbeat round, sent with the next Ready, confirms every read that
+  // arrived before it.
+  if (!reads_.empty()) heartbeat_due_ = true;
   return Status::ok();
 }
 

@@ -10,6 +10,7 @@ void Raft::handle_snapshot(const Message& m) {
   const SnapshotMeta& meta = m.snapshot;
   Message r = answer(m, MsgKind::kSnapshotResp);
   r.index = meta.index;
+  r.hint = m.offset;  // which piece this answers
   if (meta.index <= commit_) {
     // Nothing new in it: our committed log already covers it.
     r.done = true;
@@ -77,6 +78,14 @@ void Raft::handle_snapshot_resp(const Message& m, Progress& pr) {
     return;
   }
   if (!pr.snapshotting || m.index != pr.snapshot_index) return;  // about another snapshot
+  // The answer to the piece in flight says where the follower is, even
+  // behind (it started over). An answer to an older piece counts only if
+  // it moves forward: a piece resent after a silence is answered twice,
+  // and acting on both would run two exchanges side by side, then more
+  // with every resend, while none is ever lost.
+  bool answers_current = m.hint == pr.snapshot_offset;
+  bool forward = m.offset > pr.snapshot_offset;
+  if (!answers_current && !forward) return;
   pr.snapshot_offset = m.offset;
   pr.piece_sent = false;
   send_snapshot_piece(m.from);
