@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 
@@ -12,8 +14,11 @@
 
 namespace dfs {
 
-Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
+Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir, bool wal) {
   rocksdb::DBOptions options;
+  // Without a WAL, a flush of one column family but not another would
+  // leave, after a crash, an applied index that disagrees with the data.
+  options.atomic_flush = !wal;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
@@ -22,15 +27,21 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
   // deleted soon after. A table file that is mostly deletions is compacted
   // early, so scans do not wade through tombstones until the next size-based
   // compaction comes by.
-  rocksdb::ColumnFamilyOptions churning;
+  // Most lookups are point reads, and a create's are of names that do not
+  // exist yet: a Bloom filter answers those without reading table blocks.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions point_reads;
+  point_reads.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::ColumnFamilyOptions churning = point_reads;
   churning.table_properties_collector_factories.push_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(1024, 512, 0.5));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"inodes", rocksdb::ColumnFamilyOptions()},
+      {"inodes", point_reads},
       {"workers", rocksdb::ColumnFamilyOptions()},
       {"garbage", churning},
-      {"chunks", rocksdb::ColumnFamilyOptions()},
+      {"chunks", point_reads},
       {"uploads", churning},
       {"sessions", churning},
   };
@@ -39,6 +50,7 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir) {
   auto s = rocksdb::DB::Open(options, dir, cfs, &store->handles_, &raw);
   if (!s.ok()) return from_rocks(s, "cannot open metadata in " + dir);
   store->db_.reset(raw);
+  store->wal_ = wal;
   return store;
 }
 
@@ -87,7 +99,8 @@ std::string prefix_end(std::string_view prefix) {
 
 void MetaStore::write(rocksdb::WriteBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
-  wo.sync = sync;
+  wo.sync = sync && wal_;
+  wo.disableWAL = !wal_;
   auto s = db_->Write(wo, batch);
   if (!s.ok()) fatal("write", s);
 }

@@ -51,7 +51,12 @@ std::string prefix_end(std::string_view prefix);
 
 class MetaStore {
  public:
-  static Result<std::unique_ptr<MetaStore>> open(const std::string& dir);
+  // With `wal`, RocksDB logs every write ahead (synced when asked). Without,
+  // writes live in memory until a flush, which covers every column family
+  // at once, so a crash takes the state back to one consistent earlier
+  // point: right for a state machine whose log replays what was lost,
+  // and it spares each applied entry a write to a second log.
+  static Result<std::unique_ptr<MetaStore>> open(const std::string& dir, bool wal = true);
   ~MetaStore();
 
   rocksdb::DB* db() { return db_.get(); }
@@ -64,10 +69,10 @@ class MetaStore {
   rocksdb::ColumnFamilyHandle* sessions() { return handles_[6]; }
 
   // Writes the batch or aborts the process: once a command is applied in
-  // memory it must be on disk, or replicas diverge. With `sync` the WAL is
-  // fsynced first; without, a crash may lose the newest batches, which is
-  // fine only when a durable log replays them (the applied index goes back
-  // with them).
+  // memory it must be stored, or replicas diverge. With `sync` (and a WAL)
+  // the WAL is fsynced first; otherwise a crash may lose the newest batches,
+  // which is fine only when a durable log replays them (the applied index
+  // goes back with them).
   void write(rocksdb::WriteBatch* batch, bool sync);
 
   // The value at `key`, nullopt when absent; aborts on an I/O error, since a
@@ -96,6 +101,7 @@ class MetaStore {
 
  private:
   MetaStore() = default;
+  bool wal_ = true;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

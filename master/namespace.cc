@@ -13,6 +13,10 @@ namespace {
 
 constexpr uint64_t kRootInode = 1;
 constexpr std::string_view kMemberPrefix = "member/";
+// Every counter in one value, written with each entry: be64 applied index,
+// next inode, files, directories, uploads.
+const char kCountersKey[] = "counters";
+// Older stores kept each counter under its own key (read, then dropped).
 const char kAppliedKey[] = "applied_index";
 const char kNextInodeKey[] = "next_inode";
 const char kFilesKey[] = "files";
@@ -46,7 +50,7 @@ Namespace::Namespace(std::unique_ptr<MetaStore> store, bool sync_writes)
       sessions_(store_.get()) {}
 
 Result<std::unique_ptr<Namespace>> Namespace::open(const std::string& dir, bool sync_writes) {
-  auto store = MetaStore::open(dir);
+  auto store = MetaStore::open(dir, /*wal=*/sync_writes);
   if (!store.is_ok()) return store.status();
   std::unique_ptr<Namespace> ns(new Namespace(std::move(store).value(), sync_writes));
   DFS_RETURN_IF_ERROR(ns->load_counters());
@@ -62,11 +66,26 @@ Status Namespace::load_counters() {
     *out = from_be64(v);
     return Status::ok();
   };
-  DFS_RETURN_IF_ERROR(get(kAppliedKey, &applied_index_));
-  DFS_RETURN_IF_ERROR(get(kNextInodeKey, &counters_.next_inode));
-  DFS_RETURN_IF_ERROR(get(kFilesKey, &counters_.files));
-  DFS_RETURN_IF_ERROR(get(kDirsKey, &counters_.dirs));
-  DFS_RETURN_IF_ERROR(get(kUploadsKey, &counters_.uploads));
+  std::string packed;
+  auto s = store_->db()->Get(rocksdb::ReadOptions(), store_->meta(), kCountersKey, &packed);
+  if (s.ok()) {
+    if (packed.size() != 40) return Status(Code::kCorruption, "stored counters are unreadable");
+    std::string_view v(packed);
+    applied_index_ = from_be64(v.substr(0, 8));
+    counters_.next_inode = from_be64(v.substr(8, 8));
+    counters_.files = from_be64(v.substr(16, 8));
+    counters_.dirs = from_be64(v.substr(24, 8));
+    counters_.uploads = from_be64(v.substr(32, 8));
+  } else if (s.IsNotFound()) {
+    DFS_RETURN_IF_ERROR(get(kAppliedKey, &applied_index_));
+    DFS_RETURN_IF_ERROR(get(kNextInodeKey, &counters_.next_inode));
+    DFS_RETURN_IF_ERROR(get(kFilesKey, &counters_.files));
+    DFS_RETURN_IF_ERROR(get(kDirsKey, &counters_.dirs));
+    DFS_RETURN_IF_ERROR(get(kUploadsKey, &counters_.uploads));
+    legacy_counters_ = applied_index_ != 0;
+  } else {
+    return from_rocks(s, "read counters");
+  }
   auto r = store_->scan_prefix(store_->meta(), kMemberPrefix);
   for (; r.valid(); r.next()) {
     members_[from_be64(r.key().substr(kMemberPrefix.size()))] =
@@ -336,11 +355,15 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
 }
 
 void Namespace::save_counters(rocksdb::WriteBatch* batch, uint64_t index) {
-  batch->Put(store_->meta(), kAppliedKey, be64(index));
-  batch->Put(store_->meta(), kNextInodeKey, be64(counters_.next_inode));
-  batch->Put(store_->meta(), kFilesKey, be64(counters_.files));
-  batch->Put(store_->meta(), kDirsKey, be64(counters_.dirs));
-  batch->Put(store_->meta(), kUploadsKey, be64(counters_.uploads));
+  batch->Put(store_->meta(), kCountersKey,
+             be64(index) + be64(counters_.next_inode) + be64(counters_.files) +
+                 be64(counters_.dirs) + be64(counters_.uploads));
+  if (legacy_counters_) {
+    for (const char* key : {kAppliedKey, kNextInodeKey, kFilesKey, kDirsKey, kUploadsKey}) {
+      batch->Delete(store_->meta(), key);
+    }
+    legacy_counters_ = false;
+  }
 }
 
 Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {

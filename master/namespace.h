@@ -75,8 +75,11 @@ struct MemberRecord {
 
 class Namespace {
  public:
-  // With `sync_writes` every applied entry is fsynced; without, a crash may
-  // lose the newest ones, for a durable log to replay.
+  // With `sync_writes` every applied entry is fsynced; without, nothing is
+  // logged twice: applied entries reach the disk with RocksDB's flushes, and
+  // a crash loses the newest ones for the durable Raft log to replay (a
+  // snapshot's checkpoint flushes first, so the log keeps everything after
+  // what is on disk).
   static Result<std::unique_ptr<Namespace>> open(const std::string& dir, bool sync_writes = true);
 
   // Applies log entry `index` (> applied_index()): `data` is an encoded
@@ -202,6 +205,7 @@ class Namespace {
     uint64_t uploads = 0;
   };
   Counters counters_;
+  bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
 };
 

@@ -6,8 +6,9 @@
 // fail with "not found" because its first attempt moved the file.
 //
 // Keys:
-//   's' + be64(client)                   SessionRecord
-//   't' + be64(last active ms) + client  "" (expiry order)
+//   's' + be64(client)                             SessionRecord
+//   'm' + be64(minute of last activity) + client   "" (expiry order, coarse)
+//   't' + be64(last active ms) + client            "" (older stores' index, read only)
 #pragma once
 
 #include <rocksdb/write_batch.h>

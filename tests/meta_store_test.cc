@@ -4,7 +4,9 @@
 
 #include <rocksdb/write_batch.h>
 
+#include "master/keys.h"
 #include "master/meta_store.h"
+#include "master/sessions.h"
 #include "tests/test_util.h"
 
 namespace dfs {
@@ -61,6 +63,57 @@ TEST_F(KeyRangeTest, ARangeEndsBeforeItsEndAndSkipsDeletedKeys) {
   EXPECT_EQ(keys(r), (std::vector<std::string>{"t2", "t4", "t5"}));
   auto open_ended = store_->scan(store_->inodes(), "t8", "");
   EXPECT_EQ(keys(open_ended), (std::vector<std::string>{"t8", "t9"}));
+}
+
+// Exactly-once records expire once idle, judged by the time of the command
+// that expires them, whichever index (coarse, or an older store's exact one)
+// holds them.
+class SessionsTest : public KeyRangeTest {
+ protected:
+  void active(uint64_t client, int64_t ms) {
+    rocksdb::WriteBatch b;
+    sessions().put(&b, client, SessionRecord{++seq_, 0, "", 0, "", ms}, sessions().find(client));
+    store_->write(&b, false);
+  }
+  void expire(int64_t ms) {
+    rocksdb::WriteBatch b;
+    sessions().expire(&b, ms, 1000);
+    store_->write(&b, false);
+  }
+  bool known(uint64_t client) { return sessions().find(client).has_value(); }
+  Sessions sessions() { return Sessions(store_.get()); }
+  uint64_t seq_ = 0;
+};
+
+TEST_F(SessionsTest, AClientExpiresOnlyOnceIdleUntilTheCutoff) {
+  active(1, 1000);
+  active(1, 30000);
+  active(2, 200000);
+  expire(50000);  // client 1 was active at 30 s
+  EXPECT_TRUE(known(1));
+  EXPECT_FALSE(sessions().any_idle_before(50000));
+  EXPECT_TRUE(sessions().any_idle_before(130000));
+  expire(130000);
+  EXPECT_FALSE(known(1));
+  EXPECT_TRUE(known(2));
+  active(2, 250000);  // moves to a later minute
+  expire(300000);
+  EXPECT_TRUE(known(2));
+  expire(400000);
+  EXPECT_FALSE(known(2));
+}
+
+TEST_F(SessionsTest, AnOlderStoresStaleIndexKeyNeitherExpiresAnActiveClientNorLosesIt) {
+  active(7, 500000);
+  // What an older version left: an exact-time key from an earlier request.
+  rocksdb::WriteBatch b;
+  b.Put(store_->sessions(), "t" + be64(1000) + be64(7), "");
+  store_->write(&b, false);
+  expire(100000);
+  EXPECT_TRUE(known(7));
+  expire(700000);
+  EXPECT_FALSE(known(7)) << "the client is idle now and must expire through the new index";
+  EXPECT_FALSE(sessions().any_idle_before(10000000));
 }
 
 }  // namespace

@@ -83,7 +83,16 @@ Status LogStore::save(const Ready& rd, bool sync) {
   }
   if (rd.hard_state) batch.Put(kHardStateKey, encode(*rd.hard_state));
   if (batch.Count() == 0) return Status::ok();
-  DFS_RETURN_IF_ERROR(write(&batch, sync, "save a ready batch"));
+  // Only entries, snapshots, terms, votes and the joining state must be on
+  // disk before anything leaves. A commit index that moved alone is
+  // written without a sync: lost in a crash, it is learnt again from the
+  // leader (the log's WAL keeps a prefix, so it never outruns the entries).
+  bool must_sync = rd.snapshot || !rd.entries.empty() ||
+                   (rd.hard_state && (rd.hard_state->term != synced_hs_.term ||
+                                      rd.hard_state->vote != synced_hs_.vote ||
+                                      rd.hard_state->joining != synced_hs_.joining));
+  DFS_RETURN_IF_ERROR(write(&batch, sync && must_sync, "save a ready batch"));
+  if (rd.hard_state) synced_hs_ = *rd.hard_state;
   last_stored_ = last;
   return Status::ok();
 }

@@ -43,6 +43,10 @@ class LogStore {
   // a tail only when there is one to replace: range deletions on every
   // append would pile up tombstones on the hot path.
   uint64_t last_stored_ = 0;
+  // The hard state last written, to tell a change that needs a sync (term,
+  // vote, joining) from one that does not (commit alone). Its term, vote and
+  // joining are on disk.
+  HardState synced_hs_;
 };
 
 }  // namespace dfs::raft
