@@ -112,7 +112,19 @@ Result<Namespace::Located> Namespace::locate(const std::string& path) const {
   loc.inode.id = kRootInode;
   loc.inode.kind = static_cast<uint8_t>(EntryKind::kDirectory);
   std::string walked;
-  for (const auto& part : split_path(path)) {
+  const auto parts = split_path(path);
+  size_t first = 0;
+  if (parts.size() >= 2) {
+    // Most lookups are of entries in a directory walked before: start there.
+    std::string parent = parent_path(path);
+    if (auto it = dir_ids_.find(parent); it != dir_ids_.end()) {
+      loc.inode.id = it->second;
+      walked = parent;
+      first = parts.size() - 1;
+    }
+  }
+  for (size_t i = first; i < parts.size(); ++i) {
+    const auto& part = parts[i];
     if (!loc.inode.is_dir()) return Status(Code::kNotADirectory, walked + " is not a directory");
     auto c = child(loc.inode.id, part);
     if (!c.is_ok()) return c.status();
@@ -121,6 +133,10 @@ Result<Namespace::Located> Namespace::locate(const std::string& path) const {
     loc.parent = loc.inode.id;
     loc.name = part;
     loc.inode = std::move(**c);
+    if (i + 1 < parts.size() && loc.inode.is_dir()) {
+      if (dir_ids_.size() >= kMaxCachedDirs) dir_ids_.clear();
+      dir_ids_.emplace(walked, loc.inode.id);
+    }
   }
   return loc;
 }
@@ -610,6 +626,7 @@ Status Namespace::apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch)
   if (!loc.is_ok()) return loc.status();
   uint64_t files = 0, dirs = 0;
   if (loc->inode.is_dir()) {
+    dir_ids_.clear();  // it and every directory under it go
     bool more = false;
     auto first = list(cmd.path, "", "", 1, &more);
     if (!first.is_ok()) return first.status();
@@ -637,6 +654,7 @@ Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch)
   if (src->inode.is_dir() && cmd.dst.rfind(cmd.src + "/", 0) == 0) {
     return invalid_argument("cannot move " + cmd.src + " into itself");
   }
+  if (src->inode.is_dir()) dir_ids_.clear();  // every path under it changes
   std::string parent = parent_path(cmd.dst);
   auto dir = directory_id(parent);
   if (!dir.is_ok()) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "codec/commands.h"
@@ -149,6 +150,8 @@ class Namespace {
     std::string name;
     Inode inode;
   };
+  // Walks `path` from the root, or from its parent when that directory's id
+  // is remembered from an earlier walk.
   Result<Located> locate(const std::string& path) const;
   // The directory inode at `path`: kNotFound / kNotADirectory otherwise.
   Result<uint64_t> directory_id(const std::string& path) const;
@@ -205,6 +208,12 @@ class Namespace {
     uint64_t uploads = 0;
   };
   Counters counters_;
+  // Directory ids by path, from earlier walks: a create or stat then reads
+  // one key instead of one per component. Forgotten whenever a directory
+  // is renamed or deleted (ids of the paths under it change), and all at
+  // once when full. A cache of stored state only: replicas stay identical.
+  static constexpr size_t kMaxCachedDirs = 65536;
+  mutable std::unordered_map<std::string, uint64_t> dir_ids_;
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
 };

@@ -60,6 +60,20 @@ TEST_F(NamespaceTest, MkdirNeedsItsParentUnlessAskedToMakeIt) {
   EXPECT_EQ(ns_->directory_count(), 2u);
 }
 
+TEST_F(NamespaceTest, LookupsAfterMovingOrDeletingAWalkedDirectoryFindTheNewTree) {
+  ASSERT_TRUE(mkdir("/a/b", true).is_ok());
+  ASSERT_TRUE(put("/a/b/f").is_ok());
+  ASSERT_TRUE(exists("/a/b/f"));  // walked: /a and /a/b are remembered
+  ASSERT_TRUE(mv("/a", "/c").is_ok());
+  EXPECT_FALSE(exists("/a/b/f"));
+  EXPECT_TRUE(exists("/c/b/f"));
+  ASSERT_TRUE(rm("/c", true).is_ok());
+  ASSERT_TRUE(mkdir("/c/b", true).is_ok());
+  EXPECT_FALSE(exists("/c/b/f")) << "a directory made again at a deleted one's path is new";
+  ASSERT_TRUE(put("/c/b/g").is_ok());
+  EXPECT_EQ(names("/c/b"), std::vector<std::string>{"g"});
+}
+
 TEST_F(NamespaceTest, MkdirUnderAFileIsNotADirectory) {
   ASSERT_TRUE(put("/f").is_ok());
   EXPECT_EQ(mkdir("/f/x").code(), Code::kNotADirectory);
