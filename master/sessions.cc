@@ -30,9 +30,17 @@ std::string idle_bucket_end(int64_t time_ms) {
 }  // namespace
 
 std::optional<SessionRecord> Sessions::find(uint64_t client) const {
+  if (auto it = recent_.find(client); it != recent_.end()) return it->second;
   auto v = store_->get(store_->sessions(), session_key(client));
   if (!v) return std::nullopt;
-  return decode_stored<SessionRecord>(*v, "session of client " + std::to_string(client));
+  auto record = decode_stored<SessionRecord>(*v, "session of client " + std::to_string(client));
+  remember(client, record);
+  return record;
+}
+
+void Sessions::remember(uint64_t client, const SessionRecord& record) const {
+  if (recent_.size() >= kMaxRemembered && !recent_.count(client)) recent_.clear();
+  recent_[client] = record;
 }
 
 void Sessions::put(rocksdb::WriteBatch* batch, uint64_t client, const SessionRecord& record,
@@ -43,6 +51,7 @@ void Sessions::put(rocksdb::WriteBatch* batch, uint64_t client, const SessionRec
     batch->Put(store_->sessions(), bucket_key(bucket, client), "");
   }
   batch->Put(store_->sessions(), session_key(client), encode(record));
+  remember(client, record);  // the batch is written before anything reads again
 }
 
 bool Sessions::any_idle_before(int64_t time_ms) const {
@@ -61,6 +70,7 @@ size_t Sessions::expire(rocksdb::WriteBatch* batch, int64_t time_ms, size_t limi
     uint64_t client = from_be64(r.key().substr(9, 8));
     batch->Delete(store_->sessions(), r.key());
     batch->Delete(store_->sessions(), session_key(client));
+    recent_.erase(client);
     ++n;
   }
   MetaStore::check_scan(r);
@@ -73,6 +83,7 @@ size_t Sessions::expire(rocksdb::WriteBatch* batch, int64_t time_ms, size_t limi
     auto record = find(client);
     if (record && record->last_active_ms < time_ms) {
       batch->Delete(store_->sessions(), session_key(client));
+      recent_.erase(client);
     } else if (record) {
       batch->Put(store_->sessions(), bucket_key(bucket_of(record->last_active_ms), client), "");
     }

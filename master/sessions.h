@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "codec/messages.h"
 #include "master/meta_store.h"
@@ -35,6 +36,7 @@ struct SessionRecord {
 class Sessions {
  public:
   explicit Sessions(MetaStore* store) : store_(store) {}
+  Sessions(Sessions&&) = default;
 
   std::optional<SessionRecord> find(uint64_t client) const;
   // Records `record` as the client's newest answer, replacing `old`.
@@ -45,7 +47,14 @@ class Sessions {
   size_t expire(rocksdb::WriteBatch* batch, int64_t time_ms, size_t limit) const;
 
  private:
+  void remember(uint64_t client, const SessionRecord& record) const;
+
   MetaStore* store_;
+  // The records of recently active clients as stored (written through by
+  // put, dropped by expire): every mutation looks its client up once on
+  // the leader and once more as it applies. Forgotten all at once when full.
+  static constexpr size_t kMaxRemembered = 4096;
+  mutable std::unordered_map<uint64_t, SessionRecord> recent_;
 };
 
 }  // namespace dfs
