@@ -2,23 +2,27 @@
 # Throughput of dfs put/get against this machine's raw disk, in one run:
 #   raw write: dd of the input with fsync      raw read: dd of that copy
 #   put:       dfs put at replication R        get:      dfs get to a local file
-# for each R in --replications, each on a fresh cluster. On one machine
+# for each R in --replications and each master count in --masters (a
+# group of 1 or 3: the metadata's replication must not slow the data),
+# each on a fresh cluster. On one machine
 # every replica shares one disk, so the ceiling for a put is raw write / R.
 # Also prints the peak RSS of the client and of each worker during the put
 # (VmHWM), and the client's peak for a smaller file, to show memory does
 # not grow with file size. Page cache is dropped before each read where
 # the kernel allows it (it says so when it cannot).
 #
-#   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"] [--dir D]
+#   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
+#                       [--masters "1 3"] [--dir D]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256
+SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
     --workers) WORKERS="$2"; shift 2 ;;
     --chunk-size) CHUNK="$2"; shift 2 ;;
     --replications) REPLICATIONS="$2"; shift 2 ;;
+    --masters) MASTER_COUNTS="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -77,11 +81,12 @@ GET_TO="$([ "$OUT_DIR" = "$DIR" ] && echo "the same disk" || echo "tmpfs")"
 
 printf 'dfs throughput, %d MiB, %d workers, chunk %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK"
 printf '  %-24s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
+for m in $MASTER_COUNTS; do
 for r in $REPLICATIONS; do
-  RUN="$DIR/cluster-r$r"
+  RUN="$DIR/cluster-m$m-r$r"
   port=$((10000 + RANDOM % 20000))
-  "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --workers "$WORKERS" --chunk-size "$CHUNK" \
-    --replication "$r" >/dev/null 2>&1
+  "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --masters "$m" --workers "$WORKERS" \
+    --chunk-size "$CHUNK" --replication "$r" >/dev/null 2>&1
   export DFS_MASTERS="127.0.0.1:$port"
   cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
   read -r t_put client_mb < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)
@@ -95,9 +100,10 @@ for r in $REPLICATIONS; do
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
   ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
-  printf 'R=%d (page cache %s)\n' "$r" "$CACHE"
+  printf 'R=%d, %d master(s) (page cache %s)\n' "$r" "$m" "$CACHE"
   printf '  %-24s %8s MB/s  %5s%% of raw write / R (%s MB/s)\n' "dfs put" "$put" "$(pct "$put" "$ceiling")" "$ceiling"
   printf '  %-24s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
+done
 done

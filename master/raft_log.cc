@@ -362,11 +362,14 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
     raft::Ready rd = core_.ready();
     // A leader's appends of new entries leave before its own fsync, so its
     // disk and its followers' disks work at once (Raft thesis 10.2.1). It
-    // counts its own copy only when answers come back, which this thread
-    // reads after save() returned. Everything else (votes, answers to the
-    // leader, what a follower installs) waits for the disk.
-    auto leader_kind = [](const raft::Message& m) {
-      return m.msg_kind() == raft::MsgKind::kAppend && !m.entries.empty();
+    // commits only on answers, which this thread reads after save()
+    // returned. Not when it is the only voter: it commits its entries at
+    // once, and an early append would tell a learner so before they are on
+    // its disk. Everything else (votes, answers to the leader, what a
+    // follower installs) waits for the disk.
+    const bool early = core_.role() == raft::Role::kLeader && core_.membership().voters.size() > 1;
+    auto leader_kind = [early](const raft::Message& m) {
+      return early && m.msg_kind() == raft::MsgKind::kAppend && !m.entries.empty();
     };
     for (auto& m : rd.messages) {
       if (leader_kind(m)) send(m.to, make_envelope(m));

@@ -83,6 +83,9 @@ size_t Sessions::expire(rocksdb::WriteBatch* batch, int64_t time_ms, size_t limi
     auto record = find(client);
     if (record && record->last_active_ms < time_ms) {
       batch->Delete(store_->sessions(), session_key(client));
+      // Its coarse key too, if it was active since: left behind, it would
+      // expire the client's next record early.
+      batch->Delete(store_->sessions(), bucket_key(bucket_of(record->last_active_ms), client));
       recent_.erase(client);
     } else if (record) {
       batch->Put(store_->sessions(), bucket_key(bucket_of(record->last_active_ms), client), "");

@@ -210,7 +210,22 @@ void Simulation::hold_or_drop(InFlight&& f, int until) {
 void Simulation::process_ready(NodeId id) {
   Node& n = nodes_[id];
   if (!running(n) || !n.raft->has_ready()) return;
+  const bool leading = n.raft->role() == Role::kLeader;
+  if (leading && n.leading_term != n.raft->term()) {
+    n.leading_term = n.raft->term();
+    n.commit_on_taking_over = n.raft->commit_index();
+  }
   Ready rd = n.raft->ready();
+  // A leader commits by counting replicas only an entry of its own term
+  // (earlier ones commit with it): an older entry on a majority may still
+  // be overwritten (the Raft paper's figure 8).
+  if (leading && !rd.committed.empty() && rd.committed.back().index > n.commit_on_taking_over &&
+      rd.committed.back().term != n.raft->term()) {
+    fail("leader " + std::to_string(id) + " of term " + std::to_string(n.raft->term()) +
+         " commits index " + std::to_string(rd.committed.back().index) + " of term " +
+         std::to_string(rd.committed.back().term) + " by counting replicas");
+    return;
+  }
   // 1. persist
   if (rd.snapshot) {
     n.disk.snapshot = *rd.snapshot;

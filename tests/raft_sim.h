@@ -112,6 +112,9 @@ class Simulation {
     int paused_until = 0;                  // frozen while now_ < this
     uint64_t checked_commit = 0;           // commits recorded by the checker so far
     uint64_t leader_checked_term = 0;
+    // While it leads: the term, and the commit index it knew on taking over.
+    uint64_t leading_term = 0;
+    uint64_t commit_on_taking_over = 0;
     int without_quorum_since = 0;  // leading but cut off from a majority since this step
   };
   struct ClientRead {
