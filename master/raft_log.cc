@@ -84,6 +84,9 @@ std::vector<MemberInfo> RaftLog::members(Clock::time_point now) const {
 }
 
 Status RaftLog::transfer(uint64_t id) {
+  // Asking for what already holds succeeds: the operator wanted `id` to
+  // lead, and a failover may have made it so before the request arrived.
+  if (id == core_.id() && core_.role() == raft::Role::kLeader) return Status::ok();
   Status s = core_.transfer_leadership(id);
   if (!s.is_ok() && core_.role() != raft::Role::kLeader)
     return Status(Code::kNotLeader, s.message());

@@ -173,3 +173,26 @@ TEST(RaftGroupTest, AMasterWhoseNamespaceIsBehindItsCompactedLogInstallsItsOwnSn
 
 }  // namespace
 }  // namespace dfs
+
+namespace dfs {
+namespace {
+
+TEST(RaftGroupTest, TransferToTheMasterThatLeadsSucceedsAndChangesNothing) {
+  Group g(3);
+  ASSERT_TRUE(g.until([&] { return g.leader() != 0; }));
+  int l = g.leader();
+  // What the operator asks for may already hold: a failover got there first.
+  g.send(l, MemberChangeRequest{"transfer", static_cast<uint64_t>(l), "", {5, 1}}, 1);
+  std::vector<Envelope> replies;
+  ASSERT_TRUE(g.until([&] {
+    for (auto& r : g.service(l).take_replies()) replies.push_back(std::move(r));
+    return !replies.empty();
+  }));
+  auto rep = decode_reply<MemberChangeReply>(replies[0]);
+  EXPECT_TRUE(rep.is_ok()) << rep.status().to_string();
+  ASSERT_TRUE(g.mkdirs(1, 3));
+  EXPECT_EQ(g.leader(), l);
+}
+
+}  // namespace
+}  // namespace dfs
