@@ -29,7 +29,7 @@ if [ -n "$ETCD" ]; then
   ETCD_OUT="$(bash "$ETCD" 2>/dev/null)"
   echo "$ETCD_OUT"
   for c in ${CLIENTS//,/ }; do
-    dfs_rate="$(awk -v c="c=$c" '$2=="create" && $3==c {print $4}' <<<"$OUT")"
+    dfs_rate="$(awk -v c="c=$c" '$2=="create" && $3==c {print $5}' <<<"$OUT")"
     # etcd_bench.sh names them etcd_put_seq_c1_leader_ops and etcd_put_conc<N>_ops.
     key="etcd_put_conc${c}_ops"
     [ "$c" = 1 ] && key="etcd_put_seq_c1_leader_ops"

@@ -36,7 +36,6 @@ void RpcClient::reset() {
 
 Result<uint64_t> RpcClient::send(Envelope&& request) {
   uint64_t id = next_id_++;
-  request.header.request_id = id;
   // A send finds no room only while no connection is complete (or the HWM,
   // which the caller's window keeps clear, is full): wait for room, bounded.
   auto deadline = std::chrono::steady_clock::now() + connect_timeout_;
@@ -56,9 +55,27 @@ Result<uint64_t> RpcClient::send(Envelope&& request) {
                                             std::to_string(connect_timeout_.count()) + " ms");
     }
   }
+  return send_as(std::move(request), id);
+}
+
+Result<uint64_t> RpcClient::send_now(Envelope&& request) {
+  if (!connected()) return Status(Code::kUnavailable, "no connection to " + endpoint_);
+  return send_as(std::move(request), next_id_++);
+}
+
+Result<uint64_t> RpcClient::send_as(Envelope&& request, uint64_t id) {
+  request.header.request_id = id;
   Status s = send_envelope(socket_, Framing::kPlain, std::move(request), /*dontwait=*/true);
   if (!s.is_ok()) return Status(Code::kUnavailable, endpoint_ + ": " + s.message());
   return id;
+}
+
+bool RpcClient::connected() {
+  try {
+    return (socket_.get(zmq::sockopt::events) & ZMQ_POLLOUT) != 0;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
 }
 
 Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {

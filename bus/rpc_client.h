@@ -37,6 +37,11 @@ class RpcClient {
   // Streaming use (windowed transfers): send without waiting, then collect
   // replies. send() assigns and returns the request id.
   Result<uint64_t> send(Envelope&& request);
+  // As send, but fails at once (kUnavailable) when the request cannot be
+  // queued to a completed connection without waiting.
+  Result<uint64_t> send_now(Envelope&& request);
+  // Whether a request can be queued now (a connection is up, with room).
+  bool connected();
   // Waits up to `timeout` for any reply to a request sent on this socket.
   Result<Envelope> recv(std::chrono::milliseconds timeout);
   // Drops the socket and anything queued on it.
@@ -46,6 +51,8 @@ class RpcClient {
   void* handle() { return socket_.handle(); }
 
  private:
+  Result<uint64_t> send_as(Envelope&& request, uint64_t id);
+
   zmq::context_t& ctx_;
   std::string endpoint_;
   std::chrono::milliseconds connect_timeout_;

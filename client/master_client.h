@@ -1,64 +1,47 @@
-// Requests to the masters, with the retries that make a master's failure
-// invisible to the caller. A request goes to the master believed to lead; a
-// NOT_LEADER answer names the leader (followed and remembered) or sends the
-// request to the next master after a jittered pause, as does BUSY, a
-// timeout or an unreachable master, until twice the per-request timeout has
-// passed.
-//
-// Every request may be repeated: reads change nothing, and each mutation
-// carries this client's id and its own sequence number, so the masters apply
-// it once and answer a repeat with the original outcome (a retried `mv`
-// whose first attempt succeeded succeeds, rather than finding no source).
-// Not thread-safe: one MasterClient per thread, one request at a time.
+// Requests to the masters, one at a time, with the retries that make a
+// master's failure invisible to the caller (see MasterPipeline, which does
+// the work: redirects, pauses, exactly-once sessions). Not thread-safe: one
+// MasterClient per thread.
 #pragma once
 
 #include <chrono>
-#include <memory>
-#include <random>
 #include <vector>
 
-#include "bus/endpoints.h"
-#include "bus/rpc_client.h"
+#include "client/master_pipeline.h"
 
 namespace dfs {
 
 class MasterClient {
  public:
   MasterClient(zmq::context_t& ctx, const std::vector<HostPort>& masters,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout)
+      : pipeline_(ctx, masters, timeout), timeout_(timeout) {}
 
   template <typename Req, typename Rep>
   Result<Rep> call(Req req) {
-    bool mutation = false;
-    if constexpr (requires { req.session; }) {
-      req.session = RequestSession{client_id_, ++seq_};
-      mutation = true;
-    }
-    auto env = call_envelope(make_envelope(req), mutation);
+    auto env = exchange(std::move(req));
     if (!env.is_ok()) return env.status();
     return decode_reply<Rep>(env.value());
   }
 
-  uint64_t client_id() const { return client_id_; }
+  // The reply as it came (an ErrorReply included), or why there is none.
+  template <typename Req>
+  Result<Envelope> exchange(Req req) {
+    Result<Envelope> out = Status(Code::kTimeout, "no answer");
+    bool answered = false;
+    pipeline_.submit(std::move(req), [&](Result<Envelope> r) {
+      out = std::move(r);
+      answered = true;
+    });
+    // Every request ends by its own deadline; the bound here only keeps
+    // the loop from waiting longer than one request can take.
+    while (!answered) pipeline_.poll(3 * timeout_);
+    return out;
+  }
 
  private:
-  Result<Envelope> call_envelope(Envelope&& req, bool mutation);
-  // Makes the master whose api is `endpoint` the current one, adding it
-  // when it is not among those configured.
-  void follow(const std::string& endpoint);
-  std::chrono::milliseconds backoff(int round);
-  // Makes current_ a master whose connection is up, preferring the current
-  // one, waiting at most `wait` for any: a dead master first in the list
-  // then costs nothing (every process of the CLI starts from the list).
-  void prefer_connected(std::chrono::milliseconds wait);
-
-  zmq::context_t& ctx_;
-  std::vector<std::unique_ptr<RpcClient>> masters_;
-  size_t current_ = 0;
+  MasterPipeline pipeline_;
   std::chrono::milliseconds timeout_;
-  std::mt19937_64 rng_;
-  uint64_t client_id_ = 0;
-  uint64_t seq_ = 0;
 };
 
 }  // namespace dfs

@@ -2,7 +2,28 @@
 
 namespace dfs::codec_detail {
 
-Status unpack_bounded(const char* data, size_t size, msgpack::object_handle* out) {
+namespace {
+thread_local msgpack::zone scratch;
+thread_local bool scratch_busy = false;
+}  // namespace
+
+ScratchZone::ScratchZone() {
+  if (scratch_busy) {
+    own_ = std::make_unique<msgpack::zone>();
+    zone_ = own_.get();
+  } else {
+    scratch_busy = true;
+    zone_ = &scratch;
+  }
+}
+
+ScratchZone::~ScratchZone() {
+  if (own_) return;
+  scratch.clear();
+  scratch_busy = false;
+}
+
+Status unpack_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object* out) {
   // Generous for real messages (a file of kMaxChunksPerFile chunks; a log
   // entry holding a whole file's commit inside a Raft message), small
   // enough that a hostile length prefix cannot make us allocate gigabytes:
@@ -12,7 +33,7 @@ Status unpack_bounded(const char* data, size_t size, msgpack::object_handle* out
                                     /*depth=*/8);
   try {
     size_t offset = 0;
-    *out = msgpack::unpack(data, size, offset, nullptr, nullptr, limit);
+    *out = msgpack::unpack(zone, data, size, offset, nullptr, nullptr, limit);
     if (offset != size) return protocol_error("trailing bytes after body");
   } catch (const std::exception& e) {
     return protocol_error(std::string("undecodable body (") + e.what() + ")");

@@ -3,6 +3,7 @@
 // bytes, wrong types and missing structure, then runs the message's validate().
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,8 +32,25 @@ std::string label() {
   }
 }
 
-// Unpacks one msgpack object with allocation limits; fails on trailing bytes.
-Status unpack_bounded(const char* data, size_t size, msgpack::object_handle* out);
+// Unpacks one msgpack object into `zone` with allocation limits; fails on
+// trailing bytes.
+Status unpack_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object* out);
+
+// The zone a decode unpacks into: this thread's, reused from one decode to
+// the next (emptied but for its first block, so a small message costs no
+// allocation of its own), or a fresh one if a decode is already using it.
+class ScratchZone {
+ public:
+  ScratchZone();
+  ~ScratchZone();
+  ScratchZone(const ScratchZone&) = delete;
+  ScratchZone& operator=(const ScratchZone&) = delete;
+  msgpack::zone& get() { return *zone_; }
+
+ private:
+  msgpack::zone* zone_;
+  std::unique_ptr<msgpack::zone> own_;
+};
 }  // namespace codec_detail
 
 template <typename T>
@@ -40,15 +58,16 @@ Result<T> decode(std::string_view body) {
   if (body.size() > kMaxBodyBytes) {
     return protocol_error(codec_detail::label<T>() + ": body too large");
   }
-  msgpack::object_handle handle;
-  Status s = codec_detail::unpack_bounded(body.data(), body.size(), &handle);
+  codec_detail::ScratchZone zone;
+  msgpack::object obj;
+  Status s = codec_detail::unpack_bounded(body.data(), body.size(), zone.get(), &obj);
   if (!s.is_ok()) return protocol_error(codec_detail::label<T>() + ": " + s.message());
-  if (handle.get().type != msgpack::type::MAP) {
+  if (obj.type != msgpack::type::MAP) {
     return protocol_error(codec_detail::label<T>() + ": body is not a map");
   }
   T msg;
   try {
-    handle.get().convert(msg);
+    obj.convert(msg);
   } catch (const std::exception& e) {
     return protocol_error(codec_detail::label<T>() + ": wrong field type (" + e.what() + ")");
   }

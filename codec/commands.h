@@ -18,7 +18,7 @@ struct Command {
   std::string body;
   RequestSession session;
   int64_t time_ms = 0;
-  MSGPACK_DEFINE_MAP(type, body, session, time_ms);
+  DFS_MSGPACK_MAP(type, body, session, time_ms);
   Status validate() const;
   MsgType msg_type() const { return static_cast<MsgType>(type); }
 };
@@ -34,7 +34,7 @@ struct MkdirCmd {
   std::string path;
   bool parents = false;
   int64_t mtime_ms = 0;
-  MSGPACK_DEFINE_MAP(path, parents, mtime_ms);
+  DFS_MSGPACK_MAP(path, parents, mtime_ms);
   Status validate() const;
 };
 
@@ -48,7 +48,7 @@ struct CommitFileCmd {
   uint32_t replication = 0;
   std::vector<ChunkInfo> chunks;
   int64_t mtime_ms = 0;
-  MSGPACK_DEFINE_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms);
+  DFS_MSGPACK_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms);
   Status validate() const;
 };
 
@@ -56,7 +56,7 @@ struct DeleteCmd {
   static constexpr MsgType kType = MsgType::kDeleteCmd;
   std::string path;
   bool recursive = false;
-  MSGPACK_DEFINE_MAP(path, recursive);
+  DFS_MSGPACK_MAP(path, recursive);
   Status validate() const;
 };
 
@@ -65,14 +65,14 @@ struct RenameCmd {
   std::string src;
   std::string dst;
   int64_t mtime_ms = 0;
-  MSGPACK_DEFINE_MAP(src, dst, mtime_ms);
+  DFS_MSGPACK_MAP(src, dst, mtime_ms);
   Status validate() const;
 };
 
 struct RegisterWorkerCmd {
   static constexpr MsgType kType = MsgType::kRegisterWorkerCmd;
   WorkerAddr worker;
-  MSGPACK_DEFINE_MAP(worker);
+  DFS_MSGPACK_MAP(worker);
   Status validate() const { return worker.validate(); }
 };
 
@@ -84,7 +84,7 @@ struct MemberChangeCmd {
   std::string op;
   uint64_t id = 0;
   std::string api;
-  MSGPACK_DEFINE_MAP(op, id, api);
+  DFS_MSGPACK_MAP(op, id, api);
   Status validate() const;
 };
 
@@ -93,7 +93,7 @@ struct GcDoneCmd {
   static constexpr MsgType kType = MsgType::kGcDoneCmd;
   std::string worker_id;
   std::vector<std::string> chunk_ids;
-  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  DFS_MSGPACK_MAP(worker_id, chunk_ids);
   Status validate() const;
 };
 
@@ -101,7 +101,7 @@ struct GcDoneCmd {
 struct AddGarbageCmd {
   static constexpr MsgType kType = MsgType::kAddGarbageCmd;
   std::vector<ChunkInfo> chunks;
-  MSGPACK_DEFINE_MAP(chunks);
+  DFS_MSGPACK_MAP(chunks);
   Status validate() const;
 };
 
@@ -113,7 +113,7 @@ struct MarkReplicaBadCmd {
   std::string worker_id;
   std::string path;  // the file the reader was reading: it must still hold the chunk there
   std::string reason;
-  MSGPACK_DEFINE_MAP(chunk_id, worker_id, path, reason);
+  DFS_MSGPACK_MAP(chunk_id, worker_id, path, reason);
   Status validate() const;
 };
 
@@ -131,7 +131,7 @@ struct CreateUploadCmd {
   uint32_t min_replication = 0;
   bool overwrite = false;
   uint64_t max_uploads = 0;  // refuse when this many are in progress
-  MSGPACK_DEFINE_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite,
+  DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite,
                      max_uploads);
   Status validate() const;
 };
@@ -144,7 +144,7 @@ struct AllocateChunkCmd {
   std::string chunk_id;
   uint64_t size = 0;
   std::vector<WorkerAddr> pipeline;
-  MSGPACK_DEFINE_MAP(upload_id, chunk_id, size, pipeline);
+  DFS_MSGPACK_MAP(upload_id, chunk_id, size, pipeline);
   Status validate() const;
 };
 
@@ -155,14 +155,14 @@ struct CommitUploadCmd {
   std::string upload_id;
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;
-  MSGPACK_DEFINE_MAP(upload_id, size, chunks);
+  DFS_MSGPACK_MAP(upload_id, size, chunks);
   Status validate() const;
 };
 
 struct AbortUploadCmd {
   static constexpr MsgType kType = MsgType::kAbortUploadCmd;
   std::string upload_id;
-  MSGPACK_DEFINE_MAP(upload_id);
+  DFS_MSGPACK_MAP(upload_id);
   Status validate() const;
 };
 
@@ -172,7 +172,7 @@ struct ExpireCmd {
   static constexpr MsgType kType = MsgType::kExpireCmd;
   int64_t upload_idle_ms = 0;
   int64_t session_idle_ms = 0;
-  MSGPACK_DEFINE_MAP(upload_idle_ms, session_idle_ms);
+  DFS_MSGPACK_MAP(upload_idle_ms, session_idle_ms);
   Status validate() const;
 };
 
@@ -182,7 +182,7 @@ struct CollectOrphansCmd {
   static constexpr MsgType kType = MsgType::kCollectOrphansCmd;
   std::string worker_id;
   std::vector<std::string> chunk_ids;
-  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  DFS_MSGPACK_MAP(worker_id, chunk_ids);
   Status validate() const;
 };
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/map_fields.h"
 #include "codec/msg_type.h"
 #include "codec/status.h"
 
@@ -41,7 +42,7 @@ struct WorkerAddr {
   std::string id;
   std::string endpoint;  // the worker's data ROUTER, tcp://host:port
   std::string pipeline;  // the worker's pipeline PULL, tcp://host:port ("" if unknown)
-  MSGPACK_DEFINE_MAP(id, endpoint, pipeline);
+  DFS_MSGPACK_MAP(id, endpoint, pipeline);
   Status validate() const;
 };
 
@@ -54,7 +55,7 @@ struct ChunkInfo {
   // Replicas a reader found corrupt. Filled in by the master's StatReply and
   // FsckReply only; ignored wherever a client sends a ChunkInfo.
   std::vector<std::string> corrupt;
-  MSGPACK_DEFINE_MAP(index, id, size, sha256, replicas, corrupt);
+  DFS_MSGPACK_MAP(index, id, size, sha256, replicas, corrupt);
   Status validate() const;
 };
 
@@ -66,7 +67,7 @@ struct EntryInfo {
   uint32_t replication = 0;
   uint64_t chunk_size = 0;
   uint64_t chunk_count = 0;
-  MSGPACK_DEFINE_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count);
+  DFS_MSGPACK_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count);
   Status validate() const;
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
 };
@@ -79,7 +80,7 @@ struct WorkerInfo {
   uint64_t chunk_count = 0;
   std::string state;  // "live", "suspect" or "dead"
   int64_t silent_ms = 0;
-  MSGPACK_DEFINE_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms);
+  DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms);
   Status validate() const;
 };
 
@@ -90,7 +91,7 @@ struct WorkerInfo {
 struct RequestSession {
   uint64_t client = 0;
   uint64_t seq = 0;
-  MSGPACK_DEFINE_MAP(client, seq);
+  DFS_MSGPACK_MAP(client, seq);
   Status validate() const { return Status::ok(); }
   bool operator==(const RequestSession&) const = default;
 };
@@ -103,7 +104,7 @@ struct ErrorReply {
   std::string message;
   std::string leader;  // with kNotLeader: the leader's api endpoint, if known
   std::string worker;  // a failed pipeline write: the worker at fault, if known
-  MSGPACK_DEFINE_MAP(code, message, leader, worker);
+  DFS_MSGPACK_MAP(code, message, leader, worker);
   Status validate() const;
   Status to_status() const;
 };
@@ -111,7 +112,7 @@ struct ErrorReply {
 struct OkReply {
   static constexpr MsgType kType = MsgType::kOkReply;
   uint8_t unused = 0;
-  MSGPACK_DEFINE_MAP(unused);
+  DFS_MSGPACK_MAP(unused);
   Status validate() const { return Status::ok(); }
 };
 
@@ -122,7 +123,7 @@ struct MkdirRequest {
   std::string path;
   bool parents = false;  // like mkdir -p: create missing parents, accept existing
   RequestSession session;
-  MSGPACK_DEFINE_MAP(path, parents, session);
+  DFS_MSGPACK_MAP(path, parents, session);
   Status validate() const;
 };
 
@@ -130,7 +131,7 @@ struct StatRequest {
   static constexpr MsgType kType = MsgType::kStatRequest;
   std::string path;
   bool stale = false;  // any master may answer from its own state
-  MSGPACK_DEFINE_MAP(path, stale);
+  DFS_MSGPACK_MAP(path, stale);
   Status validate() const;
 };
 
@@ -140,7 +141,7 @@ struct StatReply {
   std::vector<ChunkInfo> chunks;    // files only
   std::vector<WorkerAddr> workers;  // where each replica named in chunks lives
   std::vector<std::string> down;    // workers in `workers` the master does not hear from
-  MSGPACK_DEFINE_MAP(entry, chunks, workers, down);
+  DFS_MSGPACK_MAP(entry, chunks, workers, down);
   Status validate() const;
 };
 
@@ -151,7 +152,7 @@ struct ListRequest {
   std::string start_after;  // paging: names strictly after this one
   uint32_t limit = 1000;
   bool stale = false;
-  MSGPACK_DEFINE_MAP(path, prefix, start_after, limit, stale);
+  DFS_MSGPACK_MAP(path, prefix, start_after, limit, stale);
   Status validate() const;
 };
 
@@ -159,7 +160,7 @@ struct ListReply {
   static constexpr MsgType kType = MsgType::kListReply;
   std::vector<EntryInfo> entries;  // sorted by name (bytewise)
   bool more = false;               // another page follows the last entry
-  MSGPACK_DEFINE_MAP(entries, more);
+  DFS_MSGPACK_MAP(entries, more);
   Status validate() const;
 };
 
@@ -168,7 +169,7 @@ struct DeleteRequest {
   std::string path;
   bool recursive = false;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(path, recursive, session);
+  DFS_MSGPACK_MAP(path, recursive, session);
   Status validate() const;
 };
 
@@ -177,7 +178,7 @@ struct RenameRequest {
   std::string src;
   std::string dst;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(src, dst, session);
+  DFS_MSGPACK_MAP(src, dst, session);
   Status validate() const;
 };
 
@@ -192,7 +193,7 @@ struct CreateUploadRequest {
   // recorded as under-replicated.
   uint32_t min_replication = 0;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, min_replication, session);
+  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session);
   Status validate() const;
 };
 
@@ -205,7 +206,7 @@ struct CreateFileRequest {
   uint32_t replication = 0;  // 0: the cluster default
   bool overwrite = false;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(path, chunk_size, replication, overwrite, session);
+  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, session);
   Status validate() const;
 };
 
@@ -215,7 +216,7 @@ struct CreateUploadReply {
   uint64_t chunk_size = 0;
   uint32_t replication = 0;
   uint32_t min_replication = 0;
-  MSGPACK_DEFINE_MAP(upload_id, chunk_size, replication, min_replication);
+  DFS_MSGPACK_MAP(upload_id, chunk_size, replication, min_replication);
   Status validate() const;
 };
 
@@ -226,7 +227,7 @@ struct AllocateChunkRequest {
   uint64_t size = 0;
   std::vector<std::string> exclude;  // workers that failed this chunk
   RequestSession session;
-  MSGPACK_DEFINE_MAP(upload_id, index, size, exclude, session);
+  DFS_MSGPACK_MAP(upload_id, index, size, exclude, session);
   Status validate() const;
 };
 
@@ -236,7 +237,7 @@ struct AllocateChunkReply {
   // Ordered: the client writes to the first, which forwards along the rest.
   // Between min_replication and replication workers long.
   std::vector<WorkerAddr> pipeline;
-  MSGPACK_DEFINE_MAP(chunk_id, pipeline);
+  DFS_MSGPACK_MAP(chunk_id, pipeline);
   Status validate() const;
 };
 
@@ -246,7 +247,7 @@ struct CommitUploadRequest {
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;  // every index 0..n-1 exactly once
   RequestSession session;
-  MSGPACK_DEFINE_MAP(upload_id, size, chunks, session);
+  DFS_MSGPACK_MAP(upload_id, size, chunks, session);
   Status validate() const;
 };
 
@@ -254,7 +255,7 @@ struct AbortUploadRequest {
   static constexpr MsgType kType = MsgType::kAbortUploadRequest;
   std::string upload_id;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(upload_id, session);
+  DFS_MSGPACK_MAP(upload_id, session);
   Status validate() const;
 };
 
@@ -262,7 +263,7 @@ struct ClusterStatusRequest {
   static constexpr MsgType kType = MsgType::kClusterStatusRequest;
   uint8_t unused = 0;
   bool stale = false;
-  MSGPACK_DEFINE_MAP(unused, stale);
+  DFS_MSGPACK_MAP(unused, stale);
   Status validate() const { return Status::ok(); }
 };
 
@@ -278,7 +279,7 @@ struct ClusterStatusReply {
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
   std::string leader;  // the leader's api endpoint, as this master knows it
-  MSGPACK_DEFINE_MAP(master_id, role, workers, files, directories, garbage_chunks, term,
+  DFS_MSGPACK_MAP(master_id, role, workers, files, directories, garbage_chunks, term,
                      commit_index, applied_index, leader);
   Status validate() const;
 };
@@ -292,7 +293,7 @@ struct MemberInfo {
   std::string role;    // "leader", "voter" or "learner" (a learner is promoted once caught up)
   uint64_t match = 0;  // the newest log index known to be on it (the leader's view)
   int64_t last_contact_ms = -1;  // since its last message here; -1: never, or this master
-  MSGPACK_DEFINE_MAP(id, api, role, match, last_contact_ms);
+  DFS_MSGPACK_MAP(id, api, role, match, last_contact_ms);
   Status validate() const { return Status::ok(); }
 };
 
@@ -300,7 +301,7 @@ struct MembersRequest {
   static constexpr MsgType kType = MsgType::kMembersRequest;
   uint8_t unused = 0;
   bool stale = false;  // any master answers with its own view
-  MSGPACK_DEFINE_MAP(unused, stale);
+  DFS_MSGPACK_MAP(unused, stale);
   Status validate() const { return Status::ok(); }
 };
 
@@ -311,7 +312,7 @@ struct MembersReply {
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
   std::vector<MemberInfo> members;
-  MSGPACK_DEFINE_MAP(self, term, commit_index, applied_index, members);
+  DFS_MSGPACK_MAP(self, term, commit_index, applied_index, members);
   Status validate() const { return Status::ok(); }
 };
 
@@ -325,14 +326,14 @@ struct MemberChangeRequest {
   uint64_t id = 0;
   std::string endpoint;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(op, id, endpoint, session);
+  DFS_MSGPACK_MAP(op, id, endpoint, session);
   Status validate() const;
 };
 
 struct MemberChangeReply {
   static constexpr MsgType kType = MsgType::kMemberChangeReply;
   uint64_t id = 0;
-  MSGPACK_DEFINE_MAP(id);
+  DFS_MSGPACK_MAP(id);
   Status validate() const { return Status::ok(); }
 };
 
@@ -345,7 +346,7 @@ struct ReportBadReplicaRequest {
   std::string worker_id;
   std::string reason;
   RequestSession session;
-  MSGPACK_DEFINE_MAP(path, chunk_id, worker_id, reason, session);
+  DFS_MSGPACK_MAP(path, chunk_id, worker_id, reason, session);
   Status validate() const;
 };
 
@@ -355,7 +356,7 @@ struct FsckRequest {
   static constexpr MsgType kType = MsgType::kFsckRequest;
   std::string path;
   bool stale = false;
-  MSGPACK_DEFINE_MAP(path, stale);
+  DFS_MSGPACK_MAP(path, stale);
   Status validate() const;
 };
 
@@ -365,7 +366,7 @@ struct FsckProblem {
   ChunkInfo chunk;                // with `corrupt` filled in
   std::vector<std::string> good;  // replicas that count
   std::vector<std::string> down;  // replicas on workers not heard from
-  MSGPACK_DEFINE_MAP(path, replication, chunk, good, down);
+  DFS_MSGPACK_MAP(path, replication, chunk, good, down);
   Status validate() const;
 };
 
@@ -377,7 +378,7 @@ struct FsckReply {
   uint64_t under_replicated = 0;      // chunks with fewer good replicas than wanted
   uint64_t lost = 0;                  // chunks with no good replica at all
   std::vector<FsckProblem> problems;  // the first kMaxFsckProblems of them
-  MSGPACK_DEFINE_MAP(files, chunks, under_replicated, lost, problems);
+  DFS_MSGPACK_MAP(files, chunks, under_replicated, lost, problems);
   Status validate() const;
 };
 
@@ -394,7 +395,7 @@ struct WriteChunkFrame {
   bool last = false;
   std::string sha256;                  // with last=true: the whole chunk's digest
   std::vector<WorkerAddr> downstream;  // with offset 0: the rest of the pipeline
-  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size, last, sha256, downstream);
+  DFS_MSGPACK_MAP(chunk_id, offset, total_size, last, sha256, downstream);
   Status validate() const;
 };
 
@@ -406,7 +407,7 @@ struct WriteChunkAck {
   std::string chunk_id;
   uint64_t received = 0;
   bool stored = false;
-  MSGPACK_DEFINE_MAP(chunk_id, received, stored);
+  DFS_MSGPACK_MAP(chunk_id, received, stored);
   Status validate() const;
 };
 
@@ -415,7 +416,7 @@ struct ReadChunkRequest {
   std::string chunk_id;
   uint64_t offset = 0;
   uint64_t length = 0;  // at most kMaxFrameBytes
-  MSGPACK_DEFINE_MAP(chunk_id, offset, length);
+  DFS_MSGPACK_MAP(chunk_id, offset, length);
   Status validate() const;
 };
 
@@ -425,7 +426,7 @@ struct ReadChunkReply {
   std::string chunk_id;
   uint64_t offset = 0;
   uint64_t total_size = 0;
-  MSGPACK_DEFINE_MAP(chunk_id, offset, total_size);
+  DFS_MSGPACK_MAP(chunk_id, offset, total_size);
   Status validate() const;
 };
 
@@ -438,7 +439,7 @@ struct ReplicaFrame {
   static constexpr MsgType kType = MsgType::kReplicaFrame;
   WriteChunkFrame frame;
   WorkerAddr upstream;
-  MSGPACK_DEFINE_MAP(frame, upstream);
+  DFS_MSGPACK_MAP(frame, upstream);
   Status validate() const;
 };
 
@@ -453,7 +454,7 @@ struct ReplicaAck {
   bool stored = false;    // committed and verified here and downstream
   uint16_t code = 0;
   std::string message;
-  MSGPACK_DEFINE_MAP(chunk_id, worker_id, received, stored, code, message);
+  DFS_MSGPACK_MAP(chunk_id, worker_id, received, stored, code, message);
   Status validate() const;
   bool failed() const { return code != 0; }
 };
@@ -463,7 +464,7 @@ struct ReplicaAbort {
   static constexpr MsgType kType = MsgType::kReplicaAbort;
   std::string chunk_id;
   std::string reason;
-  MSGPACK_DEFINE_MAP(chunk_id, reason);
+  DFS_MSGPACK_MAP(chunk_id, reason);
   Status validate() const;
 };
 
@@ -480,7 +481,7 @@ struct Heartbeat {
   uint64_t chunk_count = 0;
   uint64_t sequence = 0;
   std::vector<std::string> deleted;  // chunk ids removed since the last beat
-  MSGPACK_DEFINE_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted);
+  DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted);
   Status validate() const;
 };
 
@@ -490,7 +491,7 @@ struct DeleteChunksJob {
   static constexpr MsgType kType = MsgType::kDeleteChunksJob;
   std::string worker_id;
   std::vector<std::string> chunk_ids;
-  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  DFS_MSGPACK_MAP(worker_id, chunk_ids);
   Status validate() const;
 };
 
@@ -503,7 +504,7 @@ struct ChunkReport {
   static constexpr MsgType kType = MsgType::kChunkReport;
   std::string worker_id;
   std::vector<std::string> chunk_ids;  // at most kMaxReportPage
-  MSGPACK_DEFINE_MAP(worker_id, chunk_ids);
+  DFS_MSGPACK_MAP(worker_id, chunk_ids);
   Status validate() const;
 };
 
@@ -515,7 +516,7 @@ struct ClusterEvent {
   std::string detail;
   int64_t time_ms = 0;
   uint64_t sequence = 0;
-  MSGPACK_DEFINE_MAP(kind, subject, detail, time_ms, sequence);
+  DFS_MSGPACK_MAP(kind, subject, detail, time_ms, sequence);
   Status validate() const;
 };
 

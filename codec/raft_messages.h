@@ -20,7 +20,7 @@ struct Entry {
   uint64_t index = 0;
   uint8_t type = static_cast<uint8_t>(EntryType::kNormal);
   std::string data;
-  MSGPACK_DEFINE_MAP(term, index, type, data);
+  DFS_MSGPACK_MAP(term, index, type, data);
   Status validate() const;
   bool operator==(const Entry&) const = default;
   // A kConfChange or kMembership entry.
@@ -39,7 +39,7 @@ struct HardState {
   // kJoiningUnknown until a leader's heartbeat names its last index, then
   // that index, which the node's log must reach before it may vote.
   uint64_t joining = 0;
-  MSGPACK_DEFINE_MAP(term, vote, commit, joining);
+  DFS_MSGPACK_MAP(term, vote, commit, joining);
   Status validate() const { return Status::ok(); }
   bool operator==(const HardState&) const = default;
 };
@@ -51,7 +51,7 @@ inline constexpr uint64_t kJoiningUnknown = ~uint64_t{0};
 struct Membership {
   std::vector<NodeId> voters;
   std::vector<NodeId> learners;
-  MSGPACK_DEFINE_MAP(voters, learners);
+  DFS_MSGPACK_MAP(voters, learners);
   Status validate() const { return Status::ok(); }
   bool is_voter(NodeId id) const;
   bool is_learner(NodeId id) const;
@@ -65,7 +65,7 @@ enum class ConfChangeKind : uint8_t { kAddLearner = 1, kPromote = 2, kRemove = 3
 struct ConfChange {
   uint8_t kind = 0;
   NodeId node = 0;
-  MSGPACK_DEFINE_MAP(kind, node);
+  DFS_MSGPACK_MAP(kind, node);
   Status validate() const;
   ConfChangeKind change_kind() const { return static_cast<ConfChangeKind>(kind); }
   // The membership after this change; a change that does not apply (adding
@@ -79,7 +79,7 @@ struct SnapshotMeta {
   uint64_t index = 0;
   uint64_t term = 0;
   Membership membership;
-  MSGPACK_DEFINE_MAP(index, term, membership);
+  DFS_MSGPACK_MAP(index, term, membership);
   Status validate() const { return Status::ok(); }
   bool operator==(const SnapshotMeta&) const = default;
 };
@@ -88,7 +88,7 @@ struct SnapshotMeta {
 struct Snapshot {
   SnapshotMeta meta;
   std::string data;
-  MSGPACK_DEFINE_MAP(meta, data);
+  DFS_MSGPACK_MAP(meta, data);
   Status validate() const { return Status::ok(); }
   bool operator==(const Snapshot&) const = default;
 };
@@ -156,7 +156,7 @@ struct Message {
   bool done = false;
   bool transfer = false;
   bool rejoining = false;
-  MSGPACK_DEFINE_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint, context,
+  DFS_MSGPACK_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint, context,
                      snapshot, offset, data, done, transfer, rejoining);
   Status validate() const;
   MsgKind msg_kind() const { return static_cast<MsgKind>(kind); }
@@ -169,14 +169,14 @@ struct SnapshotFile {
   std::string name;  // a plain file name inside the checkpoint directory
   uint64_t size = 0;
   std::string sha256;  // hex
-  MSGPACK_DEFINE_MAP(name, size, sha256);
+  DFS_MSGPACK_MAP(name, size, sha256);
   Status validate() const;
 };
 
 struct SnapshotManifest {
   uint64_t index = 0;  // the namespace's applied index in the checkpoint
   std::vector<SnapshotFile> files;
-  MSGPACK_DEFINE_MAP(index, files);
+  DFS_MSGPACK_MAP(index, files);
   Status validate() const;
 };
 
@@ -192,7 +192,7 @@ struct SnapshotFileRequest {
   std::string name;
   uint64_t offset = 0;
   uint64_t max = 0;  // bytes wanted, at most kMaxSnapshotFilePiece
-  MSGPACK_DEFINE_MAP(from, to, index, name, offset, max);
+  DFS_MSGPACK_MAP(from, to, index, name, offset, max);
   Status validate() const;
 };
 
@@ -208,7 +208,7 @@ struct SnapshotFileReply {
   std::string data;
   bool eof = false;
   std::string error;
-  MSGPACK_DEFINE_MAP(from, to, index, name, offset, data, eof, error);
+  DFS_MSGPACK_MAP(from, to, index, name, offset, data, eof, error);
   Status validate() const;
 };
 

@@ -49,7 +49,7 @@ bool is_mutation(MsgType type) {
 // (every mutation carries it as `session`).
 struct SessionOnly {
   RequestSession session;
-  MSGPACK_DEFINE_MAP(session);
+  DFS_MSGPACK_MAP(session);
   Status validate() const { return Status::ok(); }
 };
 RequestSession session_of(const std::string& body) {
@@ -59,7 +59,7 @@ RequestSession session_of(const std::string& body) {
 
 struct StaleOnly {
   bool stale = false;
-  MSGPACK_DEFINE_MAP(stale);
+  DFS_MSGPACK_MAP(stale);
   Status validate() const { return Status::ok(); }
 };
 bool is_stale(const std::string& body) {

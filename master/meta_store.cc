@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -23,6 +24,9 @@ Result<std::unique_ptr<MetaStore>> MetaStore::open(const std::string& dir, bool 
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.max_open_files = 256;
+  // Stats and lookups read the same few keys again and again: a row cache
+  // answers them without walking a table file's index and blocks.
+  options.row_cache = rocksdb::NewLRUCache(32 << 20);
   // Uploads, sessions and garbage are queues: nearly every key written is
   // deleted soon after. A table file that is mostly deletions is compacted
   // early, so scans do not wade through tombstones until the next size-based

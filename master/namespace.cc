@@ -96,15 +96,63 @@ Status Namespace::load_counters() {
 }
 
 Result<std::optional<Inode>> Namespace::child(uint64_t parent, const std::string& name) const {
+  std::string key = entry_key(parent, name);
+  if (auto it = entries_.find(key); it != entries_.end()) return std::optional<Inode>(it->second);
   std::string v;
-  auto s = store_->db()->Get(rocksdb::ReadOptions(), store_->inodes(), entry_key(parent, name), &v);
+  auto s = store_->db()->Get(rocksdb::ReadOptions(), store_->inodes(), key, &v);
   if (s.IsNotFound()) return std::optional<Inode>();
   DFS_RETURN_IF_ERROR(from_rocks(s, "read entry " + name));
   auto inode = decode<Inode>(v);
   if (!inode.is_ok()) {
     return Status(Code::kCorruption, "stored entry '" + name + "': " + inode.status().message());
   }
+  if (inode->chunks.size() <= kMaxCachedChunks) {
+    if (entries_.size() >= kMaxCachedEntries) entries_.erase(entries_.begin());
+    entries_.emplace(std::move(key), inode.value());
+  }
   return std::optional<Inode>(std::move(inode).value());
+}
+
+void Namespace::write(rocksdb::WriteBatch* batch) {
+  if (!entries_.empty()) {
+    // Every way a batch can change a key of the entries' column family.
+    struct Forget : rocksdb::WriteBatch::Handler {
+      uint32_t cf = 0;
+      std::unordered_map<std::string, Inode>* entries = nullptr;
+      bool range = false;
+      void forget(uint32_t id, const rocksdb::Slice& key) {
+        if (id == cf) entries->erase(key.ToString());
+      }
+      rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+                            const rocksdb::Slice&) override {
+        forget(id, key);
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+        forget(id, key);
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+        forget(id, key);
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& key,
+                              const rocksdb::Slice&) override {
+        forget(id, key);
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice&,
+                                    const rocksdb::Slice&) override {
+        if (id == cf) range = true;
+        return rocksdb::Status::OK();
+      }
+    } forget;
+    forget.cf = store_->inodes()->GetID();
+    forget.entries = &entries_;
+    auto s = batch->Iterate(&forget);
+    if (!s.ok() || forget.range) entries_.clear();
+  }
+  store_->write(batch, sync_writes_);
 }
 
 Result<Namespace::Located> Namespace::locate(const std::string& path) const {
@@ -297,7 +345,7 @@ Outcome Namespace::apply_entry(uint64_t index, std::string_view data) {
                               " is not a command: " + cmd.status().message());
   rocksdb::WriteBatch batch;
   save_counters(&batch, index);
-  store_->write(&batch, sync_writes_);
+  write(&batch);
   applied_index_ = index;
   return out;
 }
@@ -365,7 +413,7 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
     }
   }
   save_counters(&batch, index);
-  store_->write(&batch, sync_writes_);
+  write(&batch);
   applied_index_ = index;
   return out;
 }

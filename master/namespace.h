@@ -35,7 +35,7 @@ struct Inode {
   uint32_t replication = 0;
   uint64_t chunk_size = 0;
   std::vector<ChunkInfo> chunks;
-  MSGPACK_DEFINE_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks);
+  DFS_MSGPACK_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks);
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
   Status validate() const { return Status::ok(); }
 };
@@ -43,7 +43,7 @@ struct Inode {
 // What the chunks column family stores for each chunk a file references.
 struct ChunkRecord {
   std::vector<std::string> corrupt;  // replicas a reader found corrupt
-  MSGPACK_DEFINE_MAP(corrupt);
+  DFS_MSGPACK_MAP(corrupt);
   Status validate() const { return Status::ok(); }
 };
 
@@ -70,7 +70,7 @@ ChunkInfo garbage_chunk(const std::string& id, std::vector<std::string> workers)
 struct MemberRecord {
   std::string api;  // host:port
   std::string wanted;
-  MSGPACK_DEFINE_MAP(api, wanted);
+  DFS_MSGPACK_MAP(api, wanted);
   Status validate() const { return Status::ok(); }
 };
 
@@ -214,6 +214,18 @@ class Namespace {
   // once when full. A cache of stored state only: replicas stay identical.
   static constexpr size_t kMaxCachedDirs = 65536;
   mutable std::unordered_map<std::string, uint64_t> dir_ids_;
+  // Entries as decoded, by key, from earlier reads: a stat reads no table
+  // and decodes nothing. Every key a written batch puts or deletes is
+  // forgotten as the batch is written (write()), so the cache never holds
+  // what the store no longer does. Files with many chunks are not kept
+  // (each hit copies the entry). When full, an arbitrary entry makes room
+  // (forgetting all at once would make a scan of one more entry than fits
+  // miss every time). About 200 bytes an entry.
+  static constexpr size_t kMaxCachedEntries = 1 << 17;
+  static constexpr size_t kMaxCachedChunks = 64;
+  mutable std::unordered_map<std::string, Inode> entries_;
+  // Writes `batch` to the store, first forgetting the cached entries it touches.
+  void write(rocksdb::WriteBatch* batch);
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
 };

@@ -29,7 +29,7 @@ struct SessionRecord {
   uint16_t reply_type = 0;  // MsgType of reply_body when code == 0
   std::string reply_body;
   int64_t last_active_ms = 0;
-  MSGPACK_DEFINE_MAP(seq, code, message, reply_type, reply_body, last_active_ms);
+  DFS_MSGPACK_MAP(seq, code, message, reply_type, reply_body, last_active_ms);
   Status validate() const { return Status::ok(); }
 };
 

@@ -31,14 +31,14 @@ struct UploadRecord {
   uint32_t min_replication = 0;  // fewer replicas than this never commit
   bool overwrite = false;
   int64_t last_active_ms = 0;
-  MSGPACK_DEFINE_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms);
+  DFS_MSGPACK_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms);
   Status validate() const { return Status::ok(); }
 };
 
 struct AllocationRecord {
   uint64_t size = 0;
   std::vector<std::string> workers;  // the pipeline, in order
-  MSGPACK_DEFINE_MAP(size, workers);
+  DFS_MSGPACK_MAP(size, workers);
   Status validate() const { return Status::ok(); }
 };
 

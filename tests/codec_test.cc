@@ -3,6 +3,7 @@
 // protocol error, never a crash.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "bus/wire.h"
@@ -10,6 +11,7 @@
 #include "codec/commands.h"
 #include "codec/header.h"
 #include "codec/raft_messages.h"
+#include "tests/test_util.h"
 
 namespace dfs {
 namespace {
@@ -359,6 +361,97 @@ TEST(Wire, MessagesCrossARealSocketPairWhole) {
   a.send(zmq::str_buffer("only-one-frame"));
   ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(5000)), 1);
   EXPECT_EQ(recv_envelope(b, Framing::kPlain, &in).code(), Code::kProtocol);
+}
+
+// The map decoder's rules, on bodies packed by hand as another encoder (or
+// an attacker) might: the fields are found whatever the order, unknown
+// keys are skipped, a missing field keeps its default, of a repeated key
+// the first counts, and a key that is not a string is an error.
+std::string packed_map(const std::function<void(msgpack::packer<msgpack::sbuffer>&)>& fill,
+                       uint32_t pairs) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(pairs);
+  fill(pk);
+  return std::string(buf.data(), buf.size());
+}
+
+TEST(MapFields, FieldsAreFoundInAnyOrderAndUnknownKeysAreSkipped) {
+  auto body = packed_map(
+      [](auto& pk) {
+        pk.pack(std::string("stale"));
+        pk.pack(true);
+        pk.pack(std::string("from_a_newer_peer"));
+        pk.pack(42);
+        pk.pack(std::string("path"));
+        pk.pack(std::string("/a/b"));
+      },
+      3);
+  auto r = decode<StatRequest>(body);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->path, "/a/b");
+  EXPECT_TRUE(r->stale);
+}
+
+TEST(MapFields, AMissingFieldKeepsItsDefault) {
+  auto body = packed_map(
+      [](auto& pk) {
+        pk.pack(std::string("path"));
+        pk.pack(std::string("/x"));
+      },
+      1);
+  auto r = decode<StatRequest>(body);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->path, "/x");
+  EXPECT_FALSE(r->stale);
+}
+
+TEST(MapFields, OfARepeatedKeyTheFirstCounts) {
+  auto body = packed_map(
+      [](auto& pk) {
+        pk.pack(std::string("path"));
+        pk.pack(std::string("/first"));
+        pk.pack(std::string("path"));
+        pk.pack(std::string("/second"));
+      },
+      2);
+  auto r = decode<StatRequest>(body);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->path, "/first");
+}
+
+TEST(MapFields, NonStringKeysAndWrongTypesAreErrors) {
+  auto int_key = packed_map(
+      [](auto& pk) {
+        pk.pack(1);
+        pk.pack(std::string("/x"));
+      },
+      1);
+  EXPECT_EQ(decode<StatRequest>(int_key).status().code(), Code::kProtocol);
+  auto wrong_type = packed_map(
+      [](auto& pk) {
+        pk.pack(std::string("path"));
+        pk.pack(7);
+      },
+      1);
+  EXPECT_EQ(decode<StatRequest>(wrong_type).status().code(), Code::kProtocol);
+}
+
+TEST(MapFields, DecodesOneAfterAnotherShareNothing) {
+  // Each decode unpacks into this thread's reused zone: what one returned
+  // must not change when the next reuses it.
+  std::string small = "/a/" + std::string(200, 'a');
+  raft::Entry big{3, 7, static_cast<uint8_t>(raft::EntryType::kNormal),
+                  test::random_bytes(100000, 1)};
+  auto a = decode<StatRequest>(encode(StatRequest{small, false}));
+  auto b = decode<raft::Entry>(encode(big));  // far more than the zone's first block
+  auto c = decode<StatRequest>(encode(StatRequest{"/c", true}));
+  ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(a->path, small);
+  EXPECT_EQ(b.value(), big);
+  EXPECT_EQ(c->path, "/c");
 }
 
 }  // namespace

@@ -240,6 +240,64 @@ TEST(RaftStory, AReadIsAnsweredOnlyOnceAMajorityConfirmsTheLeader) {
   EXPECT_EQ(g.reads(leader)[0].index, g[leader].commit_index());
 }
 
+// Delivers `msgs` by hand and returns what the receivers send back.
+std::vector<Message> deliver(Group& g, const std::vector<Message>& msgs) {
+  std::vector<Message> back;
+  for (const auto& m : msgs) g[m.to].step(m);
+  for (NodeId id : {1, 2, 3}) {
+    if (!g[id].has_ready()) continue;
+    Ready rd = g[id].ready();
+    back.insert(back.end(), rd.messages.begin(), rd.messages.end());
+    g[id].advance(rd);
+  }
+  return back;
+}
+
+std::vector<Message> heartbeats(const std::vector<Message>& msgs) {
+  std::vector<Message> out;
+  for (const auto& m : msgs) {
+    if (m.msg_kind() == MsgKind::kHeartbeat) out.push_back(m);
+  }
+  return out;
+}
+
+TEST(RaftStory, ReadsArrivingWhileAHeartbeatRoundIsOutGoWithTheNextRound) {
+  Group g(3);
+  g.run(30);
+  NodeId leader = g.leader();
+  Raft& l = g[leader];
+  ASSERT_TRUE(l.read_index(1).is_ok());
+  Ready first = l.ready();
+  l.advance(first);
+  auto round1 = heartbeats(first.messages);
+  ASSERT_EQ(round1.size(), 2u);
+  // Two more reads while the first round is unanswered: no new round.
+  ASSERT_TRUE(l.read_index(2).is_ok());
+  ASSERT_TRUE(l.read_index(3).is_ok());
+  Ready waiting = l.ready();
+  l.advance(waiting);
+  EXPECT_TRUE(heartbeats(waiting.messages).empty());
+  // The answers to the first round confirm the first read only (the others
+  // arrived after it was sent), and send the next round at once.
+  for (const auto& m : deliver(g, round1)) {
+    if (m.to == leader) l.step(m);
+  }
+  Ready second = l.ready();
+  l.advance(second);
+  ASSERT_EQ(second.reads.size(), 1u);
+  EXPECT_EQ(second.reads[0].context, 1u);
+  auto round2 = heartbeats(second.messages);
+  ASSERT_EQ(round2.size(), 2u);
+  for (const auto& m : deliver(g, round2)) {
+    if (m.to == leader) l.step(m);
+  }
+  Ready third = l.ready();
+  l.advance(third);
+  ASSERT_EQ(third.reads.size(), 2u);
+  EXPECT_EQ(third.reads[0].context, 2u);
+  EXPECT_EQ(third.reads[1].context, 3u);
+}
+
 TEST(RaftStory, AFollowerReadsAtTheIndexTheLeaderConfirms) {
   Group g(3);
   g.run(30);

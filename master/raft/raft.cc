@@ -151,6 +151,7 @@ void Raft::become_leader() {
   heartbeat_elapsed_ = 0;
   election_elapsed_ = 0;
   transferee_ = 0;
+  read_round_ = 0;  // no round out: every read_ack starts again from 0
   for (auto& [id, pr] : progress_) {
     pr = Progress{};
     pr.next = last_index() + 1;
@@ -579,6 +580,7 @@ void Raft::broadcast_append() {
 }
 
 void Raft::broadcast_heartbeat() {
+  read_round_ = read_seq_;
   for (auto& [id, pr] : progress_) {
     if (id == config_.id) continue;
     Message m;

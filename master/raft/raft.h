@@ -260,6 +260,7 @@ class Raft {
   int transfer_elapsed_ = 0;
 
   uint64_t read_seq_ = 0;
+  uint64_t read_round_ = 0;                // the read sequence the latest heartbeat round carried
   std::deque<PendingRead> reads_;          // waiting for a quorum, by seq
   std::vector<PendingRead> reads_parked_;  // waiting for a commit in this term
   std::vector<ReadState> read_states_;     // ready for the application

@@ -46,8 +46,10 @@ Status Raft::start_read(uint64_t context, NodeId from) {
   }
   release_confirmed_reads();  // a single voter confirms itself
   // One heartbeat round, sent with the next Ready, confirms every read that
-  // arrived before it.
-  if (!reads_.empty()) heartbeat_due_ = true;
+  // arrived before it. While a round is out, reads gather for the next one,
+  // sent when it is answered: under load a round confirms many reads, and
+  // the followers answer one heartbeat per round rather than per Ready.
+  if (!reads_.empty() && quorum_value(&Progress::read_ack) >= read_round_) heartbeat_due_ = true;
   return Status::ok();
 }
 
@@ -59,6 +61,9 @@ void Raft::release_confirmed_reads() {
     release(reads_.front());
     reads_.pop_front();
   }
+  // The round out is answered: the reads that gathered meanwhile go next.
+  // (A round whose messages were lost is redone by the next tick's heartbeat.)
+  if (!reads_.empty() && confirmed >= read_round_) heartbeat_due_ = true;
 }
 
 void Raft::release(const PendingRead& r) {
