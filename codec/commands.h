@@ -132,7 +132,7 @@ struct CreateUploadCmd {
   bool overwrite = false;
   uint64_t max_uploads = 0;  // refuse when this many are in progress
   DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite,
-                     max_uploads);
+                  max_uploads);
   Status validate() const;
 };
 

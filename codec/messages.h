@@ -279,8 +279,8 @@ struct ClusterStatusReply {
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
   std::string leader;  // the leader's api endpoint, as this master knows it
-  DFS_MSGPACK_MAP(master_id, role, workers, files, directories, garbage_chunks, term,
-                     commit_index, applied_index, leader);
+  DFS_MSGPACK_MAP(master_id, role, workers, files, directories, garbage_chunks, term, commit_index,
+                  applied_index, leader);
   Status validate() const;
 };
 

@@ -157,7 +157,7 @@ struct Message {
   bool transfer = false;
   bool rejoining = false;
   DFS_MSGPACK_MAP(kind, from, to, term, log_term, index, commit, entries, reject, hint, context,
-                     snapshot, offset, data, done, transfer, rejoining);
+                  snapshot, offset, data, done, transfer, rejoining);
   Status validate() const;
   MsgKind msg_kind() const { return static_cast<MsgKind>(kind); }
 };
