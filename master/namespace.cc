@@ -106,53 +106,60 @@ Result<std::optional<Inode>> Namespace::child(uint64_t parent, const std::string
   if (!inode.is_ok()) {
     return Status(Code::kCorruption, "stored entry '" + name + "': " + inode.status().message());
   }
-  if (inode->chunks.size() <= kMaxCachedChunks) {
-    if (entries_.size() >= kMaxCachedEntries) entries_.erase(entries_.begin());
-    entries_.emplace(std::move(key), inode.value());
-  }
+  remember(std::move(key), inode.value());
   return std::optional<Inode>(std::move(inode).value());
 }
 
+void Namespace::remember(std::string key, Inode inode) const {
+  if (inode.chunks.size() > kMaxCachedChunks) return;
+  if (entries_.size() >= kMaxCachedEntries) entries_.erase(entries_.begin());
+  entries_.insert_or_assign(std::move(key), std::move(inode));
+}
+
 void Namespace::write(rocksdb::WriteBatch* batch) {
-  if (!entries_.empty()) {
-    // Every way a batch can change a key of the entries' column family.
-    struct Forget : rocksdb::WriteBatch::Handler {
-      uint32_t cf = 0;
-      std::unordered_map<std::string, Inode>* entries = nullptr;
-      bool range = false;
-      void forget(uint32_t id, const rocksdb::Slice& key) {
-        if (id == cf) entries->erase(key.ToString());
-      }
-      rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+  // What the batch leaves in each key of the entries' column family: a
+  // value, or none. Every way a batch can change a key is here.
+  struct Changes : rocksdb::WriteBatch::Handler {
+    uint32_t cf = 0;
+    bool range = false;
+    std::unordered_map<std::string, std::optional<std::string>> last;
+    rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+      if (id == cf) last[key.ToString()] = value.ToString();
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+      if (id == cf) last[key.ToString()].reset();
+      return rocksdb::Status::OK();
+    }
+    rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+      return DeleteCF(id, key);
+    }
+    rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& key,
                             const rocksdb::Slice&) override {
-        forget(id, key);
-        return rocksdb::Status::OK();
-      }
-      rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
-        forget(id, key);
-        return rocksdb::Status::OK();
-      }
-      rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
-        forget(id, key);
-        return rocksdb::Status::OK();
-      }
-      rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& key,
-                              const rocksdb::Slice&) override {
-        forget(id, key);
-        return rocksdb::Status::OK();
-      }
-      rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice&,
-                                    const rocksdb::Slice&) override {
-        if (id == cf) range = true;
-        return rocksdb::Status::OK();
-      }
-    } forget;
-    forget.cf = store_->inodes()->GetID();
-    forget.entries = &entries_;
-    auto s = batch->Iterate(&forget);
-    if (!s.ok() || forget.range) entries_.clear();
-  }
+      return DeleteCF(id, key);  // the merged value is not known here: forget it
+    }
+    rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice&,
+                                  const rocksdb::Slice&) override {
+      if (id == cf) range = true;
+      return rocksdb::Status::OK();
+    }
+  } changes;
+  changes.cf = store_->inodes()->GetID();
+  auto s = batch->Iterate(&changes);
   store_->write(batch, sync_writes_);
+  if (!s.ok() || changes.range) {
+    entries_.clear();
+    return;
+  }
+  // The cache now holds what the store does: a new entry is there for the
+  // stat that usually follows its create.
+  for (auto& [key, value] : changes.last) {
+    entries_.erase(key);
+    if (!value || value->size() > kMaxCachedEntryBytes) continue;
+    auto inode = decode<Inode>(*value);
+    if (inode.is_ok()) remember(key, std::move(inode).value());
+  }
 }
 
 Result<Namespace::Located> Namespace::locate(const std::string& path) const {

@@ -214,17 +214,20 @@ class Namespace {
   // once when full. A cache of stored state only: replicas stay identical.
   static constexpr size_t kMaxCachedDirs = 65536;
   mutable std::unordered_map<std::string, uint64_t> dir_ids_;
-  // Entries as decoded, by key, from earlier reads: a stat reads no table
-  // and decodes nothing. Every key a written batch puts or deletes is
-  // forgotten as the batch is written (write()), so the cache never holds
-  // what the store no longer does. Files with many chunks are not kept
-  // (each hit copies the entry). When full, an arbitrary entry makes room
-  // (forgetting all at once would make a scan of one more entry than fits
-  // miss every time). About 200 bytes an entry.
+  // Entries as decoded, by key, from earlier reads and writes: a stat reads
+  // no table and decodes nothing. Every key a written batch puts or deletes
+  // is set to what the batch left in it as the batch is written (write()),
+  // so the cache never differs from the store. Files with many chunks are
+  // not kept (each hit copies the entry). When full, an arbitrary entry
+  // makes room (forgetting all at once would make a scan of one more entry
+  // than fits miss every time). About 200 bytes an entry.
   static constexpr size_t kMaxCachedEntries = 1 << 17;
   static constexpr size_t kMaxCachedChunks = 64;
+  static constexpr size_t kMaxCachedEntryBytes = 16 << 10;
   mutable std::unordered_map<std::string, Inode> entries_;
-  // Writes `batch` to the store, first forgetting the cached entries it touches.
+  void remember(std::string key, Inode inode) const;
+  // Writes `batch` to the store and brings the cached entries it touches
+  // up to date.
   void write(rocksdb::WriteBatch* batch);
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
