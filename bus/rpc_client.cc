@@ -15,10 +15,11 @@ uint64_t random_start() {
 }  // namespace
 
 RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint,
-                     std::chrono::milliseconds connect_timeout)
+                     std::chrono::milliseconds connect_timeout, int queue)
     : ctx_(ctx),
       endpoint_(std::move(endpoint)),
       connect_timeout_(connect_timeout),
+      queue_(queue),
       next_id_(random_start()) {
   oldest_live_id_ = next_id_;
   reset();
@@ -26,8 +27,8 @@ RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint,
 
 void RpcClient::reset() {
   SocketOptions opts;
-  opts.send_hwm = 64;
-  opts.recv_hwm = 64;
+  opts.send_hwm = queue_;
+  opts.recv_hwm = queue_;
   opts.immediate = true;
   socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
   socket_.connect(endpoint_);

@@ -17,8 +17,10 @@ class RpcClient {
   // Requests are queued only to a completed connection (ZMQ_IMMEDIATE): a
   // send waits at most `connect_timeout` for one, so a peer that is down is
   // reported within that time rather than after a whole request timeout.
+  // `queue` bounds the requests (and replies) the socket holds unsent (unread).
   RpcClient(zmq::context_t& ctx, std::string endpoint,
-            std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000));
+            std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000),
+            int queue = 64);
 
   const std::string& endpoint() const { return endpoint_; }
 
@@ -56,6 +58,7 @@ class RpcClient {
   zmq::context_t& ctx_;
   std::string endpoint_;
   std::chrono::milliseconds connect_timeout_;
+  int queue_;
   zmq::socket_t socket_;
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "client/master_pipeline.h"
@@ -27,16 +29,15 @@ class MasterClient {
   // The reply as it came (an ErrorReply included), or why there is none.
   template <typename Req>
   Result<Envelope> exchange(Req req) {
-    Result<Envelope> out = Status(Code::kTimeout, "no answer");
-    bool answered = false;
-    pipeline_.submit(std::move(req), [&](Result<Envelope> r) {
-      out = std::move(r);
-      answered = true;
-    });
+    // Shared with the callback, so that it has somewhere to write even if
+    // poll() throws and the request outlives this call.
+    auto answer = std::make_shared<std::optional<Result<Envelope>>>();
+    pipeline_.submit(std::move(req),
+                     [answer](Result<Envelope> r) { answer->emplace(std::move(r)); });
     // Every request ends by its own deadline; the bound here only keeps
     // the loop from waiting longer than one request can take.
-    while (!answered) pipeline_.poll(3 * timeout_);
-    return out;
+    while (!answer->has_value()) pipeline_.poll(3 * timeout_);
+    return std::move(**answer);
   }
 
  private:

@@ -6,7 +6,6 @@ namespace dfs {
 namespace {
 
 constexpr size_t kMaxMasters = 16;  // configured plus learned from hints
-constexpr size_t kNone = ~size_t{0};
 constexpr auto kConnectWait = std::chrono::milliseconds(2000);
 
 std::chrono::milliseconds until(MasterPipeline::Clock::time_point t,
@@ -21,10 +20,14 @@ std::chrono::milliseconds until(MasterPipeline::Clock::time_point t,
 MasterPipeline::MasterPipeline(zmq::context_t& ctx, const std::vector<HostPort>& masters,
                                std::chrono::milliseconds timeout)
     : ctx_(ctx), timeout_(timeout), rng_(std::random_device{}()) {
-  for (const auto& m : masters) {
-    masters_.push_back(
-        std::make_unique<RpcClient>(ctx_, master_api(m), std::min(timeout_, kConnectWait)));
-  }
+  for (const auto& m : masters) add_master(master_api(m));
+}
+
+RpcClient& MasterPipeline::add_master(const std::string& endpoint) {
+  masters_.push_back(
+      std::make_unique<RpcClient>(ctx_, endpoint, std::min(timeout_, kConnectWait), kSocketQueue));
+  unanswered_.push_back(0);
+  return *masters_.back();
 }
 
 size_t MasterPipeline::take_session() {
@@ -54,16 +57,21 @@ void MasterPipeline::start(Envelope&& envelope, Done done, size_t session) {
   dispatch(key, now);
 }
 
-void MasterPipeline::follow(const std::string& endpoint) {
+bool MasterPipeline::follow(const std::string& endpoint) {
   for (size_t i = 0; i < masters_.size(); ++i) {
     if (masters_[i]->endpoint() == endpoint) {
       current_ = i;
-      return;
+      return true;
     }
   }
-  if (masters_.size() >= kMaxMasters) return;
-  masters_.push_back(std::make_unique<RpcClient>(ctx_, endpoint, std::min(timeout_, kConnectWait)));
+  if (masters_.size() >= kMaxMasters) return false;
+  try {
+    add_master(endpoint);
+  } catch (const zmq::error_t&) {
+    return false;  // a hint that is no endpoint
+  }
   current_ = masters_.size() - 1;
+  return true;
 }
 
 std::chrono::milliseconds MasterPipeline::backoff(int round) {
@@ -73,37 +81,39 @@ std::chrono::milliseconds MasterPipeline::backoff(int round) {
   return std::chrono::milliseconds(base / 2 + static_cast<int64_t>(rng_() % base));
 }
 
-size_t MasterPipeline::ready_master() const {
-  if (masters_[current_]->connected()) return current_;
-  for (size_t i = 0; i < masters_.size(); ++i) {
-    if (masters_[i]->connected()) return i;
-  }
-  return kNone;
-}
-
 void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
   Request& r = requests_.at(key);
-  size_t m = ready_master();
-  if (m == kNone) {
+  size_t m = r.pin != kNoMaster ? r.pin : current_;
+  if (!masters_[m]->connected() && r.pin == kNoMaster) {
+    for (size_t i = 0; i < masters_.size(); ++i) {
+      if (masters_[i]->connected()) {
+        m = i;
+        break;
+      }
+    }
+  }
+  if (!masters_[m]->connected()) {
     // No connection is up (yet): wait for one, bounded, then count the
     // current master as unreachable and go on to the next.
-    if (r.connect_deadline == Clock::time_point{}) {
+    if (r.state != State::kNeedConnection) {
+      r.state = State::kNeedConnection;
       r.connect_deadline =
           now + std::min({std::chrono::duration_cast<Clock::duration>(kConnectWait),
                           std::chrono::duration_cast<Clock::duration>(timeout_), r.deadline - now});
     }
     if (now < r.connect_deadline) return;
-    r.connect_deadline = {};
-    RpcClient& cur = *masters_[current_];
     Status why(Code::kUnavailable,
-               "master " + cur.endpoint() + " unreachable: cannot connect within " +
+               "master " + masters_[m]->endpoint() + " unreachable: cannot connect within " +
                    std::to_string(std::min(kConnectWait, timeout_).count()) + " ms");
-    current_ = (current_ + 1) % masters_.size();
+    if (current_ == m) current_ = (m + 1) % masters_.size();
     retry(key, why, now);
     return;
   }
-  r.connect_deadline = {};
   current_ = m;
+  if (unanswered_[m] >= kMaxInFlightPerMaster) {
+    r.state = State::kNeedRoom;  // sent when an answer frees a place
+    return;
+  }
   Envelope copy;
   copy.header = r.envelope.header;
   copy.body = r.envelope.body;
@@ -115,21 +125,34 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
     retry(key, why, now);
     return;
   }
-  r.sent = true;
+  r.state = State::kSent;
   r.master = m;
   r.wire_id = id.value();
   r.attempt_deadline =
       now + std::min(std::chrono::duration_cast<Clock::duration>(timeout_), r.deadline - now);
   by_wire_[{m, r.wire_id}] = key;
+  ++unanswered_[m];
+}
+
+void MasterPipeline::unsend(Request& r) {
+  if (r.state != State::kSent) return;
+  by_wire_.erase({r.master, r.wire_id});
+  --unanswered_[r.master];
+  r.state = State::kPaused;
 }
 
 void MasterPipeline::retry(uint64_t key, Status why, Clock::time_point now, bool at_once) {
   Request& r = requests_.at(key);
-  if (r.sent) by_wire_.erase({r.master, r.wire_id});
-  r.sent = false;
+  unsend(r);
   r.last = std::move(why);
+  r.pin = at_once ? current_ : kNoMaster;  // after a hint, current_ is the master it named
+  if (now >= r.deadline) {
+    finish(key, give_up(r));
+    return;
+  }
   if (at_once) {
     r.attempt = 0;
+    r.not_before = now;
     dispatch(key, now);
     return;
   }
@@ -138,6 +161,7 @@ void MasterPipeline::retry(uint64_t key, Status why, Clock::time_point now, bool
     finish(key, give_up(r));
     return;
   }
+  r.state = State::kPaused;
   r.not_before = now + pause;
 }
 
@@ -158,8 +182,8 @@ void MasterPipeline::on_reply(size_t master, Envelope&& reply, Clock::time_point
   Code code = static_cast<Code>(err->code);
   if (code == Code::kNotLeader) {
     r.no_leader = err->message;
-    if (!err->leader.empty() && err->leader != masters_[master]->endpoint()) {
-      follow(err->leader);
+    if (!err->leader.empty() && err->leader != masters_[master]->endpoint() &&
+        follow(err->leader)) {
       retry(key, err->to_status(), now, /*at_once=*/true);  // a fresh hint: go at once
       return;
     }
@@ -191,10 +215,20 @@ Status MasterPipeline::give_up(const Request& r) const {
 void MasterPipeline::finish(uint64_t key, Result<Envelope> outcome) {
   auto it = requests_.find(key);
   Request& r = it->second;
-  if (r.sent) by_wire_.erase({r.master, r.wire_id});
+  unsend(r);
   if (r.session != kNoSession) free_sessions_.push_back(r.session);
   finished_.emplace_back(std::move(r.done), std::move(outcome));
   requests_.erase(it);
+}
+
+size_t MasterPipeline::run_finished() {
+  // Moved out first: a `done` may submit (and even poll) again.
+  auto done = std::move(finished_);
+  finished_.clear();
+  for (auto& [fn, outcome] : done) {
+    if (fn) fn(std::move(outcome));
+  }
+  return done.size();
 }
 
 size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
@@ -202,64 +236,74 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
   std::vector<zmq::pollitem_t> items;
   while (true) {
     auto now = Clock::now();
-    bool awaiting_connection = false;
+    bool need_connection = false;
     for (auto it = requests_.begin(); it != requests_.end();) {
       uint64_t key = it->first;
       Request& r = it->second;
       ++it;  // retry and finish touch only `key`
-      if (r.sent) {
-        if (now < r.attempt_deadline) continue;
-        RpcClient& m = *masters_[r.master];
-        Status why(Code::kTimeout, "master " + m.endpoint() + " unreachable: " + m.endpoint() +
-                                       " did not answer within " +
-                                       std::to_string(timeout_.count()) + " ms");
-        size_t master = r.master;
-        if (current_ == master) current_ = (current_ + 1) % masters_.size();
-        retry(key, why, now);
-        // Rebuilt when nothing else waits on it, so the unanswered request
-        // cannot reach the master later.
-        bool others = std::any_of(by_wire_.begin(), by_wire_.end(),
-                                  [&](const auto& w) { return w.first.first == master; });
-        if (!others) m.reset();
-      } else if (now >= r.deadline) {
-        finish(key, give_up(r));
-      } else if (now >= r.not_before) {
-        dispatch(key, now);
-        if (requests_.count(key) && !requests_.at(key).sent &&
-            requests_.at(key).not_before <= now) {
-          awaiting_connection = true;
+      switch (r.state) {
+        case State::kSent: {
+          if (now < r.attempt_deadline) break;
+          size_t master = r.master;
+          RpcClient& m = *masters_[master];
+          Status why(Code::kTimeout, "master " + m.endpoint() + " unreachable: " + m.endpoint() +
+                                         " did not answer within " +
+                                         std::to_string(timeout_.count()) + " ms");
+          if (current_ == master) current_ = (current_ + 1) % masters_.size();
+          retry(key, why, now);
+          // Rebuilt when nothing else waits on it, so the unanswered request
+          // cannot reach the master later.
+          if (unanswered_[master] == 0) m.reset();
+          break;
         }
+        case State::kPaused:
+        case State::kNeedConnection:
+        case State::kNeedRoom:
+          if (now >= r.deadline) {
+            finish(key, give_up(r));
+          } else if (now >= r.not_before) {
+            dispatch(key, now);
+            auto again = requests_.find(key);
+            if (again != requests_.end() && again->second.state == State::kNeedConnection) {
+              need_connection = true;
+            }
+          }
+          break;
       }
     }
-    if (!finished_.empty()) {
-      auto done = std::move(finished_);
-      finished_.clear();
-      for (auto& [fn, outcome] : done) {
-        if (fn) fn(std::move(outcome));
-      }
-      return done.size();
-    }
-    if (now >= give_back) return 0;
+    if (!finished_.empty()) return run_finished();
+    // Sleep until the next timer, an answer, or (while a request waits for
+    // one) a connection; at least one look at the sockets even when `wait`
+    // is zero.
+    const bool last_look = now >= give_back;
     auto next = give_back;
     for (const auto& [key, r] : requests_) {
-      if (r.sent) {
-        next = std::min(next, r.attempt_deadline);
-      } else if (r.not_before > now) {
-        next = std::min(next, r.not_before);
-      } else {
-        next = std::min({next, r.connect_deadline, r.deadline});
+      switch (r.state) {
+        case State::kSent:
+          next = std::min(next, r.attempt_deadline);
+          break;
+        case State::kPaused:
+          next = std::min(next, r.not_before);
+          break;
+        case State::kNeedConnection:
+          next = std::min({next, r.connect_deadline, r.deadline});
+          break;
+        case State::kNeedRoom:
+          next = std::min(next, r.deadline);  // an answer wakes it sooner
+          break;
       }
     }
     items.clear();
     for (auto& m : masters_) {
       short events = ZMQ_POLLIN;
-      if (awaiting_connection) events |= ZMQ_POLLOUT;
+      if (need_connection) events |= ZMQ_POLLOUT;
       items.push_back({m->handle(), 0, events, 0});
     }
     try {
-      zmq::poll(items.data(), items.size(), until(next, now));
+      zmq::poll(items.data(), items.size(),
+                last_look ? std::chrono::milliseconds(0) : until(next, now));
     } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) return 0;
+      if (e.num() != EINTR) return run_finished();
       continue;
     }
     now = Clock::now();
@@ -271,6 +315,7 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
         on_reply(i, std::move(reply.value()), now);
       }
     }
+    if (last_look || !finished_.empty()) return run_finished();
   }
 }
 

@@ -57,13 +57,21 @@ class MasterPipeline {
   // `done` of every request that finished; returns how many did.
   size_t poll(std::chrono::milliseconds wait);
 
-  size_t in_flight() const { return requests_.size(); }
+  // Requests whose `done` has not run yet.
+  size_t in_flight() const { return requests_.size() + finished_.size(); }
 
  private:
   static constexpr size_t kNoSession = ~size_t{0};
+  static constexpr size_t kNoMaster = ~size_t{0};
   struct Session {
     uint64_t client = 0;
     uint64_t seq = 0;
+  };
+  enum class State {
+    kSent,            // waiting for the answer to attempt_deadline
+    kPaused,          // waiting for not_before
+    kNeedConnection,  // no master to send to is connected: waiting to connect_deadline
+    kNeedRoom,        // its master has kMaxInFlightPerMaster unanswered: waiting for one
   };
   struct Request {
     Envelope envelope;  // as first sent; each attempt sends a copy
@@ -71,33 +79,48 @@ class MasterPipeline {
     size_t session = kNoSession;
     Clock::time_point deadline;  // give up here
     int attempt = 0;             // attempts since the last fresh leader hint
-    bool sent = false;           // false: waiting for not_before (or a connection)
+    // Just redirected by a leader hint: the master it named, the only one
+    // to send to (falling back to any connected one would often be the
+    // master that sent the hint, and the two would bounce the request with
+    // no pause). kNoMaster otherwise.
+    size_t pin = kNoMaster;
+    State state = State::kPaused;
     Clock::time_point not_before;
-    Clock::time_point attempt_deadline;  // sent: no answer by then is a timeout
-    Clock::time_point connect_deadline;  // not sent: wait this long for a connection
-    size_t master = 0;                   // sent: where
-    uint64_t wire_id = 0;                // sent: the id its answer carries
-    Status last;                         // the latest failure, for the final message
-    std::string no_leader;               // what a master that does not lead said
+    Clock::time_point attempt_deadline;
+    Clock::time_point connect_deadline;
+    size_t master = 0;      // kSent: where
+    uint64_t wire_id = 0;   // kSent: the id its answer carries
+    Status last;            // the latest failure, for the final message
+    std::string no_leader;  // what a master that does not lead said
   };
+  // Above this many unanswered requests on one master, more wait here: the
+  // socket's queue is larger still, so a full queue never passes for a
+  // lost connection.
+  static constexpr size_t kMaxInFlightPerMaster = 256;
+  static constexpr int kSocketQueue = 1024;
 
   void start(Envelope&& envelope, Done done, size_t session);
   size_t take_session();
   // Sends request `key` now if a master can take it, else leaves it waiting.
   void dispatch(uint64_t key, Clock::time_point now);
   void on_reply(size_t master, Envelope&& reply, Clock::time_point now);
-  // The attempt failed with `why`; try again after a pause, or give up.
+  // The attempt failed with `why`; try again after a pause (at once after a
+  // leader hint), or give up.
   void retry(uint64_t key, Status why, Clock::time_point now, bool at_once = false);
   void finish(uint64_t key, Result<Envelope> outcome);
+  // Forgets that request `r` is on the wire.
+  void unsend(Request& r);
+  size_t run_finished();
   Status give_up(const Request& r) const;
   // Makes the master whose api is `endpoint` the current one, adding it
-  // when it is not among those configured.
-  void follow(const std::string& endpoint);
+  // when it is not among those configured; false if it cannot be.
+  bool follow(const std::string& endpoint);
   std::chrono::milliseconds backoff(int round);
-  size_t ready_master() const;  // current_, or another with a connection up; npos if none
+  RpcClient& add_master(const std::string& endpoint);
 
   zmq::context_t& ctx_;
   std::vector<std::unique_ptr<RpcClient>> masters_;
+  std::vector<size_t> unanswered_;  // per master: requests on the wire
   size_t current_ = 0;
   std::chrono::milliseconds timeout_;
   std::mt19937_64 rng_;

@@ -112,7 +112,18 @@ Result<std::optional<Inode>> Namespace::child(uint64_t parent, const std::string
 
 void Namespace::remember(std::string key, Inode inode) const {
   if (inode.chunks.size() > kMaxCachedChunks) return;
-  if (entries_.size() >= kMaxCachedEntries) entries_.erase(entries_.begin());
+  if (entries_.size() >= kMaxCachedEntries) {
+    // An arbitrary entry makes room: the first of a bucket a moving cursor
+    // picks (begin() would often be the entry remembered just before).
+    for (size_t tries = 0; tries < entries_.bucket_count(); ++tries) {
+      evict_cursor_ += 0x9e3779b97f4a7c15ull;
+      size_t b = evict_cursor_ % entries_.bucket_count();
+      if (entries_.bucket_size(b) == 0) continue;
+      std::string victim = entries_.begin(b)->first;
+      entries_.erase(victim);
+      break;
+    }
+  }
   entries_.insert_or_assign(std::move(key), std::move(inode));
 }
 

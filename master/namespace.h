@@ -225,6 +225,7 @@ class Namespace {
   static constexpr size_t kMaxCachedChunks = 64;
   static constexpr size_t kMaxCachedEntryBytes = 16 << 10;
   mutable std::unordered_map<std::string, Inode> entries_;
+  mutable uint64_t evict_cursor_ = 0;
   void remember(std::string key, Inode inode) const;
   // Writes `batch` to the store and brings the cached entries it touches
   // up to date.

@@ -28,9 +28,9 @@ class FakeMaster {
  public:
   using Answer = std::function<std::optional<Envelope>(const Envelope&)>;
 
-  FakeMaster(zmq::context_t& ctx, Answer answer, size_t hold = 1)
+  FakeMaster(zmq::context_t& ctx, Answer answer, size_t hold = 1, int port = 0)
       : socket_(ctx, zmq::socket_type::router), answer_(std::move(answer)), hold_(hold) {
-    socket_.bind("tcp://127.0.0.1:*");
+    socket_.bind("tcp://127.0.0.1:" + (port ? std::to_string(port) : std::string("*")));
     std::string at = socket_.get(zmq::sockopt::last_endpoint);
     at_ = parse_endpoint(at).value();
     thread_ = std::thread([this] { serve(); });
@@ -147,24 +147,72 @@ TEST(MasterPipeline, ANotLeaderAnswerIsFollowedAndRemembered) {
   p.submit(StatRequest{"/a", false}, count);
   drain(p);
   size_t asked_follower = follower.requests();
+  EXPECT_EQ(asked_follower, 1u);  // the hint was followed at once, not bounced back
   for (int i = 0; i < 5; ++i) p.submit(StatRequest{"/b", false}, count);
   drain(p);
   EXPECT_EQ(ok, 6);
   EXPECT_EQ(follower.requests(), asked_follower);  // later requests went straight to the leader
 }
 
+// A loopback port nothing listens on (as far as anyone can know).
+int free_port(zmq::context_t& ctx) {
+  zmq::socket_t probe(ctx, zmq::socket_type::router);
+  probe.set(zmq::sockopt::linger, 0);
+  probe.bind("tcp://127.0.0.1:*");
+  return parse_endpoint(probe.get(zmq::sockopt::last_endpoint)).value().port;
+}
+
 TEST(MasterPipeline, ASilentMasterIsLeftForTheNext) {
   zmq::context_t ctx;
   FakeMaster silent(ctx, [](const Envelope&) { return std::nullopt; });
-  FakeMaster alive(ctx, [](const Envelope&) { return make_envelope(OkReply{}); });
-  MasterPipeline p(ctx, {silent.at(), alive.at()}, milliseconds(300));
+  int later = free_port(ctx);
+  MasterPipeline p(ctx, {silent.at(), HostPort{"127.0.0.1", later}}, milliseconds(500));
   std::optional<Result<Envelope>> got;
   p.submit(StatRequest{"/a", false}, [&](Result<Envelope> r) { got = std::move(r); });
+  // The first attempt can only go to the silent master: the other is not up.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (silent.requests() == 0 && std::chrono::steady_clock::now() < deadline) {
+    p.poll(milliseconds(10));
+  }
+  ASSERT_EQ(silent.requests(), 1u);
+  FakeMaster alive(
+      ctx, [](const Envelope&) { return make_envelope(OkReply{}); }, 1, later);
   drain(p);
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(got->is_ok()) << got->status().to_string();
   EXPECT_EQ((*got)->header.type, MsgType::kOkReply);
   EXPECT_EQ(silent.requests(), 1u);
+}
+
+TEST(MasterPipeline, PollWithNoWaitStillCollectsAnswers) {
+  zmq::context_t ctx;
+  FakeMaster m(ctx, [](const Envelope&) { return make_envelope(OkReply{}); });
+  MasterPipeline p(ctx, {m.at()}, milliseconds(5000));
+  int ok = 0;
+  for (int i = 0; i < 10; ++i) {
+    p.submit(StatRequest{"/a", false}, [&](Result<Envelope> r) { ok += r.is_ok(); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ok < 10 && std::chrono::steady_clock::now() < deadline) p.poll(milliseconds(0));
+  EXPECT_EQ(ok, 10);
+}
+
+TEST(MasterPipeline, RequestsBeyondWhatOneMasterHoldsWaitTheirTurn) {
+  zmq::context_t ctx;
+  // Answers only once 256 are waiting, and the burst is larger than the
+  // socket holds: the pipeline must hold the rest back, neither reporting
+  // the master unreachable nor giving up on them.
+  FakeMaster m(
+      ctx, [](const Envelope&) { return make_envelope(OkReply{}); }, 256);
+  MasterPipeline p(ctx, {m.at()}, milliseconds(5000));
+  int ok = 0;
+  for (int i = 0; i < 2048; ++i) {
+    p.submit(StatRequest{"/a", false},
+             [&](Result<Envelope> r) { ok += r.is_ok() && r->header.type == MsgType::kOkReply; });
+  }
+  drain(p);
+  EXPECT_EQ(ok, 2048);
+  EXPECT_EQ(m.requests(), 2048u);  // each sent once
 }
 
 TEST(MasterPipeline, MutationsInFlightTogetherHaveTheirOwnSessionsKeptAcrossRetries) {
