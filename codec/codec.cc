@@ -7,6 +7,30 @@ thread_local msgpack::zone scratch;
 thread_local bool scratch_busy = false;
 }  // namespace
 
+namespace {
+thread_local std::unique_ptr<msgpack::sbuffer> scratch_buffer;
+thread_local bool scratch_buffer_busy = false;
+constexpr size_t kMaxKeptBuffer = 1 << 20;
+}  // namespace
+
+ScratchBuffer::ScratchBuffer() {
+  if (scratch_buffer_busy) {
+    own_ = std::make_unique<msgpack::sbuffer>();
+    buffer_ = own_.get();
+    return;
+  }
+  scratch_buffer_busy = true;
+  if (!scratch_buffer) scratch_buffer = std::make_unique<msgpack::sbuffer>();
+  buffer_ = scratch_buffer.get();
+  buffer_->clear();
+}
+
+ScratchBuffer::~ScratchBuffer() {
+  if (own_) return;
+  if (scratch_buffer->size() > kMaxKeptBuffer) scratch_buffer.reset();
+  scratch_buffer_busy = false;
+}
+
 ScratchZone::ScratchZone() {
   if (scratch_busy) {
     own_ = std::make_unique<msgpack::zone>();

@@ -13,11 +13,30 @@ namespace dfs {
 
 inline constexpr size_t kMaxBodyBytes = 64u << 20;
 
+namespace codec_detail {
+// The buffer an encode packs into: this thread's, reused from one encode to
+// the next (a fresh msgpack buffer starts with an 8 KiB allocation), or a
+// fresh one if an encode is already using it. One that grew past 1 MiB is
+// not kept.
+class ScratchBuffer {
+ public:
+  ScratchBuffer();
+  ~ScratchBuffer();
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  msgpack::sbuffer& get() { return *buffer_; }
+
+ private:
+  msgpack::sbuffer* buffer_;
+  std::unique_ptr<msgpack::sbuffer> own_;
+};
+}  // namespace codec_detail
+
 template <typename T>
 std::string encode(const T& msg) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, msg);
-  return std::string(buf.data(), buf.size());
+  codec_detail::ScratchBuffer buf;
+  msgpack::pack(buf.get(), msg);
+  return std::string(buf.get().data(), buf.get().size());
 }
 
 namespace codec_detail {

@@ -1,6 +1,7 @@
 #include "master/raft/raft.h"
 
 #include <algorithm>
+#include <array>
 
 #include "codec/codec.h"
 #include "master/raft/faults.h"
@@ -89,13 +90,25 @@ void Raft::append(std::vector<Entry> entries) {
 }
 
 uint64_t Raft::quorum_value(uint64_t Progress::*field) const {
-  std::vector<uint64_t> values;
+  // Called for every read and every answer: no allocation for groups of
+  // the usual sizes.
+  constexpr size_t kOnStack = 16;
+  std::array<uint64_t, kOnStack> small;
+  std::vector<uint64_t> large;
+  size_t n = membership_.voters.size();
+  if (n == 0) return 0;
+  uint64_t* values = small.data();
+  if (n > kOnStack) {
+    large.resize(n);
+    values = large.data();
+  }
+  size_t i = 0;
   for (NodeId v : membership_.voters) {
     auto it = progress_.find(v);
-    values.push_back(it == progress_.end() ? 0 : it->second.*field);
+    values[i++] = it == progress_.end() ? 0 : it->second.*field;
   }
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end(), std::greater<>());
+  // The quorum()-th largest: what a majority has reached.
+  std::nth_element(values, values + (quorum() - 1), values + n, std::greater<>());
   return values[quorum() - 1];
 }
 

@@ -225,6 +225,8 @@ class Raft {
 
   // Reads (leader side).
   Status start_read(uint64_t context, NodeId from);
+  // Releases the reads a majority confirmed, and marks the next heartbeat
+  // round due when reads wait and no round is out.
   void release_confirmed_reads();
   void release(const PendingRead& r);
 

@@ -44,12 +44,12 @@ Status Raft::start_read(uint64_t context, NodeId from) {
     reads_.pop_back();
     return Status::ok();
   }
-  release_confirmed_reads();  // a single voter confirms itself
-  // One heartbeat round, sent with the next Ready, confirms every read that
-  // arrived before it. While a round is out, reads gather for the next one,
-  // sent when it is answered: under load a round confirms many reads, and
-  // the followers answer one heartbeat per round rather than per Ready.
-  if (!reads_.empty() && quorum_value(&Progress::read_ack) >= read_round_) heartbeat_due_ = true;
+  // A single voter confirms itself at once. Otherwise one heartbeat round,
+  // sent with the next Ready, confirms every read that arrived before it.
+  // While a round is out, reads gather for the next one, sent when it is
+  // answered: under load a round confirms many reads, and the followers
+  // answer one heartbeat per round rather than per Ready.
+  release_confirmed_reads();
   return Status::ok();
 }
 
