@@ -2,50 +2,15 @@
 
 namespace dfs::codec_detail {
 
-namespace {
-thread_local msgpack::zone scratch;
-thread_local bool scratch_busy = false;
-}  // namespace
-
-namespace {
-thread_local std::unique_ptr<msgpack::sbuffer> scratch_buffer;
-thread_local bool scratch_buffer_busy = false;
-constexpr size_t kMaxKeptBuffer = 1 << 20;
-}  // namespace
-
-ScratchBuffer::ScratchBuffer() {
-  if (scratch_buffer_busy) {
-    own_ = std::make_unique<msgpack::sbuffer>();
-    buffer_ = own_.get();
-    return;
-  }
-  scratch_buffer_busy = true;
-  if (!scratch_buffer) scratch_buffer = std::make_unique<msgpack::sbuffer>();
-  buffer_ = scratch_buffer.get();
-  buffer_->clear();
-}
-
-ScratchBuffer::~ScratchBuffer() {
-  if (own_) return;
-  if (scratch_buffer->size() > kMaxKeptBuffer) scratch_buffer.reset();
-  scratch_buffer_busy = false;
-}
-
-ScratchZone::ScratchZone() {
-  if (scratch_busy) {
-    own_ = std::make_unique<msgpack::zone>();
-    zone_ = own_.get();
+void recycle(std::unique_ptr<msgpack::sbuffer>& buffer) {
+  if (buffer->size() > (1u << 20)) {
+    buffer.reset();  // made again, small, on next use
   } else {
-    scratch_busy = true;
-    zone_ = &scratch;
+    buffer->clear();
   }
 }
 
-ScratchZone::~ScratchZone() {
-  if (own_) return;
-  scratch.clear();
-  scratch_busy = false;
-}
+void recycle(std::unique_ptr<msgpack::zone>& zone) { zone->clear(); }
 
 Status unpack_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object* out) {
   // Generous for real messages (a file of kMaxChunksPerFile chunks; a log

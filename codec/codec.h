@@ -14,27 +14,55 @@ namespace dfs {
 inline constexpr size_t kMaxBodyBytes = 64u << 20;
 
 namespace codec_detail {
-// The buffer an encode packs into: this thread's, reused from one encode to
-// the next (a fresh msgpack buffer starts with an 8 KiB allocation), or a
-// fresh one if an encode is already using it. One that grew past 1 MiB is
-// not kept.
-class ScratchBuffer {
+// Readies a kept scratch object for its next use (see Scratch).
+void recycle(std::unique_ptr<msgpack::sbuffer>& buffer);
+void recycle(std::unique_ptr<msgpack::zone>& zone);
+
+// This thread's T, reused from one encode or decode to the next (a fresh
+// msgpack buffer or zone starts with an 8 KiB allocation), or a fresh one
+// while it is in use further up the stack. After each use recycle() empties
+// it: a zone keeps its first block, a buffer that grew past 1 MiB goes.
+template <typename T>
+class Scratch {
  public:
-  ScratchBuffer();
-  ~ScratchBuffer();
-  ScratchBuffer(const ScratchBuffer&) = delete;
-  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  msgpack::sbuffer& get() { return *buffer_; }
+  Scratch() {
+    Slot& s = slot();
+    if (s.busy) {
+      own_ = std::make_unique<T>();
+      item_ = own_.get();
+      return;
+    }
+    s.busy = true;
+    if (!s.item) s.item = std::make_unique<T>();
+    item_ = s.item.get();
+  }
+  ~Scratch() {
+    if (own_) return;
+    Slot& s = slot();
+    recycle(s.item);
+    s.busy = false;
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T& get() { return *item_; }
 
  private:
-  msgpack::sbuffer* buffer_;
-  std::unique_ptr<msgpack::sbuffer> own_;
+  struct Slot {
+    std::unique_ptr<T> item;
+    bool busy = false;
+  };
+  static Slot& slot() {
+    thread_local Slot s;
+    return s;
+  }
+  T* item_;
+  std::unique_ptr<T> own_;
 };
 }  // namespace codec_detail
 
 template <typename T>
 std::string encode(const T& msg) {
-  codec_detail::ScratchBuffer buf;
+  codec_detail::Scratch<msgpack::sbuffer> buf;
   msgpack::pack(buf.get(), msg);
   return std::string(buf.get().data(), buf.get().size());
 }
@@ -55,21 +83,6 @@ std::string label() {
 // trailing bytes.
 Status unpack_bounded(const char* data, size_t size, msgpack::zone& zone, msgpack::object* out);
 
-// The zone a decode unpacks into: this thread's, reused from one decode to
-// the next (emptied but for its first block, so a small message costs no
-// allocation of its own), or a fresh one if a decode is already using it.
-class ScratchZone {
- public:
-  ScratchZone();
-  ~ScratchZone();
-  ScratchZone(const ScratchZone&) = delete;
-  ScratchZone& operator=(const ScratchZone&) = delete;
-  msgpack::zone& get() { return *zone_; }
-
- private:
-  msgpack::zone* zone_;
-  std::unique_ptr<msgpack::zone> own_;
-};
 }  // namespace codec_detail
 
 template <typename T>
@@ -77,7 +90,7 @@ Result<T> decode(std::string_view body) {
   if (body.size() > kMaxBodyBytes) {
     return protocol_error(codec_detail::label<T>() + ": body too large");
   }
-  codec_detail::ScratchZone zone;
+  codec_detail::Scratch<msgpack::zone> zone;
   msgpack::object obj;
   Status s = codec_detail::unpack_bounded(body.data(), body.size(), zone.get(), &obj);
   if (!s.is_ok()) return protocol_error(codec_detail::label<T>() + ": " + s.message());
