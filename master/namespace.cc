@@ -112,7 +112,7 @@ Result<std::optional<Inode>> Namespace::child(uint64_t parent, const std::string
 
 void Namespace::remember(std::string key, Inode inode) const {
   if (inode.chunks.size() > kMaxCachedChunks) return;
-  if (entries_.size() >= kMaxCachedEntries) {
+  if (entries_.size() >= kMaxCachedEntries && entries_.count(key) == 0) {
     // An arbitrary entry makes room: the first of a bucket a moving cursor
     // picks (begin() would often be the entry remembered just before).
     for (size_t tries = 0; tries < entries_.bucket_count(); ++tries) {
@@ -136,7 +136,14 @@ void Namespace::write(rocksdb::WriteBatch* batch) {
     std::unordered_map<std::string, std::optional<std::string>> last;
     rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
                           const rocksdb::Slice& value) override {
-      if (id == cf) last[key.ToString()] = value.ToString();
+      // A value too large to cache is not even copied: it leaves no entry.
+      if (id != cf) return rocksdb::Status::OK();
+      auto& slot = last[key.ToString()];
+      if (value.size() <= kMaxCachedEntryBytes) {
+        slot = value.ToString();
+      } else {
+        slot.reset();
+      }
       return rocksdb::Status::OK();
     }
     rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
@@ -167,7 +174,7 @@ void Namespace::write(rocksdb::WriteBatch* batch) {
   // stat that usually follows its create.
   for (auto& [key, value] : changes.last) {
     entries_.erase(key);
-    if (!value || value->size() > kMaxCachedEntryBytes) continue;
+    if (!value) continue;
     auto inode = decode<Inode>(*value);
     if (inode.is_ok()) remember(key, std::move(inode).value());
   }
