@@ -28,6 +28,11 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
       frame.last = sent + len == size;
       if (frame.last) {
         digest = hash.finish_hex();
+        if (!options.expect_sha256.empty() && digest != options.expect_sha256) {
+          worker.reset();  // the worker drops the unfinished write when it goes idle
+          return Status(Code::kChecksumMismatch,
+                        "the source's copy of chunk " + chunk_id + " does not match its SHA-256");
+        }
         frame.sha256 = digest;
       }
       if (sent == 0) frame.downstream = downstream;

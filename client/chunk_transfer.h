@@ -17,6 +17,10 @@ struct TransferOptions {
   size_t window = 4;
   // Longest silence from the worker before the transfer is given up.
   std::chrono::milliseconds timeout{10000};
+  // When set, what the source's bytes must hash to: a chunk copied from a
+  // store (a repair) is checked against its recorded SHA-256 before its last
+  // frame goes, so a bad source copy never becomes a "verified" replica.
+  std::string expect_sha256;
 };
 
 // Fills `len` bytes of the chunk starting at `offset` into `buf`.
@@ -29,6 +33,8 @@ using ChunkSink = std::function<Status(uint64_t offset, const char* buf, size_t 
 // chunk's SHA-256 once every worker of the pipeline reports it durable and
 // verified. On failure, *culprit names the worker at fault when the
 // pipeline said which one ("" when it did not: silence, a broken reply).
+// A source that does not match options.expect_sha256 fails the transfer
+// with kChecksumMismatch before the last frame is sent.
 Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                                 const std::vector<WorkerAddr>& downstream,
                                 const ChunkSource& source, const TransferOptions& options,

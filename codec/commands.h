@@ -186,4 +186,36 @@ struct CollectOrphansCmd {
   Status validate() const;
 };
 
+// Repairs: the file whose entry is (`parent`, `name`) -- its directory's
+// inode and its name, which stay the same when a directory above is renamed
+// -- holds chunk `chunk_id`. Applied only if it still does, so a repair that
+// races a delete, a rename or an overwrite changes nothing.
+
+// A repair copied the chunk onto `workers`, which stored and verified it:
+// they count as replicas from now on.
+struct ReplicaAddedCmd {
+  static constexpr MsgType kType = MsgType::kReplicaAddedCmd;
+  uint64_t parent = 0;
+  std::string name;
+  std::string chunk_id;
+  std::vector<std::string> workers;
+  DFS_MSGPACK_MAP(parent, name, chunk_id, workers);
+  Status validate() const;
+};
+
+// The copy of the chunk on `worker_id` goes (surplus, corrupt, missing, or
+// on a worker long dead): it stops counting and is deleted from the worker.
+// Refused if no good replica would be left. A worker that holds the chunk
+// without being recorded (a stray copy) has that copy deleted.
+struct ReplicaDroppedCmd {
+  static constexpr MsgType kType = MsgType::kReplicaDroppedCmd;
+  uint64_t parent = 0;
+  std::string name;
+  std::string chunk_id;
+  std::string worker_id;
+  std::string reason;
+  DFS_MSGPACK_MAP(parent, name, chunk_id, worker_id, reason);
+  Status validate() const;
+};
+
 }  // namespace dfs

@@ -309,6 +309,34 @@ Status ChunkReport::validate() const {
   return check_chunk_ids(chunk_ids);
 }
 
+Status ReplicateChunkJob::validate() const {
+  if (!is_lower_hex(job_id, 32)) return invalid_argument("bad job id");
+  if (!is_worker_id(source)) return invalid_argument("bad source worker id");
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (size == 0 || size > kMaxChunkSize) return invalid_argument("bad chunk size");
+  if (!is_lower_hex(sha256, 64)) return invalid_argument("bad sha256");
+  if (targets.empty() || targets.size() > kMaxReplication) return invalid_argument("bad targets");
+  for (const auto& t : targets) {
+    DFS_RETURN_IF_ERROR(t.validate());
+    if (t.id == source) return invalid_argument("a job cannot copy a chunk onto its source");
+  }
+  return Status::ok();
+}
+
+Status ReplicateChunkDone::validate() const {
+  if (!is_lower_hex(job_id, 32)) return invalid_argument("bad job id");
+  if (!is_worker_id(source)) return invalid_argument("bad source worker id");
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (targets.size() > kMaxReplication) return invalid_argument("bad targets");
+  for (const auto& t : targets) {
+    if (!is_worker_id(t)) return invalid_argument("bad target worker id");
+  }
+  if (code > static_cast<uint16_t>(kLastCode)) return invalid_argument("bad code");
+  if (!culprit.empty() && !is_worker_id(culprit)) return invalid_argument("bad culprit");
+  if (message.size() > 4096) return invalid_argument("message too long");
+  return Status::ok();
+}
+
 Status ClusterEvent::validate() const {
   if (kind.empty() || kind.size() > 64) return invalid_argument("bad event kind");
   return Status::ok();
@@ -426,6 +454,24 @@ Status ExpireCmd::validate() const {
 Status CollectOrphansCmd::validate() const {
   if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
   return check_chunk_ids(chunk_ids);
+}
+
+Status ReplicaAddedCmd::validate() const {
+  if (parent == 0 || name.empty()) return invalid_argument("bad entry");
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (workers.empty() || workers.size() > kMaxReplication) return invalid_argument("bad workers");
+  for (const auto& w : workers) {
+    if (!is_worker_id(w)) return invalid_argument("bad worker id");
+  }
+  return Status::ok();
+}
+
+Status ReplicaDroppedCmd::validate() const {
+  if (parent == 0 || name.empty()) return invalid_argument("bad entry");
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
+  if (reason.size() > 1024) return invalid_argument("reason too long");
+  return Status::ok();
 }
 
 }  // namespace dfs

@@ -259,6 +259,19 @@ struct AbortUploadRequest {
   Status validate() const;
 };
 
+// Re-replication as the leader sees it.
+struct RepairStatus {
+  uint64_t queued = 0;   // chunks below their factor waiting for a copy
+  uint64_t running = 0;  // copies in flight
+  uint64_t lost = 0;     // chunks with no good replica left
+  uint64_t copied = 0;   // copies done since this master leads
+  uint64_t copied_bytes = 0;
+  uint64_t failed = 0;   // copies failed or given up
+  uint64_t dropped = 0;  // extra, corrupt or dead copies dropped
+  DFS_MSGPACK_MAP(queued, running, lost, copied, copied_bytes, failed, dropped);
+  Status validate() const { return Status::ok(); }
+};
+
 struct ClusterStatusRequest {
   static constexpr MsgType kType = MsgType::kClusterStatusRequest;
   uint8_t unused = 0;
@@ -278,9 +291,10 @@ struct ClusterStatusReply {
   uint64_t term = 0;            // of this master's Raft group, as it knows it
   uint64_t commit_index = 0;
   uint64_t applied_index = 0;
-  std::string leader;  // the leader's api endpoint, as this master knows it
+  std::string leader;   // the leader's api endpoint, as this master knows it
+  RepairStatus repair;  // the leader's only
   DFS_MSGPACK_MAP(master_id, role, workers, files, directories, garbage_chunks, term, commit_index,
-                  applied_index, leader);
+                  applied_index, leader, repair);
   Status validate() const;
 };
 
@@ -505,6 +519,39 @@ struct ChunkReport {
   std::string worker_id;
   std::vector<std::string> chunk_ids;  // at most kMaxReportPage
   DFS_MSGPACK_MAP(worker_id, chunk_ids);
+  Status validate() const;
+};
+
+// Master jobs PUB -> worker, topic "job.<source>": copy chunk `chunk_id`
+// (`size` bytes, `sha256`) from this worker's store to `targets`, as a
+// pipeline (the first target forwards to the rest). Re-published until the
+// source reports it; a job already running or done is not started again.
+struct ReplicateChunkJob {
+  static constexpr MsgType kType = MsgType::kReplicateChunkJob;
+  std::string job_id;
+  std::string source;  // the worker that holds a good copy
+  std::string chunk_id;
+  uint64_t size = 0;
+  std::string sha256;
+  std::vector<WorkerAddr> targets;
+  DFS_MSGPACK_MAP(job_id, source, chunk_id, size, sha256, targets);
+  Status validate() const;
+};
+
+// Worker -> master events SUB, topic "copy.<source>": how a
+// ReplicateChunkJob ended. code 0: every target stored and verified the
+// chunk. Otherwise `culprit` names the worker at fault when known (the
+// source itself when its own copy does not match the checksum).
+struct ReplicateChunkDone {
+  static constexpr MsgType kType = MsgType::kReplicateChunkDone;
+  std::string job_id;
+  std::string source;
+  std::string chunk_id;
+  std::vector<std::string> targets;
+  uint16_t code = 0;
+  std::string message;
+  std::string culprit;
+  DFS_MSGPACK_MAP(job_id, source, chunk_id, targets, code, message, culprit);
   Status validate() const;
 };
 

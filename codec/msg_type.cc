@@ -68,6 +68,10 @@ std::string_view msg_type_name(MsgType type) {
       return "ClusterEvent";
     case MsgType::kChunkReport:
       return "ChunkReport";
+    case MsgType::kReplicateChunkJob:
+      return "ReplicateChunkJob";
+    case MsgType::kReplicateChunkDone:
+      return "ReplicateChunkDone";
     case MsgType::kMkdirCmd:
       return "MkdirCmd";
     case MsgType::kCommitFileCmd:
@@ -98,6 +102,10 @@ std::string_view msg_type_name(MsgType type) {
       return "CollectOrphansCmd";
     case MsgType::kMemberChangeCmd:
       return "MemberChangeCmd";
+    case MsgType::kReplicaAddedCmd:
+      return "ReplicaAddedCmd";
+    case MsgType::kReplicaDroppedCmd:
+      return "ReplicaDroppedCmd";
     case MsgType::kMembersRequest:
       return "MembersRequest";
     case MsgType::kMembersReply:

@@ -50,6 +50,8 @@ enum class MsgType : uint16_t {
   kDeleteChunksJob = 61,
   kClusterEvent = 62,
   kChunkReport = 63,
+  kReplicateChunkJob = 64,
+  kReplicateChunkDone = 65,
   // Masters' Raft group.
   kRaftMessage = 120,
   kSnapshotFileRequest = 121,
@@ -70,6 +72,8 @@ enum class MsgType : uint16_t {
   kExpireCmd = 112,
   kCollectOrphansCmd = 113,
   kMemberChangeCmd = 114,
+  kReplicaAddedCmd = 115,
+  kReplicaDroppedCmd = 116,
 };
 
 bool is_known_msg_type(uint16_t value);

@@ -20,4 +20,14 @@ inline uint64_t from_be64(std::string_view s) {
   return v;
 }
 
+// Keys of the namespace's column families.
+// A directory entry: its parent directory's inode, then its name.
+inline std::string entry_key(uint64_t parent, std::string_view name) {
+  return be64(parent) + std::string(name);
+}
+// A chunk copy waiting to be deleted from a worker.
+inline std::string garbage_key(std::string_view worker, std::string_view chunk) {
+  return std::string(worker) + '\0' + std::string(chunk);
+}
+
 }  // namespace dfs

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "master/keys.h"
+
 namespace dfs {
 
 int64_t wall_clock_ms() {
@@ -28,8 +30,42 @@ Result<Command> with(const Envelope& request, Fn&& fn) {
 }
 }  // namespace
 
-LeaderSession::LeaderSession(const MasterOptions& options, const Namespace& ns,
-                             WorkerRegistry& registry, Clock::time_point since)
+// What the repair planner asks of the cluster, answered from this leader's
+// registry and namespace.
+class LeaderSession::Env : public RepairEnv {
+ public:
+  Env(LeaderSession& s) : s_(s) {}
+  Clock::time_point now;
+
+  bool counts(const std::string& w) const override { return s_.registry_.is_heard(w); }
+  bool can_send(const std::string& w) const override { return s_.registry_.is_live(w); }
+  Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
+                                        const std::vector<std::string>& exclude) override {
+    return s_.registry_.place(size, count, 1, exclude, now);
+  }
+  bool garbage_pending(const std::string& w, const std::string& chunk) const override {
+    return s_.ns_.garbage_pending(w, chunk);
+  }
+  std::optional<ChunkInfo> chunk_info(const std::string& entry,
+                                      const std::string& chunk) const override {
+    if (entry.size() <= 8) return std::nullopt;
+    auto file = s_.ns_.entry(from_be64(entry), entry.substr(8));
+    if (!file.is_ok() || !file->has_value()) return std::nullopt;
+    for (const auto& c : (*file)->chunks) {
+      if (c.id == chunk) return c;
+    }
+    return std::nullopt;
+  }
+  uint64_t free_bytes(const std::string& w) const override { return s_.registry_.free_bytes(w); }
+  std::vector<std::string> workers() const override { return s_.registry_.ids(); }
+  std::string new_job_id() override { return s_.new_id(); }
+
+ private:
+  LeaderSession& s_;
+};
+
+LeaderSession::LeaderSession(const MasterOptions& options, Namespace& ns, WorkerRegistry& registry,
+                             Clock::time_point since)
     : options_(options),
       ns_(ns),
       registry_(registry),
@@ -38,9 +74,15 @@ LeaderSession::LeaderSession(const MasterOptions& options, const Namespace& ns,
       // fixed seed must not repeat the ids of its earlier term.
       rng_(pick_seed(options.seed) ^ static_cast<uint64_t>(since.time_since_epoch().count())),
       next_gc_(since),
-      next_expire_(since) {
+      next_expire_(since),
+      // Workers are judged only after one dead-timeout of fresh heartbeats.
+      planner_(options.repair, since + options.registry.dead_after),
+      env_(std::make_unique<Env>(*this)) {
   for (const auto& w : ns_.workers()) registered_[w.id] = w;
+  ns_.set_listener(&replicas_);
 }
+
+LeaderSession::~LeaderSession() { ns_.set_listener(nullptr); }
 
 std::string LeaderSession::new_id() {
   char buf[33];
@@ -156,12 +198,14 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
   // A new leader's picture of the workers may be stale: it speaks of their
   // liveness only after one dead-timeout of fresh heartbeats.
   auto changes = registry_.tick(now);
+  for (const auto& [kind, id] : changes) planner_.on_worker_change(id, replicas_);
   if (now >= since_ + options_.registry.dead_after) {
     for (const auto& [kind, id] : changes) {
       spdlog::warn("worker {} is {}", id, kind.substr(7));
       publish(ClusterEvent{kind, id, "", 0, 0});
     }
   }
+  plan_repairs(now, &out);
   if (now >= next_gc_) {
     next_gc_ = now + options_.gc_interval;
     // Jobs are re-published every interval until the worker reports the
@@ -182,6 +226,72 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
     }
   }
   return out;
+}
+
+void LeaderSession::on_worker_live(const std::string& worker) {
+  planner_.on_worker_change(worker, replicas_);
+}
+
+namespace {
+// The directory inode and the name in an entry key.
+std::pair<uint64_t, std::string> split_entry(const std::string& entry) {
+  return {from_be64(entry), entry.size() > 8 ? entry.substr(8) : std::string()};
+}
+}  // namespace
+
+void LeaderSession::plan_repairs(Clock::time_point now, std::vector<Command>* out) {
+  // A page per tick: a large namespace does not stall the service thread.
+  if (!replicas_.loaded()) {
+    auto done = replicas_.load_page(ns_, 20000);
+    if (!done.is_ok()) {
+      spdlog::error("cannot walk the namespace for repairs: {}", done.status().to_string());
+      return;
+    }
+    if (!done.value()) return;
+    spdlog::info("replica map loaded: {} chunks", replicas_.chunks().size());
+  }
+  env_->now = now;
+  auto plan = planner_.plan(now, replicas_, *env_);
+  const int64_t ms = wall_clock_ms();
+  for (auto& job : plan.publish) {
+    spdlog::debug("repair job {}: chunk {} from {} to {} worker(s)", job.job_id, job.chunk_id,
+                  job.source, job.targets.size());
+    Envelope env = make_envelope(job);
+    env.topic = "job." + job.source;
+    outbox_.push_back(std::move(env));
+  }
+  for (auto& d : plan.drops) {
+    auto [parent, name] = split_entry(d.entry);
+    spdlog::info("dropping the copy of chunk {} on {}: {}", d.chunk_id, d.worker, d.reason);
+    out->push_back(
+        make_command(ReplicaDroppedCmd{parent, name, d.chunk_id, d.worker, d.reason}, ms));
+  }
+}
+
+std::vector<Command> LeaderSession::on_copy_done(const ReplicateChunkDone& done,
+                                                 Clock::time_point now) {
+  std::vector<Command> out;
+  std::string bad;
+  auto added = planner_.on_done(done, replicas_, now, &bad);
+  const int64_t ms = wall_clock_ms();
+  if (added) {
+    auto [parent, name] = split_entry(added->entry);
+    out.push_back(make_command(ReplicaAddedCmd{parent, name, added->chunk_id, added->workers}, ms));
+  } else if (done.code != 0) {
+    spdlog::warn("repair copy of chunk {} from {} failed: {}", done.chunk_id, done.source,
+                 done.message);
+  }
+  if (!bad.empty()) {
+    out.push_back(make_command(
+        MarkReplicaBadCmd{done.chunk_id, bad, "", "repair source: " + done.message.substr(0, 900)},
+        ms));
+  }
+  return out;
+}
+
+RepairStatus LeaderSession::repair_status() const {
+  RepairStats s = planner_.stats();
+  return RepairStatus{s.queued, s.running, s.lost, s.copied, s.copied_bytes, s.failed, s.dropped};
 }
 
 void LeaderSession::on_applied(const Outcome& outcome) {

@@ -8,12 +8,15 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "bus/wire.h"
 #include "master/namespace.h"
+#include "master/repair_planner.h"
+#include "master/replica_map.h"
 #include "master/worker_registry.h"
 
 namespace dfs {
@@ -34,7 +37,8 @@ struct MasterOptions {
   std::chrono::milliseconds commit_timeout{10000};
   size_t max_uploads = 10000;  // uploads in progress at once; more are refused
   size_t max_pending = 4096;   // requests waiting for their entry; more get kBusy
-  uint64_t seed = 0;           // for ids; 0 picks a random seed
+  RepairOptions repair;
+  uint64_t seed = 0;  // for ids; 0 picks a random seed
 };
 
 int64_t wall_clock_ms();
@@ -43,8 +47,12 @@ class LeaderSession {
  public:
   using Clock = std::chrono::steady_clock;
 
-  LeaderSession(const MasterOptions& options, const Namespace& ns, WorkerRegistry& registry,
+  // Follows every change `ns` applies (for the replica map) until destroyed.
+  LeaderSession(const MasterOptions& options, Namespace& ns, WorkerRegistry& registry,
                 Clock::time_point since);
+  ~LeaderSession();
+  LeaderSession(const LeaderSession&) = delete;
+  LeaderSession& operator=(const LeaderSession&) = delete;
 
   // The command for a client's mutation, or why there is none (placement
   // failed, bad arguments). `request` is a decoded mutation request.
@@ -54,8 +62,13 @@ class LeaderSession {
   std::vector<Command> on_heartbeat(const Heartbeat& hb);
   // The command that collects what the report lists but nothing wants.
   std::optional<Command> on_chunk_report(const ChunkReport& report);
-  // Periodic work: liveness events, delete jobs, expiry.
+  // A worker that came back (its replicas count again).
+  void on_worker_live(const std::string& worker);
+  // A source's report on a repair copy: the commands that record it.
+  std::vector<Command> on_copy_done(const ReplicateChunkDone& done, Clock::time_point now);
+  // Periodic work: liveness events, delete and repair jobs, expiry.
   std::vector<Command> tick(Clock::time_point now);
+  RepairStatus repair_status() const;
   // What an applied entry means for the leader: events, freed placements.
   void on_applied(const Outcome& outcome);
 
@@ -72,9 +85,12 @@ class LeaderSession {
  private:
   Result<Command> plan_allocation(const AllocateChunkRequest& req, Clock::time_point now);
   std::string new_id();
+  // Walks more of the namespace into the replica map, then plans repairs.
+  void plan_repairs(Clock::time_point now, std::vector<Command>* out);
+  class Env;
 
   const MasterOptions& options_;
-  const Namespace& ns_;
+  Namespace& ns_;
   WorkerRegistry& registry_;
   Clock::time_point since_;
   std::mt19937_64 rng_;
@@ -83,6 +99,9 @@ class LeaderSession {
   uint64_t event_seq_ = 0;
   Clock::time_point next_gc_{};
   Clock::time_point next_expire_{};
+  ReplicaMap replicas_;
+  RepairPlanner planner_;
+  std::unique_ptr<Env> env_;
 };
 
 }  // namespace dfs

@@ -65,6 +65,10 @@ static int run(int argc, char** argv) {
        "a silent worker is suspect after this")  //
       ("dead-after-ms", po::value<int>()->default_value(10000),
        "a silent worker is dead after this")  //
+      ("repair-copies-per-worker", po::value<uint32_t>()->default_value(2),
+       "repair copies at once with one worker as source or target")  //
+      ("repair-rate", po::value<std::string>()->default_value("0"),
+       "repair copy bytes per second across the cluster, e.g. 200M (0: no limit)")  //
       ("upload-ttl-s", po::value<int>()->default_value(3600),
        "an idle unfinished upload is dropped after this")                                     //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
@@ -79,7 +83,9 @@ static int run(int argc, char** argv) {
   auto listen = parse_endpoint(vm["listen"].as<std::string>());
   auto chunk_size = parse_size(vm["chunk-size"].as<std::string>());
   auto snapshot_bytes = parse_size(vm["snapshot-bytes"].as<std::string>());
-  for (const Status* e : {&listen.status(), &chunk_size.status(), &snapshot_bytes.status()}) {
+  auto repair_rate = parse_size(vm["repair-rate"].as<std::string>());
+  for (const Status* e :
+       {&listen.status(), &chunk_size.status(), &snapshot_bytes.status(), &repair_rate.status()}) {
     if (!e->is_ok()) {
       std::fprintf(stderr, "dfs-master: %s\n", e->message().c_str());
       return 2;
@@ -134,6 +140,9 @@ static int run(int argc, char** argv) {
   options.registry.suspect_after = std::chrono::milliseconds(vm["suspect-after-ms"].as<int>());
   options.registry.dead_after = std::chrono::milliseconds(vm["dead-after-ms"].as<int>());
   options.upload_ttl = std::chrono::seconds(vm["upload-ttl-s"].as<int>());
+  options.repair.copies_per_worker =
+      std::max<uint32_t>(1, vm["repair-copies-per-worker"].as<uint32_t>());
+  options.repair.bytes_per_second = repair_rate.value();
   if (options.default_replication < 1 || options.default_replication > kMaxReplication) {
     std::fprintf(stderr, "dfs-master: replication must be between 1 and %u\n", kMaxReplication);
     return 2;

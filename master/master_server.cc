@@ -54,6 +54,7 @@ Status MasterServer::run() {
   zmq::socket_t events = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
   events.set(zmq::sockopt::subscribe, "hb.");
   events.set(zmq::sockopt::subscribe, "report.");
+  events.set(zmq::sockopt::subscribe, "copy.");
   zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
   zmq::socket_t peer_in = make_socket(ctx_, zmq::socket_type::router, SocketOptions{});
   // A master that comes back (after a crash its old connection may linger
@@ -168,6 +169,10 @@ Status MasterServer::run() {
           auto report = decode<ChunkReport>(env.body);
           s = report.status();
           if (report.is_ok()) service_->on_chunk_report(report.value());
+        } else if (s.is_ok() && env.header.type == MsgType::kReplicateChunkDone) {
+          auto done = decode<ReplicateChunkDone>(env.body);
+          s = done.status();
+          if (done.is_ok()) service_->on_copy_done(done.value(), now);
         } else if (s.is_ok()) {
           s = protocol_error("unexpected " + std::string(msg_type_name(env.header.type)));
         }

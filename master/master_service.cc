@@ -349,6 +349,7 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
   if (!change.empty()) {
     spdlog::info("worker {} is live at {}", hb.worker_id, hb.endpoint);
     session_->publish(ClusterEvent{change, hb.worker_id, hb.endpoint, 0, 0});
+    session_->on_worker_live(hb.worker_id);
   }
   for (const auto& cmd : session_->on_heartbeat(hb)) propose_own(cmd);
   if (!parked_.empty()) retry_parked(now);
@@ -357,6 +358,11 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
 void MasterService::on_chunk_report(const ChunkReport& report) {
   if (!session_) return;
   if (auto cmd = session_->on_chunk_report(report)) propose_own(*cmd);
+}
+
+void MasterService::on_copy_done(const ReplicateChunkDone& done, Clock::time_point now) {
+  if (!session_) return;
+  for (const auto& cmd : session_->on_copy_done(done, now)) propose_own(cmd);
 }
 
 void MasterService::tick(Clock::time_point now) {
@@ -520,6 +526,7 @@ ClusterStatusReply MasterService::cluster_status(Clock::time_point now) {
   rep.files = ns_->file_count();
   rep.directories = ns_->directory_count();
   rep.garbage_chunks = ns_->garbage_count();
+  if (session_) rep.repair = session_->repair_status();
   return rep;
 }
 

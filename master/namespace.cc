@@ -23,12 +23,6 @@ const char kFilesKey[] = "files";
 const char kDirsKey[] = "dirs";
 const char kUploadsKey[] = "uploads";
 
-std::string entry_key(uint64_t parent, const std::string& name) { return be64(parent) + name; }
-
-std::string garbage_key(const std::string& worker, const std::string& chunk) {
-  return worker + '\0' + chunk;
-}
-
 EntryInfo to_entry(const std::string& name, const Inode& inode) {
   EntryInfo e;
   e.name = name;
@@ -128,18 +122,23 @@ void Namespace::remember(std::string key, Inode inode) const {
 }
 
 void Namespace::write(rocksdb::WriteBatch* batch) {
-  // What the batch leaves in each key of the entries' column family: a
-  // value, or none. Every way a batch can change a key is here.
+  // What the batch leaves in each key of the entries' column family (and,
+  // for a listener, of the chunks'): a value, or none. Every way a batch can
+  // change a key is here.
   struct Changes : rocksdb::WriteBatch::Handler {
-    uint32_t cf = 0;
+    uint32_t entries_cf = 0;
+    uint32_t chunks_cf = 0;
+    bool keep_all = false;  // a listener wants every value, however large
     bool range = false;
-    std::unordered_map<std::string, std::optional<std::string>> last;
+    std::unordered_map<std::string, std::optional<std::string>> entries;
+    std::unordered_map<std::string, std::optional<std::string>> chunks;
     rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
                           const rocksdb::Slice& value) override {
+      if (id == chunks_cf && keep_all) chunks[key.ToString()] = value.ToString();
+      if (id != entries_cf) return rocksdb::Status::OK();
       // A value too large to cache is not even copied: it leaves no entry.
-      if (id != cf) return rocksdb::Status::OK();
-      auto& slot = last[key.ToString()];
-      if (value.size() <= kMaxCachedEntryBytes) {
+      auto& slot = entries[key.ToString()];
+      if (keep_all || value.size() <= kMaxCachedEntryBytes) {
         slot = value.ToString();
       } else {
         slot.reset();
@@ -147,7 +146,8 @@ void Namespace::write(rocksdb::WriteBatch* batch) {
       return rocksdb::Status::OK();
     }
     rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
-      if (id == cf) last[key.ToString()].reset();
+      if (id == entries_cf) entries[key.ToString()].reset();
+      if (id == chunks_cf && keep_all) chunks[key.ToString()].reset();
       return rocksdb::Status::OK();
     }
     rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
@@ -155,28 +155,54 @@ void Namespace::write(rocksdb::WriteBatch* batch) {
     }
     rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& key,
                             const rocksdb::Slice&) override {
-      return DeleteCF(id, key);  // the merged value is not known here: forget it
+      if (id == entries_cf || id == chunks_cf) range = true;  // not used: the value is unknown here
+      return DeleteCF(id, key);
     }
     rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice&,
                                   const rocksdb::Slice&) override {
-      if (id == cf) range = true;
+      if (id == entries_cf || id == chunks_cf) range = true;
       return rocksdb::Status::OK();
     }
   } changes;
-  changes.cf = store_->inodes()->GetID();
+  changes.entries_cf = store_->inodes()->GetID();
+  changes.chunks_cf = store_->chunks()->GetID();
+  changes.keep_all = listener_ != nullptr;
   auto s = batch->Iterate(&changes);
   store_->write(batch, sync_writes_);
   if (!s.ok() || changes.range) {
+    // Never written by this state machine; a listener could not follow it.
+    if (listener_) fatal_state("a written batch cannot be followed: " + s.ToString());
     entries_.clear();
     return;
   }
   // The cache now holds what the store does: a new entry is there for the
   // stat that usually follows its create.
-  for (auto& [key, value] : changes.last) {
+  // New values first, then removals: a listener sees a renamed file's
+  // chunks under the new key before the old key goes.
+  for (auto& [key, value] : changes.entries) {
     entries_.erase(key);
     if (!value) continue;
     auto inode = decode<Inode>(*value);
-    if (inode.is_ok()) remember(key, std::move(inode).value());
+    if (!inode.is_ok()) continue;  // checked where it was encoded; never happens
+    if (listener_) listener_->on_entry(key, &inode.value());
+    if (value->size() <= kMaxCachedEntryBytes) remember(key, std::move(inode).value());
+  }
+  if (listener_) {
+    for (auto& [key, value] : changes.entries) {
+      if (!value) listener_->on_entry(key, nullptr);
+    }
+  }
+  for (auto& [id, value] : changes.chunks) {
+    if (!value) {
+      listener_->on_chunk_record(id, nullptr);
+      continue;
+    }
+    ChunkRecord record;
+    if (!value->empty()) {
+      auto decoded = decode<ChunkRecord>(*value);
+      if (decoded.is_ok()) record = std::move(decoded).value();
+    }
+    listener_->on_chunk_record(id, &record);
   }
 }
 
@@ -345,6 +371,31 @@ Status Namespace::for_each_file(
 bool Namespace::references_chunk(const std::string& id) const {
   std::string value;
   return store_->db()->Get(rocksdb::ReadOptions(), store_->chunks(), id, &value).ok();
+}
+
+Result<std::string> Namespace::scan_entries(
+    const std::string& after, size_t limit,
+    const std::function<void(std::string_view, const Inode&)>& fn) const {
+  std::string from = after.empty() ? std::string() : after + '\0';
+  std::string last;
+  size_t n = 0;
+  auto r = store_->scan(store_->inodes(), from, "");
+  for (; r.valid() && n < limit; r.next(), ++n) {
+    auto inode = decode<Inode>(r.value());
+    if (!inode.is_ok()) return Status(Code::kCorruption, "a stored entry is unreadable");
+    fn(r.key(), inode.value());
+    last.assign(r.key());
+  }
+  DFS_RETURN_IF_ERROR(from_rocks(r.status(), "scan entries"));
+  if (n < limit) return std::string();  // nothing after the last one
+  return last;
+}
+
+bool Namespace::garbage_pending(const std::string& worker, const std::string& chunk_id) const {
+  std::string value;
+  return store_->db()
+      ->Get(rocksdb::ReadOptions(), store_->garbage(), garbage_key(worker, chunk_id), &value)
+      .ok();
 }
 
 uint64_t Namespace::garbage_count() const {
@@ -532,6 +583,14 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
     case MsgType::kMemberChangeCmd:
       with(std::type_identity<MemberChangeCmd>{},
            [&](const MemberChangeCmd& c) { return apply_member_change(c, batch, &out); });
+      break;
+    case MsgType::kReplicaAddedCmd:
+      with(std::type_identity<ReplicaAddedCmd>{},
+           [&](const ReplicaAddedCmd& c) { return apply_replica_added(c, batch, &out); });
+      break;
+    case MsgType::kReplicaDroppedCmd:
+      with(std::type_identity<ReplicaDroppedCmd>{},
+           [&](const ReplicaDroppedCmd& c) { return apply_replica_dropped(c, batch, &out); });
       break;
     default:
       out.status = protocol_error("not a command: " + std::string(msg_type_name(cmd.msg_type())));

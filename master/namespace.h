@@ -74,6 +74,20 @@ struct MemberRecord {
   Status validate() const { return Status::ok(); }
 };
 
+// Told, after each applied entry is written, of every file or directory
+// entry and every chunk record it changed: what the leader's picture of the
+// replicas (master/replica_map.h) is kept up to date from.
+class NamespaceListener {
+ public:
+  virtual ~NamespaceListener() = default;
+  // The entry stored under `key` (be64 parent inode + name) is now `inode`,
+  // or gone (nullptr).
+  virtual void on_entry(std::string_view key, const Inode* inode) = 0;
+  // Chunk `id`'s record is now `record`, or gone (nullptr: no file
+  // references the chunk).
+  virtual void on_chunk_record(std::string_view id, const ChunkRecord* record) = 0;
+};
+
 class Namespace {
  public:
   // With `sync_writes` every applied entry is fsynced; without, nothing is
@@ -127,6 +141,21 @@ class Namespace {
   // Chunks to delete, by worker, at most `limit` per worker.
   std::map<std::string, std::vector<std::string>> garbage(size_t limit) const;
   uint64_t garbage_count() const;
+  // The entry stored under (parent inode, name), if any.
+  Result<std::optional<Inode>> entry(uint64_t parent, const std::string& name) const {
+    return child(parent, name);
+  }
+  // Calls fn(key, inode) for at most `limit` entries (files and
+  // directories) whose keys sort after `after`, in key order. Returns the
+  // last key visited, or "" when no entry is left: a caller walks the whole
+  // namespace a page at a time.
+  Result<std::string> scan_entries(
+      const std::string& after, size_t limit,
+      const std::function<void(std::string_view, const Inode&)>& fn) const;
+  // Whether chunk `chunk_id` on `worker` waits to be deleted there.
+  bool garbage_pending(const std::string& worker, const std::string& chunk_id) const;
+  // `listener` (or nullptr) hears of every change from now on.
+  void set_listener(NamespaceListener* listener) { listener_ = listener; }
   // Whether a committed file references chunk `id`.
   bool references_chunk(const std::string& id) const;
   // Sets each chunk's `corrupt` list from the chunks index.
@@ -166,6 +195,14 @@ class Namespace {
   Status apply_add_garbage(const AddGarbageCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_collect_orphans(const CollectOrphansCmd& cmd, rocksdb::WriteBatch* batch);
+  // Repairs (namespace_replicas.cc).
+  Status apply_replica_added(const ReplicaAddedCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_replica_dropped(const ReplicaDroppedCmd& cmd, rocksdb::WriteBatch* batch,
+                               Outcome* out);
+  // The file at (parent, name) and its chunk `chunk_id`: kNotFound when the
+  // entry is gone, is not a file, or no longer holds the chunk.
+  Result<Inode> file_with_chunk(uint64_t parent, const std::string& name,
+                                const std::string& chunk_id, size_t* position) const;
   Result<ChunkRecord> chunk_record(const std::string& id) const;
   // Checks that a file may be written at `path` (its parent is a directory;
   // an existing file only with overwrite): the parent's id, and in *old the
@@ -230,6 +267,7 @@ class Namespace {
   // Writes `batch` to the store and brings the cached entries it touches
   // up to date.
   void write(rocksdb::WriteBatch* batch);
+  NamespaceListener* listener_ = nullptr;
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
 };

@@ -139,6 +139,20 @@ bool WorkerRegistry::is_heard(const std::string& id) const {
   return it != workers_.end() && it->second.state != "dead";
 }
 
+uint64_t WorkerRegistry::free_bytes(const std::string& id) const {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return 0;
+  const Heartbeat& hb = it->second.last;
+  return hb.capacity > hb.used ? hb.capacity - hb.used : 0;
+}
+
+std::vector<std::string> WorkerRegistry::ids() const {
+  std::vector<std::string> out;
+  out.reserve(workers_.size());
+  for (const auto& [id, e] : workers_) out.push_back(id);
+  return out;
+}
+
 std::string WorkerRegistry::endpoint(const std::string& id) const {
   auto it = workers_.find(id);
   return it == workers_.end() ? "" : it->second.last.endpoint;

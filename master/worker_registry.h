@@ -49,6 +49,10 @@ class WorkerRegistry {
   bool is_live(const std::string& id) const;
   // Live or only briefly silent: its replicas still count.
   bool is_heard(const std::string& id) const;
+  // Capacity minus use, from the latest heartbeat (0 if never heard from).
+  uint64_t free_bytes(const std::string& id) const;
+  // Every worker heard from since this master started.
+  std::vector<std::string> ids() const;
   // The endpoint from the latest heartbeat, or "" if never heard from.
   std::string endpoint(const std::string& id) const;
 

@@ -203,19 +203,40 @@ MarkReplicaBadCmd sample() {
   return {kChunk, "w2"};
 }
 
+template <>
+ReplicateChunkJob sample() {
+  return {std::string(32, 'e'),
+          "w1",
+          kChunk,
+          4096,
+          std::string(64, 'a'),
+          {{"w2", "tcp://127.0.0.1:9", "tcp://127.0.0.1:10"}}};
+}
+template <>
+ReplicateChunkDone sample() {
+  return {std::string(32, 'e'), "w1", kChunk, {"w2", "w3"}, 8, "checksum mismatch", "w1"};
+}
+template <>
+ReplicaAddedCmd sample() {
+  return {7, "f.bin", kChunk, {"w4", "w5"}};
+}
+template <>
+ReplicaDroppedCmd sample() {
+  return {7, "f.bin", kChunk, "w4", "surplus"};
+}
+
 template <typename T>
 class CodecTest : public ::testing::Test {};
 
-using AllMessages =
-    ::testing::Types<ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest,
-                     ListReply, DeleteRequest, RenameRequest, CreateUploadRequest,
-                     CreateFileRequest, CreateUploadReply, AllocateChunkRequest, AllocateChunkReply,
-                     CommitUploadRequest, AbortUploadRequest, ClusterStatusRequest,
-                     ClusterStatusReply, ReportBadReplicaRequest, FsckRequest, FsckReply,
-                     WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame,
-                     ReplicaAck, ReplicaAbort, Heartbeat, DeleteChunksJob, ChunkReport,
-                     ClusterEvent, MkdirCmd, CommitFileCmd, DeleteCmd, RenameCmd, RegisterWorkerCmd,
-                     GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd, raft::Message>;
+using AllMessages = ::testing::Types<
+    ErrorReply, OkReply, MkdirRequest, StatRequest, StatReply, ListRequest, ListReply,
+    DeleteRequest, RenameRequest, CreateUploadRequest, CreateFileRequest, CreateUploadReply,
+    AllocateChunkRequest, AllocateChunkReply, CommitUploadRequest, AbortUploadRequest,
+    ClusterStatusRequest, ClusterStatusReply, ReportBadReplicaRequest, FsckRequest, FsckReply,
+    WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame, ReplicaAck,
+    ReplicaAbort, Heartbeat, DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd,
+    DeleteCmd, RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd,
+    ReplicateChunkJob, ReplicateChunkDone, ReplicaAddedCmd, ReplicaDroppedCmd, raft::Message>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

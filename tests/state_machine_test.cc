@@ -39,7 +39,7 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
     t += static_cast<int64_t>(rng() % 50);
     RequestSession session{1 + rng() % 3, ++seq};
     Command c;
-    switch (rng() % 10) {
+    switch (rng() % 12) {
       case 0:
         c = make_command(MkdirCmd{"/d" + std::to_string(rng() % 4), rng() % 2 == 0, t}, t, session);
         break;
@@ -85,6 +85,18 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
         break;
       case 8:
         c = make_command(ExpireCmd{3000, 4000}, t);
+        break;
+      case 9:  // /dN's inode is 2 + N
+        c = make_command(ReplicaAddedCmd{2 + rng() % 4,
+                                         "f" + std::to_string(rng() % 6),
+                                         pick(chunks),
+                                         {"w" + std::to_string(1 + rng() % 4)}},
+                         t);
+        break;
+      case 10:
+        c = make_command(ReplicaDroppedCmd{2 + rng() % 4, "f" + std::to_string(rng() % 6),
+                                           pick(chunks), "w" + std::to_string(1 + rng() % 4), "x"},
+                         t);
         break;
       default:
         if (last.session.client == 0) continue;

@@ -31,6 +31,8 @@ static int run(int argc, char** argv) {
        "fail a replicated write when the next worker is silent this long (per worker left "
        "in the pipeline)")                                                            //
       ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
+      ("copy-threads", po::value<int>()->default_value(2),
+       "repair copies this worker sends at once")  //
       ("report-interval-s", po::value<int>()->default_value(60),
        "send the full chunk inventory to the masters this often")                             //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
@@ -76,6 +78,7 @@ static int run(int argc, char** argv) {
   config.idle_timeout = std::chrono::milliseconds(vm["idle-timeout-ms"].as<int>());
   config.hop_timeout = std::chrono::milliseconds(std::max(1, vm["pipeline-timeout-ms"].as<int>()));
   config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
+  config.copy_threads = std::max(1, vm["copy-threads"].as<int>());
   config.report_interval = std::chrono::seconds(std::max(1, vm["report-interval-s"].as<int>()));
 
   s = init_logging("worker", vm["log-file"].as<std::string>(), vm["log-level"].as<std::string>());

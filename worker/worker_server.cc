@@ -10,6 +10,7 @@
 #include "bus/process.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
+#include "worker/repair_copier.h"
 
 namespace dfs {
 
@@ -325,6 +326,8 @@ Status WorkerServer::run() {
   spdlog::info("worker {} serving on {}, pipeline on {}", config_.id, config_.listen.tcp(),
                config_.pipeline.tcp());
 
+  RepairCopier copier(ctx_, config_.id, store_.get(),
+                      RepairCopier::Options{config_.copy_threads, 64, config_.hop_timeout * 2});
   // Stopped and joined when run() returns, by whichever path.
   std::jthread reporter([this](const std::stop_token& stop) { report_inventory(stop); });
   auto next_heartbeat = std::chrono::steady_clock::now();
@@ -334,6 +337,14 @@ Status WorkerServer::run() {
     if (now >= next_heartbeat) {
       publish_heartbeat(hb_pub);
       next_heartbeat = now + config_.heartbeat_interval;
+    }
+    for (auto& done : copier.take_done()) {
+      Envelope env = make_envelope(done);
+      env.topic = "copy." + config_.id;
+      // A lost report costs only time: the job is re-sent and answered again.
+      if (!send_envelope(hb_pub, Framing::kTopic, std::move(env)).is_ok()) {
+        spdlog::debug("copy report dropped: publish queue full");
+      }
     }
     PipelineActions actions;
     if (now >= next_tick) {
@@ -372,6 +383,13 @@ Status WorkerServer::run() {
         } else if (!job.is_ok()) {
           spdlog::warn("dropping a bad delete job: {}", job.status().to_string());
         }
+      } else if (s.is_ok() && env.header.type == MsgType::kReplicateChunkJob) {
+        auto job = decode<ReplicateChunkJob>(env.body);
+        if (job.is_ok() && job->source == config_.id) {
+          copier.submit(job.value());
+        } else if (!job.is_ok()) {
+          spdlog::warn("dropping a bad repair job: {}", job.status().to_string());
+        }
       } else if (s.is_ok() && env.header.type == MsgType::kClusterEvent) {
         auto event = decode<ClusterEvent>(env.body);
         if (event.is_ok() && event->kind == "masters") learn_masters(event->detail);
@@ -385,6 +403,7 @@ Status WorkerServer::run() {
   }
   spdlog::info("worker {} stopping: finishing queued work", config_.id);
   reporter.request_stop();
+  copier.stop();
   pool.stop();
   // Answers produced while stopping still reach their clients.
   forward_replies(replies, data);

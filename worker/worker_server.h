@@ -32,6 +32,7 @@ struct WorkerConfig {
   std::chrono::milliseconds hop_timeout{5000};       // silence allowed per downstream worker
   std::chrono::milliseconds report_interval{60000};  // full chunk inventory to the masters
   int disk_threads = 2;
+  int copy_threads = 2;  // repair copies this worker sends at once
 };
 
 class WorkerServer {

@@ -37,7 +37,13 @@ int cmd_df(Context& ctx) {
       j.key("free").value(w.capacity > w.used ? w.capacity - w.used : 0);
       j.key("chunks").value(w.chunk_count).key("silent_ms").value(w.silent_ms).end_object();
     }
-    j.end_array().end_object();
+    j.end_array();
+    const RepairStatus& r = st->repair;
+    j.key("repair").begin_object();
+    j.key("queued").value(r.queued).key("running").value(r.running).key("lost").value(r.lost);
+    j.key("copied").value(r.copied).key("copied_bytes").value(r.copied_bytes);
+    j.key("failed").value(r.failed).key("dropped").value(r.dropped).end_object();
+    j.end_object();
     std::cout << j.str() << "\n";
     return 0;
   }
@@ -60,6 +66,15 @@ int cmd_df(Context& ctx) {
   std::printf("live total: %s used of %s; %llu files, %llu directories\n", human_size(used).c_str(),
               human_size(cap).c_str(), static_cast<unsigned long long>(st->files),
               static_cast<unsigned long long>(st->directories));
+  const RepairStatus& r = st->repair;
+  if (r.queued || r.running || r.lost || r.copied || r.failed) {
+    std::printf(
+        "repair: %llu chunks waiting, %llu copying, %llu lost; %llu copies (%s) done, %llu "
+        "failed\n",
+        static_cast<unsigned long long>(r.queued), static_cast<unsigned long long>(r.running),
+        static_cast<unsigned long long>(r.lost), static_cast<unsigned long long>(r.copied),
+        human_size(r.copied_bytes).c_str(), static_cast<unsigned long long>(r.failed));
+  }
   return 0;
 }
 

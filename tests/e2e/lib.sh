@@ -69,6 +69,37 @@ expect_error() {
   fi
 }
 pid_of() { cat "$RUN/$1/pid"; }
+# The replica lists of a file's chunks, one line per chunk: "w1 w3 w2".
+replica_lines() {
+  "$DFS" stat --json "$1" | grep -o '"replicas":\[[^]]*\]' | sed 's/"replicas":\[//; s/\]//; s/[",]/ /g'
+}
+# Every chunk of $1 has $2 distinct replicas, each of them a file on that worker's disk.
+replicas_on_disk() {
+  local file="$1" want="$2" json ids line i=0 w id
+  json="$("$DFS" stat --json "$file")"
+  mapfile -t ids < <(grep -o '"id":"[0-9a-f]*"' <<<"$json" | cut -d'"' -f4)
+  [ "${#ids[@]}" -gt 0 ] || return 1
+  while read -r line; do
+    id="${ids[$i]}"
+    i=$((i + 1))
+    [ "$(tr ' ' '\n' <<<"$line" | grep -c .)" -eq "$want" ] || { echo "chunk $id on [$line]"; return 1; }
+    [ "$(tr ' ' '\n' <<<"$line" | grep . | sort -u | wc -l)" -eq "$want" ] || { echo "chunk $id repeats a worker"; return 1; }
+    for w in $line; do
+      [ -f "$RUN/worker-${w#w}/chunks/${id:0:2}/${id:2:2}/$id" ] || { echo "chunk $id missing on $w"; return 1; }
+    done
+  done < <(replica_lines "$file")
+  [ "$i" -eq "${#ids[@]}" ]
+}
+# eventually SECONDS COMMAND...: the command succeeds within SECONDS.
+eventually() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
 finish() {
   echo "$PASSES passed, $FAILURES failed"
   [ "$FAILURES" -eq 0 ]

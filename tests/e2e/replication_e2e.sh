@@ -4,36 +4,6 @@
 # killed or stopped mid-write. Real binaries, started by launch/up.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The replica lists of a file's chunks, one line per chunk: "w1 w3 w2".
-replica_lines() {
-  "$DFS" stat --json "$1" | grep -o '"replicas":\[[^]]*\]' | sed 's/"replicas":\[//; s/\]//; s/[",]/ /g'
-}
-# Every chunk of $1 has $2 distinct replicas, each of them a file on that worker's disk.
-replicas_on_disk() {
-  local file="$1" want="$2" json ids line i=0 w id
-  json="$("$DFS" stat --json "$file")"
-  mapfile -t ids < <(grep -o '"id":"[0-9a-f]*"' <<<"$json" | cut -d'"' -f4)
-  [ "${#ids[@]}" -gt 0 ] || return 1
-  while read -r line; do
-    id="${ids[$i]}"
-    i=$((i + 1))
-    [ "$(tr ' ' '\n' <<<"$line" | grep -c .)" -eq "$want" ] || { echo "chunk $id on [$line]"; return 1; }
-    [ "$(tr ' ' '\n' <<<"$line" | grep . | sort -u | wc -l)" -eq "$want" ] || { echo "chunk $id repeats a worker"; return 1; }
-    for w in $line; do
-      [ -f "$RUN/worker-${w#w}/chunks/${id:0:2}/${id:2:2}/$id" ] || { echo "chunk $id missing on $w"; return 1; }
-    done
-  done < <(replica_lines "$file")
-  [ "$i" -eq "${#ids[@]}" ]
-}
-# eventually SECONDS COMMAND...: the command succeeds within SECONDS.
-eventually() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.2
-  done
-}
 live_workers_are() { [ "$("$DFS" df | grep -c ' live ' || true)" -eq "$1" ]; }
 # No live worker of $RUN holds a temporary.
 no_temporaries() {
@@ -68,17 +38,21 @@ check "...and fsck names it under-replicated" bash -c "'$DFS' fsck /b | grep -q 
 check "launch/up restarts the killed workers" "$ROOT/launch/up" --dir "$RUN"
 
 # ---- one corrupt replica ----
-read -r bad _ <<<"$(replica_lines /a | head -1)"
+read -r bad other _ <<<"$(replica_lines /a | head -1)"
 id="$("$DFS" stat --json /a | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
 chunk_file="$RUN/worker-${bad#w}/chunks/${id:0:2}/${id:2:2}/$id"
 byte="$(od -An -tu1 -j 5000 -N1 "$chunk_file" | tr -d ' ')"
 printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$chunk_file" bs=1 seek=5000 conv=notrunc status=none
 check "one flipped byte in $bad's replica: get is byte-identical" \
   bash -c "'$DFS' get -q /a '$WORK/a.back2' && cmp -s '$WORK/a' '$WORK/a.back2'"
-check "the client reported it: stat lists $bad as corrupt" \
-  bash -c "'$DFS' stat --json /a | grep -q '\"corrupt\":\[\"$bad\"\]'"
-check "fsck names the corrupt replica and exits 1" \
-  bash -c "out=\$('$DFS' fsck /a); rc=\$?; [ \$rc -eq 1 ] && grep -q 'corrupt $bad' <<<\"\$out\""
+check "the client reported it: the master recorded $bad's replica corrupt" \
+  eventually 10 bash -c "grep -q 'replica on $bad is corrupt' '$RUN'/master-*/dfs-master.log"
+# With no other worker to copy to, repair drops the bad copy, has it deleted
+# from $bad, and copies a good one back there.
+whole() { "$DFS" fsck /a >/dev/null && replicas_on_disk /a 3 >/dev/null; }
+check "repair makes the file whole again: fsck exits 0, every chunk on 3 workers" eventually 60 whole
+check "...and the copy on $bad is a good one again, the same as $other's" \
+  cmp -s "$chunk_file" "$RUN/worker-${other#w}/chunks/${id:0:2}/${id:2:2}/$id"
 "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
 
 # ============ five workers ============

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Process-level test of self-healing: with R=3 on 5 workers, a worker killed
+# with -9 has every chunk it held copied elsewhere within the dead timeout
+# plus the copy time, and its copies are deleted when it comes back; the same
+# with the leader killed in the middle of the repair; two workers killed at
+# once. Real binaries, started by launch/up.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEAD_MS=3000
+# A throttled repair (2 MiB/s of 1 MiB chunks) keeps it running long enough
+# to kill the leader in the middle of it.
+start_cluster heal --masters 3 --workers 5 --chunk-size 1M \
+  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000"
+STATUS() { "$ROOT/launch/status" --dir "$RUN"; }
+leader() { STATUS | awk '$1 == "master" && $6 ~ /^leader/ {print $2}'; }
+
+for f in a b c; do head -c $((5 << 20 | RANDOM)) /dev/urandom >"$WORK/$f"; done
+for f in a b c; do check "put /$f at R=3 on 5 workers" "$DFS" put -q "$WORK/$f" "/$f"; done
+
+# Every file's chunks each on exactly 3 distinct workers, on disk, fsck clean.
+whole() {
+  local f
+  "$DFS" fsck / >/dev/null || return 1
+  for f in a b c; do replicas_on_disk "/$f" 3 >/dev/null || return 1; done
+}
+# Nothing of /a, /b, /c is recorded on worker $1.
+forgotten() {
+  local f json
+  for f in a b c; do
+    json="$("$DFS" stat --json "/$f")" || return 1
+    ! grep -q "\"$1\"" <<<"$json" || return 1
+  done
+}
+# Repaired around the dead workers named: none of them recorded, all whole.
+healed() {
+  local w
+  for w in "$@"; do forgotten "$w" || return 1; done
+  whole
+}
+# Worker $1's disk holds no chunk file.
+empty_disk() { [ -z "$(find "$RUN/worker-${1#w}/chunks" -type f)" ]; }
+reads_back() {
+  local f
+  for f in a b c; do
+    "$DFS" get -q "/$f" "$WORK/$f.back" && cmp -s "$WORK/$f" "$WORK/$f.back" || return 1
+  done
+}
+repair_field() { "$DFS" df --json | sed -n "s/.*\"repair\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
+check "every chunk starts on 3 workers" whole
+
+# ---- kill -9 one worker ----
+victim="$(replica_lines /a | head -1 | awk '{print $1}')"
+held="$(find "$RUN/worker-${victim#w}/chunks" -type f | wc -l)"
+kill -9 "$(pid_of "worker-${victim#w}")"
+start=$SECONDS
+check "kill -9 of $victim ($held chunks): within the dead timeout plus the copy time, every chunk is on 3 other workers" \
+  eventually 60 healed "$victim"
+echo "     (repaired ${took:-$((SECONDS - start))}s after the kill; dead timeout $((DEAD_MS / 1000))s)"
+check "...and every file reads back byte-identical" reads_back
+copied="$(repair_field copied)"
+check "...the leader counted at least $held copies ($copied)" [ "${copied:-0}" -ge "$held" ]
+
+# ---- it comes back: its copies are surplus and go ----
+check "launch/up restarts $victim" "$ROOT/launch/up" --dir "$RUN"
+check "...its now unneeded copies are deleted from its disk" eventually 30 empty_disk "$victim"
+check "...and every chunk stays on exactly 3 workers" whole
+
+# ---- the leader dies in the middle of a repair ----
+"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+start_cluster heal2 --masters 3 --workers 5 --chunk-size 1M \
+  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000 --repair-rate 2M"
+for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+victim="$(replica_lines /a | head -1 | awk '{print $1}')"
+kill -9 "$(pid_of "worker-${victim#w}")"
+copying() { [ "$(repair_field copied)" -ge 1 ] 2>/dev/null; }
+check "repair of $victim's chunks starts" eventually 30 copying
+old="$(leader)"
+kill -9 "$(pid_of "master-${old#m}")"
+check "with the leader ($old) killed mid-repair, the new leader finishes it" \
+  eventually 90 healed "$victim"
+check "...and every file reads back byte-identical" reads_back
+"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+
+# ---- two workers at once ----
+start_cluster heal3 --masters 1 --workers 5 --chunk-size 1M \
+  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000"
+for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+read -r v1 v2 _ <<<"$(replica_lines /a | head -1)"
+kill -9 "$(pid_of "worker-${v1#w}")" "$(pid_of "worker-${v2#w}")"
+check "two of five workers ($v1, $v2) killed at once: every chunk back on 3 of the 3 left" \
+  eventually 90 healed "$v1" "$v2"
+check "...and every file reads back byte-identical" reads_back
+
+finish
