@@ -77,8 +77,11 @@ class ReadPlan {
   std::set<std::string> failed_;
 };
 
-// Wrong bytes, as opposed to a worker that could not answer.
-bool is_bad_copy(Code code) { return code == Code::kChecksumMismatch || code == Code::kCorruption; }
+// Wrong bytes, or no bytes at all from a worker recorded as holding them ("no
+// such chunk"), as opposed to a worker that could not answer.
+bool is_bad_copy(Code code) {
+  return code == Code::kChecksumMismatch || code == Code::kCorruption || code == Code::kNotFound;
+}
 
 // Reads one chunk into `sink`, trying its replicas in the plan's order. A
 // replica that returns wrong bytes is reported to the master.

@@ -295,6 +295,11 @@ Status ReadChunkReply::validate() const {
 Status Heartbeat::validate() const {
   WorkerAddr self{worker_id, endpoint, pipeline};
   DFS_RETURN_IF_ERROR(check_pipeline({self}));
+  if (bad.size() > kMaxBadPerHeartbeat) return invalid_argument("too many bad chunks");
+  for (const auto& b : bad) {
+    if (!is_chunk_id(b.chunk_id)) return invalid_argument("bad chunk id '" + b.chunk_id + "'");
+    if (b.reason.size() > 256) return invalid_argument("reason too long");
+  }
   return check_chunk_ids(deleted);
 }
 
@@ -306,6 +311,10 @@ Status DeleteChunksJob::validate() const {
 Status ChunkReport::validate() const {
   if (!is_worker_id(worker_id)) return invalid_argument("bad worker id");
   if (chunk_ids.size() > kMaxReportPage) return invalid_argument("report page too large");
+  if (report != 0 &&
+      (pages == 0 || page >= pages || pages > kMaxChunksPerWorker / kMaxReportPage)) {
+    return invalid_argument("bad report page");
+  }
   return check_chunk_ids(chunk_ids);
 }
 

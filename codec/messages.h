@@ -484,6 +484,15 @@ struct ReplicaAbort {
 
 // ---- bus topics ----
 
+// A chunk a worker found bad in its own store: corrupt, truncated or gone.
+struct BadChunk {
+  std::string chunk_id;
+  std::string reason;
+  DFS_MSGPACK_MAP(chunk_id, reason);
+  Status validate() const { return Status::ok(); }
+};
+inline constexpr size_t kMaxBadPerHeartbeat = 1000;
+
 // Worker -> master events SUB, topic "hb.<worker id>", every interval.
 struct Heartbeat {
   static constexpr MsgType kType = MsgType::kHeartbeat;
@@ -495,7 +504,11 @@ struct Heartbeat {
   uint64_t chunk_count = 0;
   uint64_t sequence = 0;
   std::vector<std::string> deleted;  // chunk ids removed since the last beat
-  DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted);
+  // Chunks its scrubber found bad and that are still there: repeated every
+  // beat until the master has them deleted.
+  std::vector<BadChunk> bad;
+  DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted,
+                  bad);
   Status validate() const;
 };
 
@@ -514,11 +527,21 @@ struct DeleteChunksJob {
 // that no file references and no upload in progress wrote (orphans left by
 // a master that restarted mid-upload, for example).
 inline constexpr size_t kMaxReportPage = 10000;
+inline constexpr size_t kMaxChunksPerWorker = 100000000;  // what one report may list
+// One report is `pages` pages (at least one, even for an empty store) under
+// one `report` number; once the master has them all it also knows what the
+// worker does not hold: recorded replicas missing from a whole report, that
+// were recorded before the listing began (`listed_ms_ago` before the page was
+// sent), are treated as lost copies.
 struct ChunkReport {
   static constexpr MsgType kType = MsgType::kChunkReport;
   std::string worker_id;
   std::vector<std::string> chunk_ids;  // at most kMaxReportPage
-  DFS_MSGPACK_MAP(worker_id, chunk_ids);
+  uint64_t report = 0;                 // 0: a lone page from an older worker
+  uint32_t page = 0;
+  uint32_t pages = 0;
+  uint64_t listed_ms_ago = 0;
+  DFS_MSGPACK_MAP(worker_id, chunk_ids, report, page, pages, listed_ms_ago);
   Status validate() const;
 };
 

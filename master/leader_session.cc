@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "master/keys.h"
@@ -166,7 +167,7 @@ Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
   return make_command(cmd, wall_clock_ms(), req.session);
 }
 
-std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb) {
+std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
   std::vector<Command> out;
   const int64_t ms = wall_clock_ms();
   WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline};
@@ -177,24 +178,91 @@ std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb) {
     registered_[hb.worker_id] = addr;
   }
   if (!hb.deleted.empty()) out.push_back(make_command(GcDoneCmd{hb.worker_id, hb.deleted}, ms));
+  for (const auto& b : hb.bad)
+    mark_bad(b.chunk_id, hb.worker_id, "scrubber: " + b.reason, now, &out);
   return out;
 }
 
-std::optional<Command> LeaderSession::on_chunk_report(const ChunkReport& report) {
+void LeaderSession::mark_bad(const std::string& chunk, const std::string& worker,
+                             const std::string& why, Clock::time_point now,
+                             std::vector<Command>* out) {
+  const ReplicaMap::Chunk* c = replicas_.find(chunk);
+  if (!c) return;  // no file references it: the orphan collection deletes it
+  auto has = [&](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), worker) != v.end();
+  };
+  if (!has(c->replicas) || has(c->corrupt)) return;
+  auto& last = marked_[{worker, chunk}];
+  if (last != Clock::time_point{} && now - last < std::chrono::seconds(10)) return;
+  last = now;
+  if (marked_.size() > 100000) marked_.clear();  // only a damper against repeats
+  spdlog::warn("the copy of chunk {} on {} is bad: {}", chunk, worker, why);
+  out->push_back(
+      make_command(MarkReplicaBadCmd{chunk, worker, "", why.substr(0, 900)}, wall_clock_ms()));
+}
+
+std::vector<Command> LeaderSession::on_chunk_report(const ChunkReport& report,
+                                                    Clock::time_point now) {
+  std::vector<Command> out;
   // Only a first sifting, to keep the entry small: the state machine decides
   // again when it applies, against the state of that moment.
   CollectOrphansCmd cmd{report.worker_id, {}};
   for (const auto& id : report.chunk_ids) {
     if (!ns_.references_chunk(id) && !ns_.uploads().is_allocated(id)) cmd.chunk_ids.push_back(id);
   }
-  if (cmd.chunk_ids.empty()) return std::nullopt;
-  spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
-               cmd.chunk_ids.size());
-  return make_command(cmd, wall_clock_ms());
+  if (!cmd.chunk_ids.empty()) {
+    spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
+                 cmd.chunk_ids.size());
+    out.push_back(make_command(cmd, wall_clock_ms()));
+  }
+  if (report.report == 0 || !replicas_.loaded()) return out;
+  Inventory& inv = inventories_[report.worker_id];
+  if (inv.report != report.report) inv = Inventory{report.report, report.pages, {}, {}, now};
+  if (inv.pages != report.pages || !inv.got.insert(report.page).second) return out;
+  // A margin for the trip from the worker: it can only make `listed` earlier.
+  auto listed = now - std::chrono::milliseconds(report.listed_ms_ago) - std::chrono::seconds(1);
+  inv.listed = std::min(inv.listed, listed);
+  inv.ids.insert(report.chunk_ids.begin(), report.chunk_ids.end());
+  if (inv.got.size() < inv.pages) return out;
+  reconcile(report.worker_id, inv, &out);
+  inventories_.erase(report.worker_id);
+  return out;
+}
+
+void LeaderSession::reconcile(const std::string& worker, const Inventory& inv,
+                              std::vector<Command>* out) {
+  // Bounded per report; the next report goes on where this one stopped.
+  constexpr size_t kMaxPerReport = 5000;
+  size_t missing = 0, strays = 0;
+  auto now = inv.listed;  // marks are dated by the listing; only a damper anyway
+  for (const auto& id : replicas_.chunks_on(worker)) {
+    if (missing == kMaxPerReport) break;
+    const ReplicaMap::Chunk* c = replicas_.find(id);
+    if (!c || c->changed_at >= inv.listed || inv.ids.count(id)) continue;
+    size_t before = out->size();
+    mark_bad(id, worker, "missing from its worker's inventory", now, out);
+    missing += out->size() - before;
+  }
+  const int64_t ms = wall_clock_ms();
+  for (const auto& id : inv.ids) {
+    if (strays == kMaxPerReport) break;
+    const ReplicaMap::Chunk* c = replicas_.find(id);
+    if (!c || c->changed_at >= inv.listed || planner_.busy(id)) continue;
+    if (std::find(c->replicas.begin(), c->replicas.end(), worker) != c->replicas.end()) continue;
+    auto [parent, name] = std::pair<uint64_t, std::string>{from_be64(c->entry), c->entry.substr(8)};
+    out->push_back(
+        make_command(ReplicaDroppedCmd{parent, name, id, worker, "a copy nothing records"}, ms));
+    ++strays;
+  }
+  if (missing || strays) {
+    spdlog::warn("worker {}'s inventory lacks {} recorded chunks and holds {} unrecorded copies",
+                 worker, missing, strays);
+  }
 }
 
 std::vector<Command> LeaderSession::tick(Clock::time_point now) {
   std::vector<Command> out;
+  replicas_.set_now(now);
   // A new leader's picture of the workers may be stale: it speaks of their
   // liveness only after one dead-timeout of fresh heartbeats.
   auto changes = registry_.tick(now);

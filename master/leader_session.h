@@ -10,7 +10,9 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "bus/wire.h"
@@ -58,10 +60,13 @@ class LeaderSession {
   // failed, bad arguments). `request` is a decoded mutation request.
   Result<Command> plan(const Envelope& request, Clock::time_point now);
 
-  // Commands that follow from a heartbeat (a new address, deletions done).
-  std::vector<Command> on_heartbeat(const Heartbeat& hb);
-  // The command that collects what the report lists but nothing wants.
-  std::optional<Command> on_chunk_report(const ChunkReport& report);
+  // Commands that follow from a heartbeat (a new address, deletions done,
+  // chunks its scrubber found bad).
+  std::vector<Command> on_heartbeat(const Heartbeat& hb, Clock::time_point now);
+  // Commands that follow from an inventory page: orphans collected, and once
+  // the whole report is in, recorded replicas it lacks marked lost and copies
+  // it holds that nothing records deleted.
+  std::vector<Command> on_chunk_report(const ChunkReport& report, Clock::time_point now);
   // A worker that came back (its replicas count again).
   void on_worker_live(const std::string& worker);
   // A source's report on a repair copy: the commands that record it.
@@ -88,6 +93,19 @@ class LeaderSession {
   // Walks more of the namespace into the replica map, then plans repairs.
   void plan_repairs(Clock::time_point now, std::vector<Command>* out);
   class Env;
+  // A worker's inventory report, assembled page by page.
+  struct Inventory {
+    uint64_t report = 0;
+    uint32_t pages = 0;
+    std::set<uint32_t> got;
+    std::unordered_set<std::string> ids;
+    Clock::time_point listed;  // the earliest the listing may have begun
+  };
+  void reconcile(const std::string& worker, const Inventory& inv, std::vector<Command>* out);
+  // Proposes MarkReplicaBadCmd for the copy on `worker` unless it is not
+  // recorded there, already marked, or proposed moments ago.
+  void mark_bad(const std::string& chunk, const std::string& worker, const std::string& why,
+                Clock::time_point now, std::vector<Command>* out);
 
   const MasterOptions& options_;
   Namespace& ns_;
@@ -99,6 +117,8 @@ class LeaderSession {
   uint64_t event_seq_ = 0;
   Clock::time_point next_gc_{};
   Clock::time_point next_expire_{};
+  std::map<std::string, Inventory> inventories_;
+  std::map<std::pair<std::string, std::string>, Clock::time_point> marked_;  // (worker, chunk)
   ReplicaMap replicas_;
   RepairPlanner planner_;
   std::unique_ptr<Env> env_;

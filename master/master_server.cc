@@ -168,7 +168,7 @@ Status MasterServer::run() {
         } else if (s.is_ok() && env.header.type == MsgType::kChunkReport) {
           auto report = decode<ChunkReport>(env.body);
           s = report.status();
-          if (report.is_ok()) service_->on_chunk_report(report.value());
+          if (report.is_ok()) service_->on_chunk_report(report.value(), now);
         } else if (s.is_ok() && env.header.type == MsgType::kReplicateChunkDone) {
           auto done = decode<ReplicateChunkDone>(env.body);
           s = done.status();

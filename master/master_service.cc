@@ -351,13 +351,13 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
     session_->publish(ClusterEvent{change, hb.worker_id, hb.endpoint, 0, 0});
     session_->on_worker_live(hb.worker_id);
   }
-  for (const auto& cmd : session_->on_heartbeat(hb)) propose_own(cmd);
+  for (const auto& cmd : session_->on_heartbeat(hb, now)) propose_own(cmd);
   if (!parked_.empty()) retry_parked(now);
 }
 
-void MasterService::on_chunk_report(const ChunkReport& report) {
+void MasterService::on_chunk_report(const ChunkReport& report, Clock::time_point now) {
   if (!session_) return;
-  if (auto cmd = session_->on_chunk_report(report)) propose_own(*cmd);
+  for (const auto& cmd : session_->on_chunk_report(report, now)) propose_own(cmd);
 }
 
 void MasterService::on_copy_done(const ReplicateChunkDone& done, Clock::time_point now) {

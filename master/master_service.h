@@ -36,7 +36,7 @@ class MasterService {
   // entry applies or its read is confirmed otherwise.
   void handle(const Envelope& request, Clock::time_point now);
   void on_heartbeat(const Heartbeat& hb, Clock::time_point now);
-  void on_chunk_report(const ChunkReport& report);
+  void on_chunk_report(const ChunkReport& report, Clock::time_point now);
   // A worker's report on a repair copy it was asked to make.
   void on_copy_done(const ReplicateChunkDone& done, Clock::time_point now);
   // Periodic work: liveness, expiry, delete jobs, requests waiting too long.

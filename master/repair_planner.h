@@ -125,6 +125,10 @@ class RepairPlanner {
                                Clock::time_point now, std::string* bad);
 
   RepairStats stats() const;
+  // Whether a copy or a recorded change of the chunk is in flight.
+  bool busy(const std::string& chunk) const {
+    return busy_.count(chunk) > 0 || settling_.count(chunk) > 0;
+  }
   bool started(Clock::time_point now) const { return now >= start_; }
 
  private:

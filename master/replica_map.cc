@@ -54,6 +54,7 @@ void ReplicaMap::set_file(std::string_view key_view, const Inode* inode, bool wi
         link(w, &it->first);
       }
     }
+    if (c.replicas != info.replicas || fresh) c.changed_at = now_;
     c.entry = key;
     c.replication = inode->replication;
     c.replicas = info.replicas;
@@ -72,6 +73,7 @@ void ReplicaMap::on_chunk_record(std::string_view id, const ChunkRecord* record)
   auto it = chunks_.find(std::string(id));
   if (it == chunks_.end()) return;  // not reached by the walk yet: it reads the record then
   it->second.corrupt = record->corrupt;
+  it->second.changed_at = now_;
   changed_.insert(it->first);
 }
 

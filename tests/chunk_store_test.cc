@@ -6,6 +6,7 @@
 #include "codec/sha256.h"
 #include "tests/test_util.h"
 #include "worker/chunk_store.h"
+#include "worker/scrubber.h"
 
 namespace dfs {
 namespace {
@@ -194,6 +195,37 @@ TEST_F(ChunkStoreTest, BadIdsAreRefused) {
   auto cs = open();
   EXPECT_EQ(cs->create("../../etc/passwd", 10).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(cs->remove("../x").code(), Code::kInvalidArgument);
+}
+
+// ---- the scrubber's verdict on one chunk ----
+
+TEST_F(ChunkStoreTest, TheScrubberFindsAFlippedByteATruncationAndAVanishedFile) {
+  auto cs = open();
+  const std::string a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                    c = "cccccccccccccccccccccccccccccccc", d = "dddddddddddddddddddddddddddddddd";
+  std::string data = test::random_bytes(300000, 7);
+  for (const auto& id : {a, b, c, d}) ASSERT_TRUE(store(*cs, id, data).is_ok());
+  EXPECT_EQ(Scrubber::check(*cs, a), "");
+  {
+    std::fstream f(cs->chunk_path(b), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(128 + 1234);
+    f.put(static_cast<char>(data[1234] ^ 1));
+  }
+  EXPECT_NE(Scrubber::check(*cs, b).find("SHA-256"), std::string::npos);
+  std::filesystem::resize_file(cs->chunk_path(c), 128 + 1000);
+  EXPECT_NE(Scrubber::check(*cs, c).find("shorter"), std::string::npos);
+  std::filesystem::remove(cs->chunk_path(d));
+  EXPECT_EQ(Scrubber::check(*cs, d), "missing");
+}
+
+TEST_F(ChunkStoreTest, AChunkRemovedOnOrdersIsNotCountedAsVanished) {
+  auto cs = open();
+  ASSERT_TRUE(store(*cs, kId, "x").is_ok());
+  EXPECT_FALSE(cs->was_removed(kId));
+  ASSERT_TRUE(cs->remove(kId).is_ok());
+  EXPECT_TRUE(cs->was_removed(kId));
+  ASSERT_TRUE(store(*cs, kId, "x").is_ok());  // a repair writes it again
+  EXPECT_FALSE(cs->was_removed(kId));
 }
 
 }  // namespace

@@ -131,7 +131,7 @@ TEST_F(MasterServiceTest, InventoryReportsCollectOnlyChunksNothingClaims) {
   auto alloc = call<AllocateChunkReply>(AllocateChunkRequest{upload->upload_id, 0, 100, {}});
   ASSERT_TRUE(alloc.is_ok()) << alloc.status().to_string();
   const std::string orphan(32, 'e');
-  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id, orphan}});
+  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id, orphan}}, now);
   log_.deliver(*service_);
   // Only the orphan is garbage: the other belongs to an upload in progress.
   EXPECT_EQ(service_->names().garbage(10)["w1"], std::vector<std::string>{orphan});
@@ -354,7 +354,7 @@ TEST_F(MasterServiceTest, AReportRacingTheAllocationOfItsChunkDoesNotCollectIt) 
   ASSERT_EQ(held.size(), 1u);
   auto alloc = decode<AllocateChunkCmd>(held[0].body);
   ASSERT_TRUE(alloc.is_ok());
-  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id}});
+  service_->on_chunk_report(ChunkReport{"w1", {alloc->chunk_id}}, MasterService::Clock::now());
   log_.deliver(*service_);
   // Decided when the collection applied, after the allocation: not an orphan.
   EXPECT_TRUE(service_->names().garbage(10).empty());

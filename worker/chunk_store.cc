@@ -209,6 +209,7 @@ void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored) 
   if (stored) {
     stored_bytes_ += reserved;
     ++chunk_count_;
+    removed_.erase(id);  // written again (a repair copy): present, whatever came before
   }
 }
 
@@ -262,6 +263,11 @@ Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t l
   return reader.value()->read(offset, length, out);
 }
 
+bool ChunkStore::was_removed(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return removed_.count(id) > 0;
+}
+
 Status ChunkStore::remove(const std::string& id) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   std::string path = chunk_path(id);
@@ -276,6 +282,13 @@ Status ChunkStore::remove(const std::string& id) {
     if (chunk_count_ > 0) --chunk_count_;
   }
   if (deleted_.size() < kMaxIdsPerMessage) deleted_.push_back(id);
+  if (removed_.insert(id).second) {
+    removed_order_.push_back(id);
+    if (removed_order_.size() > kMaxIdsPerMessage) {
+      removed_.erase(removed_order_.front());
+      removed_order_.pop_front();
+    }
+  }
   return Status::ok();
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -107,6 +108,9 @@ class ChunkStore {
   Status remove(const std::string& id);
   // Ids removed since the last call, at most `max`.
   std::vector<std::string> take_deleted(size_t max);
+  // Whether remove() took chunk `id` away lately (the last 100000 removals):
+  // a chunk gone without it vanished from the disk behind the store's back.
+  bool was_removed(const std::string& id) const;
 
   bool contains(const std::string& id) const;
   std::vector<std::string> list() const;
@@ -134,6 +138,8 @@ class ChunkStore {
   uint64_t tmp_seq_ = 0;
   std::unordered_set<std::string> writing_;  // ids with an open writer
   std::vector<std::string> deleted_;
+  std::unordered_set<std::string> removed_;  // bounded by removed_order_
+  std::deque<std::string> removed_order_;
 };
 
 }  // namespace dfs

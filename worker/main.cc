@@ -33,6 +33,10 @@ static int run(int argc, char** argv) {
       ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
       ("copy-threads", po::value<int>()->default_value(2),
        "repair copies this worker sends at once")  //
+      ("scrub-rate", po::value<std::string>()->default_value("20M"),
+       "bytes per second the scrubber re-reads to check every chunk's SHA-256 (0: never)")  //
+      ("scrub-interval-s", po::value<int>()->default_value(3600),
+       "pause between two scrubber passes over every chunk")  //
       ("report-interval-s", po::value<int>()->default_value(60),
        "send the full chunk inventory to the masters this often")                             //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
@@ -79,6 +83,13 @@ static int run(int argc, char** argv) {
   config.hop_timeout = std::chrono::milliseconds(std::max(1, vm["pipeline-timeout-ms"].as<int>()));
   config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
   config.copy_threads = std::max(1, vm["copy-threads"].as<int>());
+  auto scrub_rate = parse_size(vm["scrub-rate"].as<std::string>());
+  if (!scrub_rate.is_ok()) {
+    std::fprintf(stderr, "dfs-worker: --scrub-rate: %s\n", scrub_rate.status().message().c_str());
+    return 2;
+  }
+  config.scrub_rate = scrub_rate.value();
+  config.scrub_interval = std::chrono::seconds(std::max(0, vm["scrub-interval-s"].as<int>()));
   config.report_interval = std::chrono::seconds(std::max(1, vm["report-interval-s"].as<int>()));
 
   s = init_logging("worker", vm["log-file"].as<std::string>(), vm["log-level"].as<std::string>());

@@ -61,6 +61,12 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
   hb.chunk_count = store_->chunk_count();
   hb.sequence = ++heartbeat_seq_;
   hb.deleted = store_->take_deleted(10000);
+  if (scrubber_) {
+    for (auto& [id, why] : scrubber_->bad()) {
+      if (hb.bad.size() == kMaxBadPerHeartbeat) break;
+      hb.bad.push_back({id, why});
+    }
+  }
   Envelope env = make_envelope(hb);
   env.topic = "hb." + config_.id;
   // PUB never blocks; a dropped heartbeat is harmless because the next one
@@ -79,10 +85,24 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
       pub.connect(master_events(masters_[connected]));
   };
   connect_new();
+  // Numbered from the wall clock, so a restarted worker's reports never
+  // reuse a number the master is still assembling.
+  uint64_t report_seq =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   // The first report waits a little so the subscription is in place.
   auto next = std::chrono::steady_clock::now() +
               std::min(config_.report_interval, std::chrono::milliseconds(2000));
+  uint64_t scrubbed = scrubber_ ? scrubber_->passes() : 0;
   while (!stop.stop_requested()) {
+    // A finished scrubber pass reports at once: a chunk file that vanished
+    // is then found within a pass, not a report interval.
+    uint64_t passes = scrubber_ ? scrubber_->passes() : 0;
+    if (passes != scrubbed) {
+      scrubbed = passes;
+      next = std::chrono::steady_clock::now();
+    }
     if (std::chrono::steady_clock::now() < next) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(50));  // a timer tick, not a wait for a condition
@@ -90,12 +110,25 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
     }
     next = std::chrono::steady_clock::now() + config_.report_interval;
     connect_new();
+    auto listed = std::chrono::steady_clock::now();
     std::vector<std::string> ids = store_->list();
-    for (size_t i = 0; i < ids.size(); i += kMaxReportPage) {
+    // At least one page: an empty store says so too.
+    uint32_t pages = static_cast<uint32_t>(
+        std::max<size_t>(1, (ids.size() + kMaxReportPage - 1) / kMaxReportPage));
+    ++report_seq;
+    for (uint32_t p = 0; p < pages; ++p) {
+      size_t i = static_cast<size_t>(p) * kMaxReportPage;
       ChunkReport page;
       page.worker_id = config_.id;
+      page.report = report_seq;
+      page.page = p;
+      page.pages = pages;
+      page.listed_ms_ago =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - listed)
+                                    .count());
       page.chunk_ids.assign(
-          ids.begin() + static_cast<long>(i),
+          ids.begin() + static_cast<long>(std::min(ids.size(), i)),
           ids.begin() + static_cast<long>(std::min(ids.size(), i + kMaxReportPage)));
       Envelope env = make_envelope(page);
       env.topic = "report." + config_.id;
@@ -326,6 +359,8 @@ Status WorkerServer::run() {
   spdlog::info("worker {} serving on {}, pipeline on {}", config_.id, config_.listen.tcp(),
                config_.pipeline.tcp());
 
+  scrubber_ = std::make_unique<Scrubber>(
+      store_.get(), Scrubber::Options{config_.scrub_rate, config_.scrub_interval});
   RepairCopier copier(ctx_, config_.id, store_.get(),
                       RepairCopier::Options{config_.copy_threads, 64, config_.hop_timeout * 2});
   // Stopped and joined when run() returns, by whichever path.
@@ -403,7 +438,9 @@ Status WorkerServer::run() {
   }
   spdlog::info("worker {} stopping: finishing queued work", config_.id);
   reporter.request_stop();
+  reporter.join();  // it reads the scrubber
   copier.stop();
+  scrubber_.reset();
   pool.stop();
   // Answers produced while stopping still reach their clients.
   forward_replies(replies, data);

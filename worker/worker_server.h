@@ -17,6 +17,7 @@
 #include "worker/chunk_store.h"
 #include "worker/disk_pool.h"
 #include "worker/pipeline_tracker.h"
+#include "worker/scrubber.h"
 
 namespace dfs {
 
@@ -32,7 +33,9 @@ struct WorkerConfig {
   std::chrono::milliseconds hop_timeout{5000};       // silence allowed per downstream worker
   std::chrono::milliseconds report_interval{60000};  // full chunk inventory to the masters
   int disk_threads = 2;
-  int copy_threads = 2;  // repair copies this worker sends at once
+  int copy_threads = 2;               // repair copies this worker sends at once
+  uint64_t scrub_rate = 20ull << 20;  // bytes/s the scrubber re-reads; 0: no scrubbing
+  std::chrono::milliseconds scrub_interval{std::chrono::hours(1)};  // pause between passes
 };
 
 class WorkerServer {
@@ -67,6 +70,7 @@ class WorkerServer {
   std::unique_ptr<ChunkStore> store_;
   std::unique_ptr<PipelineTracker> tracker_;
   std::unique_ptr<PushPeers> peers_;
+  std::unique_ptr<Scrubber> scrubber_;
   uint64_t heartbeat_seq_ = 0;
   // The masters heartbeats and reports go to: those configured, and those
   // the leader announced since (event.masters). The reporter thread reads it.

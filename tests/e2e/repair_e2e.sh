@@ -90,5 +90,56 @@ kill -9 "$(pid_of "worker-${v1#w}")" "$(pid_of "worker-${v2#w}")"
 check "two of five workers ($v1, $v2) killed at once: every chunk back on 3 of the 3 left" \
   eventually 90 healed "$v1" "$v2"
 check "...and every file reads back byte-identical" reads_back
+"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+
+# ---- the scrubber: a flipped byte, a truncated file, a deleted file ----
+start_cluster scrub --masters 1 --workers 5 --chunk-size 1M \
+  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000" \
+  --worker-flags "--scrub-rate 200M --scrub-interval-s 1"
+for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+# Chunk $1 of /a: its id and the workers holding it.
+chunk_of() { "$DFS" stat --json /a | grep -o '"id":"[0-9a-f]*"' | sed -n "$(($1 + 1))p" | cut -d'"' -f4; }
+file_of() { echo "$RUN/worker-${1#w}/chunks/${2:0:2}/${2:2:2}/$2"; }
+damaged=()
+for n in 0 1 2; do
+  id="$(chunk_of $n)"
+  w="$(replica_lines /a | sed -n "$((n + 1))p" | awk '{print $1}')"
+  damaged+=("$w:$id")
+  f="$(file_of "$w" "$id")"
+  case $n in
+    0) byte="$(od -An -tu1 -j 4128 -N1 "$f" | tr -d ' ')"  # a changed byte of data
+       printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$f" bs=1 seek=4128 conv=notrunc status=none ;;
+    1) truncate -s 5000 "$f" ;;
+    2) rm -f "$f" ;;
+  esac
+done
+# The damaged copy is no longer recorded on its worker, and whatever that
+# worker holds under the id now is a good copy (or nothing).
+replaced() {
+  local d w id f
+  for d in "${damaged[@]}"; do
+    w="${d%%:*}" id="${d#*:}" f="$(file_of "$w" "$id")"
+    "$DFS" stat --json /a | grep -q "\"id\":\"$id\",\"size\":[0-9]*,\"sha256\":\"[0-9a-f]*\",\"replicas\":\[[^]]*\"$w\"" && return 1
+    if [ -f "$f" ]; then return 1; fi
+  done
+  whole
+}
+check "the scrubber finds a flipped byte, a truncated file and a deleted file; each chunk is repaired and the bad copy is gone" \
+  eventually 60 replaced
+check "...and every file reads back byte-identical" reads_back
+"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+
+# ---- a worker restarted with a wiped data directory is refilled ----
+start_cluster wiped --masters 1 --workers 3 --chunk-size 1M \
+  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000"
+for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+held="$(find "$RUN/worker-2/chunks" -type f | wc -l)"
+kill -9 "$(pid_of worker-2)"
+rm -rf "$RUN/worker-2/chunks" "$RUN/worker-2/tmp"
+"$ROOT/launch/up" --dir "$RUN" >/dev/null 2>&1
+# With R=3 on 3 workers, the wiped one is the only place for the third copies.
+refilled() { [ "$(find "$RUN/worker-2/chunks" -type f | wc -l)" -eq "$held" ] && whole; }
+check "w2 restarted on a wiped disk is refilled with its $held chunks" eventually 60 refilled
+check "...and every file reads back byte-identical" reads_back
 
 finish
