@@ -14,12 +14,13 @@ Status PushPeers::send(const std::string& endpoint, Envelope&& env, Clock::time_
     opts.send_hwm = send_hwm_;
     opts.linger_ms = 0;
     zmq::socket_t socket = make_socket(ctx_, zmq::socket_type::push, opts);
+    auto watch = std::make_unique<ConnectionWatch>(ctx_, socket.handle());
     try {
       socket.connect(endpoint);
     } catch (const zmq::error_t& e) {
       return Status(Code::kUnavailable, "cannot connect to " + endpoint + ": " + e.what());
     }
-    it = peers_.emplace(endpoint, Peer{std::move(socket), now}).first;
+    it = peers_.emplace(endpoint, Peer{std::move(socket), now, std::move(watch)}).first;
   }
   it->second.last_used = now;
   Status s = send_envelope(it->second.socket, Framing::kPlain, std::move(env));
@@ -31,6 +32,14 @@ Status PushPeers::send(const std::string& endpoint, Envelope&& env, Clock::time_
 }
 
 void PushPeers::forget(const std::string& endpoint) { peers_.erase(endpoint); }
+
+std::vector<std::string> PushPeers::lost() {
+  std::vector<std::string> out;
+  for (auto& [endpoint, peer] : peers_) {
+    if (peer.watch->lost()) out.push_back(endpoint);
+  }
+  return out;
+}
 
 void PushPeers::close_idle(Clock::time_point now) {
   std::erase_if(peers_, [&](const auto& p) { return now - p.second.last_used > idle_close_; });

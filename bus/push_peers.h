@@ -8,8 +8,11 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "bus/connection_watch.h"
 #include "bus/wire.h"
 
 namespace dfs {
@@ -29,12 +32,17 @@ class PushPeers {
   // for it: after a peer failed, its stale frames must not arrive later.
   void forget(const std::string& endpoint);
   void close_idle(Clock::time_point now);
+  // Peers whose connection dropped since it was up (they died, or closed
+  // the port): what was queued to them is lost, and the writes that depend
+  // on them can fail now rather than at their timeout.
+  std::vector<std::string> lost();
   size_t size() const { return peers_.size(); }
 
  private:
   struct Peer {
     zmq::socket_t socket;
     Clock::time_point last_used;
+    std::unique_ptr<ConnectionWatch> watch;  // after socket: stopped before it closes
   };
   zmq::context_t& ctx_;
   int send_hwm_;

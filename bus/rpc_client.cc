@@ -30,7 +30,9 @@ void RpcClient::reset() {
   opts.send_hwm = queue_;
   opts.recv_hwm = queue_;
   opts.immediate = true;
+  watch_.reset();
   socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
+  watch_ = std::make_unique<ConnectionWatch>(ctx_, socket_.handle());
   socket_.connect(endpoint_);
   oldest_live_id_ = next_id_;
 }
@@ -41,16 +43,21 @@ Result<uint64_t> RpcClient::send(Envelope&& request) {
   // which the caller's window keeps clear, is full): wait for room, bounded.
   auto deadline = std::chrono::steady_clock::now() + connect_timeout_;
   while (true) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLOUT, 0},
+                               {watch_->handle(), 0, ZMQ_POLLIN, 0}};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     try {
-      zmq::poll(&item, 1, std::max(left, std::chrono::milliseconds(0)));
+      zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0)));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Status(Code::kUnavailable, endpoint_ + ": " + e.what());
     }
-    if (item.revents & ZMQ_POLLOUT) break;
+    if (items[0].revents & ZMQ_POLLOUT) break;
+    // Refused: no one listens there, so waiting out the timeout helps nobody.
+    if ((items[1].revents & ZMQ_POLLIN) && watch_->refused()) {
+      return Status(Code::kUnavailable, endpoint_ + " refused the connection");
+    }
     if (left.count() <= 0) {
       return Status(Code::kUnavailable, "cannot connect to " + endpoint_ + " within " +
                                             std::to_string(connect_timeout_.count()) + " ms");
@@ -85,13 +92,21 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() < 0) left = std::chrono::milliseconds(0);
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {watch_->handle(), 0, ZMQ_POLLIN, 0}};
     int n = 0;
     try {
-      n = zmq::poll(&item, 1, left);
+      n = zmq::poll(items, 2, left);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Status(Code::kUnavailable, e.what());
+    }
+    // Replies that arrived before the connection dropped are still read.
+    if (!(items[0].revents & ZMQ_POLLIN) && (items[1].revents & ZMQ_POLLIN)) {
+      if (watch_->lost()) {
+        return Status(Code::kUnavailable, endpoint_ + " closed the connection");
+      }
+      continue;
     }
     if (n == 0) {
       return Status(Code::kTimeout, endpoint_ + " did not answer within " +

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <string>
 
+#include <memory>
+
+#include "bus/connection_watch.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
 
@@ -44,7 +47,9 @@ class RpcClient {
   Result<uint64_t> send_now(Envelope&& request);
   // Whether a request can be queued now (a connection is up, with room).
   bool connected();
-  // Waits up to `timeout` for any reply to a request sent on this socket.
+  // Waits up to `timeout` for any reply to a request sent on this socket;
+  // kUnavailable at once if the connection drops first (the peer died),
+  // since whatever was sent on it will not be answered.
   Result<Envelope> recv(std::chrono::milliseconds timeout);
   // Drops the socket and anything queued on it.
   void reset();
@@ -60,6 +65,7 @@ class RpcClient {
   std::chrono::milliseconds connect_timeout_;
   int queue_;
   zmq::socket_t socket_;
+  std::unique_ptr<ConnectionWatch> watch_;  // declared after socket_: closed before it
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale
 };

@@ -160,6 +160,9 @@ Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
     return not_found("upload " + req.upload_id +
                      " is unknown (expired, aborted or already committed)");
   }
+  // A worker this client found failing may be dead: every client's next
+  // chunks avoid it until it is heard from again.
+  for (const auto& w : req.exclude) registry_.note_failure(w, now);
   auto pipeline =
       registry_.place(req.size, upload->replication, upload->min_replication, req.exclude, now);
   if (!pipeline.is_ok()) return pipeline.status();

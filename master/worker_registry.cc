@@ -59,6 +59,9 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
   for (auto& [id, e] : workers_) {
     if (e.state != "live") continue;
     if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) continue;
+    // Reported failing and not heard from since: a heartbeat takes a second
+    // to come, a dead worker's never.
+    if (e.failed_at != Clock::time_point{} && e.last_seen <= e.failed_at) continue;
     ++live;
     uint64_t taken = e.last.used + pending_bytes(e, now);
     uint64_t free = e.last.capacity > taken ? e.last.capacity - taken : 0;
@@ -98,6 +101,11 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
     out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline});
   }
   return out;
+}
+
+void WorkerRegistry::note_failure(const std::string& id, Clock::time_point now) {
+  auto it = workers_.find(id);
+  if (it != workers_.end()) it->second.failed_at = now;
 }
 
 void WorkerRegistry::release(const std::string& id, uint64_t size) {

@@ -41,6 +41,11 @@ class WorkerRegistry {
                                         const std::vector<std::string>& exclude,
                                         Clock::time_point now);
 
+  // A client's pipeline failed at worker `id`: no new chunk goes there
+  // until a heartbeat sent after this says it is alive (a dead worker sends
+  // none, and would otherwise be placed until it is judged suspect).
+  void note_failure(const std::string& id, Clock::time_point now);
+
   // Forgets a placement of `size` bytes on worker `id` that will never be
   // written (its upload was aborted).
   void release(const std::string& id, uint64_t size);
@@ -63,7 +68,8 @@ class WorkerRegistry {
     Clock::time_point previous_seen;                             // the heartbeat before last_seen
     std::string state;                                           // live, suspect, dead
     std::deque<std::pair<Clock::time_point, uint64_t>> pending;  // recent allocations
-    uint64_t pending_sum = 0;  // their bytes, kept so placement stays O(workers)
+    uint64_t pending_sum = 0;       // their bytes, kept so placement stays O(workers)
+    Clock::time_point failed_at{};  // a client's latest report of a failure there
   };
   uint64_t pending_bytes(Entry& e, Clock::time_point now) const;
 

@@ -29,6 +29,19 @@ TEST_F(PlacementTest, PicksTheWorkerWithMostFreeSpace) {
   EXPECT_EQ(p.value()[0].id, "w2");
 }
 
+TEST_F(PlacementTest, AWorkerAClientFoundFailingGetsNoChunkUntilHeardFromAgain) {
+  beat("w1", 1000000, 0);
+  beat("w2", 1000000, 500000);
+  registry_.note_failure("w1", t0_ + 100ms);
+  auto p = registry_.place(1000, 1, 1, {}, t0_ + 200ms);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p.value()[0].id, "w2");  // w1 has more room, but may be dead
+  beat("w1", 1000000, 0, 1000ms);    // alive after all
+  p = registry_.place(1000, 1, 1, {}, t0_ + 1100ms);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p.value()[0].id, "w1");
+}
+
 TEST_F(PlacementTest, SpreadsParallelAllocationsBeforeHeartbeatsCatchUp) {
   beat("w1", 100 << 20, 0);
   beat("w2", 100 << 20, 0);

@@ -384,6 +384,11 @@ Status WorkerServer::run() {
     PipelineActions actions;
     if (now >= next_tick) {
       tracker_->tick(now, &actions);
+      for (const auto& endpoint : peers_->lost()) {
+        spdlog::warn("pipeline peer {} closed the connection", endpoint);
+        peers_->forget(endpoint);
+        tracker_->on_peer_unreachable(endpoint, "the connection dropped", &actions);
+      }
       peers_->close_idle(now);
       next_tick = now + std::chrono::milliseconds(100);
     }

@@ -1,0 +1,41 @@
+// Whether a connecting socket's peer is still there, from ZeroMQ's socket
+// monitor: a peer that dies (kill -9, a closed port) ends the TCP
+// connection, and the monitor says so at once, where a request would
+// otherwise wait for its whole timeout. One watch per socket; not
+// thread-safe, like the socket.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <string>
+
+namespace dfs {
+
+class ConnectionWatch {
+ public:
+  // Starts watching the socket `socket_handle` (not yet connected, or just
+  // connected), which outlives the watch.
+  ConnectionWatch(zmq::context_t& ctx, void* socket_handle);
+  ~ConnectionWatch();
+  ConnectionWatch(const ConnectionWatch&) = delete;
+  ConnectionWatch& operator=(const ConnectionWatch&) = delete;
+
+  // Reads the events that arrived: true once a connection that was up has
+  // dropped (and no new one is up yet).
+  bool lost();
+  // Reads the events that arrived: true when connecting was refused (no one
+  // listens there: the peer is dead) and no connection is up.
+  bool refused();
+  // For polling: readable when an event waits.
+  void* handle() { return events_.handle(); }
+
+ private:
+  void* watched_;
+  zmq::socket_t events_;
+  void read_events();
+  bool up_ = false;
+  bool lost_ = false;
+  bool refused_ = false;
+};
+
+}  // namespace dfs
