@@ -296,6 +296,7 @@ Status Heartbeat::validate() const {
   WorkerAddr self{worker_id, endpoint, pipeline};
   DFS_RETURN_IF_ERROR(check_pipeline({self}));
   if (bad.size() > kMaxBadPerHeartbeat) return invalid_argument("too many bad chunks");
+  if (fs_id.size() > 64) return invalid_argument("filesystem id too long");
   for (const auto& b : bad) {
     if (!is_chunk_id(b.chunk_id)) return invalid_argument("bad chunk id '" + b.chunk_id + "'");
     if (b.reason.size() > 256) return invalid_argument("reason too long");

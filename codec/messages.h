@@ -80,7 +80,11 @@ struct WorkerInfo {
   uint64_t chunk_count = 0;
   std::string state;  // "live", "suspect" or "dead"
   int64_t silent_ms = 0;
-  DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms);
+  std::string fs_id;  // the filesystem its store is on, as its heartbeats say
+  uint64_t fs_size = 0;
+  uint64_t fs_free = 0;
+  DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms, fs_id, fs_size,
+                  fs_free);
   Status validate() const;
 };
 
@@ -507,8 +511,12 @@ struct Heartbeat {
   // Chunks its scrubber found bad and that are still there: repeated every
   // beat until the master has them deleted.
   std::vector<BadChunk> bad;
+  // The filesystem its store is on (workers sharing one report the same id).
+  std::string fs_id;
+  uint64_t fs_size = 0;
+  uint64_t fs_free = 0;
   DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted,
-                  bad);
+                  bad, fs_id, fs_size, fs_free);
   Status validate() const;
 };
 

@@ -132,6 +132,9 @@ std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {
     w.chunk_count = e.last.chunk_count;
     w.state = e.state;
     w.silent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - e.last_seen).count();
+    w.fs_id = e.last.fs_id;
+    w.fs_size = e.last.fs_size;
+    w.fs_free = e.last.fs_free;
     out.push_back(w);
   }
   return out;

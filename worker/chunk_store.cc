@@ -33,6 +33,18 @@ uint64_t fs_total_bytes(const std::string& dir) {
 
 }  // namespace
 
+ChunkStore::Filesystem ChunkStore::filesystem() const {
+  Filesystem fs;
+  struct statvfs st {};
+  struct stat dev {};
+  if (::statvfs(dir_.c_str(), &st) != 0 || ::stat(dir_.c_str(), &dev) != 0) return fs;
+  fs.id = std::to_string(static_cast<unsigned long long>(dev.st_dev)) + ":" +
+          std::to_string(static_cast<unsigned long long>(st.f_fsid));
+  fs.size = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+  fs.free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  return fs;
+}
+
 // ---- ChunkWriter ----
 
 ChunkWriter::ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd,

@@ -115,6 +115,14 @@ class ChunkStore {
   bool contains(const std::string& id) const;
   std::vector<std::string> list() const;
 
+  // The filesystem the store lives on: an id equal for every store on the
+  // same filesystem (device and filesystem id), its size and free bytes.
+  struct Filesystem {
+    std::string id;
+    uint64_t size = 0;
+    uint64_t free = 0;
+  };
+  Filesystem filesystem() const;
   uint64_t capacity() const;
   uint64_t used() const;  // stored plus reserved for chunks being written
   uint64_t chunk_count() const;

@@ -60,6 +60,10 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
   hb.sequence = ++heartbeat_seq_;
+  auto fs = store_->filesystem();
+  hb.fs_id = fs.id;
+  hb.fs_size = fs.size;
+  hb.fs_free = fs.free;
   hb.deleted = store_->take_deleted(10000);
   if (scrubber_) {
     for (auto& [id, why] : scrubber_->bad()) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "bus/units.h"
+#include "client/capacity.h"
 #include "client/cli/cli.h"
 #include "client/cli/json.h"
 
@@ -38,6 +39,10 @@ int cmd_df(Context& ctx) {
       j.key("chunks").value(w.chunk_count).key("silent_ms").value(w.silent_ms).end_object();
     }
     j.end_array();
+    SpaceTotals t = live_space(st->workers);
+    j.key("live_total").begin_object().key("capacity").value(t.capacity).key("used").value(t.used);
+    j.key("free").value(t.free).key("workers").value(static_cast<uint64_t>(t.workers));
+    j.key("filesystems").value(static_cast<uint64_t>(t.filesystems)).end_object();
     const RepairStatus& r = st->repair;
     j.key("repair").begin_object();
     j.key("queued").value(r.queued).key("running").value(r.running).key("lost").value(r.lost);
@@ -49,7 +54,6 @@ int cmd_df(Context& ctx) {
   }
   std::printf("%-10s %-24s %-8s %10s %10s %10s %5s %8s\n", "WORKER", "ENDPOINT", "STATE",
               "CAPACITY", "USED", "FREE", "USE%", "CHUNKS");
-  uint64_t cap = 0, used = 0;
   for (const auto& w : st->workers) {
     uint64_t free = w.capacity > w.used ? w.capacity - w.used : 0;
     int pct = w.capacity ? static_cast<int>(100.0 * static_cast<double>(w.used) /
@@ -58,14 +62,14 @@ int cmd_df(Context& ctx) {
     std::printf("%-10s %-24s %-8s %10s %10s %10s %4d%% %8llu\n", w.id.c_str(), w.endpoint.c_str(),
                 w.state.c_str(), human_size(w.capacity).c_str(), human_size(w.used).c_str(),
                 human_size(free).c_str(), pct, static_cast<unsigned long long>(w.chunk_count));
-    if (w.state == "live") {
-      cap += w.capacity;
-      used += w.used;
-    }
   }
-  std::printf("live total: %s used of %s; %llu files, %llu directories\n", human_size(used).c_str(),
-              human_size(cap).c_str(), static_cast<unsigned long long>(st->files),
-              static_cast<unsigned long long>(st->directories));
+  SpaceTotals t = live_space(st->workers);
+  std::printf(
+      "live total: %s used, %s free of %s (%zu workers on %zu filesystems); %llu files, "
+      "%llu directories\n",
+      human_size(t.used).c_str(), human_size(t.free).c_str(), human_size(t.capacity).c_str(),
+      t.workers, t.filesystems, static_cast<unsigned long long>(st->files),
+      static_cast<unsigned long long>(st->directories));
   const RepairStatus& r = st->repair;
   if (r.queued || r.running || r.lost || r.copied || r.failed) {
     std::printf(

@@ -142,4 +142,12 @@ refilled() { [ "$(find "$RUN/worker-2/chunks" -type f | wc -l)" -eq "$held" ] &&
 check "w2 restarted on a wiped disk is refilled with its $held chunks" eventually 60 refilled
 check "...and every file reads back byte-identical" reads_back
 
+# ---- rm gives the space back on every worker, and df shows it ----
+df_used() { "$DFS" df --json | sed -n 's/.*"live_total":{"capacity":[0-9]*,"used":\([0-9]*\).*/\1/p'; }
+used_before="$(df_used)"
+for f in a b c; do "$DFS" rm "/$f"; done
+no_chunks() { [ -z "$(find "$RUN"/worker-*/chunks -type f)" ] && [ "$(df_used)" = 0 ]; }
+check "rm of every file: each worker's disk holds no chunk, and df's used goes from $used_before to 0" \
+  eventually 30 no_chunks
+
 finish
