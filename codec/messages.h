@@ -270,9 +270,10 @@ struct RepairStatus {
   uint64_t lost = 0;     // chunks with no good replica left
   uint64_t copied = 0;   // copies done since this master leads
   uint64_t copied_bytes = 0;
-  uint64_t failed = 0;   // copies failed or given up
-  uint64_t dropped = 0;  // extra, corrupt or dead copies dropped
-  DFS_MSGPACK_MAP(queued, running, lost, copied, copied_bytes, failed, dropped);
+  uint64_t failed = 0;            // copies failed or given up
+  uint64_t dropped = 0;           // extra, corrupt or dead copies dropped
+  uint64_t bytes_per_second = 0;  // copied over the last 10 s
+  DFS_MSGPACK_MAP(queued, running, lost, copied, copied_bytes, failed, dropped, bytes_per_second);
   Status validate() const { return Status::ok(); }
 };
 

@@ -362,7 +362,8 @@ std::vector<Command> LeaderSession::on_copy_done(const ReplicateChunkDone& done,
 
 RepairStatus LeaderSession::repair_status() const {
   RepairStats s = planner_.stats();
-  return RepairStatus{s.queued, s.running, s.lost, s.copied, s.copied_bytes, s.failed, s.dropped};
+  return RepairStatus{s.queued,       s.running, s.lost,    s.copied,
+                      s.copied_bytes, s.failed,  s.dropped, s.bytes_per_second};
 }
 
 void LeaderSession::on_applied(const Outcome& outcome) {

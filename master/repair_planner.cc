@@ -51,6 +51,7 @@ void RepairPlanner::end_job(std::map<std::string, Job>::iterator it) {
 
 RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, RepairEnv& env) {
   Plan out;
+  last_now_ = std::max(last_now_, now);
   for (auto& id : map.take_changed()) {
     settling_.erase(id);
     dirty_.insert(std::move(id));
@@ -281,6 +282,10 @@ std::optional<RepairPlanner::Added> RepairPlanner::on_done(const ReplicateChunkD
   if (!c || targets.empty()) return std::nullopt;
   ++stats_.copied;
   stats_.copied_bytes += size * targets.size();
+  recent_.emplace_back(now, size * targets.size());
+  while (recent_.size() > 10000 || now - recent_.front().first > std::chrono::seconds(10)) {
+    recent_.pop_front();
+  }
   settling_[done.chunk_id] = Settling{now + options_.settle_timeout};
   return Added{c->entry, done.chunk_id, std::move(targets)};
 }
@@ -290,6 +295,11 @@ RepairStats RepairPlanner::stats() const {
   s.queued = queue_.size();
   s.running = jobs_.size();
   s.lost = lost_.size();
+  uint64_t bytes = 0;
+  for (const auto& [t, b] : recent_) {
+    if (last_now_ - t <= std::chrono::seconds(10)) bytes += b;
+  }
+  s.bytes_per_second = bytes / 10;
   return s;
 }
 

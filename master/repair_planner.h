@@ -80,8 +80,9 @@ struct RepairStats {
   uint64_t lost = 0;     // chunks with no good replica (as last evaluated)
   uint64_t copied = 0;   // jobs reported done
   uint64_t copied_bytes = 0;
-  uint64_t failed = 0;   // jobs failed or timed out
-  uint64_t dropped = 0;  // drops proposed
+  uint64_t failed = 0;            // jobs failed or timed out
+  uint64_t dropped = 0;           // drops proposed
+  uint64_t bytes_per_second = 0;  // copied over the last 10 s
 };
 
 class RepairPlanner {
@@ -167,6 +168,8 @@ class RepairPlanner {
   std::unordered_map<std::string, Settling> settling_;  // chunk -> added or dropped, not yet seen
   std::unordered_map<std::string, size_t> load_;        // worker -> jobs it sends or receives
   std::unordered_map<std::string, std::set<std::string>> avoid_;  // chunk -> targets that failed
+  std::deque<std::pair<Clock::time_point, uint64_t>> recent_;     // copies done, for the rate
+  Clock::time_point last_now_{};
   double tokens_ = 0;  // bytes that may start now (bytes_per_second > 0)
   Clock::time_point last_refill_;
   RepairStats stats_;

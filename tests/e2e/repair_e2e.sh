@@ -57,6 +57,9 @@ check "kill -9 of $victim ($held chunks): within the dead timeout plus the copy 
   eventually 60 healed "$victim"
 echo "     (repaired ${took:-$((SECONDS - start))}s after the kill; dead timeout $((DEAD_MS / 1000))s)"
 check "...and every file reads back byte-identical" reads_back
+check "...admin status shows $victim dead and nothing under-replicated or lost" bash -c \
+  "'$DFS' admin status --json | grep -q '\"id\":\"$victim\",\"state\":\"dead\"' &&
+   '$DFS' admin status --json | grep -q '\"under_replicated\":0,\"lost\":0'"
 copied="$(repair_field copied)"
 check "...the leader counted at least $held copies ($copied)" [ "${copied:-0}" -ge "$held" ]
 
