@@ -11,7 +11,7 @@
 #include <mutex>
 #include <set>
 
-#include "client/chunk_transfer.h"
+#include "bus/chunk_transfer.h"
 #include "client/client.h"
 #include "client/local_file.h"
 #include "client/locality.h"

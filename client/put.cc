@@ -10,7 +10,7 @@
 #include <random>
 #include <thread>
 
-#include "client/chunk_transfer.h"
+#include "bus/chunk_transfer.h"
 #include "client/client.h"
 #include "client/local_file.h"
 #include "client/parallel.h"

@@ -1,4 +1,4 @@
-#include "client/chunk_transfer.h"
+#include "bus/chunk_transfer.h"
 
 #include "codec/sha256.h"
 
