@@ -113,7 +113,11 @@ struct MarkReplicaBadCmd {
   std::string worker_id;
   std::string path;  // the file the reader was reading: it must still hold the chunk there
   std::string reason;
-  DFS_MSGPACK_MAP(chunk_id, worker_id, path, reason);
+  // Or the file's entry (as in ReplicaAddedCmd), from the leader's own finds:
+  // the copy must still be recorded there. Neither: only the chunk must exist.
+  uint64_t parent = 0;
+  std::string name;
+  DFS_MSGPACK_MAP(chunk_id, worker_id, path, reason, parent, name);
   Status validate() const;
 };
 
@@ -214,7 +218,10 @@ struct ReplicaDroppedCmd {
   std::string chunk_id;
   std::string worker_id;
   std::string reason;
-  DFS_MSGPACK_MAP(parent, name, chunk_id, worker_id, reason);
+  // Only a copy nothing records (a stray): refused if the worker is recorded
+  // by the time this applies.
+  bool stray_only = false;
+  DFS_MSGPACK_MAP(parent, name, chunk_id, worker_id, reason, stray_only);
   Status validate() const;
 };
 

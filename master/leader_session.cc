@@ -16,6 +16,11 @@ int64_t wall_clock_ms() {
 }
 
 namespace {
+// The directory inode and the name in an entry key.
+std::pair<uint64_t, std::string> split_entry(const std::string& entry) {
+  return {from_be64(entry), entry.size() > 8 ? entry.substr(8) : std::string()};
+}
+
 uint64_t pick_seed(uint64_t seed) {
   if (seed != 0) return seed;
   std::random_device rd;
@@ -200,8 +205,9 @@ void LeaderSession::mark_bad(const std::string& chunk, const std::string& worker
   last = now;
   if (marked_.size() > 100000) marked_.clear();  // only a damper against repeats
   spdlog::warn("the copy of chunk {} on {} is bad: {}", chunk, worker, why);
-  out->push_back(
-      make_command(MarkReplicaBadCmd{chunk, worker, "", why.substr(0, 900)}, wall_clock_ms()));
+  auto [parent, name] = split_entry(c->entry);
+  out->push_back(make_command(
+      MarkReplicaBadCmd{chunk, worker, "", why.substr(0, 900), parent, name}, wall_clock_ms()));
 }
 
 std::vector<Command> LeaderSession::on_chunk_report(const ChunkReport& report,
@@ -252,9 +258,9 @@ void LeaderSession::reconcile(const std::string& worker, const Inventory& inv,
     const ReplicaMap::Chunk* c = replicas_.find(id);
     if (!c || c->changed_at >= inv.listed || planner_.busy(id)) continue;
     if (std::find(c->replicas.begin(), c->replicas.end(), worker) != c->replicas.end()) continue;
-    auto [parent, name] = std::pair<uint64_t, std::string>{from_be64(c->entry), c->entry.substr(8)};
-    out->push_back(
-        make_command(ReplicaDroppedCmd{parent, name, id, worker, "a copy nothing records"}, ms));
+    auto [parent, name] = split_entry(c->entry);
+    out->push_back(make_command(
+        ReplicaDroppedCmd{parent, name, id, worker, "a copy nothing records", true}, ms));
     ++strays;
   }
   if (missing || strays) {
@@ -265,7 +271,6 @@ void LeaderSession::reconcile(const std::string& worker, const Inventory& inv,
 
 std::vector<Command> LeaderSession::tick(Clock::time_point now) {
   std::vector<Command> out;
-  replicas_.set_now(now);
   // A new leader's picture of the workers may be stale: it speaks of their
   // liveness only after one dead-timeout of fresh heartbeats.
   auto changes = registry_.tick(now);
@@ -302,13 +307,6 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
 void LeaderSession::on_worker_live(const std::string& worker) {
   planner_.on_worker_change(worker, replicas_);
 }
-
-namespace {
-// The directory inode and the name in an entry key.
-std::pair<uint64_t, std::string> split_entry(const std::string& entry) {
-  return {from_be64(entry), entry.size() > 8 ? entry.substr(8) : std::string()};
-}
-}  // namespace
 
 void LeaderSession::plan_repairs(Clock::time_point now, std::vector<Command>* out) {
   // A page per tick: a large namespace does not stall the service thread.
@@ -352,11 +350,7 @@ std::vector<Command> LeaderSession::on_copy_done(const ReplicateChunkDone& done,
     spdlog::warn("repair copy of chunk {} from {} failed: {}", done.chunk_id, done.source,
                  done.message);
   }
-  if (!bad.empty()) {
-    out.push_back(make_command(
-        MarkReplicaBadCmd{done.chunk_id, bad, "", "repair source: " + done.message.substr(0, 900)},
-        ms));
-  }
+  if (!bad.empty()) mark_bad(done.chunk_id, bad, "repair source: " + done.message, now, &out);
   return out;
 }
 

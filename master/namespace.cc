@@ -688,7 +688,15 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
 
 Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch,
                                  Outcome* out) {
-  if (!cmd.path.empty()) {
+  if (cmd.parent != 0) {
+    size_t at = 0;
+    auto file = file_with_chunk(cmd.parent, cmd.name, cmd.chunk_id, &at);
+    if (!file.is_ok()) return file.status();
+    const auto& replicas = file->chunks[at].replicas;
+    if (std::find(replicas.begin(), replicas.end(), cmd.worker_id) == replicas.end()) {
+      return not_found("chunk " + cmd.chunk_id + " has no replica on " + cmd.worker_id);
+    }
+  } else if (!cmd.path.empty()) {
     // The reader's view may be stale: the file must still hold this replica.
     auto inode = lookup(cmd.path);
     if (!inode.is_ok()) return inode.status();

@@ -52,13 +52,17 @@ Status Namespace::apply_replica_added(const ReplicaAddedCmd& cmd, rocksdb::Write
       return Status(Code::kAlreadyExists,
                     "chunk " + cmd.chunk_id + " on " + w + " is waiting to be deleted there");
     }
-    if (contains(record->corrupt, w)) {
-      return Status(Code::kAlreadyExists,
-                    "chunk " + cmd.chunk_id + " on " + w + " is recorded corrupt");
-    }
     added.push_back(w);
   }
   if (added.empty()) return Status::ok();
+  // A corrupt mark left for a worker that is not a replica (a stale report)
+  // says nothing of the fresh, verified copy.
+  bool stale_marks = false;
+  for (const auto& w : added) stale_marks = std::erase(record->corrupt, w) > 0 || stale_marks;
+  if (stale_marks) {
+    batch->Put(store_->chunks(), cmd.chunk_id,
+               record->corrupt.empty() ? std::string() : encode(record.value()));
+  }
   if (chunk.replicas.size() + added.size() > kMaxReplication) {
     return invalid_argument("chunk " + cmd.chunk_id + " would have more than " +
                             std::to_string(kMaxReplication) + " replicas");
@@ -82,13 +86,22 @@ Status Namespace::apply_replica_dropped(const ReplicaDroppedCmd& cmd, rocksdb::W
   ChunkInfo& chunk = file->chunks[at];
   out->event =
       ClusterEvent{"replica.dropped", cmd.chunk_id, cmd.worker_id + " " + cmd.reason, 0, 0};
-  if (!contains(chunk.replicas, cmd.worker_id)) {
-    // A copy nothing records: it only has to be deleted.
-    batch->Put(store_->garbage(), garbage_key(cmd.worker_id, cmd.chunk_id), "");
-    return Status::ok();
-  }
   auto record = chunk_record(cmd.chunk_id);
   if (!record.is_ok()) return record.status();
+  if (!contains(chunk.replicas, cmd.worker_id)) {
+    // A copy nothing records: it only has to be deleted (and any mark left
+    // for it forgotten).
+    batch->Put(store_->garbage(), garbage_key(cmd.worker_id, cmd.chunk_id), "");
+    if (std::erase(record->corrupt, cmd.worker_id) > 0) {
+      batch->Put(store_->chunks(), cmd.chunk_id,
+                 record->corrupt.empty() ? std::string() : encode(record.value()));
+    }
+    return Status::ok();
+  }
+  if (cmd.stray_only) {
+    return Status(Code::kAlreadyExists, "the copy of chunk " + cmd.chunk_id + " on " +
+                                            cmd.worker_id + " is recorded now; it is kept");
+  }
   size_t good_left = 0;
   for (const auto& w : chunk.replicas) {
     if (w != cmd.worker_id && !contains(record->corrupt, w)) ++good_left;

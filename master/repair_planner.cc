@@ -113,8 +113,12 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
     }
   }
 
-  // Copies, most endangered first, within the throttles.
-  for (auto it = queue_.begin(); it != queue_.end() && jobs_.size() < options_.max_jobs;) {
+  // Copies, most endangered first, within the throttles; a bounded number of
+  // tries per call, so a long queue of chunks with no room costs little.
+  size_t tries = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && jobs_.size() < options_.max_jobs &&
+                                 tries < options_.evaluate_per_tick / 10;
+       ++tries) {
     if (options_.bytes_per_second > 0 && tokens_ <= 0) break;
     std::string id = it->second;
     ++it;  // try_copy may take the chunk off the queue

@@ -54,7 +54,11 @@ void ReplicaMap::set_file(std::string_view key_view, const Inode* inode, bool wi
         link(w, &it->first);
       }
     }
-    if (c.replicas != info.replicas || fresh) c.changed_at = now_;
+    bool changed = fresh || c.replicas != info.replicas || c.entry != key ||
+                   c.replication != inode->replication ||
+                   (with_corrupt && c.corrupt != info.corrupt);
+    if (!changed) continue;
+    c.changed_at = std::chrono::steady_clock::now();
     c.entry = key;
     c.replication = inode->replication;
     c.replicas = info.replicas;
@@ -72,8 +76,9 @@ void ReplicaMap::on_chunk_record(std::string_view id, const ChunkRecord* record)
   if (!record) return;  // the entry that dropped the chunk says so too
   auto it = chunks_.find(std::string(id));
   if (it == chunks_.end()) return;  // not reached by the walk yet: it reads the record then
+  if (it->second.corrupt == record->corrupt) return;
   it->second.corrupt = record->corrupt;
-  it->second.changed_at = now_;
+  it->second.changed_at = std::chrono::steady_clock::now();
   changed_.insert(it->first);
 }
 

@@ -30,14 +30,12 @@ class ReplicaMap : public NamespaceListener {
     uint32_t replication = 0;
     std::vector<std::string> replicas;  // as the log records them
     std::vector<std::string> corrupt;   // replicas found corrupt or missing
-    // When the leader learned of its current record (set_now's time): an
-    // inventory listed before then may rightly lack a new replica.
+    // When the leader learned of its current record: an inventory listed
+    // before then may rightly lack a new replica.
     std::chrono::steady_clock::time_point changed_at;
   };
   using Chunks = std::map<std::string, Chunk>;
 
-  // The time stamped on changes from now on (the map has no clock).
-  void set_now(std::chrono::steady_clock::time_point now) { now_ = now; }
   void on_entry(std::string_view key, const Inode* inode) override;
   void on_chunk_record(std::string_view id, const ChunkRecord* record) override;
 
@@ -51,7 +49,9 @@ class ReplicaMap : public NamespaceListener {
   // The chunks recorded on `worker` (as keys of chunks()).
   size_t count_on(const std::string& worker) const;
   std::vector<std::string> chunks_on(const std::string& worker) const;
-  // Chunks whose record changed (or appeared) since the last call.
+  // Chunks whose own record (replicas, corrupt list, file, replication)
+  // changed or appeared since the last call; a change to another chunk of
+  // the same file does not count.
   std::vector<std::string> take_changed();
 
  private:
@@ -68,7 +68,6 @@ class ReplicaMap : public NamespaceListener {
   std::unordered_set<std::string> changed_;
   std::string cursor_;  // the last entry key load_page took in
   bool loaded_ = false;
-  std::chrono::steady_clock::time_point now_{};
 };
 
 }  // namespace dfs

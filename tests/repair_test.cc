@@ -128,6 +128,29 @@ TEST_F(ReplicaCommandTest, AStrayCopyThatNothingRecordsIsDeleted) {
   EXPECT_EQ(replicas("/d/f"), (std::vector<std::string>{"w1", "w2"}));
 }
 
+TEST_F(ReplicaCommandTest, TheLeadersMarksAndStrayDropsApplyOnlyToWhatTheyNamed) {
+  // A mark for a worker that is not a replica (a stale report) changes nothing.
+  Outcome mark = apply(make_command(MarkReplicaBadCmd{chunk_id(1), "w9", "", "bad", 2, "f"}, 1));
+  EXPECT_EQ(mark.status.code(), Code::kNotFound);
+  // A stray drop that finds the worker recorded by now keeps the copy.
+  EXPECT_EQ(apply(make_command(ReplicaDroppedCmd{2, "f", chunk_id(1), "w1", "stray", true}, 1))
+                .status.code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(replicas("/d/f"), (std::vector<std::string>{"w1", "w2"}));
+  EXPECT_FALSE(garbage("w1", chunk_id(1)));
+}
+
+TEST_F(ReplicaCommandTest, AStaleCorruptMarkDoesNotBlockAFreshCopy) {
+  // An older reader's report left a mark for w3, which holds no recorded copy.
+  ASSERT_TRUE(apply(make_command(MarkReplicaBadCmd{chunk_id(1), "w3", "", "old report"}, 1))
+                  .status.is_ok());
+  ASSERT_TRUE(added("f", chunk_id(1), {"w3"}).is_ok());
+  EXPECT_EQ(replicas("/d/f"), (std::vector<std::string>{"w1", "w2", "w3"}));
+  Inode inode = ns_->lookup("/d/f").value();
+  ns_->fill_corrupt(&inode);
+  EXPECT_TRUE(inode.chunks[0].corrupt.empty());
+}
+
 // ---- the replica map ----
 
 TEST_F(ReplicaCommandTest, TheMapFollowsEveryAppliedChange) {
@@ -397,6 +420,25 @@ TEST_F(PlannerTest, ASurplusCopyGoesFromTheFullestWorker) {
   EXPECT_EQ(plan.drops[0].reason, "surplus");
   // One drop at a time: nothing more until the map shows it.
   EXPECT_TRUE(p.plan(start_ + milliseconds(100), map_, cluster_).empty());
+}
+
+TEST_F(PlannerTest, ARecordedChangeToOneChunkDoesNotReleaseAnotherOfTheSameFile) {
+  // One file, two chunks, each one copy over its factor.
+  Inode inode;
+  inode.id = 100;
+  inode.replication = 3;
+  inode.chunks = {ChunkInfo{0, chunk_id(1), 1000, kSha, {"w1", "w2", "w3", "w4"}, {}},
+                  ChunkInfo{1, chunk_id(2), 1000, kSha, {"w1", "w2", "w3", "w5"}, {}}};
+  map_.on_entry(entry_key(2, "f"), &inode);
+  auto p = planner();
+  auto first = p.plan(start_, map_, cluster_);
+  ASSERT_EQ(first.drops.size(), 2u);
+  // Chunk 1's drop applies; chunk 2's is still in the log.
+  inode.chunks[0].replicas = {"w1", "w2", "w3"};
+  map_.on_entry(entry_key(2, "f"), &inode);
+  cluster_.free["w1"] = 0;  // and w1 is now the fullest: a second plan would pick it
+  auto next = p.plan(start_ + milliseconds(100), map_, cluster_);
+  EXPECT_TRUE(next.drops.empty()) << "chunk 2 dropped twice: " << next.drops[0].worker;
 }
 
 TEST_F(PlannerTest, AReportOfAnEarlierLeadersJobStillCounts) {

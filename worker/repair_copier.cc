@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bus/chunk_transfer.h"
 #include "bus/rpc_client.h"
-#include "client/chunk_transfer.h"
 
 namespace dfs {
 namespace {
@@ -117,9 +117,13 @@ ReplicateChunkDone RepairCopier::copy(const ReplicateChunkJob& job) {
   const Status& s = sent.status();
   if (s.code() == Code::kChecksumMismatch && culprit.empty()) return fail(s, worker_id_);
   if (s.code() == Code::kAlreadyExists && job.targets.size() == 1) {
-    // Stored earlier by a copy whose report was lost: a stored chunk was
-    // verified when it was written, and ids are never reused.
-    return done;
+    // Stored earlier by a copy whose report was lost -- or being written
+    // right now by another copy, which may still fail. Only a stored chunk
+    // can be read; it was verified when it was stored, and ids are never reused.
+    RpcClient probe(ctx_, job.targets.front().endpoint);
+    auto stored = probe.call<ReadChunkRequest, ReadChunkReply>(ReadChunkRequest{job.chunk_id, 0, 1},
+                                                               options_.timeout);
+    if (stored.is_ok() && stored->total_size == job.size) return done;
   }
   return fail(s, culprit.empty() ? job.targets.front().id : culprit);
 }

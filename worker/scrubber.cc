@@ -70,8 +70,10 @@ void Scrubber::run(const std::stop_token& stop) {
       auto header = store_->header(id);
       bytes += header.is_ok() ? header->size : 0;
       // Paced: `bytes` may take bytes / rate seconds since the pass began.
+      // In floating point: bytes times 1e9 overflows 64 bits past 18 GB.
       auto due =
-          start + std::chrono::nanoseconds(bytes * 1000000000ull / options_.bytes_per_second);
+          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                      static_cast<double>(bytes) / static_cast<double>(options_.bytes_per_second)));
       if (due > Clock::now() && !pause(stop, due - Clock::now())) return;
     }
     {
