@@ -201,6 +201,10 @@ class Namespace {
                                Outcome* out);
   // The file at (parent, name) and its chunk `chunk_id`: kNotFound when the
   // entry is gone, is not a file, or no longer holds the chunk.
+  // Removes `workers` from the chunk's corrupt marks, writing the record
+  // back only if that changed it.
+  void forget_corrupt(const std::string& chunk_id, ChunkRecord* record,
+                      const std::vector<std::string>& workers, rocksdb::WriteBatch* batch);
   Result<Inode> file_with_chunk(uint64_t parent, const std::string& name,
                                 const std::string& chunk_id, size_t* position) const;
   Result<ChunkRecord> chunk_record(const std::string& id) const;

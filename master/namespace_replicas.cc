@@ -18,6 +18,15 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 
 }  // namespace
 
+void Namespace::forget_corrupt(const std::string& chunk_id, ChunkRecord* record,
+                               const std::vector<std::string>& workers,
+                               rocksdb::WriteBatch* batch) {
+  size_t before = record->corrupt.size();
+  for (const auto& w : workers) std::erase(record->corrupt, w);
+  if (record->corrupt.size() == before) return;
+  batch->Put(store_->chunks(), chunk_id, record->corrupt.empty() ? std::string() : encode(*record));
+}
+
 Result<Inode> Namespace::file_with_chunk(uint64_t parent, const std::string& name,
                                          const std::string& chunk_id, size_t* position) const {
   auto found = child(parent, name);
@@ -57,12 +66,7 @@ Status Namespace::apply_replica_added(const ReplicaAddedCmd& cmd, rocksdb::Write
   if (added.empty()) return Status::ok();
   // A corrupt mark left for a worker that is not a replica (a stale report)
   // says nothing of the fresh, verified copy.
-  bool stale_marks = false;
-  for (const auto& w : added) stale_marks = std::erase(record->corrupt, w) > 0 || stale_marks;
-  if (stale_marks) {
-    batch->Put(store_->chunks(), cmd.chunk_id,
-               record->corrupt.empty() ? std::string() : encode(record.value()));
-  }
+  forget_corrupt(cmd.chunk_id, &record.value(), added, batch);
   if (chunk.replicas.size() + added.size() > kMaxReplication) {
     return invalid_argument("chunk " + cmd.chunk_id + " would have more than " +
                             std::to_string(kMaxReplication) + " replicas");
@@ -92,10 +96,7 @@ Status Namespace::apply_replica_dropped(const ReplicaDroppedCmd& cmd, rocksdb::W
     // A copy nothing records: it only has to be deleted (and any mark left
     // for it forgotten).
     batch->Put(store_->garbage(), garbage_key(cmd.worker_id, cmd.chunk_id), "");
-    if (std::erase(record->corrupt, cmd.worker_id) > 0) {
-      batch->Put(store_->chunks(), cmd.chunk_id,
-                 record->corrupt.empty() ? std::string() : encode(record.value()));
-    }
+    forget_corrupt(cmd.chunk_id, &record.value(), {cmd.worker_id}, batch);
     return Status::ok();
   }
   if (cmd.stray_only) {
@@ -112,10 +113,7 @@ Status Namespace::apply_replica_dropped(const ReplicaDroppedCmd& cmd, rocksdb::W
   }
   std::erase(chunk.replicas, cmd.worker_id);
   put_entry(batch, cmd.parent, cmd.name, file.value());
-  if (std::erase(record->corrupt, cmd.worker_id) > 0) {
-    batch->Put(store_->chunks(), cmd.chunk_id,
-               record->corrupt.empty() ? std::string() : encode(record.value()));
-  }
+  forget_corrupt(cmd.chunk_id, &record.value(), {cmd.worker_id}, batch);
   batch->Put(store_->garbage(), garbage_key(cmd.worker_id, cmd.chunk_id), "");
   return Status::ok();
 }
