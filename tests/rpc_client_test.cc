@@ -11,17 +11,24 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A port nothing listens on: bound once, then closed.
-std::string dead_endpoint(zmq::context_t& ctx) {
-  zmq::socket_t s(ctx, zmq::socket_type::router);
+// A port nothing listens on: bound, then closed. ZeroMQ closes a socket's
+// listener on its I/O thread some time after the socket is closed, so the
+// bind is made in a context of its own, whose end waits for that.
+std::string dead_endpoint() {
+  zmq::context_t own;
+  zmq::socket_t s(own, zmq::socket_type::router);
+  s.set(zmq::sockopt::linger, 0);
   s.bind("tcp://127.0.0.1:*");
-  return s.get(zmq::sockopt::last_endpoint);
+  std::string ep = s.get(zmq::sockopt::last_endpoint);
+  s.close();
+  own.close();
+  return ep;
 }
 
 TEST(RpcClientTest, ARefusedConnectFailsAtOnceNotAtTheConnectTimeout) {
   zmq::context_t ctx;
   // A minute to connect: only the refusal can end the send before the test's own timeout.
-  RpcClient client(ctx, dead_endpoint(ctx), milliseconds(60000));
+  RpcClient client(ctx, dead_endpoint(), milliseconds(60000));
   auto id = client.send(make_envelope(StatRequest{"/", false}));
   ASSERT_FALSE(id.is_ok());
   EXPECT_EQ(id.status().code(), Code::kUnavailable);
