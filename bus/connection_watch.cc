@@ -39,6 +39,13 @@ bool ConnectionWatch::refused() {
   return refused_ && !up_;
 }
 
+std::vector<ConnectionWatch::Change> ConnectionWatch::take_changes() {
+  read_events();
+  std::vector<Change> out(changes_.begin(), changes_.end());
+  changes_.clear();
+  return out;
+}
+
 void ConnectionWatch::read_events() {
   while (true) {
     zmq::message_t event, address;
@@ -47,6 +54,10 @@ void ConnectionWatch::read_events() {
     if (event.size() < 2) continue;
     uint16_t id = 0;
     std::memcpy(&id, event.data(), sizeof id);
+    if (id == ZMQ_EVENT_CONNECTED || id == ZMQ_EVENT_DISCONNECTED) {
+      changes_.push_back({id == ZMQ_EVENT_CONNECTED, address.to_string()});
+      if (changes_.size() > 64) changes_.pop_front();
+    }
     if (id == ZMQ_EVENT_CONNECTED) {
       up_ = true;
       lost_ = false;

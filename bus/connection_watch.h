@@ -7,7 +7,9 @@
 
 #include <zmq.hpp>
 
+#include <deque>
 #include <string>
+#include <vector>
 
 namespace dfs {
 
@@ -29,6 +31,15 @@ class ConnectionWatch {
   // For polling: readable when an event waits.
   void* handle() { return events_.handle(); }
 
+  // A connection made or lost, as ZeroMQ's monitor reported it.
+  struct Change {
+    bool connected = false;
+    std::string endpoint;
+  };
+  // Reads the events that arrived; returns the connects and disconnects
+  // since the last call (the latest 64 at most).
+  std::vector<Change> take_changes();
+
  private:
   void* watched_;
   zmq::socket_t events_;
@@ -36,6 +47,7 @@ class ConnectionWatch {
   bool up_ = false;
   bool lost_ = false;
   bool refused_ = false;
+  std::deque<Change> changes_;
 };
 
 }  // namespace dfs

@@ -66,6 +66,11 @@ Result<MemberChangeReply> Client::change_member(const std::string& op, uint64_t 
       MemberChangeRequest{op, id, endpoint, {}});
 }
 
+Status Client::drain_worker(const std::string& id, bool draining) {
+  auto r = master_.call<WorkerDrainRequest, OkReply>(WorkerDrainRequest{id, draining, {}});
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
 Result<FsckReply> Client::fsck(const std::string& path) {
   auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path, options_.stale});
   if (!r.is_ok()) return about_path(path, r.status());

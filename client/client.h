@@ -63,6 +63,8 @@ class Client {
   Result<FsckReply> fsck(const std::string& path);
   // The masters of the group (dfs admin members).
   Result<MembersReply> members();
+  // Starts (draining) or undoes the decommission of worker `id`.
+  Status drain_worker(const std::string& id, bool draining);
   // op "add" (endpoint; id 0 lets the leader choose), "remove" or "transfer" (id).
   Result<MemberChangeReply> change_member(const std::string& op, uint64_t id,
                                           const std::string& endpoint);

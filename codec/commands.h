@@ -225,4 +225,17 @@ struct ReplicaDroppedCmd {
   Status validate() const;
 };
 
+// Worker `worker_id` is being decommissioned (draining) or is back in
+// service. A draining worker is given no new chunk; its copies still serve
+// reads and act as repair sources, but no longer count toward a chunk's
+// factor, so the leader copies each elsewhere and then drops it there.
+// Refused for a worker never registered.
+struct WorkerDrainCmd {
+  static constexpr MsgType kType = MsgType::kWorkerDrainCmd;
+  std::string worker_id;
+  bool draining = true;
+  DFS_MSGPACK_MAP(worker_id, draining);
+  Status validate() const;
+};
+
 }  // namespace dfs

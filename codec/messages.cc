@@ -385,6 +385,16 @@ bool is_host_port(const std::string& s) {
 }
 }  // namespace
 
+Status WorkerDrainRequest::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id '" + worker_id + "'");
+  return Status::ok();
+}
+
+Status WorkerDrainCmd::validate() const {
+  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id '" + worker_id + "'");
+  return Status::ok();
+}
+
 Status MemberChangeRequest::validate() const {
   if (op == "add") {
     if (!is_host_port(endpoint)) return invalid_argument("add needs the new master's host:port");

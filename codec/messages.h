@@ -83,8 +83,15 @@ struct WorkerInfo {
   std::string fs_id;  // the filesystem its store is on, as its heartbeats say
   uint64_t fs_size = 0;
   uint64_t fs_free = 0;
+  uint32_t writes = 0;  // load, from its latest heartbeat (see Heartbeat)
+  uint32_t copies = 0;
+  bool draining = false;  // being decommissioned (dfs admin decommission)
+  // Chunks whose records name this worker, as the leader's replica map has
+  // them (-1 when the answering master is not the leader): a draining worker
+  // is safe to stop once this is 0.
+  int64_t recorded_chunks = -1;
   DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms, fs_id, fs_size,
-                  fs_free);
+                  fs_free, writes, copies, draining, recorded_chunks);
   Status validate() const;
 };
 
@@ -298,8 +305,12 @@ struct ClusterStatusReply {
   uint64_t applied_index = 0;
   std::string leader;   // the leader's api endpoint, as this master knows it
   RepairStatus repair;  // the leader's only
+  // The leader's last published event (ClusterEvent.epoch and .sequence):
+  // this reply reflects every event up to it. 0 from a follower.
+  uint64_t event_epoch = 0;
+  uint64_t event_sequence = 0;
   DFS_MSGPACK_MAP(master_id, role, workers, files, directories, garbage_chunks, term, commit_index,
-                  applied_index, leader, repair);
+                  applied_index, leader, repair, event_epoch, event_sequence);
   Status validate() const;
 };
 
@@ -346,6 +357,18 @@ struct MemberChangeRequest {
   std::string endpoint;
   RequestSession session;
   DFS_MSGPACK_MAP(op, id, endpoint, session);
+  Status validate() const;
+};
+
+// dfs admin decommission / recommission: start or undo the drain of a
+// worker. Answered once the change is in the log; the drain itself runs in
+// the background and shows in ClusterStatusReply.
+struct WorkerDrainRequest {
+  static constexpr MsgType kType = MsgType::kWorkerDrainRequest;
+  std::string worker_id;
+  bool draining = true;
+  RequestSession session;
+  DFS_MSGPACK_MAP(worker_id, draining, session);
   Status validate() const;
 };
 
@@ -516,8 +539,12 @@ struct Heartbeat {
   std::string fs_id;
   uint64_t fs_size = 0;
   uint64_t fs_free = 0;
+  // Load: chunk writes open on it (as pipeline head or hop) and repair
+  // copies it is sending, queued or running.
+  uint32_t writes = 0;
+  uint32_t copies = 0;
   DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted,
-                  bad, fs_id, fs_size, fs_free);
+                  bad, fs_id, fs_size, fs_free, writes, copies);
   Status validate() const;
 };
 
@@ -594,8 +621,13 @@ struct ClusterEvent {
   std::string subject;
   std::string detail;
   int64_t time_ms = 0;
+  // Numbered 1, 2, 3... by the leader that publishes them, within `epoch`
+  // (a random id of that leader's term of office): a listener that sees a
+  // number skipped, or a new epoch, fetches the state afresh (the Clone
+  // pattern) from ClusterStatusReply, which carries the pair it reflects.
   uint64_t sequence = 0;
-  DFS_MSGPACK_MAP(kind, subject, detail, time_ms, sequence);
+  uint64_t epoch = 0;
+  DFS_MSGPACK_MAP(kind, subject, detail, time_ms, sequence, epoch);
   Status validate() const;
 };
 

@@ -106,6 +106,10 @@ std::string_view msg_type_name(MsgType type) {
       return "ReplicaAddedCmd";
     case MsgType::kReplicaDroppedCmd:
       return "ReplicaDroppedCmd";
+    case MsgType::kWorkerDrainCmd:
+      return "WorkerDrainCmd";
+    case MsgType::kWorkerDrainRequest:
+      return "WorkerDrainRequest";
     case MsgType::kMembersRequest:
       return "MembersRequest";
     case MsgType::kMembersReply:

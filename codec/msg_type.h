@@ -36,6 +36,8 @@ enum class MsgType : uint16_t {
   kMembersReply = 51,
   kMemberChangeRequest = 52,
   kMemberChangeReply = 53,
+  // Admin -> master: taking a worker out of service and back.
+  kWorkerDrainRequest = 54,
   // Client -> worker data.
   kWriteChunkFrame = 40,
   kWriteChunkAck = 41,
@@ -74,6 +76,7 @@ enum class MsgType : uint16_t {
   kMemberChangeCmd = 114,
   kReplicaAddedCmd = 115,
   kReplicaDroppedCmd = 116,
+  kWorkerDrainCmd = 117,
 };
 
 bool is_known_msg_type(uint16_t value);

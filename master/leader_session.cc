@@ -45,9 +45,10 @@ class LeaderSession::Env : public RepairEnv {
 
   bool counts(const std::string& w) const override { return s_.registry_.is_heard(w); }
   bool can_send(const std::string& w) const override { return s_.registry_.is_live(w); }
+  bool draining(const std::string& w) const override { return s_.ns_.is_draining(w); }
   Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
                                         const std::vector<std::string>& exclude) override {
-    return s_.registry_.place(size, count, 1, exclude, now);
+    return s_.registry_.place(size, count, 1, s_.with_draining(exclude), now);
   }
   bool garbage_pending(const std::string& w, const std::string& chunk) const override {
     return s_.ns_.garbage_pending(w, chunk);
@@ -85,6 +86,7 @@ LeaderSession::LeaderSession(const MasterOptions& options, Namespace& ns, Worker
       planner_(options.repair, since + options.registry.dead_after),
       env_(std::make_unique<Env>(*this)) {
   for (const auto& w : ns_.workers()) registered_[w.id] = w;
+  while (epoch_ == 0) epoch_ = rng_();
   ns_.set_listener(&replicas_);
 }
 
@@ -145,6 +147,13 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
       return with<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) -> Result<Command> {
         return make_command(AbortUploadCmd{r.upload_id}, ms, r.session);
       });
+    case MsgType::kWorkerDrainRequest:
+      return with<WorkerDrainRequest>(request, [&](const WorkerDrainRequest& r) -> Result<Command> {
+        if (!ns_.worker(r.worker_id)) {
+          return not_found("worker " + r.worker_id + " is unknown (never registered)");
+        }
+        return make_command(WorkerDrainCmd{r.worker_id, r.draining}, ms, r.session);
+      });
     case MsgType::kReportBadReplicaRequest:
       return with<ReportBadReplicaRequest>(
           request, [&](const ReportBadReplicaRequest& r) -> Result<Command> {
@@ -168,11 +177,20 @@ Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
   // A worker this client found failing may be dead: every client's next
   // chunks avoid it until it is heard from again.
   for (const auto& w : req.exclude) registry_.note_failure(w, now);
-  auto pipeline =
-      registry_.place(req.size, upload->replication, upload->min_replication, req.exclude, now);
+  auto pipeline = registry_.place(req.size, upload->replication, upload->min_replication,
+                                  with_draining(req.exclude), now);
   if (!pipeline.is_ok()) return pipeline.status();
   AllocateChunkCmd cmd{req.upload_id, new_id(), req.size, std::move(pipeline).value()};
   return make_command(cmd, wall_clock_ms(), req.session);
+}
+
+std::vector<std::string> LeaderSession::with_draining(std::vector<std::string> exclude) const {
+  exclude.insert(exclude.end(), ns_.draining().begin(), ns_.draining().end());
+  return exclude;
+}
+
+int64_t LeaderSession::recorded_chunks(const std::string& worker) const {
+  return replicas_.loaded() ? static_cast<int64_t>(replicas_.count_on(worker)) : -1;
 }
 
 std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
@@ -193,7 +211,7 @@ std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb, Clock::tim
 
 void LeaderSession::mark_bad(const std::string& chunk, const std::string& worker,
                              const std::string& why, Clock::time_point now,
-                             std::vector<Command>* out) {
+                             std::vector<Command>* out, bool quiet) {
   const ReplicaMap::Chunk* c = replicas_.find(chunk);
   if (!c) return;  // no file references it: the orphan collection deletes it
   auto has = [&](const std::vector<std::string>& v) {
@@ -204,7 +222,7 @@ void LeaderSession::mark_bad(const std::string& chunk, const std::string& worker
   if (last != Clock::time_point{} && now - last < std::chrono::seconds(10)) return;
   last = now;
   if (marked_.size() > 100000) marked_.clear();  // only a damper against repeats
-  spdlog::warn("the copy of chunk {} on {} is bad: {}", chunk, worker, why);
+  if (!quiet) spdlog::warn("the copy of chunk {} on {} is bad: {}", chunk, worker, why);
   auto [parent, name] = split_entry(c->entry);
   out->push_back(make_command(
       MarkReplicaBadCmd{chunk, worker, "", why.substr(0, 900), parent, name}, wall_clock_ms()));
@@ -212,49 +230,65 @@ void LeaderSession::mark_bad(const std::string& chunk, const std::string& worker
 
 std::vector<Command> LeaderSession::on_chunk_report(const ChunkReport& report,
                                                     Clock::time_point now) {
+  // Bounded per report; the next report goes on where this one stopped.
+  constexpr size_t kMaxPerReport = 5000;
   std::vector<Command> out;
+  Inventory* inv = nullptr;
+  if (report.report != 0 && replicas_.loaded()) {
+    inv = &inventories_[report.worker_id];
+    if (inv->report != report.report)
+      *inv = Inventory{report.report, report.pages, {}, {}, {}, now};
+    if (inv->pages != report.pages || !inv->got.insert(report.page).second) inv = nullptr;
+  }
   // Only a first sifting, to keep the entry small: the state machine decides
-  // again when it applies, against the state of that moment.
+  // again when it applies, against the state of that moment. The replica
+  // map, once walked, knows every committed chunk without a read of the
+  // store: a million-chunk inventory costs no million reads.
   CollectOrphansCmd cmd{report.worker_id, {}};
   for (const auto& id : report.chunk_ids) {
-    if (!ns_.references_chunk(id) && !ns_.uploads().is_allocated(id)) cmd.chunk_ids.push_back(id);
+    const ReplicaMap::Chunk* c = replicas_.loaded() ? replicas_.find(id) : nullptr;
+    bool referenced = replicas_.loaded() ? c != nullptr : ns_.references_chunk(id);
+    if (!referenced) {
+      if (!ns_.uploads().is_allocated(id)) cmd.chunk_ids.push_back(id);
+      continue;
+    }
+    if (!inv || !c) continue;
+    inv->held.insert(c);
+    bool recorded_here =
+        std::find(c->replicas.begin(), c->replicas.end(), report.worker_id) != c->replicas.end();
+    if (!recorded_here && inv->strays.size() < kMaxPerReport) inv->strays.push_back(id);
   }
   if (!cmd.chunk_ids.empty()) {
     spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
                  cmd.chunk_ids.size());
     out.push_back(make_command(cmd, wall_clock_ms()));
   }
-  if (report.report == 0 || !replicas_.loaded()) return out;
-  Inventory& inv = inventories_[report.worker_id];
-  if (inv.report != report.report) inv = Inventory{report.report, report.pages, {}, {}, now};
-  if (inv.pages != report.pages || !inv.got.insert(report.page).second) return out;
+  if (!inv) return out;
   // A margin for the trip from the worker: it can only make `listed` earlier.
   auto listed = now - std::chrono::milliseconds(report.listed_ms_ago) - std::chrono::seconds(1);
-  inv.listed = std::min(inv.listed, listed);
-  inv.ids.insert(report.chunk_ids.begin(), report.chunk_ids.end());
-  if (inv.got.size() < inv.pages) return out;
-  reconcile(report.worker_id, inv, &out);
+  inv->listed = std::min(inv->listed, listed);
+  if (inv->got.size() < inv->pages) return out;
+  reconcile(report.worker_id, *inv, kMaxPerReport, &out);
   inventories_.erase(report.worker_id);
   return out;
 }
 
-void LeaderSession::reconcile(const std::string& worker, const Inventory& inv,
+void LeaderSession::reconcile(const std::string& worker, const Inventory& inv, size_t max,
                               std::vector<Command>* out) {
-  // Bounded per report; the next report goes on where this one stopped.
-  constexpr size_t kMaxPerReport = 5000;
   size_t missing = 0, strays = 0;
   auto now = inv.listed;  // marks are dated by the listing; only a damper anyway
-  for (const auto& id : replicas_.chunks_on(worker)) {
-    if (missing == kMaxPerReport) break;
-    const ReplicaMap::Chunk* c = replicas_.find(id);
-    if (!c || c->changed_at >= inv.listed || inv.ids.count(id)) continue;
+  std::vector<std::string> lacking;
+  replicas_.for_each_on(worker, [&](const std::string& id, const ReplicaMap::Chunk& c) {
+    if (c.changed_at < inv.listed && !inv.held.count(&c)) lacking.push_back(id);
+    return lacking.size() < max;
+  });
+  for (const auto& id : lacking) {
     size_t before = out->size();
-    mark_bad(id, worker, "missing from its worker's inventory", now, out);
+    mark_bad(id, worker, "missing from its worker's inventory", now, out, /*quiet=*/true);
     missing += out->size() - before;
   }
   const int64_t ms = wall_clock_ms();
-  for (const auto& id : inv.ids) {
-    if (strays == kMaxPerReport) break;
+  for (const auto& id : inv.strays) {
     const ReplicaMap::Chunk* c = replicas_.find(id);
     if (!c || c->changed_at >= inv.listed || planner_.busy(id)) continue;
     if (std::find(c->replicas.begin(), c->replicas.end(), worker) != c->replicas.end()) continue;
@@ -282,6 +316,8 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
     }
   }
   plan_repairs(now, &out);
+  announce_drained();
+  announce_repair();
   if (now >= next_gc_) {
     next_gc_ = now + options_.gc_interval;
     // Jobs are re-published every interval until the worker reports the
@@ -302,6 +338,30 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
     }
   }
   return out;
+}
+
+void LeaderSession::announce_drained() {
+  if (!replicas_.loaded()) return;
+  for (const auto& w : ns_.draining()) {
+    if (replicas_.count_on(w) > 0 || !drained_.insert(w).second) continue;
+    spdlog::info("worker {} is drained: no chunk needs it; it is safe to stop", w);
+    publish(ClusterEvent{"worker.drained", w, "safe to stop", 0, 0});
+  }
+}
+
+void LeaderSession::announce_repair() {
+  RepairStats s = planner_.stats();
+  uint64_t under = s.queued + s.running;
+  if (!repairing_ && under > 0) {
+    repairing_ = true;
+    publish(ClusterEvent{"repair.started", std::to_string(under) + " chunks under-replicated",
+                         std::to_string(s.lost) + " lost", 0, 0});
+  } else if (repairing_ && under == 0) {
+    repairing_ = false;
+    publish(ClusterEvent{"repair.finished",
+                         std::to_string(s.copied) + " copies done since this master leads",
+                         std::to_string(s.lost) + " lost", 0, 0});
+  }
 }
 
 void LeaderSession::on_worker_live(const std::string& worker) {
@@ -363,7 +423,15 @@ RepairStatus LeaderSession::repair_status() const {
 void LeaderSession::on_applied(const Outcome& outcome) {
   for (const auto& [worker, size] : outcome.released) registry_.release(worker, size);
   if (outcome.event) {
-    if (outcome.event->kind == "replica.corrupt") {
+    const std::string& kind = outcome.event->kind;
+    if (kind == "worker.draining" || kind == "worker.recommissioned") {
+      // Its copies stop (or start again) counting toward their factors.
+      drained_.erase(outcome.event->subject);
+      planner_.on_worker_change(outcome.event->subject, replicas_);
+      spdlog::info("worker {} {}", outcome.event->subject,
+                   kind == "worker.draining" ? "is draining" : "is back in service");
+    }
+    if (kind == "replica.corrupt") {
       spdlog::warn("replica on {} is corrupt: {}", outcome.event->subject, outcome.event->detail);
     }
     publish(*outcome.event);
@@ -373,6 +441,7 @@ void LeaderSession::on_applied(const Outcome& outcome) {
 void LeaderSession::publish(ClusterEvent event) {
   event.time_ms = wall_clock_ms();
   event.sequence = ++event_seq_;
+  event.epoch = epoch_;
   Envelope env = make_envelope(event);
   env.topic = "event." + event.kind;
   outbox_.push_back(std::move(env));

@@ -74,6 +74,8 @@ class LeaderSession {
   // Periodic work: liveness events, delete and repair jobs, expiry.
   std::vector<Command> tick(Clock::time_point now);
   RepairStatus repair_status() const;
+  // Chunks the replica map records on `worker`, or -1 before the map is loaded.
+  int64_t recorded_chunks(const std::string& worker) const;
   // What an applied entry means for the leader: events, freed placements.
   void on_applied(const Outcome& outcome);
 
@@ -82,13 +84,19 @@ class LeaderSession {
   bool in_startup_grace(Clock::time_point now) const {
     return now < since_ + options_.registry.suspect_after;
   }
-  // Queues an event for the bus (time and sequence filled in here).
+  // Queues an event for the bus (time, epoch and sequence filled in here).
   void publish(ClusterEvent event);
+  uint64_t event_epoch() const { return epoch_; }
+  uint64_t event_sequence() const { return event_seq_; }
   // Messages to publish on the jobs PUB since the last call (topic set).
   std::vector<Envelope> take_outbox() { return std::exchange(outbox_, {}); }
 
  private:
   Result<Command> plan_allocation(const AllocateChunkRequest& req, Clock::time_point now);
+  // `exclude` and every draining worker: placement never picks those.
+  std::vector<std::string> with_draining(std::vector<std::string> exclude) const;
+  // Publishes worker.drained once for each draining worker no record names.
+  void announce_drained();
   std::string new_id();
   // Walks more of the namespace into the replica map, then plans repairs.
   void plan_repairs(Clock::time_point now, std::vector<Command>* out);
@@ -98,14 +106,21 @@ class LeaderSession {
     uint64_t report = 0;
     uint32_t pages = 0;
     std::set<uint32_t> got;
-    std::unordered_set<std::string> ids;
-    Clock::time_point listed;  // the earliest the listing may have begun
+    // The recorded chunks it listed, as the replica map's entries (compared,
+    // never followed: one may be gone by the last page).
+    std::unordered_set<const ReplicaMap::Chunk*> held;
+    std::vector<std::string> strays;  // listed, recorded only on other workers
+    Clock::time_point listed;         // the earliest the listing may have begun
   };
-  void reconcile(const std::string& worker, const Inventory& inv, std::vector<Command>* out);
+  // Once a whole report is in: marks recorded replicas it lacks and drops
+  // copies nothing records, at most `max` of each.
+  void reconcile(const std::string& worker, const Inventory& inv, size_t max,
+                 std::vector<Command>* out);
   // Proposes MarkReplicaBadCmd for the copy on `worker` unless it is not
-  // recorded there, already marked, or proposed moments ago.
+  // recorded there, already marked, or proposed moments ago. Logs it unless
+  // `quiet` (the caller logs one line for many).
   void mark_bad(const std::string& chunk, const std::string& worker, const std::string& why,
-                Clock::time_point now, std::vector<Command>* out);
+                Clock::time_point now, std::vector<Command>* out, bool quiet = false);
 
   const MasterOptions& options_;
   Namespace& ns_;
@@ -114,11 +129,17 @@ class LeaderSession {
   std::mt19937_64 rng_;
   std::map<std::string, WorkerAddr> registered_;  // worker addresses proposed or in the log
   std::vector<Envelope> outbox_;
+  uint64_t epoch_ = 0;  // this session's events' epoch: random, never 0
   uint64_t event_seq_ = 0;
+  bool repairing_ = false;  // repair.started published, repair.finished not yet
+  // Publishes repair.started when chunks fall below their factor and
+  // repair.finished when none is left.
+  void announce_repair();
   Clock::time_point next_gc_{};
   Clock::time_point next_expire_{};
   std::map<std::string, Inventory> inventories_;
   std::map<std::pair<std::string, std::string>, Clock::time_point> marked_;  // (worker, chunk)
+  std::set<std::string> drained_;  // draining workers announced drained
   ReplicaMap replicas_;
   RepairPlanner planner_;
   std::unique_ptr<Env> env_;

@@ -39,6 +39,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kAbortUploadRequest:
     case MsgType::kReportBadReplicaRequest:
     case MsgType::kMemberChangeRequest:
+    case MsgType::kWorkerDrainRequest:
       return true;
     default:
       return false;
@@ -523,10 +524,18 @@ ClusterStatusReply MasterService::cluster_status(Clock::time_point now) {
   rep.applied_index = ns_->applied_index();
   if (log_status_) log_status_(&rep);
   rep.workers = registry_.snapshot(now);
+  for (auto& w : rep.workers) {
+    w.draining = ns_->is_draining(w.id);
+    if (session_) w.recorded_chunks = session_->recorded_chunks(w.id);
+  }
   rep.files = ns_->file_count();
   rep.directories = ns_->directory_count();
   rep.garbage_chunks = ns_->garbage_count();
-  if (session_) rep.repair = session_->repair_status();
+  if (session_) {
+    rep.repair = session_->repair_status();
+    rep.event_epoch = session_->event_epoch();
+    rep.event_sequence = session_->event_sequence();
+  }
   return rep;
 }
 

@@ -86,6 +86,13 @@ Status Namespace::load_counters() {
         decode_stored<MemberRecord>(r.value(), "member record");
   }
   MetaStore::check_scan(r);
+  std::unique_ptr<rocksdb::Iterator> w(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->workers()));
+  for (w->SeekToFirst(); w->Valid(); w->Next()) {
+    auto rec = decode_stored<WorkerRecord>(w->value().ToStringView(), "worker record");
+    if (rec.draining) draining_.insert(rec.id);
+  }
+  if (!w->status().ok()) return from_rocks(w->status(), "read workers");
   return Status::ok();
 }
 
@@ -374,20 +381,20 @@ bool Namespace::references_chunk(const std::string& id) const {
 }
 
 Result<std::string> Namespace::scan_entries(
-    const std::string& after, size_t limit,
-    const std::function<void(std::string_view, const Inode&)>& fn) const {
+    const std::string& after, size_t budget,
+    const std::function<size_t(std::string_view, const Inode&)>& fn) const {
   std::string from = after.empty() ? std::string() : after + '\0';
   std::string last;
-  size_t n = 0;
+  size_t spent = 0;
   auto r = store_->scan(store_->inodes(), from, "");
-  for (; r.valid() && n < limit; r.next(), ++n) {
+  for (; r.valid() && spent < budget; r.next()) {
     auto inode = decode<Inode>(r.value());
     if (!inode.is_ok()) return Status(Code::kCorruption, "a stored entry is unreadable");
-    fn(r.key(), inode.value());
+    spent += std::max<size_t>(1, fn(r.key(), inode.value()));
     last.assign(r.key());
   }
   DFS_RETURN_IF_ERROR(from_rocks(r.status(), "scan entries"));
-  if (n < limit) return std::string();  // nothing after the last one
+  if (!r.valid()) return std::string();  // nothing after the last one
   return last;
 }
 
@@ -555,10 +562,12 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
            [&](const CollectOrphansCmd& c) { return apply_collect_orphans(c, batch); });
       break;
     case MsgType::kRegisterWorkerCmd:
-      with(std::type_identity<RegisterWorkerCmd>{}, [&](const RegisterWorkerCmd& c) {
-        batch->Put(store_->workers(), c.worker.id, encode(c.worker));
-        return Status::ok();
-      });
+      with(std::type_identity<RegisterWorkerCmd>{},
+           [&](const RegisterWorkerCmd& c) { return apply_register_worker(c, batch); });
+      break;
+    case MsgType::kWorkerDrainCmd:
+      with(std::type_identity<WorkerDrainCmd>{},
+           [&](const WorkerDrainCmd& c) { return apply_worker_drain(c, batch, &out); });
       break;
     case MsgType::kCreateUploadCmd:
       with(std::type_identity<CreateUploadCmd>{},
@@ -830,6 +839,33 @@ Status Namespace::apply_member_change(const MemberChangeCmd& cmd, rocksdb::Write
   members_[cmd.id] = record;
   out->reply_type = MsgType::kMemberChangeReply;
   out->reply_body = encode(MemberChangeReply{cmd.id});
+  return Status::ok();
+}
+
+Status Namespace::apply_register_worker(const RegisterWorkerCmd& cmd, rocksdb::WriteBatch* batch) {
+  // A new address keeps the worker's drain flag.
+  WorkerRecord rec{cmd.worker.id, cmd.worker.endpoint, cmd.worker.pipeline,
+                   is_draining(cmd.worker.id)};
+  batch->Put(store_->workers(), rec.id, encode(rec));
+  return Status::ok();
+}
+
+Status Namespace::apply_worker_drain(const WorkerDrainCmd& cmd, rocksdb::WriteBatch* batch,
+                                     Outcome* out) {
+  auto v = store_->get(store_->workers(), cmd.worker_id);
+  if (!v) return not_found("worker " + cmd.worker_id + " is unknown (never registered)");
+  auto rec = decode_stored<WorkerRecord>(*v, "worker " + cmd.worker_id);
+  if (rec.draining == cmd.draining) return Status::ok();  // already so: a repeat changes nothing
+  rec.draining = cmd.draining;
+  batch->Put(store_->workers(), rec.id, encode(rec));
+  // Applied in memory now: a command that fails afterwards is none of these.
+  if (cmd.draining) {
+    draining_.insert(rec.id);
+  } else {
+    draining_.erase(rec.id);
+  }
+  out->event = ClusterEvent{cmd.draining ? "worker.draining" : "worker.recommissioned",
+                            cmd.worker_id, "", 0, 0};
   return Status::ok();
 }
 

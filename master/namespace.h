@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -71,6 +72,18 @@ struct MemberRecord {
   std::string api;  // host:port
   std::string wanted;
   DFS_MSGPACK_MAP(api, wanted);
+  Status validate() const { return Status::ok(); }
+};
+
+// A worker as the state machine stores it: its address, and whether it is
+// being decommissioned. Stored under the worker's id; read back as a
+// WorkerAddr where only the address matters.
+struct WorkerRecord {
+  std::string id;
+  std::string endpoint;
+  std::string pipeline;
+  bool draining = false;
+  DFS_MSGPACK_MAP(id, endpoint, pipeline, draining);
   Status validate() const { return Status::ok(); }
 };
 
@@ -135,6 +148,9 @@ class Namespace {
 
   std::vector<WorkerAddr> workers() const;
   std::optional<WorkerAddr> worker(const std::string& id) const;
+  // Workers being decommissioned (WorkerDrainCmd), kept in memory.
+  const std::set<std::string>& draining() const { return draining_; }
+  bool is_draining(const std::string& id) const { return draining_.count(id) > 0; }
   // Whether an upload was last active before `upload_cutoff_ms`, or a
   // client's exactly-once record before `session_cutoff_ms`.
   bool has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const;
@@ -145,13 +161,13 @@ class Namespace {
   Result<std::optional<Inode>> entry(uint64_t parent, const std::string& name) const {
     return child(parent, name);
   }
-  // Calls fn(key, inode) for at most `limit` entries (files and
-  // directories) whose keys sort after `after`, in key order. Returns the
-  // last key visited, or "" when no entry is left: a caller walks the whole
-  // namespace a page at a time.
+  // Calls fn(key, inode) for entries (files and directories) whose keys
+  // sort after `after`, in key order, until the costs fn returns (at least 1
+  // each) reach `budget`. Returns the last key visited, or "" when no entry
+  // is left: a caller walks the whole namespace a page at a time.
   Result<std::string> scan_entries(
-      const std::string& after, size_t limit,
-      const std::function<void(std::string_view, const Inode&)>& fn) const;
+      const std::string& after, size_t budget,
+      const std::function<size_t(std::string_view, const Inode&)>& fn) const;
   // Whether chunk `chunk_id` on `worker` waits to be deleted there.
   bool garbage_pending(const std::string& worker, const std::string& chunk_id) const;
   // `listener` (or nullptr) hears of every change from now on.
@@ -225,6 +241,8 @@ class Namespace {
   Status apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
                       Outcome* out);
   Status apply_member_change(const MemberChangeCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_register_worker(const RegisterWorkerCmd& cmd, rocksdb::WriteBatch* batch);
+  Status apply_worker_drain(const WorkerDrainCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
   // Removes the upload; its allocated chunks not in `keep` become garbage.
   void drop_upload(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
                    const std::vector<ChunkInfo>& keep, Outcome* out);
@@ -274,6 +292,7 @@ class Namespace {
   NamespaceListener* listener_ = nullptr;
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
+  std::set<std::string> draining_;            // the same, of the workers' drain flags
 };
 
 }  // namespace dfs

@@ -18,7 +18,7 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 void RepairPlanner::on_worker_change(const std::string& worker, const ReplicaMap& map) {
   if (map.count_on(worker) > kMaxTouched) {
     sweeping_ = true;
-    sweep_cursor_.clear();
+    sweep_pos_ = {};
     return;
   }
   for (auto& id : map.chunks_on(worker)) dirty_.insert(std::move(id));
@@ -91,7 +91,7 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
   if (!swept_once_ || (!sweeping_ && now >= next_sweep_)) {
     swept_once_ = true;
     sweeping_ = true;
-    sweep_cursor_.clear();
+    sweep_pos_ = {};
   }
 
   size_t budget = options_.evaluate_per_tick;
@@ -101,13 +101,11 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
     --budget;
   }
   if (sweeping_) {
-    const auto& chunks = map.chunks();
-    auto it = sweep_cursor_.empty() ? chunks.begin() : chunks.upper_bound(sweep_cursor_);
-    for (; budget > 0 && it != chunks.end(); ++it, --budget) {
-      sweep_cursor_ = it->first;
-      evaluate(it->first, map, env, now, &out);
-    }
-    if (it == chunks.end()) {
+    bool done = map.sweep(&sweep_pos_, budget, [&](const std::string& id) {
+      evaluate(id, map, env, now, &out);
+      if (budget > 0) --budget;
+    });
+    if (done) {
       sweeping_ = false;
       next_sweep_ = now + options_.sweep_every;
     }
@@ -127,18 +125,31 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
       unqueue(id);
       continue;
     }
-    std::vector<std::string> good;
-    for (const auto& w : c->replicas) {
-      if (!contains(c->corrupt, w) && env.counts(w)) good.push_back(w);
-    }
-    if (good.empty() || good.size() >= c->replication) {
+    Holders h = holders(*c, env);
+    if ((h.good.empty() && h.leaving.empty()) || h.good.size() >= c->replication) {
       dirty_.insert(id);  // changed since it was queued
       unqueue(id);
       continue;
     }
-    try_copy(id, *c, good, env, now, &out);
+    try_copy(id, *c, h, env, now, &out);
   }
   return out;
+}
+
+RepairPlanner::Holders RepairPlanner::holders(const ReplicaMap::Chunk& c, const RepairEnv& env) {
+  Holders h;
+  for (const auto& w : c.replicas) {
+    if (contains(c.corrupt, w)) {
+      h.corrupt.push_back(w);
+    } else if (!env.counts(w)) {
+      h.gone.push_back(w);
+    } else if (env.draining(w)) {
+      h.leaving.push_back(w);
+    } else {
+      h.good.push_back(w);
+    }
+  }
+  return h;
 }
 
 void RepairPlanner::evaluate(const std::string& id, const ReplicaMap& map, RepairEnv& env,
@@ -151,28 +162,23 @@ void RepairPlanner::evaluate(const std::string& id, const ReplicaMap& map, Repai
     return;
   }
   if (busy_.count(id) || settling_.count(id)) return;  // looked at again when that ends
-  std::vector<std::string> good, corrupt, gone;
-  for (const auto& w : c->replicas) {
-    if (contains(c->corrupt, w)) {
-      corrupt.push_back(w);
-    } else if (env.counts(w)) {
-      good.push_back(w);
-    } else {
-      gone.push_back(w);
-    }
-  }
-  if (good.empty()) {
+  Holders h = holders(*c, env);
+  auto& [good, leaving, corrupt, gone] = h;
+  if (good.empty() && leaving.empty()) {
     lost_.insert(id);  // nothing to copy from; counted, and looked at again on any change
     unqueue(id);
     return;
   }
   lost_.erase(id);
   if (good.size() < c->replication) {
+    // Danger is in the copies that exist: a chunk whose only other copies
+    // are draining is no more at risk than their number says.
+    size_t copies = good.size() + leaving.size();
     auto it = queued_.find(id);
-    if (it != queued_.end() && it->second == good.size()) return;
+    if (it != queued_.end() && it->second == copies) return;
     unqueue(id);
-    queue_.insert({good.size(), id});
-    queued_[id] = good.size();
+    queue_.insert({copies, id});
+    queued_[id] = copies;
     return;
   }
   unqueue(id);
@@ -186,6 +192,9 @@ void RepairPlanner::evaluate(const std::string& id, const ReplicaMap& map, Repai
   } else if (!gone.empty()) {
     drop.worker = gone.front();
     drop.reason = "worker dead; replaced";
+  } else if (!leaving.empty()) {
+    drop.worker = leaving.front();
+    drop.reason = "worker draining; copied elsewhere";
   } else if (good.size() > c->replication) {
     drop.worker = *std::min_element(good.begin(), good.end(), [&](const auto& a, const auto& b) {
       return env.free_bytes(a) < env.free_bytes(b);
@@ -199,14 +208,17 @@ void RepairPlanner::evaluate(const std::string& id, const ReplicaMap& map, Repai
   out->drops.push_back(std::move(drop));
 }
 
-bool RepairPlanner::try_copy(const std::string& id, const ReplicaMap::Chunk& c,
-                             const std::vector<std::string>& good, RepairEnv& env,
-                             Clock::time_point now, Plan* out) {
+bool RepairPlanner::try_copy(const std::string& id, const ReplicaMap::Chunk& c, const Holders& h,
+                             RepairEnv& env, Clock::time_point now, Plan* out) {
   if (busy_.count(id) || settling_.count(id)) return false;
   std::string source;
-  for (const auto& w : good) {
-    if (!env.can_send(w) || load(w) >= options_.copies_per_worker) continue;
-    if (source.empty() || load(w) < load(source)) source = w;
+  // Draining workers first: on equal load the copy comes from the one that
+  // serves nothing new.
+  for (const auto* group : {&h.leaving, &h.good}) {
+    for (const auto& w : *group) {
+      if (!env.can_send(w) || load(w) >= options_.copies_per_worker) continue;
+      if (source.empty() || load(w) < load(source)) source = w;
+    }
   }
   if (source.empty()) return false;  // every good holder is busy or only briefly silent
   auto info = env.chunk_info(c.entry, id);
@@ -219,7 +231,7 @@ bool RepairPlanner::try_copy(const std::string& id, const ReplicaMap::Chunk& c,
   auto avoided = avoid_.find(id);
   if (avoided != avoid_.end())
     exclude.insert(exclude.end(), avoided->second.begin(), avoided->second.end());
-  uint32_t need = c.replication - static_cast<uint32_t>(good.size());
+  uint32_t need = c.replication - static_cast<uint32_t>(h.good.size());
   auto targets = env.place(info->size, need, exclude);
   if (!targets.is_ok() && avoided != avoid_.end()) {
     avoid_.erase(avoided);  // every other worker failed too: try the failed ones again

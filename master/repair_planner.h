@@ -15,6 +15,9 @@
 // - Copies that overshoot (a late report after a re-plan, a dead worker
 //   back) are surplus and dropped, the copy on the fullest worker first.
 // - Chunks down to one good copy are copied before chunks down to two.
+// - A draining worker's copy is copied elsewhere like a lost one, but read
+//   from while it lasts; it is dropped once the chunk is at its factor
+//   without it, so a drained worker holds nothing the cluster needs.
 #pragma once
 
 #include <chrono>
@@ -41,6 +44,9 @@ class RepairEnv {
   virtual bool counts(const std::string& worker) const = 0;
   // `worker` can send a copy now (live).
   virtual bool can_send(const std::string& worker) const = 0;
+  // `worker` is being decommissioned: its copies are sources, not replicas
+  // that count toward a factor, and it takes no new copy.
+  virtual bool draining(const std::string& worker) const = 0;
   // `count` targets with room for `size` bytes, none in `exclude`; fewer
   // (at least one) when no more fit, or an error when none does.
   virtual Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
@@ -143,11 +149,18 @@ class RepairPlanner {
     Clock::time_point until;
   };
 
+  // A chunk's recorded copies by what they are worth now.
+  struct Holders {
+    std::vector<std::string> good;     // count toward the factor
+    std::vector<std::string> leaving;  // good, on a draining worker
+    std::vector<std::string> corrupt;
+    std::vector<std::string> gone;  // on a worker not heard from
+  };
+  static Holders holders(const ReplicaMap::Chunk& c, const RepairEnv& env);
   void evaluate(const std::string& id, const ReplicaMap& map, RepairEnv& env, Clock::time_point now,
                 Plan* out);
-  bool try_copy(const std::string& id, const ReplicaMap::Chunk& c,
-                const std::vector<std::string>& good, RepairEnv& env, Clock::time_point now,
-                Plan* out);
+  bool try_copy(const std::string& id, const ReplicaMap::Chunk& c, const Holders& h, RepairEnv& env,
+                Clock::time_point now, Plan* out);
   void unqueue(const std::string& id);
   void end_job(std::map<std::string, Job>::iterator it);
   size_t load(const std::string& worker) const;
@@ -155,7 +168,7 @@ class RepairPlanner {
   RepairOptions options_;
   Clock::time_point start_;
   bool swept_once_ = false;
-  std::string sweep_cursor_;  // chunk id a sweep resumes after
+  ReplicaMap::SweepPosition sweep_pos_;  // where a sweep resumes
   bool sweeping_ = false;
   Clock::time_point next_sweep_{};
   std::unordered_set<std::string> dirty_;

@@ -4,26 +4,26 @@
 
 namespace dfs {
 
-void ReplicaMap::link(const std::string& worker, const std::string* id) {
-  workers_[worker].insert(id);
+void ReplicaMap::link(const std::string& worker, const Chunks::value_type* chunk) {
+  workers_[worker].insert(chunk);
 }
 
-void ReplicaMap::unlink(const std::string& worker, const std::string* id) {
+void ReplicaMap::unlink(const std::string& worker, const Chunks::value_type* chunk) {
   auto it = workers_.find(worker);
   if (it == workers_.end()) return;
-  it->second.erase(id);
+  it->second.erase(chunk);
   if (it->second.empty()) workers_.erase(it);
 }
 
 void ReplicaMap::forget(const std::string& id) {
   auto it = chunks_.find(id);
   if (it == chunks_.end()) return;
-  for (const auto& w : it->second.replicas) unlink(w, &it->first);
+  for (const auto& w : it->second.replicas) unlink(w, &*it);
   chunks_.erase(it);
   changed_.erase(id);
 }
 
-void ReplicaMap::set_file(std::string_view key_view, const Inode* inode, bool with_corrupt) {
+void ReplicaMap::set_file(std::string_view key_view, const Inode* inode, bool walked) {
   std::string key(key_view);
   std::vector<std::string> now;
   if (inode && !inode->is_dir()) {
@@ -46,30 +46,32 @@ void ReplicaMap::set_file(std::string_view key_view, const Inode* inode, bool wi
     Chunk& c = it->second;
     for (const auto& w : c.replicas) {
       if (std::find(info.replicas.begin(), info.replicas.end(), w) == info.replicas.end()) {
-        unlink(w, &it->first);
+        unlink(w, &*it);
       }
     }
     for (const auto& w : info.replicas) {
       if (std::find(c.replicas.begin(), c.replicas.end(), w) == c.replicas.end()) {
-        link(w, &it->first);
+        link(w, &*it);
       }
     }
     bool changed = fresh || c.replicas != info.replicas || c.entry != key ||
-                   c.replication != inode->replication ||
-                   (with_corrupt && c.corrupt != info.corrupt);
+                   c.replication != inode->replication || (walked && c.corrupt != info.corrupt);
     if (!changed) continue;
     c.changed_at = std::chrono::steady_clock::now();
     c.entry = key;
     c.replication = inode->replication;
     c.replicas = info.replicas;
-    if (with_corrupt) c.corrupt = info.corrupt;
-    changed_.insert(info.id);
+    if (walked) {
+      c.corrupt = info.corrupt;
+    } else {
+      changed_.insert(info.id);
+    }
   }
   files_[key] = std::move(now);
 }
 
 void ReplicaMap::on_entry(std::string_view key, const Inode* inode) {
-  set_file(key, inode, /*with_corrupt=*/false);
+  set_file(key, inode, /*walked=*/false);
 }
 
 void ReplicaMap::on_chunk_record(std::string_view id, const ChunkRecord* record) {
@@ -82,13 +84,14 @@ void ReplicaMap::on_chunk_record(std::string_view id, const ChunkRecord* record)
   changed_.insert(it->first);
 }
 
-Result<bool> ReplicaMap::load_page(const Namespace& ns, size_t limit) {
+Result<bool> ReplicaMap::load_page(const Namespace& ns, size_t budget) {
   if (loaded_) return true;
-  auto last = ns.scan_entries(cursor_, limit, [&](std::string_view key, const Inode& inode) {
-    if (inode.is_dir() || inode.chunks.empty()) return;
+  auto last = ns.scan_entries(cursor_, budget, [&](std::string_view key, const Inode& inode) {
+    if (inode.is_dir() || inode.chunks.empty()) return size_t{1};
     Inode filled = inode;
     ns.fill_corrupt(&filled);
-    set_file(key, &filled, /*with_corrupt=*/true);
+    set_file(key, &filled, /*walked=*/true);
+    return 1 + inode.chunks.size();
   });
   if (!last.is_ok()) return last.status();
   cursor_ = std::move(last).value();
@@ -111,7 +114,7 @@ std::vector<std::string> ReplicaMap::chunks_on(const std::string& worker) const 
   auto it = workers_.find(worker);
   if (it == workers_.end()) return out;
   out.reserve(it->second.size());
-  for (const std::string* id : it->second) out.push_back(*id);
+  for (const Chunks::value_type* c : it->second) out.push_back(c->first);
   return out;
 }
 

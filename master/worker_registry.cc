@@ -135,6 +135,8 @@ std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {
     w.fs_id = e.last.fs_id;
     w.fs_size = e.last.fs_size;
     w.fs_free = e.last.fs_free;
+    w.writes = e.last.writes;
+    w.copies = e.last.copies;
     out.push_back(w);
   }
   return out;

@@ -151,6 +151,33 @@ TEST_F(ReplicaCommandTest, AStaleCorruptMarkDoesNotBlockAFreshCopy) {
   EXPECT_TRUE(inode.chunks[0].corrupt.empty());
 }
 
+TEST_F(ReplicaCommandTest, ADrainFlagIsKeptAcrossAddressChangesAndRestarts) {
+  Status unknown = apply(make_command(WorkerDrainCmd{"w7", true}, 1)).status;
+  EXPECT_EQ(unknown.code(), Code::kNotFound);
+  WorkerAddr w7{"w7", "tcp://127.0.0.1:1", "tcp://127.0.0.1:2"};
+  ASSERT_TRUE(apply(make_command(RegisterWorkerCmd{w7}, 1)).status.is_ok());
+  Outcome drain = apply(make_command(WorkerDrainCmd{"w7", true}, 1));
+  ASSERT_TRUE(drain.status.is_ok()) << drain.status.to_string();
+  ASSERT_TRUE(drain.event.has_value());
+  EXPECT_EQ(drain.event->kind, "worker.draining");
+  EXPECT_TRUE(ns_->is_draining("w7"));
+  // A repeat changes nothing and announces nothing.
+  EXPECT_FALSE(apply(make_command(WorkerDrainCmd{"w7", true}, 1)).event.has_value());
+  // The worker moves: its new address keeps the flag.
+  w7.endpoint = "tcp://127.0.0.1:3";
+  ASSERT_TRUE(apply(make_command(RegisterWorkerCmd{w7}, 1)).status.is_ok());
+  EXPECT_TRUE(ns_->is_draining("w7"));
+  EXPECT_EQ(ns_->worker("w7")->endpoint, "tcp://127.0.0.1:3");
+  // And so does a restart of the master.
+  ns_.reset();
+  ns_ = std::move(Namespace::open(dir_.path())).value();
+  EXPECT_EQ(ns_->draining(), std::set<std::string>{"w7"});
+  Outcome back = apply(make_command(WorkerDrainCmd{"w7", false}, 1));
+  ASSERT_TRUE(back.event.has_value());
+  EXPECT_EQ(back.event->kind, "worker.recommissioned");
+  EXPECT_FALSE(ns_->is_draining("w7"));
+}
+
 // ---- the replica map ----
 
 TEST_F(ReplicaCommandTest, TheMapFollowsEveryAppliedChange) {
@@ -213,6 +240,7 @@ class FakeCluster : public RepairEnv {
   std::map<std::string, std::string> state;  // live, suspect, dead
   std::map<std::string, uint64_t> free;
   std::set<std::pair<std::string, std::string>> garbage;  // (worker, chunk)
+  std::set<std::string> leaving;                          // draining workers
   uint64_t chunk_size = 1000;
   int next_id = 0;
 
@@ -224,11 +252,13 @@ class FakeCluster : public RepairEnv {
     auto it = state.find(w);
     return it != state.end() && it->second == "live";
   }
+  bool draining(const std::string& w) const override { return leaving.count(w) > 0; }
   Result<std::vector<WorkerAddr>> place(uint64_t, uint32_t count,
                                         const std::vector<std::string>& exclude) override {
     std::vector<std::string> fit;
     for (const auto& [w, s] : state) {
-      if (s == "live" && std::find(exclude.begin(), exclude.end(), w) == exclude.end()) {
+      if (s == "live" && !leaving.count(w) &&
+          std::find(exclude.begin(), exclude.end(), w) == exclude.end()) {
         fit.push_back(w);
       }
     }
@@ -505,6 +535,57 @@ TEST_F(PlannerTest, AChunkWithNoGoodCopyIsCountedLostAndNotCopied) {
   p.on_worker_change("w1", map_);
   p.plan(start_ + milliseconds(100), map_, cluster_);
   EXPECT_EQ(p.stats().lost, 0u);
+}
+
+TEST_F(PlannerTest, ADrainingWorkersCopyIsCopiedFromItThenDropped) {
+  file(1, {"w2", "w3", "w1"});
+  cluster_.leaving.insert("w1");
+  auto p = planner();
+  auto plan = p.plan(start_, map_, cluster_);
+  ASSERT_EQ(plan.publish.size(), 1u);
+  EXPECT_TRUE(plan.drops.empty());  // not before the copy exists
+  const ReplicateChunkJob job = plan.publish[0];
+  EXPECT_EQ(job.source, "w1");  // the draining worker serves nothing new
+  EXPECT_EQ(target_ids(job), std::vector<std::string>{"w4"});  // w1 takes no new copy
+  std::string bad;
+  ASSERT_TRUE(p.on_done({job.job_id, job.source, job.chunk_id, {"w4"}, 0, "", ""}, map_,
+                        start_ + milliseconds(100), &bad)
+                  .has_value());
+  file(1, {"w2", "w3", "w1", "w4"});  // ReplicaAddedCmd applied
+  auto after = p.plan(start_ + milliseconds(200), map_, cluster_);
+  ASSERT_EQ(after.drops.size(), 1u);
+  EXPECT_EQ(after.drops[0].worker, "w1");
+  EXPECT_EQ(after.drops[0].reason, "worker draining; copied elsewhere");
+}
+
+TEST_F(PlannerTest, AChunkOnlyOnDrainingWorkersIsNotLostAndItsCopyIsNeverDroppedWithoutRoom) {
+  for (const char* w : {"w3", "w4", "w5", "w6"}) cluster_.state.erase(w);
+  file(1, {"w1", "w2"}, 2);
+  cluster_.leaving = {"w1", "w2"};
+  auto p = planner();
+  auto plan = p.plan(start_, map_, cluster_);
+  EXPECT_TRUE(plan.empty());  // nowhere to copy to, and both copies stay
+  EXPECT_EQ(p.stats().lost, 0u);
+  EXPECT_EQ(p.stats().queued, 1u);
+  cluster_.state["w3"] = "live";  // room appears
+  cluster_.state["w4"] = "live";
+  auto next = p.plan(start_ + milliseconds(100), map_, cluster_);
+  ASSERT_EQ(next.publish.size(), 1u);
+  EXPECT_EQ(next.publish[0].targets.size(), 2u);
+}
+
+TEST_F(PlannerTest, ARecommissionedWorkersCopiesCountAgain) {
+  file(1, {"w1", "w2", "w3"});
+  cluster_.leaving.insert("w1");
+  auto p = planner();
+  ASSERT_EQ(p.plan(start_, map_, cluster_).publish.size(), 1u);
+  cluster_.leaving.clear();
+  p.on_worker_change("w1", map_);
+  // Nothing new is planned for a chunk at its factor (the job in flight ends
+  // on its own; a copy it makes is surplus and dropped then).
+  auto next = p.plan(start_ + milliseconds(100), map_, cluster_);
+  EXPECT_TRUE(next.drops.empty());
+  EXPECT_EQ(p.stats().queued, 0u);
 }
 
 }  // namespace

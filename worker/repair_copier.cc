@@ -44,6 +44,11 @@ void RepairCopier::submit(const ReplicateChunkJob& job) {
   active_[job.job_id] = true;
 }
 
+size_t RepairCopier::in_progress() {
+  std::lock_guard lock(mu_);
+  return active_.size();
+}
+
 std::vector<ReplicateChunkDone> RepairCopier::take_done() {
   std::lock_guard lock(mu_);
   return std::exchange(done_, {});

@@ -46,6 +46,8 @@ class RepairCopier {
   // Reports of jobs that ended since the last call (for the socket thread to
   // publish), including repeats for jobs submitted again after they ended.
   std::vector<ReplicateChunkDone> take_done();
+  // Jobs queued or running.
+  size_t in_progress();
   // Lets running copies finish, drops queued ones, joins the threads.
   void stop();
 

@@ -51,7 +51,7 @@ Status WorkerServer::start() {
   return Status::ok();
 }
 
-void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
+void WorkerServer::publish_heartbeat(zmq::socket_t& pub, size_t copies) {
   Heartbeat hb;
   hb.worker_id = config_.id;
   hb.endpoint = config_.listen.tcp();
@@ -59,6 +59,8 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub) {
   hb.capacity = store_->capacity();
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
+  hb.writes = static_cast<uint32_t>(tracker_->open_writes());
+  hb.copies = static_cast<uint32_t>(copies);
   hb.sequence = ++heartbeat_seq_;
   auto fs = store_->filesystem();
   hb.fs_id = fs.id;
@@ -374,7 +376,7 @@ Status WorkerServer::run() {
   while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
-      publish_heartbeat(hb_pub);
+      publish_heartbeat(hb_pub, copier.in_progress());
       next_heartbeat = now + config_.heartbeat_interval;
     }
     for (auto& done : copier.take_done()) {

@@ -50,7 +50,8 @@ class WorkerServer {
 
  private:
   WorkerAddr self() const;
-  void publish_heartbeat(zmq::socket_t& pub);
+  // `copies`: repair copies queued or running, for the load it reports.
+  void publish_heartbeat(zmq::socket_t& pub, size_t copies);
   // Reads what is waiting on each socket and feeds it to the tracker or
   // the disk pool.
   void drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActions* out);

@@ -1,12 +1,16 @@
 // admin: operating the cluster itself. `admin status` shows the whole
-// cluster at once. `admin members` lists the masters of
-// the Raft group and changes it: add a master (a learner, promoted to voter
-// once it has caught up), remove one (the leader included: it hands over
-// first), or hand the leadership to another.
+// cluster at once. `admin decommission` drains a worker (every chunk it
+// holds copied elsewhere, then dropped from it) and, with --wait, says when
+// it is safe to stop; `admin recommission` puts it back in service.
+// `admin members` lists the masters of the Raft group and changes it: add a
+// master (a learner, promoted to voter once it has caught up), remove one
+// (the leader included: it hands over first), or hand the leadership to
+// another.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
-
 #include <map>
+#include <thread>
 
 #include "bus/units.h"
 #include "client/capacity.h"
@@ -49,6 +53,63 @@ int list_members(Context& ctx, bool json) {
   return 0;
 }
 
+// ", draining (N chunks to move)" or ", drained: safe to stop", or "".
+std::string drain_note(const WorkerInfo& w) {
+  if (!w.draining) return "";
+  if (w.recorded_chunks == 0) return ", drained: safe to stop";
+  if (w.recorded_chunks < 0) return ", draining";
+  return ", draining (" + std::to_string(w.recorded_chunks) + " chunks to move)";
+}
+
+// Starts or undoes a worker's drain; with `wait_s` > 0 waits, printing
+// progress, until no chunk needs the worker.
+int drain(Context& ctx, const std::string& worker, bool draining, int wait_s) {
+  const std::string what = draining ? "admin decommission" : "admin recommission";
+  Status s = ctx.client->drain_worker(worker, draining);
+  if (!s.is_ok()) return fail(what + " " + worker, s);
+  if (!draining) {
+    std::printf("worker %s is back in service: it takes new chunks again\n", worker.c_str());
+    return 0;
+  }
+  if (wait_s <= 0) {
+    std::printf(
+        "worker %s is draining: its chunks are being copied elsewhere (`dfs admin status` shows "
+        "what is left; --wait N waits up to N seconds for it to be safe to stop)\n",
+        worker.c_str());
+    return 0;
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(wait_s);
+  int64_t last = -2;
+  for (;;) {
+    auto st = ctx.client->cluster_status();
+    if (st.is_ok()) {
+      for (const auto& w : st->workers) {
+        if (w.id != worker) continue;
+        if (w.draining && w.recorded_chunks == 0) {
+          std::printf("worker %s is drained: no chunk needs it; it is safe to stop\n",
+                      worker.c_str());
+          return 0;
+        }
+        if (w.recorded_chunks != last && w.recorded_chunks >= 0) {
+          std::printf("worker %s: %lld chunks still to move\n", worker.c_str(),
+                      static_cast<long long>(w.recorded_chunks));
+          std::fflush(stdout);
+          last = w.recorded_chunks;
+        }
+      }
+    }
+    if (Clock::now() >= deadline) {
+      std::fprintf(stderr,
+                   "dfs: %s %s: still draining after %d s (%lld chunks to move; too few other "
+                   "workers with room?); it goes on in the background\n",
+                   what.c_str(), worker.c_str(), wait_s, static_cast<long long>(last));
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
 // The whole cluster on one screen: the masters, the workers, space, and
 // repair as the leader sees it.
 int status(Context& ctx, bool json) {
@@ -73,7 +134,9 @@ int status(Context& ctx, bool json) {
     for (const auto& w : st->workers) {
       j.begin_object().key("id").value(w.id).key("state").value(w.state);
       j.key("capacity").value(w.capacity).key("used").value(w.used);
-      j.key("chunks").value(w.chunk_count).end_object();
+      j.key("chunks").value(w.chunk_count).key("draining").value(w.draining);
+      j.key("recorded_chunks").value(w.recorded_chunks);
+      j.key("safe_to_stop").value(w.draining && w.recorded_chunks == 0).end_object();
     }
     j.end_array();
     j.key("capacity").value(space.capacity).key("used").value(space.used);
@@ -99,9 +162,9 @@ int status(Context& ctx, bool json) {
   }
   std::printf("workers: %s\n", counts.empty() ? "none" : counts.c_str());
   for (const auto& w : st->workers) {
-    std::printf("  %-10s %-8s %10s used of %-10s %8llu chunks\n", w.id.c_str(), w.state.c_str(),
+    std::printf("  %-10s %-8s %10s used of %-10s %8llu chunks%s\n", w.id.c_str(), w.state.c_str(),
                 human_size(w.used).c_str(), human_size(w.capacity).c_str(),
-                static_cast<unsigned long long>(w.chunk_count));
+                static_cast<unsigned long long>(w.chunk_count), drain_note(w).c_str());
   }
   std::printf("space: %s used, %s free of %s (%zu filesystems); %llu files\n",
               human_size(space.used).c_str(), human_size(space.free).c_str(),
@@ -126,10 +189,14 @@ int cmd_admin(Context& ctx) {
       "       dfs admin members [list] [--json]\n"
       "       dfs admin members add HOST:PORT [--id N]\n"
       "       dfs admin members remove ID\n"
-      "       dfs admin members transfer ID";
+      "       dfs admin members transfer ID\n"
+      "       dfs admin decommission WORKER [--wait SECONDS]\n"
+      "       dfs admin recommission WORKER";
   po::options_description desc("admin options");
   desc.add_options()("json", "print JSON")("id", po::value<uint64_t>()->default_value(0),
                                            "the new master's id (default: the next free one)")(
+      "wait", po::value<int>()->default_value(0),
+      "decommission: wait up to this many seconds until the worker is safe to stop")(
       "area", po::value<std::string>(), "")("op", po::value<std::string>(), "")(
       "arg", po::value<std::string>(), "");
   po::positional_options_description pos;
@@ -140,7 +207,15 @@ int cmd_admin(Context& ctx) {
   if (vm.count("area") && vm["area"].as<std::string>() == "status") {
     return status(ctx, vm.count("json") > 0);
   }
-  if (!vm.count("area") || vm["area"].as<std::string>() != "members") {
+  const std::string area = vm.count("area") ? vm["area"].as<std::string>() : "";
+  if (area == "decommission" || area == "recommission") {
+    if (!vm.count("op") || vm.count("arg")) {
+      std::fprintf(stderr, "usage: dfs %s\n", usage.c_str());
+      return 2;
+    }
+    return drain(ctx, vm["op"].as<std::string>(), area == "decommission", vm["wait"].as<int>());
+  }
+  if (area != "members") {
     std::fprintf(stderr, "usage: dfs %s\n", usage.c_str());
     return 2;
   }
