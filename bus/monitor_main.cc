@@ -85,8 +85,9 @@ class Output {
   explicit Output(Mode mode) : mode_(mode) {}
   Mode mode() const { return mode_; }
 
-  void event(const std::string& topic, const ClusterEvent& ev) {
-    if (mode_ == Mode::kLive) return view_.on_event(ev);
+  // `apply`: newer than the last picture, so it changes what the screen shows.
+  void event(const std::string& topic, const ClusterEvent& ev, bool apply) {
+    if (mode_ == Mode::kLive) return view_.on_event(ev, apply);
     if (mode_ == Mode::kJson) {
       emit("{\"topic\":" + quoted(topic) + ",\"kind\":" + quoted(ev.kind) +
            ",\"subject\":" + quoted(ev.subject) + ",\"detail\":" + quoted(ev.detail) +
@@ -181,12 +182,15 @@ int run(int argc, char** argv) {
   StatusSource source(ctx, masters.value());
   EventSequencer sequencer;
 
+  bool answered = true;  // the last fetch succeeded: a failure is noted once
   auto refresh = [&]() {
     auto st = source.fetch();
     if (!st.is_ok()) {
-      out.note("no-snapshot", "", st.status().message());
+      if (answered) out.note("no-snapshot", "", st.status().message());
+      answered = false;
       return;
     }
+    answered = true;
     sequencer.on_snapshot(st->event_epoch, st->event_sequence);
     out.snapshot(st.value());
   };
@@ -239,12 +243,12 @@ int run(int argc, char** argv) {
         continue;
       }
       auto verdict = sequencer.on_event(ev->epoch, ev->sequence);
-      if (!verdict.fresh) continue;  // the last picture has it already
+      if (!verdict.show) continue;  // seen already, or from before we joined
       if (verdict.missed > 0) {
         out.note("gap", std::to_string(verdict.missed) + " events missed",
                  "before sequence " + std::to_string(ev->sequence));
       }
-      out.event(env.topic, ev.value());
+      out.event(env.topic, ev.value(), verdict.apply);
       ++seen;
       if (verdict.need_snapshot) refresh();
     } else if (env.header.type == MsgType::kDeleteChunksJob) {

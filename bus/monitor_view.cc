@@ -31,10 +31,10 @@ void MonitorView::on_status(const ClusterStatusReply& status) {
   have_status_ = true;
 }
 
-void MonitorView::on_event(const ClusterEvent& event) {
+void MonitorView::on_event(const ClusterEvent& event, bool apply) {
   remember(clock_time(event.time_ms) + " " + event.kind + " " + event.subject +
            (event.detail.empty() ? "" : " " + event.detail));
-  if (event.kind.rfind("worker.", 0) != 0) return;
+  if (!apply || event.kind.rfind("worker.", 0) != 0) return;
   const std::string what = event.kind.substr(7);
   for (auto& w : status_.workers) {
     if (w.id != event.subject) continue;
@@ -73,7 +73,7 @@ std::string MonitorView::render(size_t width) const {
                   "COPIES", "USED", "CHUNKS");
     line(buf);
     for (const auto& w : s.workers) {
-      std::string state = w.draining ? (w.recorded_chunks == 0 ? "drained" : "draining") : w.state;
+      std::string state = w.draining ? (w.safe_to_stop() ? "drained" : "draining") : w.state;
       if (w.draining && w.state != "live") state += "/" + w.state;
       uint64_t pct = w.capacity ? w.used * 100 / w.capacity : 0;
       std::snprintf(buf, sizeof buf, "%-10s %-9s %-7u %-7u %s %3llu%% %9s of %-9s %llu",

@@ -19,9 +19,10 @@ class MonitorView {
 
   // A fresh picture of the cluster (the Clone pattern's snapshot).
   void on_status(const ClusterStatusReply& status);
-  // An event from the bus, newer than the last picture: workers' states
-  // change at once, before the next picture confirms them.
-  void on_event(const ClusterEvent& event);
+  // An event from the bus, listed with the recent ones. If `apply` (it is
+  // newer than the last picture), workers' states change at once, before the
+  // next picture confirms them.
+  void on_event(const ClusterEvent& event, bool apply = true);
   // A line of the monitor's own (a connection, a gap), shown with the events.
   void note(std::string line);
 

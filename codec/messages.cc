@@ -385,15 +385,16 @@ bool is_host_port(const std::string& s) {
 }
 }  // namespace
 
-Status WorkerDrainRequest::validate() const {
-  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id '" + worker_id + "'");
+namespace {
+Status check_worker_id(const std::string& id) {
+  if (!is_worker_id(id)) return invalid_argument("bad worker id '" + id + "'");
   return Status::ok();
 }
+}  // namespace
 
-Status WorkerDrainCmd::validate() const {
-  if (!is_worker_id(worker_id)) return invalid_argument("bad worker id '" + worker_id + "'");
-  return Status::ok();
-}
+Status WorkerDrainRequest::validate() const { return check_worker_id(worker_id); }
+
+Status WorkerDrainCmd::validate() const { return check_worker_id(worker_id); }
 
 Status MemberChangeRequest::validate() const {
   if (op == "add") {

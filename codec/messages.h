@@ -93,6 +93,8 @@ struct WorkerInfo {
   DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms, fs_id, fs_size,
                   fs_free, writes, copies, draining, recorded_chunks);
   Status validate() const;
+  // Decommissioned and holding nothing the cluster needs.
+  bool safe_to_stop() const { return draining && recorded_chunks == 0; }
 };
 
 // Who sent a mutating request, for exactly-once application: a client picks
@@ -593,7 +595,10 @@ struct ReplicateChunkJob {
   uint64_t size = 0;
   std::string sha256;
   std::vector<WorkerAddr> targets;
-  DFS_MSGPACK_MAP(job_id, source, chunk_id, size, sha256, targets);
+  // How long the leader waits for the report, from when it published this:
+  // a job still queued when that has passed is dropped unrun (0: no limit).
+  uint64_t expires_in_ms = 0;
+  DFS_MSGPACK_MAP(job_id, source, chunk_id, size, sha256, targets, expires_in_ms);
   Status validate() const;
 };
 

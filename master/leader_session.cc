@@ -48,7 +48,7 @@ class LeaderSession::Env : public RepairEnv {
   bool draining(const std::string& w) const override { return s_.ns_.is_draining(w); }
   Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count,
                                         const std::vector<std::string>& exclude) override {
-    return s_.registry_.place(size, count, 1, s_.with_draining(exclude), now);
+    return s_.place(size, count, 1, exclude, now);
   }
   bool garbage_pending(const std::string& w, const std::string& chunk) const override {
     return s_.ns_.garbage_pending(w, chunk);
@@ -177,20 +177,35 @@ Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
   // A worker this client found failing may be dead: every client's next
   // chunks avoid it until it is heard from again.
   for (const auto& w : req.exclude) registry_.note_failure(w, now);
-  auto pipeline = registry_.place(req.size, upload->replication, upload->min_replication,
-                                  with_draining(req.exclude), now);
+  auto pipeline = place(req.size, upload->replication, upload->min_replication, req.exclude, now);
   if (!pipeline.is_ok()) return pipeline.status();
   AllocateChunkCmd cmd{req.upload_id, new_id(), req.size, std::move(pipeline).value()};
   return make_command(cmd, wall_clock_ms(), req.session);
 }
 
-std::vector<std::string> LeaderSession::with_draining(std::vector<std::string> exclude) const {
-  exclude.insert(exclude.end(), ns_.draining().begin(), ns_.draining().end());
-  return exclude;
+Result<std::vector<WorkerAddr>> LeaderSession::place(uint64_t size, uint32_t count,
+                                                     uint32_t min_count,
+                                                     const std::vector<std::string>& exclude,
+                                                     Clock::time_point now) {
+  std::vector<std::string> avoid = exclude;
+  avoid.insert(avoid.end(), ns_.draining().begin(), ns_.draining().end());
+  auto placed = registry_.place(size, count, min_count, avoid, now);
+  if (placed.is_ok() || ns_.draining().empty()) return placed;
+  // The registry speaks of excluded workers as failed ones; say which are draining.
+  std::string draining;
+  for (const auto& w : ns_.draining()) draining += (draining.empty() ? "" : ", ") + w;
+  return Status(placed.status().code(),
+                placed.status().message() + " (draining, so not used: " + draining + ")");
 }
 
 int64_t LeaderSession::recorded_chunks(const std::string& worker) const {
-  return replicas_.loaded() ? static_cast<int64_t>(replicas_.count_on(worker)) : -1;
+  if (!replicas_.loaded()) return -1;
+  size_t n = replicas_.count_on(worker);
+  // Chunks placed there by uploads still open are recorded there when they
+  // commit: only a worker with neither is safe to stop. (Counted only near
+  // the end: a scan of the open uploads.)
+  if (n == 0) n = ns_.uploads().allocated_on(worker, 1000);
+  return static_cast<int64_t>(n);
 }
 
 std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
@@ -256,7 +271,8 @@ std::vector<Command> LeaderSession::on_chunk_report(const ChunkReport& report,
     inv->held.insert(c);
     bool recorded_here =
         std::find(c->replicas.begin(), c->replicas.end(), report.worker_id) != c->replicas.end();
-    if (!recorded_here && inv->strays.size() < kMaxPerReport) inv->strays.push_back(id);
+    // Candidates, filtered when the report is whole: a few times the cap.
+    if (!recorded_here && inv->strays.size() < 4 * kMaxPerReport) inv->strays.push_back(id);
   }
   if (!cmd.chunk_ids.empty()) {
     spdlog::info("worker {} holds {} chunks no file references; collecting them", report.worker_id,
@@ -277,18 +293,19 @@ void LeaderSession::reconcile(const std::string& worker, const Inventory& inv, s
                               std::vector<Command>* out) {
   size_t missing = 0, strays = 0;
   auto now = inv.listed;  // marks are dated by the listing; only a damper anyway
-  std::vector<std::string> lacking;
+  // Counted by marks proposed, not by candidates: copies already marked are
+  // skipped, so a worker that lost many chunks has them all marked in turn.
   replicas_.for_each_on(worker, [&](const std::string& id, const ReplicaMap::Chunk& c) {
-    if (c.changed_at < inv.listed && !inv.held.count(&c)) lacking.push_back(id);
-    return lacking.size() < max;
+    if (c.changed_at < inv.listed && !inv.held.count(&c)) {
+      size_t before = out->size();
+      mark_bad(id, worker, "missing from its worker's inventory", now, out, /*quiet=*/true);
+      missing += out->size() - before;
+    }
+    return missing < max;
   });
-  for (const auto& id : lacking) {
-    size_t before = out->size();
-    mark_bad(id, worker, "missing from its worker's inventory", now, out, /*quiet=*/true);
-    missing += out->size() - before;
-  }
   const int64_t ms = wall_clock_ms();
   for (const auto& id : inv.strays) {
+    if (strays == max) break;
     const ReplicaMap::Chunk* c = replicas_.find(id);
     if (!c || c->changed_at >= inv.listed || planner_.busy(id)) continue;
     if (std::find(c->replicas.begin(), c->replicas.end(), worker) != c->replicas.end()) continue;
@@ -343,7 +360,8 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
 void LeaderSession::announce_drained() {
   if (!replicas_.loaded()) return;
   for (const auto& w : ns_.draining()) {
-    if (replicas_.count_on(w) > 0 || !drained_.insert(w).second) continue;
+    if (drained_.count(w) || recorded_chunks(w) != 0) continue;
+    drained_.insert(w);
     spdlog::info("worker {} is drained: no chunk needs it; it is safe to stop", w);
     publish(ClusterEvent{"worker.drained", w, "safe to stop", 0, 0});
   }

@@ -74,7 +74,8 @@ class LeaderSession {
   // Periodic work: liveness events, delete and repair jobs, expiry.
   std::vector<Command> tick(Clock::time_point now);
   RepairStatus repair_status() const;
-  // Chunks the replica map records on `worker`, or -1 before the map is loaded.
+  // Chunks the replica map records on `worker` (or, when none, those open
+  // uploads placed there), or -1 before the map is loaded.
   int64_t recorded_chunks(const std::string& worker) const;
   // What an applied entry means for the leader: events, freed placements.
   void on_applied(const Outcome& outcome);
@@ -93,8 +94,10 @@ class LeaderSession {
 
  private:
   Result<Command> plan_allocation(const AllocateChunkRequest& req, Clock::time_point now);
-  // `exclude` and every draining worker: placement never picks those.
-  std::vector<std::string> with_draining(std::vector<std::string> exclude) const;
+  // The registry's placement, never on a draining worker.
+  Result<std::vector<WorkerAddr>> place(uint64_t size, uint32_t count, uint32_t min_count,
+                                        const std::vector<std::string>& exclude,
+                                        Clock::time_point now);
   // Publishes worker.drained once for each draining worker no record names.
   void announce_drained();
   std::string new_id();

@@ -9,6 +9,11 @@ namespace {
 // when it changes: the next sweep covers it, without a copy of every id.
 constexpr size_t kMaxTouched = 100000;
 
+uint64_t ms_until(std::chrono::steady_clock::time_point t,
+                  std::chrono::steady_clock::time_point now) {
+  return t > now ? std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() : 1;
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -17,8 +22,14 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 
 void RepairPlanner::on_worker_change(const std::string& worker, const ReplicaMap& map) {
   if (map.count_on(worker) > kMaxTouched) {
-    sweeping_ = true;
-    sweep_pos_ = {};
+    // A sweep under way goes on (restarting it could starve its far end);
+    // another follows it at once.
+    if (sweeping_) {
+      sweep_again_ = true;
+    } else {
+      sweeping_ = true;
+      sweep_pos_ = {};
+    }
     return;
   }
   for (auto& id : map.chunks_on(worker)) dirty_.insert(std::move(id));
@@ -77,6 +88,7 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
     } else if (now >= it->second.next_publish) {
       it->second.next_publish = now + options_.republish_every;
       out.publish.push_back(j);
+      out.publish.back().expires_in_ms = ms_until(it->second.deadline, now);
     }
     it = next;
   }
@@ -101,11 +113,12 @@ RepairPlanner::Plan RepairPlanner::plan(Clock::time_point now, ReplicaMap& map, 
     --budget;
   }
   if (sweeping_) {
-    bool done = map.sweep(&sweep_pos_, budget, [&](const std::string& id) {
-      evaluate(id, map, env, now, &out);
-      if (budget > 0) --budget;
-    });
-    if (done) {
+    bool done = map.sweep(&sweep_pos_, budget,
+                          [&](const std::string& id) { evaluate(id, map, env, now, &out); });
+    if (done && sweep_again_) {
+      sweep_again_ = false;
+      sweep_pos_ = {};
+    } else if (done) {
       sweeping_ = false;
       next_sweep_ = now + options_.sweep_every;
     }
@@ -220,7 +233,7 @@ bool RepairPlanner::try_copy(const std::string& id, const ReplicaMap::Chunk& c, 
       if (source.empty() || load(w) < load(source)) source = w;
     }
   }
-  if (source.empty()) return false;  // every good holder is busy or only briefly silent
+  if (source.empty()) return false;  // every holder is busy or only briefly silent
   auto info = env.chunk_info(c.entry, id);
   if (!info) return false;  // the file changed; the map hears of it
   std::vector<std::string> exclude = c.replicas;
@@ -262,6 +275,7 @@ bool RepairPlanner::try_copy(const std::string& id, const ReplicaMap::Chunk& c, 
   busy_[id] = job.job_id;
   unqueue(id);
   out->publish.push_back(job);
+  out->publish.back().expires_in_ms = ms_until(deadline, now);
   std::string job_id = job.job_id;
   jobs_.emplace(job_id, Job{std::move(job), deadline, now + options_.republish_every});
   return true;

@@ -170,6 +170,7 @@ class RepairPlanner {
   bool swept_once_ = false;
   ReplicaMap::SweepPosition sweep_pos_;  // where a sweep resumes
   bool sweeping_ = false;
+  bool sweep_again_ = false;  // a worker changed too much during the sweep
   Clock::time_point next_sweep_{};
   std::unordered_set<std::string> dirty_;
   // Chunks below their factor, fewest good copies first.

@@ -12,7 +12,6 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -83,8 +82,9 @@ class ReplicaMap : public NamespaceListener {
     }
   }
   // Chunks whose own record (replicas, corrupt list, file, replication)
-  // changed or appeared since the last call; a change to another chunk of
-  // the same file does not count.
+  // changed or appeared through an applied change since the last call; a
+  // change to another chunk of the same file does not count, nor does what
+  // the walk loads.
   std::vector<std::string> take_changed();
 
  private:

@@ -1,5 +1,7 @@
 #include "master/upload_table.h"
 
+#include <algorithm>
+
 #include "master/keys.h"
 
 namespace dfs {
@@ -44,6 +46,17 @@ std::map<std::string, AllocationRecord> UploadTable::allocations(
 
 bool UploadTable::is_allocated(const std::string& chunk_id) const {
   return store_->get(store_->uploads(), chunk_key(chunk_id)).has_value();
+}
+
+size_t UploadTable::allocated_on(const std::string& worker, size_t limit) const {
+  size_t n = 0;
+  auto r = store_->scan_prefix(store_->uploads(), "a");
+  for (; r.valid() && n < limit; r.next()) {
+    auto a = decode_stored<AllocationRecord>(r.value(), "allocation");
+    n += std::find(a.workers.begin(), a.workers.end(), worker) != a.workers.end();
+  }
+  MetaStore::check_scan(r);
+  return n;
 }
 
 std::vector<std::string> UploadTable::idle_before(int64_t time_ms, size_t limit) const {

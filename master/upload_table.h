@@ -54,6 +54,8 @@ class UploadTable {
   std::map<std::string, AllocationRecord> allocations(const std::string& upload_id) const;
   // Whether an upload in progress was allocated chunk `chunk_id`.
   bool is_allocated(const std::string& chunk_id) const;
+  // Chunks of uploads in progress allocated to `worker`, counted up to `limit`.
+  size_t allocated_on(const std::string& worker, size_t limit) const;
   // Ids of uploads last active before `time_ms`, oldest first, at most `limit`.
   std::vector<std::string> idle_before(int64_t time_ms, size_t limit) const;
 

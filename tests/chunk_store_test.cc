@@ -228,5 +228,27 @@ TEST_F(ChunkStoreTest, AChunkRemovedOnOrdersIsNotCountedAsVanished) {
   EXPECT_FALSE(cs->was_removed(kId));
 }
 
+// ---- what the scrubber still has to tell the master ----
+
+TEST(ScrubFindingsTest, AFindingStandsUntilSettledOrTooOldAndIsToldOnce) {
+  using Clock = ScrubFindings::Clock;
+  const auto t0 = Clock::time_point() + std::chrono::hours(1);
+  ScrubFindings f(2, std::chrono::minutes(10));
+  EXPECT_TRUE(f.add("a", "missing", t0));
+  EXPECT_FALSE(f.add("a", "missing", t0));  // found again by a later pass: not news
+  EXPECT_TRUE(f.add("b", "bytes do not match", t0 + std::chrono::minutes(5)));
+  EXPECT_FALSE(f.add("c", "missing", t0));  // bounded
+  auto none = [](const std::string&, const std::string&) { return false; };
+  EXPECT_EQ(f.standing(t0 + std::chrono::minutes(9), none).size(), 2u);
+  // The master never acted on "a" (it records no copy here): dropped.
+  auto later = f.standing(t0 + std::chrono::minutes(10), none);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].first, "b");
+  // "b" was deleted on the master's orders.
+  auto settled = [](const std::string& id, const std::string&) { return id == "b"; };
+  EXPECT_TRUE(f.standing(t0 + std::chrono::minutes(11), settled).empty());
+  EXPECT_EQ(f.size(), 0u);
+}
+
 }  // namespace
 }  // namespace dfs

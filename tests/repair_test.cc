@@ -396,9 +396,13 @@ TEST_F(PlannerTest, AJobIsRepublishedUntilItsDeadlineThenPlannedElsewhere) {
   auto first = p.plan(start_, map_, cluster_);
   ASSERT_EQ(first.publish.size(), 1u);
   EXPECT_EQ(target_ids(first.publish[0]), std::vector<std::string>{"w4"});
+  // The worker is told how long the leader waits, so it never starts a copy
+  // given up on.
+  EXPECT_EQ(first.publish[0].expires_in_ms, 5000u);  // 1000 bytes add nothing to the base
   auto again = p.plan(start_ + milliseconds(2100), map_, cluster_);
   ASSERT_EQ(again.publish.size(), 1u);
   EXPECT_EQ(again.publish[0].job_id, first.publish[0].job_id);  // the same job, sent again
+  EXPECT_EQ(again.publish[0].expires_in_ms, 2900u);
   auto later = p.plan(start_ + milliseconds(6000), map_, cluster_);
   ASSERT_EQ(later.publish.size(), 1u);
   EXPECT_NE(later.publish[0].job_id, first.publish[0].job_id);
@@ -578,14 +582,22 @@ TEST_F(PlannerTest, ARecommissionedWorkersCopiesCountAgain) {
   file(1, {"w1", "w2", "w3"});
   cluster_.leaving.insert("w1");
   auto p = planner();
-  ASSERT_EQ(p.plan(start_, map_, cluster_).publish.size(), 1u);
+  auto plan = p.plan(start_, map_, cluster_);
+  ASSERT_EQ(plan.publish.size(), 1u);
+  const ReplicateChunkJob job = plan.publish[0];
+  // Back in service before the drain's copy is reported.
   cluster_.leaving.clear();
   p.on_worker_change("w1", map_);
-  // Nothing new is planned for a chunk at its factor (the job in flight ends
-  // on its own; a copy it makes is surplus and dropped then).
-  auto next = p.plan(start_ + milliseconds(100), map_, cluster_);
-  EXPECT_TRUE(next.drops.empty());
-  EXPECT_EQ(p.stats().queued, 0u);
+  std::string bad;
+  ASSERT_TRUE(p.on_done({job.job_id, job.source, job.chunk_id, {"w4"}, 0, "", ""}, map_,
+                        start_ + milliseconds(100), &bad)
+                  .has_value());
+  file(1, {"w1", "w2", "w3", "w4"});
+  auto after = p.plan(start_ + milliseconds(200), map_, cluster_);
+  // w1 counts again: the extra copy is a surplus one, from the fullest worker.
+  ASSERT_EQ(after.drops.size(), 1u);
+  EXPECT_EQ(after.drops[0].reason, "surplus");
+  EXPECT_EQ(after.drops[0].worker, "w4");
 }
 
 }  // namespace

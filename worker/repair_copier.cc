@@ -39,8 +39,10 @@ void RepairCopier::submit(const ReplicateChunkJob& job) {
     done_.push_back(it->second);  // the master missed the report: say it again
     return;
   }
-  ReplicateChunkJob copy = job;
-  if (!queue_.try_push(std::move(copy))) return;  // full: the master sends it again
+  auto now = std::chrono::steady_clock::now();
+  auto expires = job.expires_in_ms ? now + std::chrono::milliseconds(job.expires_in_ms)
+                                   : std::chrono::steady_clock::time_point::max();
+  if (!queue_.try_push(Queued{job, expires})) return;  // full: the master sends it again
   active_[job.job_id] = true;
 }
 
@@ -68,7 +70,17 @@ void RepairCopier::finish(ReplicateChunkDone done) {
 
 void RepairCopier::run() {
   while (!queue_.closed()) {
-    if (auto job = queue_.pop(std::chrono::milliseconds(500))) finish(copy(*job));
+    auto queued = queue_.pop(std::chrono::milliseconds(500));
+    if (!queued) continue;
+    if (std::chrono::steady_clock::now() >= queued->expires) {
+      // The leader has given it up and planned it again, maybe elsewhere:
+      // a late copy would only be surplus.
+      spdlog::debug("repair job {} expired in the queue; dropped", queued->job.job_id);
+      std::lock_guard lock(mu_);
+      active_.erase(queued->job.job_id);
+      continue;
+    }
+    finish(copy(queued->job));
   }
 }
 

@@ -60,7 +60,13 @@ class RepairCopier {
   std::string worker_id_;
   ChunkStore* store_;
   Options options_;
-  BoundedQueue<ReplicateChunkJob> queue_;
+  // A job and when the leader stops waiting for it (its expires_in_ms from
+  // when it arrived here): one still queued then is dropped unrun.
+  struct Queued {
+    ReplicateChunkJob job;
+    std::chrono::steady_clock::time_point expires;
+  };
+  BoundedQueue<Queued> queue_;
   std::vector<std::thread> threads_;
 
   std::mutex mu_;

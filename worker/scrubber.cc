@@ -12,7 +12,13 @@ constexpr size_t kBlock = 1 << 20;
 constexpr size_t kMaxBad = 10000;
 }  // namespace
 
-Scrubber::Scrubber(ChunkStore* store, Options options) : store_(store), options_(options) {
+bool ScrubFindings::add(const std::string& id, const std::string& why, Clock::time_point now) {
+  if (found_.size() >= max_ && !found_.count(id)) return false;
+  return found_.emplace(id, Finding{why, now}).second;
+}
+
+Scrubber::Scrubber(ChunkStore* store, Options options)
+    : store_(store), options_(options), findings_(kMaxBad, options.finding_ttl) {
   if (options_.bytes_per_second > 0) {
     thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
   }
@@ -49,16 +55,24 @@ bool Scrubber::pause(const std::stop_token& stop, std::chrono::nanoseconds d) {
   return !cv_.wait_for(lock, stop, d, [] { return false; });
 }
 
+void Scrubber::found(const std::string& id, const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (findings_.add(id, why, std::chrono::steady_clock::now())) {
+    spdlog::warn("scrubber: chunk {} is bad: {}", id, why);
+  }
+}
+
 void Scrubber::run(const std::stop_token& stop) {
   using Clock = std::chrono::steady_clock;
   std::unordered_set<std::string> last_pass;
   while (!stop.stop_requested()) {
     std::vector<std::string> ids = store_->list();
     std::unordered_set<std::string> this_pass(ids.begin(), ids.end());
-    std::vector<std::pair<std::string, std::string>> found;
     // Listed last time, not now, and not removed on the master's orders.
     for (const auto& id : last_pass) {
-      if (!this_pass.count(id) && !store_->was_removed(id)) found.emplace_back(id, "missing");
+      if (!this_pass.count(id) && !store_->was_removed(id) && !store_->contains(id)) {
+        found(id, "missing");
+      }
     }
     auto start = Clock::now();
     uint64_t bytes = 0;
@@ -66,7 +80,8 @@ void Scrubber::run(const std::stop_token& stop) {
       if (stop.stop_requested()) return;
       std::string why = check(*store_, id);
       if (why == "missing" && store_->was_removed(id)) why.clear();  // deleted meanwhile
-      if (!why.empty()) found.emplace_back(id, why);
+      // Told at once, not at the end of a pass that may last hours.
+      if (!why.empty()) found(id, why);
       auto header = store_->header(id);
       bytes += header.is_ok() ? header->size : 0;
       // Paced: `bytes` may take bytes / rate seconds since the pass began.
@@ -78,12 +93,6 @@ void Scrubber::run(const std::stop_token& stop) {
     }
     {
       std::lock_guard lock(mu_);
-      for (auto& [id, why] : found) {
-        if (bad_.size() >= kMaxBad) break;
-        if (bad_.emplace(id, why).second) {
-          spdlog::warn("scrubber: chunk {} is bad: {}", id, why);
-        }
-      }
       ++passes_;
     }
     last_pass = std::move(this_pass);
@@ -93,14 +102,12 @@ void Scrubber::run(const std::stop_token& stop) {
 
 std::vector<std::pair<std::string, std::string>> Scrubber::bad() {
   std::lock_guard lock(mu_);
-  // Forgotten once the chunk is deleted (the master had it removed), or,
-  // for a missing one, once it is back in the store.
-  for (auto it = bad_.begin(); it != bad_.end();) {
-    bool gone =
-        store_->was_removed(it->first) || (it->second == "missing" && store_->contains(it->first));
-    it = gone ? bad_.erase(it) : std::next(it);
-  }
-  return {bad_.begin(), bad_.end()};
+  // Settled once the chunk is deleted (the master had it removed), or, for
+  // a missing one, once it is back in the store.
+  return findings_.standing(
+      std::chrono::steady_clock::now(), [&](const std::string& id, const std::string& why) {
+        return store_->was_removed(id) || (why == "missing" && store_->contains(id));
+      });
 }
 
 uint64_t Scrubber::passes() const {

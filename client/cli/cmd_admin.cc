@@ -56,7 +56,7 @@ int list_members(Context& ctx, bool json) {
 // ", draining (N chunks to move)" or ", drained: safe to stop", or "".
 std::string drain_note(const WorkerInfo& w) {
   if (!w.draining) return "";
-  if (w.recorded_chunks == 0) return ", drained: safe to stop";
+  if (w.safe_to_stop()) return ", drained: safe to stop";
   if (w.recorded_chunks < 0) return ", draining";
   return ", draining (" + std::to_string(w.recorded_chunks) + " chunks to move)";
 }
@@ -80,30 +80,39 @@ int drain(Context& ctx, const std::string& worker, bool draining, int wait_s) {
   }
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::seconds(wait_s);
-  int64_t last = -2;
+  int64_t last = -1;  // chunks still to move as last reported (-1: not yet known)
+  std::string why;    // why the last look told nothing
   for (;;) {
     auto st = ctx.client->cluster_status();
-    if (st.is_ok()) {
-      for (const auto& w : st->workers) {
-        if (w.id != worker) continue;
-        if (w.draining && w.recorded_chunks == 0) {
-          std::printf("worker %s is drained: no chunk needs it; it is safe to stop\n",
-                      worker.c_str());
-          return 0;
-        }
-        if (w.recorded_chunks != last && w.recorded_chunks >= 0) {
-          std::printf("worker %s: %lld chunks still to move\n", worker.c_str(),
-                      static_cast<long long>(w.recorded_chunks));
-          std::fflush(stdout);
-          last = w.recorded_chunks;
-        }
+    why = st.is_ok() ? "the leader does not list " + worker + " (no heartbeat heard yet)"
+                     : st.status().message();
+    for (const auto& w : st.is_ok() ? st->workers : std::vector<WorkerInfo>{}) {
+      if (w.id != worker) continue;
+      if (w.safe_to_stop()) {
+        std::printf("worker %s is drained: no chunk needs it; it is safe to stop\n",
+                    worker.c_str());
+        return 0;
+      }
+      if (!w.draining) {
+        std::fprintf(stderr, "dfs: %s %s: it was recommissioned while draining\n", what.c_str(),
+                     worker.c_str());
+        return 1;
+      }
+      why = w.recorded_chunks < 0 ? "the leader is still reading its records" : "";
+      if (w.recorded_chunks >= 0 && w.recorded_chunks != last) {
+        std::printf("worker %s: %lld chunks still to move\n", worker.c_str(),
+                    static_cast<long long>(w.recorded_chunks));
+        std::fflush(stdout);
+        last = w.recorded_chunks;
       }
     }
     if (Clock::now() >= deadline) {
+      std::string left = last < 0 ? "nothing known of its chunks: " + why
+                                  : std::to_string(last) +
+                                        " chunks still to move; too few other workers with room?";
       std::fprintf(stderr,
-                   "dfs: %s %s: still draining after %d s (%lld chunks to move; too few other "
-                   "workers with room?); it goes on in the background\n",
-                   what.c_str(), worker.c_str(), wait_s, static_cast<long long>(last));
+                   "dfs: %s %s: still draining after %d s (%s); it goes on in the background\n",
+                   what.c_str(), worker.c_str(), wait_s, left.c_str());
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -136,7 +145,7 @@ int status(Context& ctx, bool json) {
       j.key("capacity").value(w.capacity).key("used").value(w.used);
       j.key("chunks").value(w.chunk_count).key("draining").value(w.draining);
       j.key("recorded_chunks").value(w.recorded_chunks);
-      j.key("safe_to_stop").value(w.draining && w.recorded_chunks == 0).end_object();
+      j.key("safe_to_stop").value(w.safe_to_stop()).end_object();
     }
     j.end_array();
     j.key("capacity").value(space.capacity).key("used").value(space.used);

@@ -49,20 +49,34 @@ empty_disk() { [ -z "$(find "$RUN/worker-${1#w}/chunks" -type f)" ]; }
 
 # ---- decommission while a put runs, and kill the leader mid-drain ----
 victim="$(replica_lines /a | head -1 | awk '{print $1}')"
+# The put reads its data from a pipe this script feeds: half before the
+# decommission, half after, so it is certainly under way across it.
 head -c $((40 << 20)) /dev/urandom >"$WORK/big"
-"$DFS" put -q "$WORK/big" /big 2>"$WORK/big.err" &
+mkfifo "$WORK/feed"
+"$DFS" put -q - /big <"$WORK/feed" 2>"$WORK/big.err" &
 putter=$!
-check "dfs admin decommission $victim starts its drain while a put runs" \
+exec 7>"$WORK/feed"
+head -c $((20 << 20)) "$WORK/big" >&7
+check "dfs admin decommission $victim starts its drain" \
   bash -c "'$DFS' admin decommission $victim | grep -q 'is draining'"
+check "...while a put is under way" kill -0 "$putter"
 files+=(big)
-draining() { "$DFS" admin status --json | grep -q "\"id\":\"$victim\",[^}]*\"draining\":true"; }
+status_of() {  # the victim's entry in admin status --json
+  "$DFS" admin status --json | grep -o "{\"id\":\"$victim\",[^}]*}"
+}
+draining() { status_of | grep -q '"draining":true'; }
+not_draining() { status_of | grep -q '"draining":false'; }
+to_move() { status_of | sed -n 's/.*"recorded_chunks":\([0-9-]*\).*/\1/p'; }
 check "...admin status shows $victim draining" draining
+check "...with chunks still to move when the leader is killed" [ "$(to_move)" -gt 0 ]
 old="$(leader)"
 kill -9 "$(pid_of "master-${old#m}")"
+tail -c +$(((20 << 20) + 1)) "$WORK/big" >&7
+exec 7>&-
 put_rc=0
 wait "$putter" || put_rc=$?
 put_ok() { [ "$put_rc" -eq 0 ] || { cat "$WORK/big.err"; return 1; }; }
-check "...the put under way finishes, the leader ($old) killed beside it" put_ok
+check "...the put finishes, the leader ($old) killed during it" put_ok
 check "...dfs admin decommission --wait says when $victim is safe to stop" \
   bash -c "'$DFS' admin decommission $victim --wait 120 | grep -q 'safe to stop'"
 check "...no file records a copy on $victim" forgotten "$victim"
@@ -70,18 +84,25 @@ check "...every chunk of every file is on 3 other workers, on disk" whole
 check "...every file, the one put during the drain too, reads back byte-identical" reads_back
 check "...$victim's disk holds no chunk file once its copies are collected" \
   eventually 30 empty_disk "$victim"
-check "...admin status --json says safe_to_stop" bash -c \
-  "'$DFS' admin status --json | grep -q '\"id\":\"$victim\",[^}]*\"recorded_chunks\":0,\"safe_to_stop\":true'"
+safe_to_stop() { status_of | grep -q '"recorded_chunks":0,"safe_to_stop":true'; }
+check "...admin status --json says safe_to_stop" safe_to_stop
 
 # ---- a drained worker takes no new chunk; recommissioned, it does ----
 head -c $((3 << 20)) /dev/urandom >"$WORK/r"
-not_on() { ! "$DFS" stat --json "$1" | grep -q "\"$2\""; }
-on_every_chunk() { [ "$(replica_lines "$1" | grep -vc "\b$2\b")" -eq 0 ]; }
+not_on() {
+  local json
+  json="$("$DFS" stat --json "$1")" || return 1
+  ! grep -q "\"$2\"" <<<"$json"
+}
+on_every_chunk() {
+  local lines
+  lines="$(replica_lines "$1")" && [ -n "$lines" ] || return 1
+  [ "$(grep -vc "\b$2\b" <<<"$lines")" -eq 0 ]
+}
 check "put at R=4 with $victim drained" "$DFS" put -q --replication 4 "$WORK/r" /r4
 check "...every chunk is on the 4 other workers" replicas_on_disk /r4 4
 check "...none on $victim" not_on /r4 "$victim"
 check "dfs admin recommission $victim" bash -c "'$DFS' admin recommission $victim | grep -q 'back in service'"
-not_draining() { ! draining; }
 check "...admin status no longer shows it draining" not_draining
 check "...a put at R=5 places every chunk on $victim too" "$DFS" put -q --replication 5 "$WORK/r" /r5
 check "...every chunk is on all 5 workers" replicas_on_disk /r5 5
@@ -97,7 +118,7 @@ kill -9 "$(pid_of "worker-${dead#w}")"
 healed() { forgotten "$dead" && whole; }
 check "kill -9 of $dead: every chunk is back on 3 workers" eventually 120 healed
 # The events of one kind, in the order the monitor printed them.
-saw() { grep -q "\"kind\":\"$1\",\"subject\":\"$2" "$EVENTS"; }
+saw() { grep -q "\"kind\":\"$1\",\"subject\":\"$2\"" "$EVENTS"; }
 check "dfs-monitor saw $victim draining" saw worker.draining "$victim"
 check "...and drained" saw worker.drained "$victim"
 check "dfs-monitor saw $dead go dead" eventually 10 saw worker.dead "$dead"
