@@ -202,9 +202,9 @@ int64_t LeaderSession::recorded_chunks(const std::string& worker) const {
   if (!replicas_.loaded()) return -1;
   size_t n = replicas_.count_on(worker);
   // Chunks placed there by uploads still open are recorded there when they
-  // commit: only a worker with neither is safe to stop. (Counted only near
-  // the end: a scan of the open uploads.)
-  if (n == 0) n = ns_.uploads().allocated_on(worker, 1000);
+  // commit: only a worker with neither is safe to stop. (Counted only at the
+  // end of a drain: a scan of the open uploads.)
+  if (n == 0 && ns_.is_draining(worker)) n = ns_.uploads().allocated_on(worker, 1000);
   return static_cast<int64_t>(n);
 }
 
@@ -333,7 +333,7 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
     }
   }
   plan_repairs(now, &out);
-  announce_drained();
+  announce_drained(now);
   announce_repair();
   if (now >= next_gc_) {
     next_gc_ = now + options_.gc_interval;
@@ -357,8 +357,10 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
   return out;
 }
 
-void LeaderSession::announce_drained() {
-  if (!replicas_.loaded()) return;
+void LeaderSession::announce_drained(Clock::time_point now) {
+  // Once a second: the last look at each drain scans the open uploads.
+  if (!replicas_.loaded() || now < next_drain_check_) return;
+  next_drain_check_ = now + std::chrono::seconds(1);
   for (const auto& w : ns_.draining()) {
     if (drained_.count(w) || recorded_chunks(w) != 0) continue;
     drained_.insert(w);

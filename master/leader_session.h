@@ -99,7 +99,7 @@ class LeaderSession {
                                         const std::vector<std::string>& exclude,
                                         Clock::time_point now);
   // Publishes worker.drained once for each draining worker no record names.
-  void announce_drained();
+  void announce_drained(Clock::time_point now);
   std::string new_id();
   // Walks more of the namespace into the replica map, then plans repairs.
   void plan_repairs(Clock::time_point now, std::vector<Command>* out);
@@ -143,6 +143,7 @@ class LeaderSession {
   std::map<std::string, Inventory> inventories_;
   std::map<std::pair<std::string, std::string>, Clock::time_point> marked_;  // (worker, chunk)
   std::set<std::string> drained_;  // draining workers announced drained
+  Clock::time_point next_drain_check_{};
   ReplicaMap replicas_;
   RepairPlanner planner_;
   std::unique_ptr<Env> env_;

@@ -137,6 +137,50 @@ TEST_F(MasterServiceTest, InventoryReportsCollectOnlyChunksNothingClaims) {
   EXPECT_EQ(service_->names().garbage(10)["w1"], std::vector<std::string>{orphan});
 }
 
+TEST_F(MasterServiceTest, ADrainingWorkerTakesNoNewChunkAndIsSafeToStopOnlyWhenNothingNeedsIt) {
+  beat("w1");
+  beat("w2");
+  auto first = call<CreateUploadReply>(CreateUploadRequest{"/a", 0, 1, false});
+  ASSERT_TRUE(first.is_ok());
+  auto alloc = call<AllocateChunkReply>(AllocateChunkRequest{first->upload_id, 0, 100, {}});
+  ASSERT_TRUE(alloc.is_ok()) << alloc.status().to_string();
+  const std::string held = alloc->pipeline.at(0).id, other = held == "w1" ? "w2" : "w1";
+  ASSERT_TRUE(call<OkReply>(WorkerDrainRequest{held, true, {}}).is_ok());
+  EXPECT_EQ(call<OkReply>(WorkerDrainRequest{"w9", true, {}}).status().code(), Code::kNotFound);
+  service_->tick(Clock::now());  // the leader walks its replica map
+  // Worker w's count of chunks that need it, checking its drain flag.
+  auto recorded = [&](const std::string& w, bool draining) -> int64_t {
+    auto st = call<ClusterStatusReply>(ClusterStatusRequest{});
+    EXPECT_TRUE(st.is_ok()) << st.status().to_string();
+    for (const auto& i : st.is_ok() ? st->workers : std::vector<WorkerInfo>{}) {
+      if (i.id == w) {
+        EXPECT_EQ(i.draining, draining);
+        return i.recorded_chunks;
+      }
+    }
+    return -2;
+  };
+  // Nothing committed names it yet, but the open upload will when it commits.
+  EXPECT_EQ(recorded(held, true), 1);
+  // New chunks go elsewhere only; with nowhere else, the refusal says why.
+  auto second = call<CreateUploadReply>(CreateUploadRequest{"/b", 0, 2, false, 1});
+  ASSERT_TRUE(second.is_ok());
+  auto placed = call<AllocateChunkReply>(AllocateChunkRequest{second->upload_id, 0, 100, {}});
+  ASSERT_TRUE(placed.is_ok()) << placed.status().to_string();
+  ASSERT_EQ(placed->pipeline.size(), 1u);
+  EXPECT_EQ(placed->pipeline[0].id, other);
+  auto refused = call<AllocateChunkReply>(AllocateChunkRequest{second->upload_id, 1, 100, {other}});
+  EXPECT_NE(refused.status().message().find("draining, so not used: " + held), std::string::npos)
+      << refused.status().to_string();
+  // Committed, the chunk is recorded there: still needed.
+  ChunkInfo c{0, alloc->chunk_id, 100, std::string(64, 'a'), {held}, {}};
+  ASSERT_TRUE(call<OkReply>(CommitUploadRequest{first->upload_id, 100, {c}}).is_ok());
+  EXPECT_EQ(recorded(held, true), 1);
+  // Back in service: the flag is gone.
+  ASSERT_TRUE(call<OkReply>(WorkerDrainRequest{held, false, {}}).is_ok());
+  EXPECT_EQ(recorded(held, false), 1);
+}
+
 TEST_F(MasterServiceTest, TheDefaultReplicationIsThreeDistinctWorkersInAPipeline) {
   auto now = MasterService::Clock::now();
   for (const char* w : {"w1", "w2", "w3", "w4"}) beat(w, now);
