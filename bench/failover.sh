@@ -24,7 +24,7 @@ trap cleanup EXIT
 PORT=$((20000 + RANDOM % 8000))
 "$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers 3 >/dev/null 2>&1
 DFS="$ROOT/build/bin/dfs"
-export DFS_MASTERS="127.0.0.1:$PORT,127.0.0.1:$((PORT + 4)),127.0.0.1:$((PORT + 8))"
+export DFS_MASTERS="127.0.0.1:$PORT,127.0.0.1:$((PORT + 4)),127.0.0.1:$((PORT + 8))" DFS_CONFIG="$RUN/dfs.conf"
 leader() { "$ROOT/launch/status" --dir "$RUN" | awk '$1 == "master" && $6 ~ /^leader/ {print $2}'; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 stats() {  # median and max of the numbers on stdin

@@ -23,7 +23,7 @@ trap cleanup EXIT
 PORT=$((20000 + RANDOM % 8000))
 "$ROOT/launch/up" --dir "$RUN/cluster" --base-port "$PORT" --workers 5 --chunk-size 16M >/dev/null 2>&1
 DFS="$ROOT/build/bin/dfs"
-export DFS_MASTERS="127.0.0.1:$PORT"
+export DFS_MASTERS="127.0.0.1:$PORT" DFS_CONFIG="$RUN/cluster/dfs.conf"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 head -c $((SIZE_MB << 20)) /dev/urandom >"$RUN/data"
 

@@ -19,7 +19,9 @@ RUN="$(mktemp -d "${TMPDIR:-/tmp}/dfs-hb-bench-XXXXXX")"
 cleanup() { "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN"; }
 trap cleanup EXIT
 PORT=$((20000 + RANDOM % 8000))
-"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --masters 1 --workers 1 >/dev/null 2>&1
+# --insecure: the simulated workers have no keys of their own (with CURVE,
+# each would need one in the keyring to speak for itself).
+"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --masters 1 --workers 1 --insecure >/dev/null 2>&1
 pid="$(cat "$RUN/master-1/pid")"
 "$ROOT/build/bin/heartbeat_bench" --master "127.0.0.1:$PORT" --master-pid "$pid" \
   --workers "$WORKERS" --seconds "$SECONDS_MEASURED"

@@ -24,6 +24,7 @@
 
 #include "bus/endpoints.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "client/client.h"
 #include "client/master_client.h"
 #include "client/master_pipeline.h"
@@ -164,6 +165,12 @@ int run(int argc, char** argv) {
   auto list = parse_endpoint_list(masters);
   if (!list.is_ok()) {
     std::fprintf(stderr, "meta_bench: --masters: %s\n", list.status().message().c_str());
+    return 2;
+  }
+  // Keys as the dfs command takes them from the environment.
+  Status secured = init_security(security_flags_from_env(), "meta_bench");
+  if (!secured.is_ok()) {
+    std::fprintf(stderr, "meta_bench: %s\n", secured.message().c_str());
     return 2;
   }
   ClientOptions options;

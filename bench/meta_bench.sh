@@ -4,7 +4,9 @@
 # (build/bin/meta_bench), on a fresh cluster brought up with launch/up.
 # Given an etcd bench script (--etcd PATH, ../shared/peers/etcd_bench.sh style
 # "etcd_put_seq_c1_leader_ops: N ops/s" lines), runs it in the same sitting and
-# prints dfs's creates/s as a ratio of etcd's puts/s.
+# prints dfs's creates/s as a ratio of etcd's puts/s. Then runs the same on a
+# cluster started with --insecure and prints creates/s with CURVE as a share
+# of creates/s without.
 #
 #   bench/meta_bench.sh [--seconds S] [--clients "1,32"] [--etcd PATH]
 set -euo pipefail
@@ -23,8 +25,26 @@ cleanup() { "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$R
 trap cleanup EXIT
 PORT=$((20000 + RANDOM % 8000))
 "$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers 3 >/dev/null
-OUT="$("$ROOT/build/bin/meta_bench" --masters "127.0.0.1:$PORT" --clients "$CLIENTS" --seconds "$SECONDS_PER_PHASE")"
+OUT="$(DFS_KEY="$RUN/keys/admin.key" DFS_KEYRING="$RUN/keys/keyring" \
+  "$ROOT/build/bin/meta_bench" --masters "127.0.0.1:$PORT" --clients "$CLIENTS" --seconds "$SECONDS_PER_PHASE")"
+echo "with CURVE:"
 echo "$OUT"
+"$ROOT/launch/down" --dir "$RUN" >/dev/null
+PLAIN="$RUN-insecure"
+PORT2=$((PORT + 200))
+"$ROOT/launch/up" --dir "$PLAIN" --base-port "$PORT2" --workers 3 --insecure >/dev/null
+PLAIN_OUT="$(DFS_INSECURE=1 "$ROOT/build/bin/meta_bench" --masters "127.0.0.1:$PORT2" --clients "$CLIENTS" \
+  --seconds "$SECONDS_PER_PHASE")"
+"$ROOT/launch/down" --dir "$PLAIN" >/dev/null
+rm -rf "$PLAIN"
+echo "with --insecure:"
+echo "$PLAIN_OUT"
+for c in ${CLIENTS//,/ }; do
+  a="$(awk -v c="c=$c" '$2=="create" && $3==c {print $5}' <<<"$OUT")"
+  b="$(awk -v c="c=$c" '$2=="create" && $3==c {print $5}' <<<"$PLAIN_OUT")"
+  [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v c="$c" \
+    'BEGIN {printf "creates/s with CURVE as a share of --insecure, c=%s: %.0f%%\n", c, 100 * a / b}'
+done
 if [ -n "$ETCD" ]; then
   ETCD_OUT="$(bash "$ETCD" 2>/dev/null)"
   echo "$ETCD_OUT"

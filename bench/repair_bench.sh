@@ -31,7 +31,7 @@ rm -f "$RUN/raw.bin"
 PORT=$((20000 + RANDOM % 8000))
 "$ROOT/launch/up" --dir "$RUN/cluster" --base-port "$PORT" --workers 4 \
   --master-flags "--dead-after-ms $DEAD_MS --repair-copies-per-worker $COPIES" >/dev/null 2>&1
-export DFS_MASTERS="127.0.0.1:$PORT"
+export DFS_MASTERS="127.0.0.1:$PORT" DFS_CONFIG="$RUN/cluster/dfs.conf"
 files=$(((SIZE_MB + 511) / 512))
 head -c $((512 << 20)) /dev/urandom >"$RUN/data"
 for i in $(seq 1 "$files"); do "$DFS" put -q "$RUN/data" "/f$i"; done

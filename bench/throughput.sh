@@ -9,13 +9,16 @@
 # Also prints the peak RSS of the client and of each worker during the put
 # (VmHWM), and the client's peak for a smaller file, to show memory does
 # not grow with file size. Page cache is dropped before each read where
-# the kernel allows it (it says so when it cannot).
+# the kernel allows it (it says so when it cannot). Each cluster runs with
+# CURVE on every socket and again with --insecure (--modes), and the ratio of
+# the two is printed at the end: what encryption and authentication cost.
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
-#                       [--masters "1 3"] [--dir D]
+#                       [--masters "1 3"] [--modes "curve insecure"] [--dir D]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
+MODES="curve insecure"
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -23,6 +26,7 @@ while [ $# -gt 0 ]; do
     --chunk-size) CHUNK="$2"; shift 2 ;;
     --replications) REPLICATIONS="$2"; shift 2 ;;
     --masters) MASTER_COUNTS="$2"; shift 2 ;;
+    --modes) MODES="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -81,13 +85,15 @@ GET_TO="$([ "$OUT_DIR" = "$DIR" ] && echo "the same disk" || echo "tmpfs")"
 
 printf 'dfs throughput, %d MiB, %d workers, chunk %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK"
 printf '  %-24s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
+declare -A PUT GET
 for m in $MASTER_COUNTS; do
 for r in $REPLICATIONS; do
-  RUN="$DIR/cluster-m$m-r$r"
+for mode in $MODES; do
+  RUN="$DIR/cluster-m$m-r$r-$mode"
   port=$((10000 + RANDOM % 20000))
   "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --masters "$m" --workers "$WORKERS" \
-    --chunk-size "$CHUNK" --replication "$r" >/dev/null 2>&1
-  export DFS_MASTERS="127.0.0.1:$port"
+    --chunk-size "$CHUNK" --replication "$r" $([ "$mode" = insecure ] && echo --insecure) >/dev/null 2>&1
+  export DFS_MASTERS="127.0.0.1:$port" DFS_CONFIG="$RUN/dfs.conf"
   cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
   read -r t_put client_mb < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)
   workers_mb=""
@@ -100,10 +106,17 @@ for r in $REPLICATIONS; do
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
   ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
-  printf 'R=%d, %d master(s) (page cache %s)\n' "$r" "$m" "$CACHE"
+  PUT[$m-$r-$mode]=$put GET[$m-$r-$mode]=$get
+  printf 'R=%d, %d master(s), %s (page cache %s)\n' "$r" "$m" "$mode" "$CACHE"
   printf '  %-24s %8s MB/s  %5s%% of raw write / R (%s MB/s)\n' "dfs put" "$put" "$(pct "$put" "$ceiling")" "$ceiling"
   printf '  %-24s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
+done
+if [ -n "${PUT[$m-$r-curve]:-}" ] && [ -n "${PUT[$m-$r-insecure]:-}" ]; then
+  printf '  %-24s put %s%%, get %s%% of --insecure (R=%d, %d master(s))\n' "with CURVE" \
+    "$(pct "${PUT[$m-$r-curve]}" "${PUT[$m-$r-insecure]}")" \
+    "$(pct "${GET[$m-$r-curve]}" "${GET[$m-$r-insecure]}")" "$r" "$m"
+fi
 done
 done

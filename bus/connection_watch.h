@@ -8,8 +8,11 @@
 #include <zmq.hpp>
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "codec/status.h"
 
 namespace dfs {
 
@@ -28,6 +31,23 @@ class ConnectionWatch {
   // Reads the events that arrived: true when connecting was refused (no one
   // listens there: the peer is dead) and no connection is up.
   bool refused();
+  // Reads the events that arrived: why the latest security handshake failed
+  // (the peer refused our key, or speaks another security mode), if it did
+  // and none succeeded since. kPermissionDenied or kUnavailable.
+  std::optional<Status> handshake_failure();
+  // Whether any handshake has succeeded on this socket.
+  bool handshook();
+  // The endpoints whose security handshake failed since the last call.
+  // libzmq never dials those again by itself.
+  std::vector<std::string> take_refused();
+  // Whether a peer refused the handshake for speaking the other security
+  // mode (CURVE against --insecure) since the last success.
+  bool mode_mismatch();
+  // Handshakes since the last success that failed for the mode or with no
+  // detail. Against a peer of the other mode ZeroMQ reports the mismatch
+  // only some of the time (the peer may close first), so repeated failures
+  // that are not refusals of our key say the same.
+  size_t mode_failures();
   // For polling: readable when an event waits.
   void* handle() { return events_.handle(); }
 
@@ -47,6 +67,11 @@ class ConnectionWatch {
   bool up_ = false;
   bool lost_ = false;
   bool refused_ = false;
+  bool handshook_ = false;
+  bool mode_mismatch_ = false;
+  size_t mode_failures_ = 0;
+  std::optional<Status> handshake_failure_;
+  std::vector<std::string> refused_endpoints_;
   std::deque<Change> changes_;
 };
 

@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "bus/connection_watch.h"
+#include "bus/dialer.h"
 #include "bus/endpoints.h"
 #include "bus/event_sequencer.h"
 #include "bus/monitor_view.h"
 #include "bus/process.h"
 #include "bus/rpc_client.h"
+#include "bus/security.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
 
@@ -46,8 +48,9 @@ class StatusSource {
  public:
   StatusSource(zmq::context_t& ctx, const std::vector<HostPort>& masters) {
     for (const auto& m : masters) {
-      clients_.push_back(
-          std::make_unique<RpcClient>(ctx, master_api(m), std::chrono::milliseconds(300), 4));
+      auto key = process_security().master_key(m.host + ":" + std::to_string(m.port));
+      clients_.push_back(std::make_unique<RpcClient>(
+          ctx, master_api(m), key.is_ok() ? key.value() : "", std::chrono::milliseconds(300), 4));
     }
   }
 
@@ -149,6 +152,7 @@ class Output {
 
 int run(int argc, char** argv) {
   po::options_description desc("dfs-monitor options");
+  add_security_options(desc);
   desc.add_options()  //
       ("masters",
        po::value<std::string>()->default_value("127.0.0.1:7400,127.0.0.1:7404,127.0.0.1:7408"),
@@ -160,7 +164,9 @@ int run(int argc, char** argv) {
           "exit after this many events (0: run until stopped)");
   po::variables_map vm;
   Status s = parse_options(argc, argv, desc, &vm,
-                           "usage: dfs-monitor [--masters LIST] [--jobs] [--json] [--lines]");
+                           "usage: dfs-monitor [--masters LIST] [--jobs] [--json] [--lines]",
+                           /*find_local_config=*/true);
+  if (s.is_ok()) s = init_security(security_flags(vm), "dfs-monitor");
   if (s.code() == Code::kCancelled) return 0;
   auto masters = s.is_ok() ? parse_endpoint_list(vm["masters"].as<std::string>())
                            : Result<std::vector<HostPort>>(s);
@@ -174,11 +180,20 @@ int run(int argc, char** argv) {
                                                                     : Output::Mode::kLive;
   Output out(mode);
   zmq::context_t ctx(1);
-  zmq::socket_t sub = make_socket(ctx, zmq::socket_type::sub, SocketOptions{});
-  ConnectionWatch watch(ctx, sub.handle());
-  sub.set(zmq::sockopt::subscribe, "event.");
-  if (vm.count("jobs")) sub.set(zmq::sockopt::subscribe, "job.");
-  for (const auto& m : masters.value()) sub.connect(master_jobs(m));
+  // Its watch also shows the monitor's own connections.
+  Dialer dialer(ctx, [&] {
+    zmq::socket_t sub = make_socket(ctx, zmq::socket_type::sub, SocketOptions{});
+    sub.set(zmq::sockopt::subscribe, "event.");
+    if (vm.count("jobs")) sub.set(zmq::sockopt::subscribe, "job.");
+    return sub;
+  });
+  for (const auto& m : masters.value()) {
+    s = dialer.dial_master(master_jobs(m), m);
+    if (!s.is_ok()) {
+      std::fprintf(stderr, "dfs-monitor: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
   StatusSource source(ctx, masters.value());
   EventSequencer sequencer;
 
@@ -216,15 +231,16 @@ int run(int argc, char** argv) {
         next_redraw = now + std::chrono::milliseconds(200);
       }
     }
-    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0},
-                               {watch.handle(), 0, ZMQ_POLLIN, 0}};
+    dialer.redial_refused(std::chrono::steady_clock::now());  // before polling its socket
+    zmq::pollitem_t items[] = {{dialer.socket().handle(), 0, ZMQ_POLLIN, 0},
+                               {dialer.watch().handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(200));
     } catch (const zmq::error_t&) {
       continue;  // interrupted by a signal
     }
     if (items[1].revents & ZMQ_POLLIN) {
-      for (const auto& c : watch.take_changes()) {
+      for (const auto& c : dialer.watch().take_changes()) {
         out.note(c.connected ? "connected" : "disconnected", c.endpoint, "");
         stale_screen = true;
       }
@@ -232,7 +248,7 @@ int run(int argc, char** argv) {
     if (!(items[0].revents & ZMQ_POLLIN)) continue;
     stale_screen = true;
     Envelope env;
-    if (!recv_envelope(sub, Framing::kTopic, &env).is_ok()) {
+    if (!recv_envelope(dialer.socket(), Framing::kTopic, &env).is_ok()) {
       ++bad;
       continue;
     }

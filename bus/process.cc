@@ -23,8 +23,16 @@ void on_stop_signal(int) { g_stop.store(true); }
 
 }  // namespace
 
+std::string local_cluster_config() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  auto conf = exe.parent_path().parent_path().parent_path() / ".dfs" / "dfs.conf";
+  return std::filesystem::exists(conf, ec) ? conf.string() : "";
+}
+
 Status parse_options(int argc, char** argv, po::options_description& desc, po::variables_map* vm,
-                     const std::string& usage) {
+                     const std::string& usage, bool find_local_config) {
   desc.add_options()                                                           //
       ("help,h", "show this help")                                             //
       ("config", po::value<std::string>(), "config file (key = value lines)")  //
@@ -42,8 +50,10 @@ Status parse_options(int argc, char** argv, po::options_description& desc, po::v
                                       return desc.find_nothrow(name, false) ? name : "";
                                     }),
               *vm);
-    if (vm->count("config")) {
-      std::string path = (*vm)["config"].as<std::string>();
+    std::string path = vm->count("config") ? (*vm)["config"].as<std::string>()
+                       : find_local_config ? local_cluster_config()
+                                           : "";
+    if (!path.empty()) {
       std::ifstream in(path);
       if (!in) return invalid_argument("cannot read config file " + path);
       po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), *vm);

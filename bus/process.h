@@ -17,8 +17,15 @@ namespace po = boost::program_options;
 // environment (DFS_BASE_PORT fills --base-port) and the config file
 // (key = value lines, keys as the long flag names). Prints usage on --help.
 // Returns kCancelled when the caller should exit 0 (help was printed).
+// With `find_local_config` (client tools), a process given no config file
+// reads the local cluster's (local_cluster_config()) if there is one.
 Status parse_options(int argc, char** argv, po::options_description& desc, po::variables_map* vm,
-                     const std::string& usage);
+                     const std::string& usage, bool find_local_config = false);
+
+// The config file launch/up writes for clients of the cluster it starts in
+// the checkout's default run directory (<checkout>/.dfs/dfs.conf, found from
+// this binary's place in <checkout>/build*/bin/), or "" if there is none.
+std::string local_cluster_config();
 
 // Logs to `file` (created with its directory) or to stderr when empty.
 // Level names: trace, debug, info, warn, error, critical, off.

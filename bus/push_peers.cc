@@ -7,20 +7,20 @@ namespace dfs {
 PushPeers::PushPeers(zmq::context_t& ctx, int send_hwm, std::chrono::milliseconds idle_close)
     : ctx_(ctx), send_hwm_(send_hwm), idle_close_(idle_close) {}
 
-Status PushPeers::send(const std::string& endpoint, Envelope&& env, Clock::time_point now) {
-  auto it = peers_.find(endpoint);
+Status PushPeers::send(const std::string& endpoint, const std::string& key, Envelope&& env,
+                       Clock::time_point now) {
+  auto it = peers_.find({endpoint, key});
   if (it == peers_.end()) {
     SocketOptions opts;
     opts.send_hwm = send_hwm_;
     opts.linger_ms = 0;
     zmq::socket_t socket = make_socket(ctx_, zmq::socket_type::push, opts);
     auto watch = std::make_unique<ConnectionWatch>(ctx_, socket.handle());
-    try {
-      socket.connect(endpoint);
-    } catch (const zmq::error_t& e) {
-      return Status(Code::kUnavailable, "cannot connect to " + endpoint + ": " + e.what());
-    }
-    it = peers_.emplace(endpoint, Peer{std::move(socket), now, std::move(watch)}).first;
+    Status s = connect_to(socket, endpoint, key);
+    if (!s.is_ok()) return s;
+    it = peers_
+             .emplace(std::make_pair(endpoint, key), Peer{std::move(socket), now, std::move(watch)})
+             .first;
   }
   it->second.last_used = now;
   Status s = send_envelope(it->second.socket, Framing::kPlain, std::move(env));
@@ -31,12 +31,15 @@ Status PushPeers::send(const std::string& endpoint, Envelope&& env, Clock::time_
   return s;
 }
 
-void PushPeers::forget(const std::string& endpoint) { peers_.erase(endpoint); }
+void PushPeers::forget(const std::string& endpoint) {
+  std::erase_if(peers_, [&](const auto& p) { return p.first.first == endpoint; });
+}
 
 std::vector<std::string> PushPeers::lost() {
   std::vector<std::string> out;
-  for (auto& [endpoint, peer] : peers_) {
-    if (peer.watch->lost()) out.push_back(endpoint);
+  for (auto& [where, peer] : peers_) {
+    // A refused handshake (a wrong key) is as final as a dropped connection.
+    if (peer.watch->lost() || peer.watch->handshake_failure()) out.push_back(where.first);
   }
   return out;
 }

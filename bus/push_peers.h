@@ -25,10 +25,14 @@ class PushPeers {
   // `idle_close` are closed.
   PushPeers(zmq::context_t& ctx, int send_hwm, std::chrono::milliseconds idle_close);
 
-  // Queues `env` for the PULL socket at `endpoint`. kTimeout when the peer's
-  // queue is full (it is not reading), kUnavailable when the socket fails.
-  Status send(const std::string& endpoint, Envelope&& env, Clock::time_point now);
-  // Closes the socket to `endpoint`, discarding whatever is still queued
+  // Queues `env` for the PULL socket at `endpoint`, whose server presents
+  // `key`. kTimeout when the peer's queue is full (it is not reading),
+  // kUnavailable when the socket fails. A socket is kept per endpoint and
+  // key, so a sender naming a wrong key for a peer gets a socket of its own
+  // that fails, and does not disturb the streams of others.
+  Status send(const std::string& endpoint, const std::string& key, Envelope&& env,
+              Clock::time_point now);
+  // Closes the sockets to `endpoint`, discarding whatever is still queued
   // for it: after a peer failed, its stale frames must not arrive later.
   void forget(const std::string& endpoint);
   void close_idle(Clock::time_point now);
@@ -47,7 +51,7 @@ class PushPeers {
   zmq::context_t& ctx_;
   int send_hwm_;
   std::chrono::milliseconds idle_close_;
-  std::map<std::string, Peer> peers_;
+  std::map<std::pair<std::string, std::string>, Peer> peers_;  // by endpoint and key
 };
 
 }  // namespace dfs

@@ -14,10 +14,11 @@ uint64_t random_start() {
 
 }  // namespace
 
-RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint,
+RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key,
                      std::chrono::milliseconds connect_timeout, int queue)
     : ctx_(ctx),
       endpoint_(std::move(endpoint)),
+      server_key_(std::move(server_key)),
       connect_timeout_(connect_timeout),
       queue_(queue),
       next_id_(random_start()) {
@@ -30,14 +31,16 @@ void RpcClient::reset() {
   opts.send_hwm = queue_;
   opts.recv_hwm = queue_;
   opts.immediate = true;
+  opts.max_message_bytes = kMaxInboundBytes;
   watch_.reset();
   socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
   watch_ = std::make_unique<ConnectionWatch>(ctx_, socket_.handle());
-  socket_.connect(endpoint_);
+  connected_ = connect_to(socket_, endpoint_, server_key_);
   oldest_live_id_ = next_id_;
 }
 
 Result<uint64_t> RpcClient::send(Envelope&& request) {
+  if (!connected_.is_ok()) return connected_;
   uint64_t id = next_id_++;
   // A send finds no room only while no connection is complete (or the HWM,
   // which the caller's window keeps clear, is full): wait for room, bounded.
@@ -57,6 +60,14 @@ Result<uint64_t> RpcClient::send(Envelope&& request) {
     // Refused: no one listens there, so waiting out the timeout helps nobody.
     if ((items[1].revents & ZMQ_POLLIN) && watch_->refused()) {
       return Status(Code::kUnavailable, endpoint_ + " refused the connection");
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      // libzmq will not dial again after a refused handshake: a fresh
+      // socket lets the next request try again.
+      if (auto failed = watch_->handshake_failure()) {
+        reset();
+        return *failed;
+      }
     }
     if (left.count() <= 0) {
       return Status(Code::kUnavailable, "cannot connect to " + endpoint_ + " within " +

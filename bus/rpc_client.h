@@ -8,6 +8,7 @@
 #include <string>
 
 #include <memory>
+#include <optional>
 
 #include "bus/connection_watch.h"
 #include "bus/socket.h"
@@ -21,7 +22,9 @@ class RpcClient {
   // send waits at most `connect_timeout` for one, so a peer that is down is
   // reported within that time rather than after a whole request timeout.
   // `queue` bounds the requests (and replies) the socket holds unsent (unread).
-  RpcClient(zmq::context_t& ctx, std::string endpoint,
+  // `server_key` is the CURVE public key the peer must present (ignored in
+  // insecure mode); a refused handshake is reported at once, not as a timeout.
+  RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key = "",
             std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000),
             int queue = 64);
 
@@ -47,6 +50,9 @@ class RpcClient {
   Result<uint64_t> send_now(Envelope&& request);
   // Whether a request can be queued now (a connection is up, with room).
   bool connected();
+  // Why the peer refused the security handshake, if it did (see
+  // ConnectionWatch::handshake_failure).
+  std::optional<Status> handshake_failure() { return watch_->handshake_failure(); }
   // Waits up to `timeout` for any reply to a request sent on this socket;
   // kUnavailable at once if the connection drops first (the peer died),
   // since whatever was sent on it will not be answered.
@@ -62,9 +68,11 @@ class RpcClient {
 
   zmq::context_t& ctx_;
   std::string endpoint_;
+  std::string server_key_;
   std::chrono::milliseconds connect_timeout_;
   int queue_;
   zmq::socket_t socket_;
+  Status connected_;  // why the socket could not connect (no key for the peer), if so
   std::unique_ptr<ConnectionWatch> watch_;  // declared after socket_: closed before it
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale

@@ -1,5 +1,7 @@
 #include "bus/socket.h"
 
+#include "bus/security.h"
+
 namespace dfs {
 
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts) {
@@ -12,7 +14,36 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   if (!opts.identity.empty()) s.set(zmq::sockopt::routing_id, opts.identity);
   if (opts.immediate) s.set(zmq::sockopt::immediate, 1);
   if (opts.router_mandatory) s.set(zmq::sockopt::router_mandatory, 1);
+  s.set(zmq::sockopt::maxmsgsize, opts.max_message_bytes);
+  const Security& sec = process_security();
+  if (sec.secure() && opts.serves) {
+    s.set(zmq::sockopt::curve_server, 1);
+    s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
+    s.set(zmq::sockopt::zap_domain, std::string(domain_name(*opts.serves)));
+  } else if (sec.secure() && !opts.server_key.empty()) {
+    s.set(zmq::sockopt::curve_serverkey, opts.server_key);
+    s.set(zmq::sockopt::curve_publickey, sec.own().public_key);
+    s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
+  }
   return s;
+}
+
+Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key) {
+  const Security& sec = process_security();
+  try {
+    if (sec.secure()) {
+      if (server_key.empty()) {
+        return invalid_argument("no key known for the server at " + endpoint);
+      }
+      s.set(zmq::sockopt::curve_serverkey, server_key);
+      s.set(zmq::sockopt::curve_publickey, sec.own().public_key);
+      s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
+    }
+    s.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status(Code::kUnavailable, "cannot connect to " + endpoint + ": " + e.what());
+  }
+  return Status::ok();
 }
 
 zmq::context_t& process_context() {

@@ -1,11 +1,18 @@
 // Socket construction with the options every dfs socket must set explicitly:
 // LINGER (so shutdown never hangs), HWMs (so no queue is unbounded) and, where
-// it applies, ROUTER_MANDATORY and IMMEDIATE.
+// it applies, ROUTER_MANDATORY and IMMEDIATE; and its security: in secure
+// mode (bus/security.h) a socket that serves a domain is a CURVE server, one
+// given a server key a CURVE client.
 #pragma once
 
 #include <zmq.hpp>
 
+#include <optional>
 #include <string>
+
+#include "bus/access_policy.h"
+#include "bus/endpoints.h"
+#include "codec/codec.h"
 
 namespace dfs {
 
@@ -18,9 +25,23 @@ struct SocketOptions {
   bool router_mandatory = false;  // a send to an unknown peer fails instead of vanishing
   int reconnect_ivl_ms = 100;
   int reconnect_ivl_max_ms = 2000;  // capped backoff
+  // Larger inbound messages (any one frame) close the connection before
+  // they are taken in. The default fits a data frame and its header.
+  int64_t max_message_bytes = 2 << 20;
+  std::optional<Domain> serves;  // a bound socket: CURVE server for this ZAP domain
+  std::string server_key;        // a connecting socket: the server's public key (Z85)
 };
 
+// What sockets that take message bodies of any size allow (a commit of a
+// file of 100,000 chunks, a Raft batch): the codec's limit on a body.
+inline constexpr int64_t kMaxInboundBytes = static_cast<int64_t>(kMaxBodyBytes);
+
 zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const SocketOptions& opts);
+
+// Connects `s` to `endpoint`, whose server presents `server_key` (ignored in
+// insecure mode). One socket may connect to several servers with different
+// keys: the key in force at each connect is the one that connection uses.
+Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key);
 
 // The process's one ZeroMQ context (one I/O thread), for code that may run
 // many times in a process, such as a Client per thread: a context each would

@@ -56,6 +56,11 @@ Status recv_envelope(zmq::socket_t& socket, Framing framing, Envelope* out) {
     (framing == Framing::kRouted ? out->routing_id : out->topic) = frames[0].to_string();
     i = 1;
   }
+  if (frames.size() > i) {
+    // On a CURVE socket, the key the ZAP handler admitted this peer with.
+    const char* key = zmq_msg_gets(frames[i].handle(), "User-Id");
+    if (key) out->peer_key = key;
+  }
   if (frames.size() < i + 2) {
     return protocol_error("message has " + std::to_string(frames.size() - i) +
                           " frames, want header and body");

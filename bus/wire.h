@@ -21,6 +21,7 @@ namespace dfs {
 struct Envelope {
   std::string routing_id;  // ROUTER sockets only
   std::string topic;       // PUB/SUB only
+  std::string peer_key;    // received on a CURVE server socket: the sender's public key (Z85)
   Header header;
   std::string body;
   std::vector<zmq::message_t> data;

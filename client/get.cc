@@ -27,15 +27,16 @@ namespace {
 class ReadPlan {
  public:
   ReadPlan(std::string path, const StatReply& file) : path_(std::move(path)) {
-    for (const auto& w : file.workers) endpoints_[w.id] = w.endpoint;
+    for (const auto& w : file.workers) addresses_[w.id] = w;
     down_.insert(file.down.begin(), file.down.end());
   }
 
   const std::string& path() const { return path_; }
 
-  std::string endpoint(const std::string& worker) const {
-    auto it = endpoints_.find(worker);
-    return it == endpoints_.end() ? "" : it->second;
+  // Where the worker is and the key it presents; nullptr if the master did not say.
+  const WorkerAddr* address(const std::string& worker) const {
+    auto it = addresses_.find(worker);
+    return it == addresses_.end() ? nullptr : &it->second;
   }
 
   // The chunk's replicas in the order to try them: those expected to work
@@ -52,7 +53,7 @@ class ReadPlan {
         corrupt.push_back(w);
       } else if (down_.count(w) || failed_.count(w)) {
         doubtful.push_back(w);
-      } else if (is_local_endpoint(endpoint(w))) {
+      } else if (address(w) && is_local_endpoint(address(w)->endpoint)) {
         local.push_back(w);
       } else {
         remote.push_back(w);
@@ -71,7 +72,7 @@ class ReadPlan {
 
  private:
   std::string path_;
-  std::map<std::string, std::string> endpoints_;
+  std::map<std::string, WorkerAddr> addresses_;
   std::set<std::string> down_;
   mutable std::mutex mu_;
   std::set<std::string> failed_;
@@ -92,8 +93,8 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
   topts.timeout = options.timeout;
   std::string failures;
   for (const std::string& worker : plan.order(chunk)) {
-    std::string ep = plan.endpoint(worker);
-    if (ep.empty()) {
+    const WorkerAddr* addr = plan.address(worker);
+    if (!addr) {
       failures += "; " + worker + ": address unknown";
       continue;
     }
@@ -102,7 +103,8 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
       moved += b;
       if (progress) progress(static_cast<int64_t>(b));
     };
-    Status s = read_chunk(ctx.worker(ep), chunk.id, chunk.size, chunk.sha256, sink, topts, counted);
+    Status s = read_chunk(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size, chunk.sha256,
+                          sink, topts, counted);
     if (s.is_ok()) return s;
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
     failures += "; " + worker + ": " + s.to_string();

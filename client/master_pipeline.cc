@@ -1,5 +1,7 @@
 #include "client/master_pipeline.h"
 
+#include "bus/security.h"
+
 #include <algorithm>
 
 namespace dfs {
@@ -24,8 +26,11 @@ MasterPipeline::MasterPipeline(zmq::context_t& ctx, const std::vector<HostPort>&
 }
 
 RpcClient& MasterPipeline::add_master(const std::string& endpoint) {
-  masters_.push_back(
-      std::make_unique<RpcClient>(ctx_, endpoint, std::min(timeout_, kConnectWait), kSocketQueue));
+  // A master missing from the keyring gets no key: its handshake fails and
+  // the request says why (the CLI checks the --masters list up front).
+  auto key = process_security().master_key(endpoint);
+  masters_.push_back(std::make_unique<RpcClient>(ctx_, endpoint, key.is_ok() ? key.value() : "",
+                                                 std::min(timeout_, kConnectWait), kSocketQueue));
   unanswered_.push_back(0);
   return *masters_.back();
 }
@@ -65,6 +70,8 @@ bool MasterPipeline::follow(const std::string& endpoint) {
     }
   }
   if (masters_.size() >= kMaxMasters) return false;
+  // A leader this process has no key for cannot be reached securely.
+  if (!process_security().master_key(endpoint).is_ok()) return false;
   try {
     add_master(endpoint);
   } catch (const zmq::error_t&) {
@@ -93,6 +100,14 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
     }
   }
   if (!masters_[m]->connected()) {
+    // A master that refused our key, or speaks the other security mode,
+    // will not change its mind by waiting: said at once.
+    if (auto refused = masters_[m]->handshake_failure()) {
+      masters_[m]->reset();  // dialed afresh for later requests
+      unsend(r);
+      finish(key, Status(refused->code(), "master " + refused->message()));
+      return;
+    }
     // No connection is up (yet): wait for one, bounded, then count the
     // current master as unreachable and go on to the next.
     if (r.state != State::kNeedConnection) {

@@ -16,9 +16,11 @@ struct TransferContext {
                   std::chrono::milliseconds timeout)
       : zctx(&ctx), master(std::make_unique<MasterClient>(ctx, masters, timeout)) {}
 
-  RpcClient& worker(const std::string& endpoint) {
-    auto& slot = workers[endpoint];
-    if (!slot) slot = std::make_unique<RpcClient>(*zctx, endpoint);
+  // One connection per address and key: a worker that comes back with a
+  // new key gets a new connection.
+  RpcClient& worker(const std::string& endpoint, const std::string& key) {
+    auto& slot = workers[endpoint + " " + key];
+    if (!slot) slot = std::make_unique<RpcClient>(*zctx, endpoint, key);
     return *slot;
   }
 

@@ -95,10 +95,21 @@ bool is_worker_id(std::string_view s) {
   return true;
 }
 
+bool is_z85_text(std::string_view s) {
+  static constexpr std::string_view kAlphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  if (s.size() != 40) return false;
+  for (char c : s) {
+    if (kAlphabet.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 Status WorkerAddr::validate() const {
   if (!is_worker_id(id)) return invalid_argument("bad worker id '" + id + "'");
   DFS_RETURN_IF_ERROR(check_endpoint(endpoint));
   if (!pipeline.empty()) DFS_RETURN_IF_ERROR(check_endpoint(pipeline));
+  if (!key.empty() && !is_z85_text(key)) return invalid_argument("bad key for worker " + id);
   return Status::ok();
 }
 
@@ -293,7 +304,7 @@ Status ReadChunkReply::validate() const {
 }
 
 Status Heartbeat::validate() const {
-  WorkerAddr self{worker_id, endpoint, pipeline};
+  WorkerAddr self{worker_id, endpoint, pipeline, key};
   DFS_RETURN_IF_ERROR(check_pipeline({self}));
   if (bad.size() > kMaxBadPerHeartbeat) return invalid_argument("too many bad chunks");
   if (fs_id.size() > 64) return invalid_argument("filesystem id too long");

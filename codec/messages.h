@@ -37,12 +37,15 @@ enum class EntryKind : uint8_t { kFile = 1, kDirectory = 2 };
 // [a-z0-9_-]; upload ids are 32 lowercase hex characters.
 bool is_chunk_id(std::string_view s);
 bool is_worker_id(std::string_view s);
+// A CURVE public key as text: 40 characters of the Z85 alphabet.
+bool is_z85_text(std::string_view s);
 
 struct WorkerAddr {
   std::string id;
   std::string endpoint;  // the worker's data ROUTER, tcp://host:port
   std::string pipeline;  // the worker's pipeline PULL, tcp://host:port ("" if unknown)
-  DFS_MSGPACK_MAP(id, endpoint, pipeline);
+  std::string key;       // the CURVE public key its sockets present ("" in insecure mode)
+  DFS_MSGPACK_MAP(id, endpoint, pipeline, key);
   Status validate() const;
 };
 
@@ -545,8 +548,9 @@ struct Heartbeat {
   // copies it is sending, queued or running.
   uint32_t writes = 0;
   uint32_t copies = 0;
+  std::string key;  // its CURVE public key; must be the key it sent this with
   DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted,
-                  bad, fs_id, fs_size, fs_free, writes, copies);
+                  bad, fs_id, fs_size, fs_free, writes, copies, key);
   Status validate() const;
 };
 

@@ -40,6 +40,8 @@ std::string_view code_name(Code code) {
       return "cancelled";
     case Code::kBusy:
       return "busy";
+    case Code::kPermissionDenied:
+      return "permission denied";
   }
   return "unknown error";
 }

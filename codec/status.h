@@ -33,9 +33,10 @@ enum class Code : uint16_t {
   kInternal = 15,
   kCancelled = 16,
   kBusy = 17,  // the master's queue of requests in progress is full: retry after a pause
+  kPermissionDenied = 18,  // the sender's key or user may not do this
 };
 
-inline constexpr Code kLastCode = Code::kBusy;  // the highest code on the wire
+inline constexpr Code kLastCode = Code::kPermissionDenied;  // the highest code on the wire
 
 std::string_view code_name(Code code);
 

@@ -3,6 +3,10 @@
 #
 # Run directory (default .dfs/ in the checkout):
 #   cluster.env            settings of this cluster (base port, workers, ...)
+#   dfs.conf               what a client needs: masters, its key, the keyring
+#   keys/                  CURVE key pairs (NAME.key secret, NAME.pub public) of
+#                          every master (m1..), worker (w1..) and the admin, and
+#                          the keyring: which keys may connect, as what
 #   master-M/              metadata (meta/), Raft log (raft/), log, pid
 #   worker-N/              chunks, log, pid
 # Ports: master M uses BASE+4(M-1) .. BASE+4(M-1)+3 (api, raft peers, events,
@@ -69,7 +73,7 @@ resolve_run_dir() {
 }
 
 load_settings() {
-  BASE_PORT=7400 MASTERS=3 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1 REPLICATION="" WORKER_FLAGS="" MASTER_FLAGS=""
+  BASE_PORT=7400 MASTERS=3 WORKERS=3 CAPACITY=0 CHUNK_SIZE=64M HOST=127.0.0.1 REPLICATION="" WORKER_FLAGS="" MASTER_FLAGS="" INSECURE=0
   # shellcheck disable=SC1091
   [ -f "$RUN_DIR/cluster.env" ] && . "$RUN_DIR/cluster.env"
   return 0
@@ -86,7 +90,52 @@ HOST=$HOST
 REPLICATION=$REPLICATION
 WORKER_FLAGS="$WORKER_FLAGS"
 MASTER_FLAGS="$MASTER_FLAGS"
+INSECURE=$INSECURE
 ENV
+}
+
+# ---- keys ----
+KEYS_DIR() { echo "$RUN_DIR/keys"; }
+public_key_of() { sed -n 's/^public-key = //p' "$1"; }
+# add_key ROLE NAME [ATTRIBUTES]: makes NAME's key pair unless it exists, and
+# lists it in the keyring unless it is there.
+add_key() {
+  local role="$1" name="$2" attrs="${3:-}" dir
+  dir="$(KEYS_DIR)"
+  [ -f "$dir/$name.key" ] || "$DFS_BIN/dfs" keygen "$dir/$name" >/dev/null
+  if ! awk -v n="$name" '$2 == n {found=1} END {exit !found}' "$dir/keyring"; then
+    echo "$role $name $(public_key_of "$dir/$name.pub")${attrs:+ $attrs}" >>"$dir/keyring"
+  fi
+}
+# The cluster's keys, made on first start: one pair per master and worker,
+# and one for the admin (the client key the local dfs uses). Running
+# processes reread the keyring when it changes.
+ensure_keys() {
+  [ "$INSECURE" = 1 ] && return 0
+  local dir i
+  dir="$(KEYS_DIR)"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  [ -f "$dir/keyring" ] || echo "# ROLE NAME PUBLIC-KEY [groups=...] [endpoint=HOST:PORT]" >"$dir/keyring"
+  for i in $(seq 1 "$MASTERS"); do add_key master "m$i" "endpoint=$(master_endpoint "$i")"; done
+  for i in $(seq 1 "$WORKERS"); do add_key worker "w$i"; done
+  add_key admin admin
+}
+# The security flags of process NAME (m1, w2, ...).
+security_flags() {
+  if [ "$INSECURE" = 1 ]; then echo "--insecure"; else echo "--key $(KEYS_DIR)/$1.key --keyring $(KEYS_DIR)/keyring"; fi
+}
+# What `dfs` and dfs-monitor read (DFS_CONFIG, or found in <checkout>/.dfs).
+write_client_config() {
+  {
+    echo "masters = $(master_list)"
+    if [ "$INSECURE" = 1 ]; then
+      echo "insecure = true"
+    else
+      echo "key = $(KEYS_DIR)/admin.key"
+      echo "keyring = $(KEYS_DIR)/keyring"
+    fi
+  } >"$RUN_DIR/dfs.conf"
 }
 
 master_port() { echo $((BASE_PORT + 4 * ($1 - 1))); }

@@ -211,10 +211,10 @@ int64_t LeaderSession::recorded_chunks(const std::string& worker) const {
 std::vector<Command> LeaderSession::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
   std::vector<Command> out;
   const int64_t ms = wall_clock_ms();
-  WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline};
+  WorkerAddr addr{hb.worker_id, hb.endpoint, hb.pipeline, hb.key};
   auto it = registered_.find(hb.worker_id);
   if (it == registered_.end() || it->second.endpoint != addr.endpoint ||
-      it->second.pipeline != addr.pipeline) {
+      it->second.pipeline != addr.pipeline || it->second.key != addr.key) {
     out.push_back(make_command(RegisterWorkerCmd{addr}, ms));
     registered_[hb.worker_id] = addr;
   }

@@ -7,6 +7,7 @@
 
 #include "bus/endpoints.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "bus/units.h"
 #include "master/master_server.h"
 
@@ -40,6 +41,7 @@ static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-master options");
+  add_security_options(desc);
   desc.add_options()                                                                             //
       ("id", po::value<std::string>()->default_value("m1"), "master name, for logs and status")  //
       ("node-id", po::value<uint64_t>()->default_value(1), "this master's number in the group")  //
@@ -151,7 +153,19 @@ static int run(int argc, char** argv) {
                ns.value()->applied_index(), ns.value()->file_count(),
                ns.value()->directory_count());
 
+  s = init_security(security_flags(vm), "dfs-master " + options.id);
+  if (s.is_ok()) s = process_security().check_self(Role::kMaster, "m" + std::to_string(sc.node_id));
+  if (!s.is_ok()) {
+    spdlog::error("{}", s.message());
+    std::fprintf(stderr, "dfs-master: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (!process_security().secure()) {
+    spdlog::warn("--insecure: no encryption and no authentication on any socket");
+  }
   zmq::context_t ctx(1);
+  // Admits peers on every CURVE socket of this context; up before any binds.
+  ZapHandler zap(ctx);
   auto server = MasterServer::open(ctx, sc, options, std::move(ns).value());
   if (!server.is_ok()) {
     spdlog::error("{}", server.status().to_string());

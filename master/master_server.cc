@@ -6,8 +6,12 @@
 #include <random>
 #include <set>
 
+#include "bus/connection_watch.h"
+#include "bus/dialer.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "bus/socket.h"
+#include "bus/warn_limiter.h"
 
 namespace dfs {
 
@@ -50,21 +54,43 @@ Status MasterServer::run() {
   const HostPort listen = config_.listen;
   SocketOptions api_opts;
   api_opts.router_mandatory = true;
+  api_opts.serves = Domain::kMasterApi;
+  api_opts.max_message_bytes = kMaxInboundBytes;  // a commit lists every chunk
   zmq::socket_t api = make_socket(ctx_, zmq::socket_type::router, api_opts);
-  zmq::socket_t events = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
+  SocketOptions events_opts;
+  events_opts.serves = Domain::kMasterEvents;
+  events_opts.max_message_bytes = kMaxInboundBytes;  // chunk reports
+  zmq::socket_t events = make_socket(ctx_, zmq::socket_type::sub, events_opts);
   events.set(zmq::sockopt::subscribe, "hb.");
   events.set(zmq::sockopt::subscribe, "report.");
   events.set(zmq::sockopt::subscribe, "copy.");
-  zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
-  zmq::socket_t peer_in = make_socket(ctx_, zmq::socket_type::router, SocketOptions{});
+  SocketOptions jobs_opts;
+  jobs_opts.serves = Domain::kMasterJobs;
+  zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::pub, jobs_opts);
+  SocketOptions peer_opts;
+  peer_opts.serves = Domain::kMasterPeer;
+  peer_opts.max_message_bytes = kMaxInboundBytes;  // log batches, snapshot pieces
+  zmq::socket_t peer_in = make_socket(ctx_, zmq::socket_type::router, peer_opts);
   // A master that comes back (after a crash its old connection may linger
   // half-open) takes over its identity instead of being turned away.
   peer_in.set(zmq::sockopt::router_handover, 1);
   // One DEALER per other member, named by our node id so the receiver can
   // tell who sent (the message says so too, and must agree).
-  std::map<raft::NodeId, zmq::socket_t> peers_out;
+  std::map<raft::NodeId, std::unique_ptr<Dialer>> peers_out;
+  // False when the peer's key is not known (yet: the keyring is reread
+  // once a second), so the caller tries again later; said once a minute.
+  WarnLimiter peer_warnings;
   auto connect_peer = [&](raft::NodeId id, const HostPort& hp) {
+    auto key = process_security().master_key(hp.host + ":" + std::to_string(hp.port));
+    if (!key.is_ok()) {
+      if (peer_warnings.admit(std::to_string(id), std::chrono::steady_clock::now()) > 0) {
+        spdlog::error("cannot connect to master {} yet: {}", id, key.status().message());
+      }
+      return false;
+    }
     SocketOptions o;
+    o.server_key = key.value();
+    o.max_message_bytes = kMaxInboundBytes;
     o.identity = "m" + std::to_string(config_.node_id);
     o.send_hwm = 1000;
     // A message to a peer that is down is dropped, not queued for when it
@@ -72,8 +98,15 @@ Status MasterServer::run() {
     // found again within half a second.
     o.immediate = true;
     o.reconnect_ivl_max_ms = 500;
-    peers_out.emplace(id, make_socket(ctx_, zmq::socket_type::dealer, o));
-    peers_out.at(id).connect(master_peer(hp));
+    auto link = std::make_unique<Dialer>(
+        ctx_, [this, o] { return make_socket(ctx_, zmq::socket_type::dealer, o); });
+    Status s = link->dial(master_peer(hp), key.value());
+    if (!s.is_ok()) {
+      spdlog::error("cannot connect to master {}: {}", id, s.message());
+      return false;
+    }
+    peers_out.emplace(id, std::move(link));
+    return true;
   };
   for (const auto& [id, hp] : config_.members) {
     if (id != config_.node_id) connect_peer(id, hp);
@@ -99,8 +132,11 @@ Status MasterServer::run() {
           connected = raft::Membership{};  // look again next turn
           continue;
         }
+        if (!connect_peer(id, hp.value())) {
+          connected = raft::Membership{};  // look again next turn
+          continue;
+        }
         spdlog::info("connecting to master {} at {}", id, hp->tcp());
-        connect_peer(id, hp.value());
       }
     }
   };
@@ -122,10 +158,21 @@ Status MasterServer::run() {
   auto send_peer = [&](raft::NodeId to, Envelope&& env) {
     auto it = peers_out.find(to);
     if (it == peers_out.end()) return;
+    zmq::socket_t& socket = it->second->socket();
     // A full queue drops the message; Raft sends again.
-    (void)send_envelope(it->second, Framing::kPlain, std::move(env));
+    (void)send_envelope(socket, Framing::kPlain, std::move(env));
   };
-  uint64_t bad_messages = 0;
+  const Security& security = process_security();
+  // Bad input is logged once a minute per sender, however much of it comes.
+  WarnLimiter bad_input;
+  auto warn_bad = [&](const Envelope& env, const char* where, const Status& s) {
+    std::string peer = env.peer_key.empty() ? env.routing_id : env.peer_key;
+    uint64_t n = bad_input.admit(peer, std::chrono::steady_clock::now());
+    if (n > 0) {
+      spdlog::warn("dropping a bad message on {} (from {}; {} in the last minute): {}", where,
+                   peer.empty() ? "an unnamed peer" : peer, n, s.to_string());
+    }
+  };
   auto next_tick = std::chrono::steady_clock::now();
   auto next_raft_tick = next_tick;
   while (!stop_requested() && !stop_.load()) {
@@ -146,10 +193,10 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(peer_in, Framing::kRouted, &env);
         if (s.code() == Code::kTimeout) break;
+        if (s.is_ok()) s = security.authorize(env, Domain::kMasterPeer);
+        if (s.is_ok()) s = security.check_name(env, env.routing_id);
         if (s.is_ok()) s = log_->receive(env.routing_id, env, now);
-        if (!s.is_ok() && ++bad_messages % 100 == 1) {
-          spdlog::warn("dropping a bad message on the peer socket: {}", s.to_string());
-        }
+        if (!s.is_ok()) warn_bad(env, "the peer socket", s);
       }
     }
     if (now >= next_raft_tick) {
@@ -161,24 +208,32 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(events, Framing::kTopic, &env);
         if (s.code() == Code::kTimeout) break;
+        if (s.is_ok()) s = security.authorize(env, Domain::kMasterEvents);
+        // A worker speaks only for itself, and a heartbeat names the key
+        // it was sent with (which is what clients are told to expect).
         if (s.is_ok() && env.header.type == MsgType::kHeartbeat) {
           auto hb = decode<Heartbeat>(env.body);
           s = hb.status();
-          if (hb.is_ok()) service_->on_heartbeat(hb.value(), now);
+          if (s.is_ok()) s = security.check_name(env, hb->worker_id);
+          if (s.is_ok() && security.secure() && hb->key != env.peer_key) {
+            s = Status(Code::kPermissionDenied,
+                       "heartbeat of " + hb->worker_id + " names a key it was not sent with");
+          }
+          if (s.is_ok()) service_->on_heartbeat(hb.value(), now);
         } else if (s.is_ok() && env.header.type == MsgType::kChunkReport) {
           auto report = decode<ChunkReport>(env.body);
           s = report.status();
-          if (report.is_ok()) service_->on_chunk_report(report.value(), now);
+          if (s.is_ok()) s = security.check_name(env, report->worker_id);
+          if (s.is_ok()) service_->on_chunk_report(report.value(), now);
         } else if (s.is_ok() && env.header.type == MsgType::kReplicateChunkDone) {
           auto done = decode<ReplicateChunkDone>(env.body);
           s = done.status();
-          if (done.is_ok()) service_->on_copy_done(done.value(), now);
+          if (s.is_ok()) s = security.check_name(env, done->source);
+          if (s.is_ok()) service_->on_copy_done(done.value(), now);
         } else if (s.is_ok()) {
           s = protocol_error("unexpected " + std::string(msg_type_name(env.header.type)));
         }
-        if (!s.is_ok() && ++bad_messages % 100 == 1) {
-          spdlog::warn("dropping a bad message on the events socket: {}", s.to_string());
-        }
+        if (!s.is_ok()) warn_bad(env, "the events socket", s);
       }
     }
     if (items[0].revents & ZMQ_POLLIN) {
@@ -186,17 +241,30 @@ Status MasterServer::run() {
         Envelope env;
         Status s = recv_envelope(api, Framing::kRouted, &env);
         if (s.code() == Code::kTimeout) break;
+        if (s.is_ok()) s = security.authorize(env, Domain::kMasterApi);
         if (s.is_ok()) {
           service_->handle(env, now);
           continue;
         }
-        if (++bad_messages % 100 == 1) spdlog::warn("bad api request: {}", s.to_string());
+        warn_bad(env, "the api socket", s);
         if (!env.routing_id.empty()) {
           (void)send_envelope(api, Framing::kRouted, make_error_reply(env, s));
         }
       }
     }
     if (now >= next_tick) {
+      // Peers in the other security mode would never let us in: said at
+      // start (before any peer has), not left to look like peers that are down.
+      bool any_in = false;
+      std::optional<Status> other;
+      for (auto& [id, link] : peers_out) {
+        any_in = any_in || link->watch().handshook();
+        if (auto o = link->other_mode()) other = o;
+      }
+      if (!any_in && other) {
+        return Status(Code::kUnavailable, "cannot join the group: " + other->message());
+      }
+      for (auto& [id, link] : peers_out) link->redial_refused(now);
       service_->tick(now);
       next_tick = now + std::chrono::milliseconds(200);
     }

@@ -462,19 +462,17 @@ Result<StatReply> MasterService::stat(const StatRequest& req) {
   rep.entry.chunk_count = inode->chunks.size();
   ns_->fill_corrupt(&inode.value());
   rep.chunks = std::move(inode->chunks);
-  std::map<std::string, std::string> where;
+  std::map<std::string, WorkerAddr> where;
   for (const auto& c : rep.chunks) {
     for (const auto& w : c.replicas) {
       if (where.count(w)) continue;
-      std::string ep = registry_.endpoint(w);
-      if (ep.empty()) {
-        if (auto addr = ns_->worker(w)) ep = addr->endpoint;
-      }
-      if (!ep.empty()) where[w] = ep;
+      auto addr = registry_.address(w);
+      if (!addr) addr = ns_->worker(w);
+      if (addr) where[w] = WorkerAddr{w, addr->endpoint, "", addr->key};
       if (!registry_.is_heard(w)) rep.down.push_back(w);
     }
   }
-  for (auto& [id, ep] : where) rep.workers.push_back({id, ep, ""});
+  for (auto& [id, addr] : where) rep.workers.push_back(std::move(addr));
   return rep;
 }
 

@@ -845,7 +845,7 @@ Status Namespace::apply_member_change(const MemberChangeCmd& cmd, rocksdb::Write
 Status Namespace::apply_register_worker(const RegisterWorkerCmd& cmd, rocksdb::WriteBatch* batch) {
   // A new address keeps the worker's drain flag.
   WorkerRecord rec{cmd.worker.id, cmd.worker.endpoint, cmd.worker.pipeline,
-                   is_draining(cmd.worker.id)};
+                   is_draining(cmd.worker.id), cmd.worker.key};
   batch->Put(store_->workers(), rec.id, encode(rec));
   return Status::ok();
 }

@@ -83,7 +83,8 @@ struct WorkerRecord {
   std::string endpoint;
   std::string pipeline;
   bool draining = false;
-  DFS_MSGPACK_MAP(id, endpoint, pipeline, draining);
+  std::string key;  // the CURVE public key it last registered with
+  DFS_MSGPACK_MAP(id, endpoint, pipeline, draining, key);
   Status validate() const { return Status::ok(); }
 };
 

@@ -98,7 +98,7 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
     Entry* e = fits[(first + i) % n].entry;
     e->pending.emplace_back(now, size);
     e->pending_sum += size;
-    out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline});
+    out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline, e->last.key});
   }
   return out;
 }
@@ -166,9 +166,11 @@ std::vector<std::string> WorkerRegistry::ids() const {
   return out;
 }
 
-std::string WorkerRegistry::endpoint(const std::string& id) const {
+std::optional<WorkerAddr> WorkerRegistry::address(const std::string& id) const {
   auto it = workers_.find(id);
-  return it == workers_.end() ? "" : it->second.last.endpoint;
+  if (it == workers_.end()) return std::nullopt;
+  const Heartbeat& hb = it->second.last;
+  return WorkerAddr{hb.worker_id, hb.endpoint, hb.pipeline, hb.key};
 }
 
 }  // namespace dfs

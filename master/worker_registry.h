@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,8 @@ class WorkerRegistry {
   uint64_t free_bytes(const std::string& id) const;
   // Every worker heard from since this master started.
   std::vector<std::string> ids() const;
-  // The endpoint from the latest heartbeat, or "" if never heard from.
-  std::string endpoint(const std::string& id) const;
+  // Its address and key from the latest heartbeat, if ever heard from.
+  std::optional<WorkerAddr> address(const std::string& id) const;
 
  private:
   struct Entry {

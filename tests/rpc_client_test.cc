@@ -28,7 +28,7 @@ std::string dead_endpoint() {
 TEST(RpcClientTest, ARefusedConnectFailsAtOnceNotAtTheConnectTimeout) {
   zmq::context_t ctx;
   // A minute to connect: only the refusal can end the send before the test's own timeout.
-  RpcClient client(ctx, dead_endpoint(), milliseconds(60000));
+  RpcClient client(ctx, dead_endpoint(), "", milliseconds(60000));
   auto id = client.send(make_envelope(StatRequest{"/", false}));
   ASSERT_FALSE(id.is_ok());
   EXPECT_EQ(id.status().code(), Code::kUnavailable);
@@ -41,7 +41,7 @@ TEST(RpcClientTest, APeerThatGoesAwayEndsTheWaitForItsReply) {
   server->set(zmq::sockopt::linger, 0);
   server->bind("tcp://127.0.0.1:*");
   std::string ep = server->get(zmq::sockopt::last_endpoint);
-  RpcClient client(ctx, ep, milliseconds(60000));
+  RpcClient client(ctx, ep, "", milliseconds(60000));
   ASSERT_TRUE(client.send(make_envelope(StatRequest{"/", false})).is_ok());
   // The request arrived; the server goes away without answering.
   std::vector<zmq::message_t> frames;

@@ -5,6 +5,7 @@
 
 #include "bus/endpoints.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "bus/units.h"
 #include "codec/messages.h"
 #include "worker/worker_server.h"
@@ -13,6 +14,7 @@ static int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
   po::options_description desc("dfs-worker options");
+  add_security_options(desc);
   desc.add_options()                                                                      //
       ("id", po::value<std::string>()->required(), "worker id ([a-z0-9_-], at most 32)")  //
       ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
@@ -102,7 +104,19 @@ static int run(int argc, char** argv) {
     s = write_pid_file(vm["pid-file"].as<std::string>());
     if (!s.is_ok()) spdlog::warn("{}", s.to_string());
   }
+  s = init_security(security_flags(vm), "dfs-worker " + config.id);
+  if (s.is_ok()) s = process_security().check_self(Role::kWorker, config.id);
+  if (!s.is_ok()) {
+    spdlog::error("{}", s.message());
+    std::fprintf(stderr, "dfs-worker: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (!process_security().secure()) {
+    spdlog::warn("--insecure: no encryption and no authentication on any socket");
+  }
   zmq::context_t ctx(1);
+  // Admits peers on every CURVE socket of this context; up before any binds.
+  ZapHandler zap(ctx);
   WorkerServer server(ctx, config);
   s = server.start();
   if (s.is_ok()) s = server.run();

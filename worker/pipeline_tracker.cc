@@ -45,7 +45,7 @@ void PipelineTracker::refuse(const IncomingFrame& in, const Upstream& from, cons
   }
   ReplicaAck nack{in.frame.chunk_id, culprit, 0, false, static_cast<uint16_t>(s.code()),
                   s.message()};
-  out->sends.push_back({from.worker.pipeline, make_envelope(nack)});
+  out->sends.push_back({from.worker.pipeline, make_envelope(nack), from.worker.key});
 }
 
 void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::time_point now,
@@ -120,7 +120,7 @@ void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::
     zmq::message_t shared;
     shared.copy(in.data);  // shares the buffer with the local write: no copy of the bytes
     env.data.push_back(std::move(shared));
-    out->sends.push_back({w.downstream.front().pipeline, std::move(env)});
+    out->sends.push_back({w.downstream.front().pipeline, std::move(env), w.downstream.front().key});
   }
   out->writes.push_back({f, std::move(in.data)});
 }
@@ -177,7 +177,7 @@ void PipelineTracker::flush(Writes::iterator it, PipelineActions* out) {
       out->replies.push_back(std::move(env));
     } else {
       ReplicaAck ack{it->first, self_.id, p.end, p.last, 0, ""};
-      out->sends.push_back({w.up.worker.pipeline, make_envelope(ack)});
+      out->sends.push_back({w.up.worker.pipeline, make_envelope(ack), w.up.worker.key});
     }
     bool finished = p.last;
     w.pending.pop_front();
@@ -200,7 +200,7 @@ void PipelineTracker::fail(Writes::iterator it, const Status& s, const std::stri
     }
   } else {
     ReplicaAck nack{it->first, culprit, 0, false, static_cast<uint16_t>(s.code()), s.message()};
-    out->sends.push_back({w.up.worker.pipeline, make_envelope(nack)});
+    out->sends.push_back({w.up.worker.pipeline, make_envelope(nack), w.up.worker.key});
   }
   remember_failure(it->first, s, culprit);
   drop(it, s.message(), out);
@@ -210,7 +210,7 @@ void PipelineTracker::drop(Writes::iterator it, const std::string& reason, Pipel
   // Every worker after this one hears directly, in case the next hop is the
   // one that is gone.
   for (const auto& d : it->second.downstream) {
-    out->sends.push_back({d.pipeline, make_envelope(ReplicaAbort{it->first, reason})});
+    out->sends.push_back({d.pipeline, make_envelope(ReplicaAbort{it->first, reason}), d.key});
   }
   out->aborts.push_back(it->first);
   writes_.erase(it);

@@ -48,6 +48,7 @@ struct IncomingFrame {
 struct PeerMessage {
   std::string endpoint;  // a peer's pipeline PULL
   Envelope envelope;
+  std::string key;  // the CURVE key that peer presents
 };
 
 struct LocalWrite {

@@ -110,7 +110,7 @@ ReplicateChunkDone RepairCopier::copy(const ReplicateChunkJob& job) {
                    std::to_string(header.size) + ", expected " + std::to_string(job.size) + ")"),
         worker_id_);
   }
-  RpcClient target(ctx_, job.targets.front().endpoint);
+  RpcClient target(ctx_, job.targets.front().endpoint, job.targets.front().key);
   std::vector<WorkerAddr> downstream(job.targets.begin() + 1, job.targets.end());
   TransferOptions topts;
   topts.timeout = options_.timeout;
@@ -137,7 +137,7 @@ ReplicateChunkDone RepairCopier::copy(const ReplicateChunkJob& job) {
     // Stored earlier by a copy whose report was lost -- or being written
     // right now by another copy, which may still fail. Only a stored chunk
     // can be read; it was verified when it was stored, and ids are never reused.
-    RpcClient probe(ctx_, job.targets.front().endpoint);
+    RpcClient probe(ctx_, job.targets.front().endpoint, job.targets.front().key);
     auto stored = probe.call<ReadChunkRequest, ReadChunkReply>(ReadChunkRequest{job.chunk_id, 0, 1},
                                                                options_.timeout);
     if (stored.is_ok() && stored->total_size == job.size) return done;

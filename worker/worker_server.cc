@@ -7,7 +7,9 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/dialer.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
 #include "worker/repair_copier.h"
@@ -56,6 +58,7 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub, size_t copies) {
   hb.worker_id = config_.id;
   hb.endpoint = config_.listen.tcp();
   hb.pipeline = config_.pipeline.tcp();
+  hb.key = process_security().own().public_key;
   hb.capacity = store_->capacity();
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
@@ -83,12 +86,15 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub, size_t copies) {
 }
 
 void WorkerServer::report_inventory(const std::stop_token& stop) {
-  zmq::socket_t pub = make_socket(ctx_, zmq::socket_type::pub, SocketOptions{});
+  Dialer dialer(ctx_, [&] { return make_socket(ctx_, zmq::socket_type::pub, SocketOptions{}); });
   size_t connected = 0;
   auto connect_new = [&] {
     std::lock_guard lock(masters_mu_);
-    for (; connected < masters_.size(); ++connected)
-      pub.connect(master_events(masters_[connected]));
+    for (; connected < masters_.size(); ++connected) {
+      const HostPort& m = masters_[connected];
+      Status s = dialer.dial_master(master_events(m), m);
+      if (!s.is_ok()) spdlog::warn("inventory reports: {}", s.message());
+    }
   };
   connect_new();
   // Numbered from the wall clock, so a restarted worker's reports never
@@ -116,6 +122,7 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
     }
     next = std::chrono::steady_clock::now() + config_.report_interval;
     connect_new();
+    dialer.redial_refused(std::chrono::steady_clock::now());
     auto listed = std::chrono::steady_clock::now();
     std::vector<std::string> ids = store_->list();
     // At least one page: an empty store says so too.
@@ -138,7 +145,7 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
           ids.begin() + static_cast<long>(std::min(ids.size(), i + kMaxReportPage)));
       Envelope env = make_envelope(page);
       env.topic = "report." + config_.id;
-      if (!send_envelope(pub, Framing::kTopic, std::move(env)).is_ok()) {
+      if (!send_envelope(dialer.socket(), Framing::kTopic, std::move(env)).is_ok()) {
         spdlog::debug("inventory page dropped; the next report repeats it");
       }
     }
@@ -146,7 +153,17 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
 }
 
 WorkerAddr WorkerServer::self() const {
-  return WorkerAddr{config_.id, config_.listen.tcp(), config_.pipeline.tcp()};
+  return WorkerAddr{config_.id, config_.listen.tcp(), config_.pipeline.tcp(),
+                    process_security().own().public_key};
+}
+
+void WorkerServer::warn_bad(const Envelope& env, const char* where, const Status& s) {
+  std::string peer = env.peer_key.empty() ? env.routing_id : env.peer_key;
+  uint64_t n = bad_input_.admit(peer, std::chrono::steady_clock::now());
+  if (n > 0) {
+    spdlog::warn("dropping a bad message on {} (from {}; {} in the last minute): {}", where,
+                 peer.empty() ? "an unnamed peer" : peer, n, s.to_string());
+  }
 }
 
 void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {
@@ -159,8 +176,9 @@ void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActio
     Envelope env;
     Status s = recv_envelope(data, Framing::kRouted, &env);
     if (s.code() == Code::kTimeout) break;
+    if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerData);
     if (!s.is_ok()) {
-      spdlog::warn("bad request on the data socket: {}", s.to_string());
+      warn_bad(env, "the data socket", s);
       if (!env.routing_id.empty() && env.header.request_id != 0) {
         reply(data, make_error_reply(env, s));
       }
@@ -192,16 +210,20 @@ void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineA
     Envelope env;
     Status s = recv_envelope(pull, Framing::kPlain, &env);
     if (s.code() == Code::kTimeout) break;
+    if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerPipeline);
     if (!s.is_ok()) {
-      spdlog::warn("dropping a bad message on the pipeline socket: {}", s.to_string());
+      warn_bad(env, "the pipeline socket", s);
       continue;
     }
     switch (env.header.type) {
       case MsgType::kReplicaFrame: {
         auto f = decode<ReplicaFrame>(env.body);
-        if (!f.is_ok() || env.data.size() != 1) {
-          spdlog::warn("dropping a bad replica frame: {}",
-                       f.is_ok() ? "no data frame" : f.status().to_string());
+        Status bad = f.status();
+        if (bad.is_ok() && env.data.size() != 1) bad = protocol_error("no data frame");
+        // Acks go back to the sender it names: that must be the sender.
+        if (bad.is_ok()) bad = process_security().check_name(env, f->upstream.id);
+        if (!bad.is_ok()) {
+          warn_bad(env, "the pipeline socket", bad);
           continue;
         }
         IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
@@ -213,7 +235,7 @@ void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineA
         if (ack.is_ok()) {
           tracker_->on_remote_ack(ack.value(), now, out);
         } else {
-          spdlog::warn("dropping a bad replica ack: {}", ack.status().to_string());
+          warn_bad(env, "the pipeline socket", ack.status());
         }
         break;
       }
@@ -222,12 +244,13 @@ void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineA
         if (abort.is_ok()) {
           tracker_->on_abort(abort.value(), out);
         } else {
-          spdlog::warn("dropping a bad replica abort: {}", abort.status().to_string());
+          warn_bad(env, "the pipeline socket", abort.status());
         }
         break;
       }
       default:
-        spdlog::warn("dropping a {} on the pipeline socket", msg_type_name(env.header.type));
+        warn_bad(env, "the pipeline socket",
+                 protocol_error("unexpected " + std::string(msg_type_name(env.header.type))));
     }
   }
 }
@@ -277,7 +300,7 @@ void WorkerServer::carry_out(PipelineActions&& actions, zmq::socket_t& data, Dis
     }
     auto now = std::chrono::steady_clock::now();
     for (auto& m : actions.sends) {
-      Status s = peers_->send(m.endpoint, std::move(m.envelope), now);
+      Status s = peers_->send(m.endpoint, m.key, std::move(m.envelope), now);
       if (!s.is_ok()) {
         spdlog::warn("pipeline peer {}: {}", m.endpoint, s.to_string());
         peers_->forget(m.endpoint);
@@ -295,9 +318,11 @@ Status WorkerServer::run() {
   data_opts.router_mandatory = true;
   data_opts.recv_hwm = 256;
   data_opts.send_hwm = 256;
+  data_opts.serves = Domain::kWorkerData;
   zmq::socket_t data = make_socket(ctx_, zmq::socket_type::router, data_opts);
   SocketOptions pull_opts;
   pull_opts.recv_hwm = 256;
+  pull_opts.serves = Domain::kWorkerPipeline;
   zmq::socket_t pull = make_socket(ctx_, zmq::socket_type::pull, pull_opts);
   try {
     data.bind(bind_address(config_.listen));
@@ -320,18 +345,25 @@ Status WorkerServer::run() {
 
   SocketOptions pub_opts;
   pub_opts.send_hwm = 100;
-  zmq::socket_t hb_pub = make_socket(ctx_, zmq::socket_type::pub, pub_opts);
-  zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
-  jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
-  jobs.set(zmq::sockopt::subscribe, "event.masters");
+  Dialer hb_dialer(ctx_, [&] { return make_socket(ctx_, zmq::socket_type::pub, pub_opts); });
+  // Masters in the other security mode never accept us: said at start, not
+  // left to look like masters that are down.
+  Dialer jobs_dialer(ctx_, [&] {
+    zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
+    jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
+    jobs.set(zmq::sockopt::subscribe, "event.masters");
+    return jobs;
+  });
   {
     std::lock_guard lock(masters_mu_);
     masters_ = config_.masters;
   }
-  for (const auto& m : config_.masters) {
-    hb_pub.connect(master_events(m));
-    jobs.connect(master_jobs(m));
-  }
+  auto connect_master = [&](const HostPort& m) {
+    Status s = hb_dialer.dial_master(master_events(m), m);
+    if (s.is_ok()) s = jobs_dialer.dial_master(master_jobs(m), m);
+    if (!s.is_ok()) spdlog::error("worker {}: {}", config_.id, s.message());
+  };
+  for (const auto& m : config_.masters) connect_master(m);
   // A master announced by the leader that we do not know yet: heartbeat it too.
   auto learn_masters = [&](const std::string& list) {
     std::lock_guard lock(masters_mu_);
@@ -345,10 +377,16 @@ Status WorkerServer::run() {
       bool known = std::any_of(masters_.begin(), masters_.end(),
                                [&](const HostPort& m) { return m.tcp() == hp->tcp(); });
       if (known) continue;
+      // Its key may not be in our keyring yet: looked for again at the next announcement.
+      auto key = process_security().master_key(hp->host + ":" + std::to_string(hp->port));
+      if (!key.is_ok()) {
+        spdlog::warn("worker {}: not connecting to master {} yet: {}", config_.id, hp->tcp(),
+                     key.status().message());
+        continue;
+      }
       spdlog::info("worker {} learned of master {}", config_.id, hp->tcp());
       masters_.push_back(hp.value());
-      hb_pub.connect(master_events(hp.value()));
-      jobs.connect(master_jobs(hp.value()));
+      connect_master(hp.value());
     }
   };
 
@@ -376,19 +414,24 @@ Status WorkerServer::run() {
   while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
-      publish_heartbeat(hb_pub, copier.in_progress());
+      publish_heartbeat(hb_dialer.socket(), copier.in_progress());
       next_heartbeat = now + config_.heartbeat_interval;
     }
     for (auto& done : copier.take_done()) {
       Envelope env = make_envelope(done);
       env.topic = "copy." + config_.id;
       // A lost report costs only time: the job is re-sent and answered again.
-      if (!send_envelope(hb_pub, Framing::kTopic, std::move(env)).is_ok()) {
+      if (!send_envelope(hb_dialer.socket(), Framing::kTopic, std::move(env)).is_ok()) {
         spdlog::debug("copy report dropped: publish queue full");
       }
     }
     PipelineActions actions;
     if (now >= next_tick) {
+      if (auto other = hb_dialer.other_mode()) {
+        return Status(Code::kUnavailable, "cannot join the cluster: " + other->message());
+      }
+      hb_dialer.redial_refused(now);
+      jobs_dialer.redial_refused(now);
       tracker_->tick(now, &actions);
       for (const auto& endpoint : peers_->lost()) {
         spdlog::warn("pipeline peer {} closed the connection", endpoint);
@@ -401,7 +444,7 @@ Status WorkerServer::run() {
     short room = pool.has_room() ? ZMQ_POLLIN : 0;
     zmq::pollitem_t items[] = {{replies.handle(), 0, ZMQ_POLLIN, 0},
                                {acks.handle(), 0, ZMQ_POLLIN, 0},
-                               {jobs.handle(), 0, ZMQ_POLLIN, 0},
+                               {jobs_dialer.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {data.handle(), 0, room, 0},
                                {pull.handle(), 0, room, 0}};
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -419,7 +462,7 @@ Status WorkerServer::run() {
     if (items[1].revents & ZMQ_POLLIN) drain_acks(acks, &actions);
     if (items[2].revents & ZMQ_POLLIN) {
       Envelope env;
-      Status s = recv_envelope(jobs, Framing::kTopic, &env);
+      Status s = recv_envelope(jobs_dialer.socket(), Framing::kTopic, &env);
       if (s.is_ok() && env.header.type == MsgType::kDeleteChunksJob) {
         auto job = decode<DeleteChunksJob>(env.body);
         if (job.is_ok() && job->worker_id == config_.id) {

@@ -14,6 +14,7 @@
 
 #include "bus/endpoints.h"
 #include "bus/push_peers.h"
+#include "bus/warn_limiter.h"
 #include "worker/chunk_store.h"
 #include "worker/disk_pool.h"
 #include "worker/pipeline_tracker.h"
@@ -61,6 +62,7 @@ class WorkerServer {
   // Carries out the tracker's actions, feeding failed sends back to it.
   void carry_out(PipelineActions&& actions, zmq::socket_t& data, DiskPool& pool);
   void reply(zmq::socket_t& data, Envelope&& env);
+  void warn_bad(const Envelope& env, const char* where, const Status& s);
   // Publishes the chunk inventory every report interval until stopped. Runs
   // on its own thread with its own socket: listing a large store is slow.
   void report_inventory(const std::stop_token& stop);
@@ -78,6 +80,7 @@ class WorkerServer {
   std::mutex masters_mu_;
   std::vector<HostPort> masters_;
   uint64_t dropped_replies_ = 0;
+  WarnLimiter bad_input_;  // warnings about bad input: once a minute per sender
 };
 
 }  // namespace dfs

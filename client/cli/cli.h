@@ -42,6 +42,7 @@ int cmd_mkdir(Context& ctx);
 int cmd_df(Context& ctx);
 int cmd_fsck(Context& ctx);
 int cmd_admin(Context& ctx);
+int cmd_keygen(Context& ctx);  // needs no cluster: ctx.client is null
 
 std::string format_time(int64_t ms);
 

@@ -5,6 +5,7 @@
 
 #include "bus/endpoints.h"
 #include "bus/process.h"
+#include "bus/security.h"
 #include "client/cli/cli.h"
 
 namespace {
@@ -23,9 +24,12 @@ commands:
   df                    capacity and use of each worker
   fsck [PATH]           files whose chunks have fewer good replicas than wanted
   admin members [...]   list the masters; add, remove one, or hand over the lead
+  keygen NAME           make a CURVE key pair: NAME.key (secret, 0600) and NAME.pub
 
-'dfs COMMAND --help' shows a command's options. Masters come from --masters,
-DFS_MASTERS, or a config file (--config / DFS_CONFIG), else 127.0.0.1:7400.)";
+'dfs COMMAND --help' shows a command's options. Masters, --key and --keyring
+come from the flags, DFS_MASTERS / DFS_KEY / DFS_KEYRING, a config file
+(--config / DFS_CONFIG), else the config launch/up writes for the local
+cluster (.dfs/dfs.conf in the checkout), else 127.0.0.1:7400 and no keys.)";
 
 }  // namespace
 
@@ -43,7 +47,11 @@ static int run(int argc, char** argv) {
       ("stale", "read from the first master that answers, from its own state (may lag)")      //
       ("parallel", po::value<int>()->default_value(4), "chunks moved at once")                //
       ("config", po::value<std::string>(), "config file (key = value lines)")                 //
-      ("command", po::value<std::string>(), "")                                               //
+      ("key", po::value<std::string>()->default_value(""), "this client's secret key file")   //
+      ("keyring", po::value<std::string>()->default_value(""),
+       "the cluster's keyring (where the masters' keys are found)")                         //
+      ("insecure", po::bool_switch(), "no CURVE (only for a cluster run with --insecure)")  //
+      ("command", po::value<std::string>(), "")                                             //
       ("args", po::value<std::vector<std::string>>(), "");
   po::positional_options_description pos;
   pos.add("command", 1).add("args", -1);
@@ -62,14 +70,20 @@ static int run(int argc, char** argv) {
                                       if (env == "DFS_MASTERS") return "masters";
                                       if (env == "DFS_TIMEOUT_MS") return "timeout-ms";
                                       if (env == "DFS_CONFIG") return "config";
+                                      if (env == "DFS_KEY") return "key";
+                                      if (env == "DFS_KEYRING") return "keyring";
+                                      if (env == "DFS_INSECURE") return "insecure";
                                       return "";
                                     }),
               vm);
-    if (vm.count("config")) {
+    std::string config =
+        vm.count("config") ? vm["config"].as<std::string>() : local_cluster_config();
+    if (!config.empty()) {
       po::options_description file_opts;
-      file_opts.add_options()("masters", po::value<std::string>())("timeout-ms", po::value<int>());
-      po::store(
-          po::parse_config_file<char>(vm["config"].as<std::string>().c_str(), file_opts, true), vm);
+      file_opts.add_options()("masters", po::value<std::string>())("timeout-ms", po::value<int>())(
+          "key", po::value<std::string>())("keyring", po::value<std::string>())("insecure",
+                                                                                po::value<bool>());
+      po::store(po::parse_config_file<char>(config.c_str(), file_opts, true), vm);
     }
     po::notify(vm);
   } catch (const std::exception& e) {
@@ -91,6 +105,10 @@ static int run(int argc, char** argv) {
       {"mv", cli::cmd_mv},     {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
       {"fsck", cli::cmd_fsck}, {"admin", cli::cmd_admin},
   };
+  if (command == "keygen") {
+    cli::Context ctx{nullptr, command, rest};
+    return cli::cmd_keygen(ctx);
+  }
   auto it = kCommands.find(command);
   if (it == kCommands.end()) {
     std::fprintf(stderr, "dfs: unknown command '%s' (try dfs --help)\n", command.c_str());
@@ -99,6 +117,15 @@ static int run(int argc, char** argv) {
   auto masters = parse_endpoint_list(vm["masters"].as<std::string>());
   if (!masters.is_ok()) {
     std::fprintf(stderr, "dfs: --masters: %s\n", masters.status().message().c_str());
+    return 2;
+  }
+  Status s = init_security(security_flags(vm), "dfs");
+  for (const auto& m : masters.value()) {
+    if (!s.is_ok()) break;
+    s = process_security().master_key(m.host + ":" + std::to_string(m.port)).status();
+  }
+  if (!s.is_ok()) {
+    std::fprintf(stderr, "dfs: %s\n", s.message().c_str());
     return 2;
   }
   ClientOptions options;

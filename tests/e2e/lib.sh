@@ -12,7 +12,8 @@ PASSES=0
 
 cleanup() {
   for r in "${RUNS[@]}"; do "$ROOT/launch/down" --dir "$r" --timeout 5 >/dev/null 2>&1 || true; done
-  rm -rf "$WORK"
+  # DFS_E2E_KEEP=1 keeps the run directories and logs for a look afterwards.
+  if [ -n "${DFS_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -33,7 +34,8 @@ free_base_port() {
   return 1
 }
 
-# start_cluster NAME [launch/up options...]: sets RUN and exports DFS_MASTERS.
+# start_cluster NAME [launch/up options...]: sets RUN and exports DFS_MASTERS
+# and DFS_CONFIG (the cluster's client config: the admin key and the keyring).
 start_cluster() {
   local name="$1"; shift
   RUN="$WORK/$name"
@@ -47,6 +49,7 @@ start_cluster() {
   local masters
   masters="$(. "$RUN/cluster.env" && for i in $(seq 1 "$MASTERS"); do printf '127.0.0.1:%s,' $((port + 4 * (i - 1))); done)"
   export DFS_MASTERS="${masters%,}"
+  export DFS_CONFIG="$RUN/dfs.conf"
 }
 
 pass() { PASSES=$((PASSES + 1)); echo "ok   $*"; }

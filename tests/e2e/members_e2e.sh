@@ -10,6 +10,9 @@ start_cluster members --masters 3 --workers 3 --chunk-size 1M
 base="$(cut -d, -f1 <<<"$DFS_MASTERS" | cut -d: -f2)"
 m4="127.0.0.1:$((base + 12))"
 peers="1=$(cut -d, -f1 <<<"$DFS_MASTERS"),2=$(cut -d, -f2 <<<"$DFS_MASTERS"),3=$(cut -d, -f3 <<<"$DFS_MASTERS"),4=$m4"
+# The newcomer's key goes into the keyring first; running processes reread it.
+"$DFS" keygen "$RUN/keys/m4" >/dev/null
+echo "master m4 $(sed -n 's/^public-key = //p' "$RUN/keys/m4.pub") endpoint=$m4" >>"$RUN/keys/keyring"
 export DFS_MASTERS="$DFS_MASTERS,$m4"
 members() { "$DFS" --timeout-ms 2000 admin members 2>/dev/null; }
 leader_id() { members | awk '$3 == "leader" {print $1}'; }
@@ -35,8 +38,9 @@ writer=$!
 
 # ---- add a fourth master ----
 mkdir -p "$RUN/master-4"
-setsid "$DFS_BUILD/bin/dfs-master" --id m4 --node-id 4 --join --listen "$m4" --peers "$peers" \
-  --dir "$RUN/master-4" --log-file "$RUN/master-4/dfs-master.log" >>"$RUN/master-4/stderr.log" 2>&1 </dev/null &
+env -u DFS_CONFIG setsid "$DFS_BUILD/bin/dfs-master" --id m4 --node-id 4 --join --listen "$m4" --peers "$peers" \
+  --dir "$RUN/master-4" --key "$RUN/keys/m4.key" --keyring "$RUN/keys/keyring" \
+  --log-file "$RUN/master-4/dfs-master.log" >>"$RUN/master-4/stderr.log" 2>&1 </dev/null &
 echo $! >"$RUN/master-4/pid"
 check "dfs admin members add names the new master 4" bash -c "'$DFS' admin members add '$m4' | grep -q 'master 4 '"
 check "master 4 is promoted to voter once caught up" wait_for 20 bash -c "[ \"\$('$DFS' --timeout-ms 2000 admin members 2>/dev/null | awk '\$1 == 4 {print \$3}')\" = voter ]"

@@ -40,6 +40,16 @@ peers=""
 for i in $(seq 1 $N); do peers+="${peers:+,}$i=$(addr "$i")"; done
 MASTERS=""
 for i in $(seq 1 $N); do MASTERS+="${MASTERS:+,}$(addr "$i")"; done
+# Keys as launch/up makes them: one pair per master, one for the client.
+mkdir -p "$WORK/keys"
+for i in $(seq 1 $N); do
+  "$DFS" keygen "$WORK/keys/m$i" >/dev/null
+  echo "master m$i $(sed -n 's/^public-key = //p' "$WORK/keys/m$i.pub") endpoint=$(addr "$i")" >>"$WORK/keys/keyring"
+done
+"$DFS" keygen "$WORK/keys/admin" >/dev/null
+echo "admin admin $(sed -n 's/^public-key = //p' "$WORK/keys/admin.pub")" >>"$WORK/keys/keyring"
+export DFS_KEY="$WORK/keys/admin.key" DFS_KEYRING="$WORK/keys/keyring"
+unset DFS_CONFIG
 for i in $(seq 1 $N); do
   ns="$TAG-m$i"
   ip netns add "$ns"
@@ -51,6 +61,7 @@ for i in $(seq 1 $N); do
   mkdir -p "$WORK/m$i"
   ip netns exec "$ns" setsid "$DFS_BUILD/bin/dfs-master" --id "m$i" --node-id "$i" \
     --listen "$(addr "$i")" --peers "$peers" --dir "$WORK/m$i" \
+    --key "$WORK/keys/m$i.key" --keyring "$WORK/keys/keyring" \
     --log-file "$WORK/m$i/dfs-master.log" >>"$WORK/m$i/stderr.log" 2>&1 </dev/null &
   PIDS+=($!)
   disown  # killed at exit without the shell reporting it

@@ -1,0 +1,62 @@
+// One connecting socket to servers that check keys. libzmq gives up for good
+// on a connection whose security handshake failed, but a refusal need not be
+// final: a key added to a server's keyring a moment after we first dialed
+// (a new worker or master) is let in once the server rereads it. So after a
+// refusal the socket is made afresh, a second later, and every endpoint
+// dialed again (dialing the one endpoint again on the same socket does not
+// bring it back). Not thread-safe, like the socket.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bus/connection_watch.h"
+#include "bus/endpoints.h"
+#include "codec/status.h"
+
+namespace dfs {
+
+class Dialer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `make` builds the socket with its options and subscriptions; it is
+  // called again for each fresh socket.
+  Dialer(zmq::context_t& ctx, std::function<zmq::socket_t()> make);
+  ~Dialer();
+
+  // The socket as it is now: a redial replaces it (poll its handle afresh).
+  zmq::socket_t& socket() { return socket_; }
+  // Its connections as ZeroMQ reports them (replaced with the socket).
+  ConnectionWatch& watch() { return *watch_; }
+
+  // Connects to `endpoint`, whose server presents `server_key` (see connect_to).
+  Status dial(const std::string& endpoint, const std::string& server_key);
+  // Connects to `endpoint`, one of the sockets of the master whose api is
+  // `master` (its key from the keyring).
+  Status dial_master(const std::string& endpoint, const HostPort& master);
+  // Makes the socket afresh and dials everything again once a second has
+  // passed since a handshake was refused. True when it did.
+  bool redial_refused(Clock::time_point now);
+  // Whether the servers seem to run in the other security mode: no
+  // handshake has succeeded, and one failed for the mode (or three with no
+  // detail, across fresh sockets too). Why, if so.
+  std::optional<Status> other_mode();
+
+ private:
+  zmq::context_t& ctx_;
+  std::function<zmq::socket_t()> make_;
+  zmq::socket_t socket_;
+  std::unique_ptr<ConnectionWatch> watch_;   // stopped before the socket closes
+  std::map<std::string, std::string> keys_;  // endpoint -> its server key
+  std::optional<Clock::time_point> redial_at_;
+  size_t earlier_mode_failures_ = 0;  // on sockets replaced since the last success
+};
+
+}  // namespace dfs

@@ -1,0 +1,243 @@
+#include "bus/security.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include <array>
+#include <cstdlib>
+#include <vector>
+
+#include "bus/warn_limiter.h"
+
+namespace dfs {
+
+namespace po = boost::program_options;
+
+void add_security_options(po::options_description& desc) {
+  desc.add_options()                                                                          //
+      ("key", po::value<std::string>()->default_value(""), "this process's secret key file")  //
+      ("keyring", po::value<std::string>()->default_value(""),
+       "the cluster's keyring: the keys allowed in, with their roles")  //
+      ("insecure", po::bool_switch(),
+       "no CURVE: plain TCP, anyone may connect (a local demo only; every process must agree)");
+}
+
+SecurityFlags security_flags(const po::variables_map& vm) {
+  SecurityFlags f;
+  f.insecure = vm.count("insecure") && vm["insecure"].as<bool>();
+  if (vm.count("key")) f.key_file = vm["key"].as<std::string>();
+  if (vm.count("keyring")) f.keyring_file = vm["keyring"].as<std::string>();
+  return f;
+}
+
+namespace {
+std::string file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_size) + "/" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+}  // namespace
+
+void Security::reload_keyring_if_changed() {
+  if (!secure_) return;
+  std::string stamp = file_stamp(keyring_file_);
+  {
+    std::lock_guard lock(mu_);
+    if (stamp.empty() || stamp == keyring_stamp_) return;
+    keyring_stamp_ = stamp;
+  }
+  auto ring = Keyring::load(keyring_file_);
+  if (!ring.is_ok()) {
+    spdlog::error("keeping the keyring as it was: {}", ring.status().message());
+    return;
+  }
+  spdlog::info("reread the keyring {}: {} keys", keyring_file_, ring->entries().size());
+  replace_keyring(std::make_shared<const Keyring>(std::move(ring).value()));
+}
+
+SecurityFlags security_flags_from_env() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  return SecurityFlags{!env("DFS_INSECURE").empty(), env("DFS_KEY"), env("DFS_KEYRING")};
+}
+
+Security& process_security() {
+  static Security* s = new Security();
+  return *s;
+}
+
+Status init_security(const SecurityFlags& flags, const std::string& who) {
+  Security& s = process_security();
+  if (flags.insecure) {
+    s.secure_ = false;
+    return Status::ok();
+  }
+  if (flags.key_file.empty() || flags.keyring_file.empty()) {
+    return invalid_argument(who + " needs --key and --keyring (or --insecure for a demo)");
+  }
+  auto pair = load_key_file(flags.key_file, /*need_secret=*/true);
+  if (!pair.is_ok()) return pair.status();
+  auto ring = Keyring::load(flags.keyring_file);
+  if (!ring.is_ok()) return ring.status();
+  s.secure_ = true;
+  s.own_ = pair.value();
+  s.keyring_file_ = flags.keyring_file;
+  s.keyring_stamp_ = file_stamp(flags.keyring_file);
+  s.replace_keyring(std::make_shared<const Keyring>(std::move(ring).value()));
+  return Status::ok();
+}
+
+std::shared_ptr<const Keyring> Security::keyring() const {
+  std::lock_guard lock(mu_);
+  return keyring_;
+}
+
+void Security::replace_keyring(std::shared_ptr<const Keyring> ring) {
+  std::lock_guard lock(mu_);
+  keyring_ = std::move(ring);
+}
+
+Status Security::check_self(Role role, const std::string& name) const {
+  if (!secure_) return Status::ok();
+  auto ring = keyring();
+  const KeyEntry* e = ring ? ring->find(own_.public_key) : nullptr;
+  std::string want = std::string(role_name(role)) + " " + name;
+  if (!e) {
+    return invalid_argument("this process's key is not in the keyring " + keyring_file_ +
+                            " (add a line: " + want + " " + own_.public_key + ")");
+  }
+  if (e->role != role || e->name != name) {
+    return invalid_argument("this process's key is listed as " + std::string(role_name(e->role)) +
+                            " " + e->name + " in " + keyring_file_ + ", not as " + want);
+  }
+  return Status::ok();
+}
+
+Result<std::string> Security::master_key(const std::string& endpoint) const {
+  if (!secure_) return std::string();
+  auto ring = keyring();
+  const KeyEntry* e = ring ? ring->master_at(endpoint) : nullptr;
+  if (!e) {
+    return invalid_argument("no key known for the master at " + endpoint + " (keyring " +
+                            keyring_file_ + " has no 'master NAME KEY endpoint=" + endpoint +
+                            "' line)");
+  }
+  return e->key;
+}
+
+std::optional<KeyEntry> Security::sender(const Envelope& env) const {
+  if (!secure_ || env.peer_key.empty()) return std::nullopt;
+  auto ring = keyring();
+  const KeyEntry* e = ring ? ring->find(env.peer_key) : nullptr;
+  if (!e) return std::nullopt;
+  return *e;
+}
+
+Status Security::authorize(const Envelope& env, Domain domain) const {
+  if (!secure_) return Status::ok();
+  auto who = sender(env);
+  if (!who) {
+    return Status(Code::kPermissionDenied,
+                  "key " + env.peer_key.substr(0, 8) + "... is not in the keyring (revoked?)");
+  }
+  return may_send(*who, domain, env.header.type);
+}
+
+Status Security::check_name(const Envelope& env, std::string_view name) const {
+  if (!secure_) return Status::ok();
+  auto who = sender(env);
+  if (who && who->name == name) return Status::ok();
+  return Status(Code::kPermissionDenied,
+                (who ? std::string(role_name(who->role)) + " " + who->name : "an unknown key") +
+                    " may not speak for " + std::string(name));
+}
+
+ZapHandler::ZapHandler(zmq::context_t& ctx) : socket_(ctx, zmq::socket_type::rep) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.bind("inproc://zeromq.zap.01");
+  thread_ = std::thread([this] { run(); });
+}
+
+ZapHandler::~ZapHandler() {
+  stop_.store(true);
+  thread_.join();
+}
+
+void ZapHandler::run() {
+  WarnLimiter limiter;
+  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  auto next_reload = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    if (std::chrono::steady_clock::now() >= next_reload) {
+      process_security().reload_keyring_if_changed();
+      next_reload = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    }
+    try {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(200)) == 0) continue;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return;
+      continue;
+    }
+    std::vector<zmq::message_t> req;
+    try {
+      if (!zmq::recv_multipart(socket_, std::back_inserter(req), zmq::recv_flags::dontwait)) {
+        continue;
+      }
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    // version, request id, domain, address, routing id, mechanism, credentials...
+    std::string request_id = req.size() > 1 ? req[1].to_string() : "";
+    std::string domain = req.size() > 2 ? req[2].to_string() : "";
+    std::string address = req.size() > 3 ? req[3].to_string() : "";
+    std::string mechanism = req.size() > 5 ? req[5].to_string() : "";
+    std::string key;
+    std::string refusal;
+    if (req.size() < 6 || req[0].to_string() != "1.0") {
+      refusal = "a malformed ZAP request";
+    } else if (mechanism != "CURVE" || req.size() < 7 || req[6].size() != 32) {
+      refusal = "mechanism " + mechanism + " (only CURVE is accepted)";
+    } else {
+      std::array<char, 41> z85{};
+      zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(req[6].data()), 32);
+      key = z85.data();
+      auto ring = process_security().keyring();
+      const KeyEntry* e = ring ? ring->find(key) : nullptr;
+      auto d = parse_domain(domain);
+      if (!e) {
+        refusal = "key " + key + " is not in the keyring";
+      } else if (!d || !may_connect(e->role, *d)) {
+        refusal = std::string(role_name(e->role)) + " " + e->name + " may not connect to " + domain;
+      }
+    }
+    bool ok = refusal.empty();
+    if (!ok) {
+      refused_.fetch_add(1);
+      uint64_t n = limiter.admit(address + " " + key, WarnLimiter::Clock::now());
+      if (n > 0) {
+        spdlog::warn(
+            "refused a connection from {} to {}: {} ({} refusal{} from there in the last "
+            "minute)",
+            address, domain, refusal, n, n == 1 ? "" : "s");
+      }
+    }
+    std::array<zmq::const_buffer, 6> reply = {
+        zmq::str_buffer("1.0"),
+        zmq::buffer(request_id),
+        ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
+        zmq::buffer(ok ? std::string_view("OK") : std::string_view("not allowed")),
+        zmq::buffer(key),
+        zmq::const_buffer(nullptr, 0)};
+    try {
+      zmq::send_multipart(socket_, reply);
+    } catch (const zmq::error_t&) {
+      return;
+    }
+  }
+}
+
+}  // namespace dfs

@@ -1,0 +1,36 @@
+// dfs keygen NAME: a CURVE key pair for a process or a user of a cluster.
+#include <cstdio>
+
+#include "bus/curve_keys.h"
+#include "client/cli/cli.h"
+
+namespace dfs::cli {
+
+int cmd_keygen(Context& ctx) {
+  po::options_description desc("keygen options");
+  desc.add_options()("help,h", "show this help")("name", po::value<std::string>(), "");
+  po::positional_options_description pos;
+  pos.add("name", 1);
+  po::variables_map vm;
+  int code = 0;
+  if (!parse_args(ctx, desc, pos, &vm,
+                  "usage: dfs keygen NAME\n"
+                  "Writes NAME.key (the secret key, mode 0600) and NAME.pub (the public key,\n"
+                  "for the cluster's keyring); prints the public key. Refuses to overwrite.",
+                  &code)) {
+    return code;
+  }
+  if (!vm.count("name")) {
+    std::fprintf(stderr, "dfs keygen: name the key files to write (dfs keygen NAME)\n");
+    return 2;
+  }
+  std::string prefix = vm["name"].as<std::string>();
+  auto pair = generate_key_pair();
+  if (!pair.is_ok()) return fail("keygen", pair.status());
+  Status s = write_key_files(prefix, pair.value());
+  if (!s.is_ok()) return fail("keygen", s);
+  std::printf("%s\n", pair->public_key.c_str());
+  return 0;
+}
+
+}  // namespace dfs::cli

@@ -1,0 +1,169 @@
+// A hostile or mistaken peer for the security tests: connects one socket of
+// a given type to one endpoint, with no keys, an unknown key or a real one,
+// optionally sends one well-formed dfs message, and says what happened:
+//   handshake: ok | refused (<why>) | none
+//   reply: <type> <code> <message>      (DEALER only, when one came)
+// Exit 0 when the handshake succeeded, 3 when it was refused or never came.
+//
+//   security_probe --type dealer|push|pub|sub --connect tcp://H:P
+//       [--server-key Z85] [--key FILE | --new-key] [--send KIND] [--wait-ms N]
+// KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read.
+#include <zmq.h>
+
+#include <boost/program_options.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "bus/curve_keys.h"
+#include "bus/wire.h"
+#include "codec/messages.h"
+#include "codec/raft_messages.h"
+
+namespace {
+
+using namespace dfs;
+namespace po = boost::program_options;
+
+Envelope message_of(const std::string& kind, const KeyPair& keys) {
+  if (kind == "stat") return make_envelope(StatRequest{"/", false}, 7);
+  if (kind == "drain") return make_envelope(WorkerDrainRequest{"w1", true, {}}, 7);
+  if (kind == "read") return make_envelope(ReadChunkRequest{std::string(32, 'a'), 0, 4096}, 7);
+  if (kind.rfind("heartbeat:", 0) == 0) {
+    Heartbeat hb;
+    hb.worker_id = kind.substr(10);
+    hb.endpoint = "tcp://127.0.0.1:1";
+    hb.pipeline = "tcp://127.0.0.1:2";
+    hb.key = keys.public_key;
+    hb.capacity = 1ull << 40;
+    Envelope env = make_envelope(hb);
+    env.topic = "hb." + hb.worker_id;
+    return env;
+  }
+  if (kind == "replica-frame") {
+    ReplicaFrame f;
+    f.frame.chunk_id = std::string(32, 'b');
+    f.frame.total_size = 4;
+    f.upstream = WorkerAddr{"w1", "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", keys.public_key};
+    Envelope env = make_envelope(f);
+    env.data.emplace_back("data", 4);
+    return env;
+  }
+  if (kind == "raft") {
+    raft::Message m;  // a vote request from a member that does not exist
+    m.kind = static_cast<uint8_t>(raft::MsgKind::kVote);
+    m.from = 9;
+    m.to = 1;
+    m.term = 1000000;
+    return make_envelope(m);
+  }
+  return Envelope{};
+}
+
+int run(int argc, char** argv) {
+  po::options_description desc("security_probe");
+  desc.add_options()("type", po::value<std::string>()->required(), "")(
+      "connect", po::value<std::string>()->required(), "")(
+      "server-key", po::value<std::string>()->default_value(""), "")(
+      "key", po::value<std::string>()->default_value(""), "")("new-key", "")(
+      "send", po::value<std::string>()->default_value(""), "")(
+      "wait-ms", po::value<int>()->default_value(3000), "");
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, desc), vm);
+  po::notify(vm);
+  std::string type = vm["type"].as<std::string>();
+  zmq::socket_type st = type == "dealer" ? zmq::socket_type::dealer
+                        : type == "push" ? zmq::socket_type::push
+                        : type == "pub"  ? zmq::socket_type::pub
+                                         : zmq::socket_type::sub;
+  zmq::context_t ctx(1);
+  zmq::socket_t s(ctx, st);
+  s.set(zmq::sockopt::linger, 0);
+  KeyPair keys;
+  if (vm.count("new-key")) {
+    keys = generate_key_pair().value();
+  } else if (!vm["key"].as<std::string>().empty()) {
+    auto k = load_key_file(vm["key"].as<std::string>(), true);
+    if (!k.is_ok()) {
+      std::fprintf(stderr, "%s\n", k.status().message().c_str());
+      return 2;
+    }
+    keys = k.value();
+  }
+  if (!keys.secret_key.empty()) {
+    s.set(zmq::sockopt::curve_serverkey, vm["server-key"].as<std::string>());
+    s.set(zmq::sockopt::curve_publickey, keys.public_key);
+    s.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+  }
+  if (st == zmq::socket_type::sub) s.set(zmq::sockopt::subscribe, "");
+  zmq_socket_monitor(s.handle(), "inproc://probe-monitor",
+                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                         ZMQ_EVENT_DISCONNECTED);
+  zmq::socket_t mon(ctx, zmq::socket_type::pair);
+  mon.connect("inproc://probe-monitor");
+  s.connect(vm["connect"].as<std::string>());
+
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(vm["wait-ms"].as<int>());
+  std::string outcome = "none";
+  while (outcome == "none" && std::chrono::steady_clock::now() < deadline) {
+    zmq::pollitem_t item{mon.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    zmq::message_t event, address;
+    if (!mon.recv(event, zmq::recv_flags::dontwait)) continue;
+    if (event.more()) (void)mon.recv(address);
+    uint16_t id = 0;
+    uint32_t value = 0;
+    std::memcpy(&id, event.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) outcome = "ok";
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+      outcome = "refused (auth " + std::to_string(value) + ")";
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+      outcome = "refused (protocol " + std::to_string(value) + ")";
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) outcome = "refused (no detail)";
+    if (id == ZMQ_EVENT_DISCONNECTED) outcome = "refused (disconnected)";
+  }
+  std::printf("handshake: %s\n", outcome.c_str());
+  std::string kind = vm["send"].as<std::string>();
+  if (outcome == "ok" && !kind.empty()) {
+    Framing framing = st == zmq::socket_type::pub ? Framing::kTopic : Framing::kPlain;
+    // A PUB drops what it sends before the subscription arrives: send a few times.
+    for (int i = 0; i < (framing == Framing::kTopic ? 5 : 1); ++i) {
+      (void)send_envelope(s, framing, message_of(kind, keys), false);
+      if (framing == Framing::kTopic) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (st == zmq::socket_type::dealer) {
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(vm["wait-ms"].as<int>()));
+      Envelope rep;
+      if (recv_envelope(s, Framing::kPlain, &rep).is_ok()) {
+        std::string text = std::string(msg_type_name(rep.header.type));
+        if (rep.header.type == MsgType::kErrorReply) {
+          auto err = decode<ErrorReply>(rep.body);
+          if (err.is_ok()) text += " " + err->to_status().to_string();
+        }
+        std::printf("reply: %s\n", text.c_str());
+      } else {
+        std::printf("reply: none\n");
+      }
+    }
+  }
+  zmq_socket_monitor(s.handle(), nullptr, 0);
+  return outcome == "ok" ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "security_probe: %s\n", e.what());
+    return 2;
+  }
+}
