@@ -2,9 +2,10 @@
 // on a connection whose security handshake failed, but a refusal need not be
 // final: a key added to a server's keyring a moment after we first dialed
 // (a new worker or master) is let in once the server rereads it. So after a
-// refusal the socket is made afresh, a second later, and every endpoint
-// dialed again (dialing the one endpoint again on the same socket does not
-// bring it back). Not thread-safe, like the socket.
+// refusal the socket is made afresh, a second later (backing off to 30 s
+// while refusals go on), and every endpoint dialed again, a master's with its
+// key looked up again (dialing the one endpoint again on the same socket
+// does not bring it back). Not thread-safe, like the socket.
 #pragma once
 
 #include <zmq.hpp>
@@ -45,17 +46,25 @@ class Dialer {
   // passed since a handshake was refused. True when it did.
   bool redial_refused(Clock::time_point now);
   // Whether the servers seem to run in the other security mode: no
-  // handshake has succeeded, and one failed for the mode (or three with no
-  // detail, across fresh sockets too). Why, if so.
+  // handshake has ever succeeded (on any of its sockets), and one failed for
+  // the mode (or three with no detail, across fresh sockets too). Why, if so.
   std::optional<Status> other_mode();
 
  private:
   zmq::context_t& ctx_;
   std::function<zmq::socket_t()> make_;
   zmq::socket_t socket_;
-  std::unique_ptr<ConnectionWatch> watch_;   // stopped before the socket closes
-  std::map<std::string, std::string> keys_;  // endpoint -> its server key
+  std::unique_ptr<ConnectionWatch> watch_;  // stopped before the socket closes
+  struct Target {
+    std::string key;
+    std::optional<HostPort> master;  // a master's socket: its key is looked up again
+  };
+  bool any_handshook();
+
+  std::map<std::string, Target> targets_;  // by endpoint
   std::optional<Clock::time_point> redial_at_;
+  std::chrono::seconds redial_delay_{1};
+  bool ever_handshook_ = false;
   size_t earlier_mode_failures_ = 0;  // on sockets replaced since the last success
 };
 

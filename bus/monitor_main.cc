@@ -48,7 +48,7 @@ class StatusSource {
  public:
   StatusSource(zmq::context_t& ctx, const std::vector<HostPort>& masters) {
     for (const auto& m : masters) {
-      auto key = process_security().master_key(m.host + ":" + std::to_string(m.port));
+      auto key = process_security().master_key(m);
       clients_.push_back(std::make_unique<RpcClient>(
           ctx, master_api(m), key.is_ok() ? key.value() : "", std::chrono::milliseconds(300), 4));
     }

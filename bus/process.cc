@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <malloc.h>
@@ -27,8 +28,16 @@ std::string local_cluster_config() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
-  auto conf = exe.parent_path().parent_path().parent_path() / ".dfs" / "dfs.conf";
-  return std::filesystem::exists(conf, ec) ? conf.string() : "";
+  // Only from a build tree of a checkout (<checkout>/build*/bin/), and only
+  // a file of this user's that no one else may change: it names the keys
+  // to trust.
+  auto bin = exe.parent_path(), build = bin.parent_path();
+  if (bin.filename() != "bin" || build.filename().string().rfind("build", 0) != 0) return "";
+  auto conf = build.parent_path() / ".dfs" / "dfs.conf";
+  struct stat st {};
+  if (::stat(conf.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) return "";
+  return conf.string();
 }
 
 Status parse_options(int argc, char** argv, po::options_description& desc, po::variables_map* vm,

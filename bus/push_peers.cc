@@ -31,15 +31,15 @@ Status PushPeers::send(const std::string& endpoint, const std::string& key, Enve
   return s;
 }
 
-void PushPeers::forget(const std::string& endpoint) {
-  std::erase_if(peers_, [&](const auto& p) { return p.first.first == endpoint; });
+void PushPeers::forget(const std::string& endpoint, const std::string& key) {
+  peers_.erase({endpoint, key});
 }
 
-std::vector<std::string> PushPeers::lost() {
-  std::vector<std::string> out;
+std::vector<std::pair<std::string, std::string>> PushPeers::lost() {
+  std::vector<std::pair<std::string, std::string>> out;
   for (auto& [where, peer] : peers_) {
     // A refused handshake (a wrong key) is as final as a dropped connection.
-    if (peer.watch->lost() || peer.watch->handshake_failure()) out.push_back(where.first);
+    if (peer.watch->lost() || peer.watch->handshake_failure()) out.push_back(where);
   }
   return out;
 }

@@ -32,14 +32,15 @@ class PushPeers {
   // that fails, and does not disturb the streams of others.
   Status send(const std::string& endpoint, const std::string& key, Envelope&& env,
               Clock::time_point now);
-  // Closes the sockets to `endpoint`, discarding whatever is still queued
-  // for it: after a peer failed, its stale frames must not arrive later.
-  void forget(const std::string& endpoint);
+  // Closes the socket to `endpoint` with `key`, discarding whatever is still
+  // queued on it: after a peer failed, its stale frames must not arrive later.
+  void forget(const std::string& endpoint, const std::string& key);
   void close_idle(Clock::time_point now);
   // Peers whose connection dropped since it was up (they died, or closed
   // the port): what was queued to them is lost, and the writes that depend
   // on them can fail now rather than at their timeout.
-  std::vector<std::string> lost();
+  // As (endpoint, key) pairs; a refused handshake counts as lost.
+  std::vector<std::pair<std::string, std::string>> lost();
   size_t size() const { return peers_.size(); }
 
  private:

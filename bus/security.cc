@@ -49,6 +49,17 @@ void Security::reload_keyring_if_changed() {
     keyring_stamp_ = stamp;
   }
   auto ring = Keyring::load(keyring_file_);
+  // A file caught mid-write (empty, or cut at a line) is looked at again
+  // when it next changes; one that no longer lists this process would shut
+  // out its own peers, and is refused.
+  if (ring.is_ok() && file_stamp(keyring_file_) != stamp) {
+    std::lock_guard lock(mu_);
+    keyring_stamp_.clear();  // changed while read: read again next time
+    return;
+  }
+  if (ring.is_ok() && !ring->find(own_.public_key)) {
+    ring = invalid_argument(keyring_file_ + " no longer lists this process's own key");
+  }
   if (!ring.is_ok()) {
     spdlog::error("keeping the keyring as it was: {}", ring.status().message());
     return;
@@ -187,8 +198,10 @@ void ZapHandler::run() {
       if (!zmq::recv_multipart(socket_, std::back_inserter(req), zmq::recv_flags::dontwait)) {
         continue;
       }
-    } catch (const zmq::error_t&) {
-      return;
+    } catch (const zmq::error_t& e) {
+      // Without its handler no handshake completes: say so and stop.
+      spdlog::critical("the ZAP handler cannot receive: {}", e.what());
+      std::abort();
     }
     // version, request id, domain, address, routing id, mechanism, credentials...
     std::string request_id = req.size() > 1 ? req[1].to_string() : "";
@@ -217,7 +230,8 @@ void ZapHandler::run() {
     bool ok = refusal.empty();
     if (!ok) {
       refused_.fetch_add(1);
-      uint64_t n = limiter.admit(address + " " + key, WarnLimiter::Clock::now());
+      // By address: fresh keys on every attempt do not earn a line each.
+      uint64_t n = limiter.admit(address, WarnLimiter::Clock::now());
       if (n > 0) {
         spdlog::warn(
             "refused a connection from {} to {}: {} ({} refusal{} from there in the last "
@@ -234,8 +248,9 @@ void ZapHandler::run() {
         zmq::const_buffer(nullptr, 0)};
     try {
       zmq::send_multipart(socket_, reply);
-    } catch (const zmq::error_t&) {
-      return;
+    } catch (const zmq::error_t& e) {
+      spdlog::critical("the ZAP handler cannot answer: {}", e.what());
+      std::abort();
     }
   }
 }

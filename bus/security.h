@@ -58,6 +58,9 @@ class Security {
 
   // The key the master whose api is at `endpoint` presents ("" when insecure).
   Result<std::string> master_key(const std::string& endpoint) const;
+  Result<std::string> master_key(const HostPort& master) const {
+    return master_key(master.host + ":" + std::to_string(master.port));
+  }
   // Who sent `env`, as the keyring has the key now; nullopt when the key is
   // not (or no longer) listed, or in insecure mode.
   std::optional<KeyEntry> sender(const Envelope& env) const;

@@ -20,10 +20,6 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
     s.set(zmq::sockopt::curve_server, 1);
     s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
     s.set(zmq::sockopt::zap_domain, std::string(domain_name(*opts.serves)));
-  } else if (sec.secure() && !opts.server_key.empty()) {
-    s.set(zmq::sockopt::curve_serverkey, opts.server_key);
-    s.set(zmq::sockopt::curve_publickey, sec.own().public_key);
-    s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
   }
   return s;
 }

@@ -29,7 +29,7 @@ struct SocketOptions {
   // they are taken in. The default fits a data frame and its header.
   int64_t max_message_bytes = 2 << 20;
   std::optional<Domain> serves;  // a bound socket: CURVE server for this ZAP domain
-  std::string server_key;        // a connecting socket: the server's public key (Z85)
+                                 // (a connecting one gets its server's key in connect_to)
 };
 
 // What sockets that take message bodies of any size allow (a commit of a

@@ -1,5 +1,7 @@
 #include "bus/warn_limiter.h"
 
+#include <spdlog/spdlog.h>
+
 namespace dfs {
 
 WarnLimiter::WarnLimiter(std::chrono::milliseconds period, size_t max_peers)
@@ -26,6 +28,15 @@ uint64_t WarnLimiter::admit(const std::string& peer, Clock::time_point now) {
   uint64_t n = slot.held;
   slot = Slot{now, 0};
   return n;
+}
+
+void warn_bad_input(WarnLimiter& limiter, const std::string& sender, const char* where,
+                    const std::string& why) {
+  uint64_t n = limiter.admit(sender, WarnLimiter::Clock::now());
+  if (n > 0) {
+    spdlog::warn("dropping a bad message on {} (from {}; {} in the last minute): {}", where,
+                 sender.empty() ? "an unnamed peer" : sender, n, why);
+  }
 }
 
 }  // namespace dfs

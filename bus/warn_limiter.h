@@ -36,4 +36,10 @@ class WarnLimiter {
   uint64_t total_ = 0;
 };
 
+// Logs "dropping a bad message on WHERE (from SENDER; N in the last
+// minute): WHY" if `limiter` admits it. `sender` is the sender's key, else
+// its routing id.
+void warn_bad_input(WarnLimiter& limiter, const std::string& sender, const char* where,
+                    const std::string& why);
+
 }  // namespace dfs

@@ -102,9 +102,10 @@ public_key_of() { sed -n 's/^public-key = //p' "$1"; }
 add_key() {
   local role="$1" name="$2" attrs="${3:-}" dir
   dir="$(KEYS_DIR)"
-  [ -f "$dir/$name.key" ] || "$DFS_BIN/dfs" keygen "$dir/$name" >/dev/null
+  [ -f "$dir/$name.key" ] || env -u DFS_CONFIG "$DFS_BIN/dfs" keygen "$dir/$name" >/dev/null
   if ! awk -v n="$name" '$2 == n {found=1} END {exit !found}' "$dir/keyring"; then
-    echo "$role $name $(public_key_of "$dir/$name.pub")${attrs:+ $attrs}" >>"$dir/keyring"
+    # The public key as the secret key file has it (the .pub is a copy).
+    echo "$role $name $(public_key_of "$dir/$name.key")${attrs:+ $attrs}" >>"$dir/keyring"
   fi
 }
 # The cluster's keys, made on first start: one pair per master and worker,
@@ -124,6 +125,10 @@ ensure_keys() {
 # The security flags of process NAME (m1, w2, ...).
 security_flags() {
   if [ "$INSECURE" = 1 ]; then echo "--insecure"; else echo "--key $(KEYS_DIR)/$1.key --keyring $(KEYS_DIR)/keyring"; fi
+}
+# `dfs` as the cluster's admin, whatever DFS_* settings the caller's shell has.
+admin_dfs() {
+  env -u DFS_KEY -u DFS_KEYRING -u DFS_INSECURE DFS_CONFIG="$RUN_DIR/dfs.conf" "$DFS_BIN/dfs" "$@"
 }
 # What `dfs` and dfs-monitor read (DFS_CONFIG, or found in <checkout>/.dfs).
 write_client_config() {

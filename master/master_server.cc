@@ -81,7 +81,7 @@ Status MasterServer::run() {
   // once a second), so the caller tries again later; said once a minute.
   WarnLimiter peer_warnings;
   auto connect_peer = [&](raft::NodeId id, const HostPort& hp) {
-    auto key = process_security().master_key(hp.host + ":" + std::to_string(hp.port));
+    auto key = process_security().master_key(hp);
     if (!key.is_ok()) {
       if (peer_warnings.admit(std::to_string(id), std::chrono::steady_clock::now()) > 0) {
         spdlog::error("cannot connect to master {} yet: {}", id, key.status().message());
@@ -89,7 +89,6 @@ Status MasterServer::run() {
       return false;
     }
     SocketOptions o;
-    o.server_key = key.value();
     o.max_message_bytes = kMaxInboundBytes;
     o.identity = "m" + std::to_string(config_.node_id);
     o.send_hwm = 1000;
@@ -166,12 +165,8 @@ Status MasterServer::run() {
   // Bad input is logged once a minute per sender, however much of it comes.
   WarnLimiter bad_input;
   auto warn_bad = [&](const Envelope& env, const char* where, const Status& s) {
-    std::string peer = env.peer_key.empty() ? env.routing_id : env.peer_key;
-    uint64_t n = bad_input.admit(peer, std::chrono::steady_clock::now());
-    if (n > 0) {
-      spdlog::warn("dropping a bad message on {} (from {}; {} in the last minute): {}", where,
-                   peer.empty() ? "an unnamed peer" : peer, n, s.to_string());
-    }
+    warn_bad_input(bad_input, env.peer_key.empty() ? env.routing_id : env.peer_key, where,
+                   s.to_string());
   };
   auto next_tick = std::chrono::steady_clock::now();
   auto next_raft_tick = next_tick;

@@ -192,7 +192,7 @@ TEST_F(PipelineTrackerTest, ProgressFromDownstreamRestartsTheSilenceClock) {
 TEST_F(PipelineTrackerTest, AnUnreachableNextHopFailsItsWrites) {
   client_frame(0, 10, 10, {addr("w2")});
   PipelineActions out;
-  tracker_.on_peer_unreachable("tcp://pipe-w2:1", "queue full", &out);
+  tracker_.on_peer_unreachable("tcp://pipe-w2:1", "", "queue full", &out);
   EXPECT_EQ(decode_reply<WriteChunkAck>(out.replies.at(0)).status().code(), Code::kUnavailable);
   EXPECT_EQ(culprit(out.replies[0]), "w2");
   EXPECT_EQ(tracker_.open_writes(), 0u);

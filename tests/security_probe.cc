@@ -7,11 +7,13 @@
 //
 //   security_probe --type dealer|push|pub|sub --connect tcp://H:P
 //       [--server-key Z85] [--key FILE | --new-key] [--send KIND] [--wait-ms N]
+//       [--repeat N --interval-ms M]   (send N times on the one connection)
 // KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read.
 #include <zmq.h>
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -29,7 +31,8 @@ using namespace dfs;
 namespace po = boost::program_options;
 
 Envelope message_of(const std::string& kind, const KeyPair& keys) {
-  if (kind == "stat") return make_envelope(StatRequest{"/", false}, 7);
+  // Stale: any master answers it, leader or not.
+  if (kind == "stat") return make_envelope(StatRequest{"/", true}, 7);
   if (kind == "drain") return make_envelope(WorkerDrainRequest{"w1", true, {}}, 7);
   if (kind == "read") return make_envelope(ReadChunkRequest{std::string(32, 'a'), 0, 4096}, 7);
   if (kind.rfind("heartbeat:", 0) == 0) {
@@ -70,7 +73,9 @@ int run(int argc, char** argv) {
       "server-key", po::value<std::string>()->default_value(""), "")(
       "key", po::value<std::string>()->default_value(""), "")("new-key", "")(
       "send", po::value<std::string>()->default_value(""), "")(
-      "wait-ms", po::value<int>()->default_value(3000), "");
+      "wait-ms", po::value<int>()->default_value(3000), "")(
+      "repeat", po::value<int>()->default_value(1), "")("interval-ms",
+                                                        po::value<int>()->default_value(200), "");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   po::notify(vm);
@@ -130,14 +135,18 @@ int run(int argc, char** argv) {
   }
   std::printf("handshake: %s\n", outcome.c_str());
   std::string kind = vm["send"].as<std::string>();
+  int repeat = std::max(1, vm["repeat"].as<int>());
   if (outcome == "ok" && !kind.empty()) {
     Framing framing = st == zmq::socket_type::pub ? Framing::kTopic : Framing::kPlain;
     // A PUB drops what it sends before the subscription arrives: send a few times.
-    for (int i = 0; i < (framing == Framing::kTopic ? 5 : 1); ++i) {
+    int sends = framing == Framing::kTopic ? std::max(repeat, 5) : repeat;
+    for (int i = 0; i < sends; ++i) {
+      if (i > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(vm["interval-ms"].as<int>()));
+      }
       (void)send_envelope(s, framing, message_of(kind, keys), false);
-      if (framing == Framing::kTopic) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    if (st == zmq::socket_type::dealer) {
+      if (st != zmq::socket_type::dealer) continue;
+      // One connection throughout: what a key revoked meanwhile gets.
       zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
       zmq::poll(&item, 1, std::chrono::milliseconds(vm["wait-ms"].as<int>()));
       Envelope rep;
@@ -151,6 +160,7 @@ int run(int argc, char** argv) {
       } else {
         std::printf("reply: none\n");
       }
+      std::fflush(stdout);
     }
   }
   zmq_socket_monitor(s.handle(), nullptr, 0);

@@ -235,16 +235,17 @@ void PipelineTracker::on_abort(const ReplicaAbort& abort, PipelineActions* out) 
   if (it != writes_.end()) drop(it, abort.reason, out);
 }
 
-void PipelineTracker::on_peer_unreachable(const std::string& endpoint, const std::string& why,
-                                          PipelineActions* out) {
+void PipelineTracker::on_peer_unreachable(const std::string& endpoint, const std::string& key,
+                                          const std::string& why, PipelineActions* out) {
   for (auto it = writes_.begin(); it != writes_.end();) {
     auto next = std::next(it);
     const Write& w = it->second;
-    if (!w.downstream.empty() && w.downstream.front().pipeline == endpoint) {
+    if (!w.downstream.empty() && w.downstream.front().pipeline == endpoint &&
+        w.downstream.front().key == key) {
       std::string culprit = w.downstream.front().id;
       fail(it, Status(Code::kUnavailable, "cannot send to worker " + culprit + ": " + why), culprit,
            out);
-    } else if (w.up.client.empty() && w.up.worker.pipeline == endpoint) {
+    } else if (w.up.client.empty() && w.up.worker.pipeline == endpoint && w.up.worker.key == key) {
       remember_failure(it->first, Status(Code::kCancelled, "upstream unreachable"), self_.id);
       std::string reason = "upstream worker " + w.up.worker.id;
       reason += " unreachable";

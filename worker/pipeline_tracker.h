@@ -91,10 +91,11 @@ class PipelineTracker {
   // Progress (or failure) reported by the next worker in the chain.
   void on_remote_ack(const ReplicaAck& ack, Clock::time_point now, PipelineActions* out);
   void on_abort(const ReplicaAbort& abort, PipelineActions* out);
-  // A message for `endpoint` could not be queued: the writes that depend on
-  // that peer fail.
-  void on_peer_unreachable(const std::string& endpoint, const std::string& why,
-                           PipelineActions* out);
+  // A message for `endpoint` (a peer presenting `key`) could not be queued:
+  // the writes that depend on that peer, as named with that key, fail. (A
+  // writer that named a wrong key for a peer fails only its own writes.)
+  void on_peer_unreachable(const std::string& endpoint, const std::string& key,
+                           const std::string& why, PipelineActions* out);
   // Fails writes whose next hop went silent and drops idle ones.
   void tick(Clock::time_point now, PipelineActions* out);
 

@@ -115,6 +115,9 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
       scrubbed = passes;
       next = std::chrono::steady_clock::now();
     }
+    // Between reports, not just before one: a fresh socket has its
+    // subscribers by the time the next report goes out.
+    dialer.redial_refused(std::chrono::steady_clock::now());
     if (std::chrono::steady_clock::now() < next) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(50));  // a timer tick, not a wait for a condition
@@ -122,7 +125,6 @@ void WorkerServer::report_inventory(const std::stop_token& stop) {
     }
     next = std::chrono::steady_clock::now() + config_.report_interval;
     connect_new();
-    dialer.redial_refused(std::chrono::steady_clock::now());
     auto listed = std::chrono::steady_clock::now();
     std::vector<std::string> ids = store_->list();
     // At least one page: an empty store says so too.
@@ -158,12 +160,8 @@ WorkerAddr WorkerServer::self() const {
 }
 
 void WorkerServer::warn_bad(const Envelope& env, const char* where, const Status& s) {
-  std::string peer = env.peer_key.empty() ? env.routing_id : env.peer_key;
-  uint64_t n = bad_input_.admit(peer, std::chrono::steady_clock::now());
-  if (n > 0) {
-    spdlog::warn("dropping a bad message on {} (from {}; {} in the last minute): {}", where,
-                 peer.empty() ? "an unnamed peer" : peer, n, s.to_string());
-  }
+  warn_bad_input(bad_input_, env.peer_key.empty() ? env.routing_id : env.peer_key, where,
+                 s.to_string());
 }
 
 void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {
@@ -303,8 +301,8 @@ void WorkerServer::carry_out(PipelineActions&& actions, zmq::socket_t& data, Dis
       Status s = peers_->send(m.endpoint, m.key, std::move(m.envelope), now);
       if (!s.is_ok()) {
         spdlog::warn("pipeline peer {}: {}", m.endpoint, s.to_string());
-        peers_->forget(m.endpoint);
-        tracker_->on_peer_unreachable(m.endpoint, s.message(), &more);
+        peers_->forget(m.endpoint, m.key);
+        tracker_->on_peer_unreachable(m.endpoint, m.key, s.message(), &more);
       }
     }
     for (auto& r : actions.replies) reply(data, std::move(r));
@@ -378,7 +376,7 @@ Status WorkerServer::run() {
                                [&](const HostPort& m) { return m.tcp() == hp->tcp(); });
       if (known) continue;
       // Its key may not be in our keyring yet: looked for again at the next announcement.
-      auto key = process_security().master_key(hp->host + ":" + std::to_string(hp->port));
+      auto key = process_security().master_key(*hp);
       if (!key.is_ok()) {
         spdlog::warn("worker {}: not connecting to master {} yet: {}", config_.id, hp->tcp(),
                      key.status().message());
@@ -433,10 +431,11 @@ Status WorkerServer::run() {
       hb_dialer.redial_refused(now);
       jobs_dialer.redial_refused(now);
       tracker_->tick(now, &actions);
-      for (const auto& endpoint : peers_->lost()) {
-        spdlog::warn("pipeline peer {} closed the connection", endpoint);
-        peers_->forget(endpoint);
-        tracker_->on_peer_unreachable(endpoint, "the connection dropped", &actions);
+      for (const auto& [endpoint, key] : peers_->lost()) {
+        spdlog::warn("pipeline peer {}: {}", endpoint, "the connection dropped or was refused");
+        peers_->forget(endpoint, key);
+        tracker_->on_peer_unreachable(endpoint, key, "the connection dropped or was refused",
+                                      &actions);
       }
       peers_->close_idle(now);
       next_tick = now + std::chrono::milliseconds(100);

@@ -122,7 +122,7 @@ static int run(int argc, char** argv) {
   Status s = init_security(security_flags(vm), "dfs");
   for (const auto& m : masters.value()) {
     if (!s.is_ok()) break;
-    s = process_security().master_key(m.host + ":" + std::to_string(m.port)).status();
+    s = process_security().master_key(m).status();
   }
   if (!s.is_ok()) {
     std::fprintf(stderr, "dfs: %s\n", s.message().c_str());
