@@ -107,6 +107,17 @@ class Group {
     }
     return cond();
   }
+  // As until, bounded by time rather than rounds: for conditions that wait
+  // on work off the rounds' thread (a checkpoint is described on its own
+  // thread, which a slow sanitizer build may not finish within 300 rounds).
+  bool until_within(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (cond()) return true;
+      round();
+    }
+    return cond();
+  }
   int leader() {
     for (auto& [id, node] : nodes_) {
       if (node.up && !cut_.count(id) && node.service->is_leader()) return id;

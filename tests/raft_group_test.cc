@@ -99,7 +99,8 @@ TEST(RaftGroupTest, AFollowerBehindACompactedLogIsSentTheSnapshotFilesAndInstall
   // A checkpoint after the first batch, compaction to it after the second.
   ASSERT_TRUE(g.mkdirs(1, 30));
   ASSERT_TRUE(g.mkdirs(31, 40));
-  ASSERT_TRUE(g.until([&] { return g.log(l).core().first_index() > 1; }))
+  ASSERT_TRUE(
+      g.until_within([&] { return g.log(l).core().first_index() > 1; }, std::chrono::seconds(20)))
       << "the leader never compacted its log";
   g.drop_file_replies(3);  // lost pieces are asked for again
   g.start(f);
@@ -122,7 +123,8 @@ TEST(RaftGroupTest, AWipedMasterRejoinsFromASnapshotAndThenCountsTowardAMajority
   // A checkpoint after the first batch, compaction to it after the second.
   ASSERT_TRUE(g.mkdirs(1, 30));
   ASSERT_TRUE(g.mkdirs(31, 40));
-  ASSERT_TRUE(g.until([&] { return g.log(l).core().first_index() > 1; }));
+  ASSERT_TRUE(
+      g.until_within([&] { return g.log(l).core().first_index() > 1; }, std::chrono::seconds(20)));
   g.wipe(f);
   g.start(f, /*joining=*/true);
   ASSERT_TRUE(g.until([&] { return g.service(f).names().directory_count() == 40; }, 2000));
@@ -158,9 +160,11 @@ TEST(RaftGroupTest, AMasterWhoseNamespaceIsBehindItsCompactedLogInstallsItsOwnSn
   int f = l % 3 + 1;
   ASSERT_TRUE(g.mkdirs(1, 30));
   ASSERT_TRUE(g.mkdirs(31, 40));
-  ASSERT_TRUE(g.until([&] {
-    return g.log(f).core().first_index() > 1 && g.service(f).names().directory_count() == 40;
-  }));
+  ASSERT_TRUE(g.until_within(
+      [&] {
+        return g.log(f).core().first_index() > 1 && g.service(f).names().directory_count() == 40;
+      },
+      std::chrono::seconds(20)));
   // As if a crash interrupted installing a snapshot, or took unsynced
   // namespace writes behind the compacted log: the namespace is gone.
   g.crash(f);
