@@ -16,7 +16,9 @@ constexpr std::array<std::pair<Domain, std::string_view>, 6> kDomains = {{
 
 // Requests that change the cluster rather than files: admin only.
 bool admin_only(MsgType type) {
-  return type == MsgType::kMemberChangeRequest || type == MsgType::kWorkerDrainRequest;
+  // fsck walks any tree and names where every chunk is: an operator's tool.
+  return type == MsgType::kMemberChangeRequest || type == MsgType::kWorkerDrainRequest ||
+         type == MsgType::kFsckRequest;
 }
 
 }  // namespace

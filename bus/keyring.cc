@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bus/curve_keys.h"
+#include "codec/permissions.h"
 
 namespace dfs {
 namespace {
@@ -37,15 +38,7 @@ Result<Role> parse_role(std::string_view text) {
                           "' (master, worker, client or admin)");
 }
 
-bool is_key_name(std::string_view s) {
-  if (s.empty() || s.size() > 32) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.'))) return false;
-  }
-  return true;
-}
+bool is_key_name(std::string_view s) { return is_user_name(s); }
 
 std::string KeyEntry::to_line() const {
   std::string line = std::string(role_name(role)) + " " + name + " " + key;

@@ -36,7 +36,8 @@ struct KeyEntry {
   std::string to_line() const;
 };
 
-// 1-32 of [a-z0-9_.-], starting with a letter or digit.
+// 1-32 of [a-z0-9_.-], starting with a letter or digit: a user name
+// (codec/permissions.h), as files are owned by the names keys carry.
 bool is_key_name(std::string_view s);
 
 class Keyring {

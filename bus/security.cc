@@ -148,6 +148,19 @@ std::optional<KeyEntry> Security::sender(const Envelope& env) const {
   return *e;
 }
 
+Caller Security::caller(const Envelope& env) const {
+  if (!secure_) return Caller{};
+  auto who = sender(env);
+  if (!who) return user_caller("nobody", {});  // authorize() refuses it anyway
+  if (who->role == Role::kAdmin || who->role == Role::kMaster) {
+    Caller super;
+    super.user = who->name;
+    super.groups = who->groups;
+    return super;
+  }
+  return user_caller(who->name, who->groups);
+}
+
 Status Security::authorize(const Envelope& env, Domain domain) const {
   if (!secure_) return Status::ok();
   auto who = sender(env);

@@ -64,6 +64,10 @@ class Security {
   // Who sent `env`, as the keyring has the key now; nullopt when the key is
   // not (or no longer) listed, or in insecure mode.
   std::optional<KeyEntry> sender(const Envelope& env) const;
+  // Whose authority a request has: the user its key names (admins and
+  // masters are the superuser), or the superuser in insecure mode, where
+  // nobody is told apart.
+  Caller caller(const Envelope& env) const;
   // Whether `env` may be taken on `domain` (always, in insecure mode).
   Status authorize(const Envelope& env, Domain domain) const;
   // Whether `env` came from a key listed under `name`: a worker or master

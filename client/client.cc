@@ -18,14 +18,20 @@ Status about_path(const std::string& path, const Status& s) {
 }
 
 Status Client::mkdir(const std::string& path, bool parents) {
-  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents, {}});
+  auto r = master_.call<MkdirRequest, OkReply>(MkdirRequest{path, parents, {}, options_.umask});
   return about_path(path, r.status());
 }
 
-Result<StatReply> Client::stat(const std::string& path) {
-  auto r = master_.call<StatRequest, StatReply>(StatRequest{path, options_.stale});
+Result<StatReply> Client::stat(const std::string& path, bool for_read) {
+  auto r = master_.call<StatRequest, StatReply>(StatRequest{path, options_.stale, for_read});
   if (!r.is_ok()) return about_path(path, r.status());
   return r;
+}
+
+Status Client::set_attr(const std::string& path, uint32_t mode, const std::string& owner,
+                        const std::string& group) {
+  auto r = master_.call<SetAttrRequest, OkReply>(SetAttrRequest{path, mode, owner, group, {}});
+  return about_path(path, r.status());
 }
 
 Result<std::vector<EntryInfo>> Client::list(const std::string& dir, const std::string& prefix) {

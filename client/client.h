@@ -31,6 +31,9 @@ struct ClientOptions {
   // Reads (stat, ls, df, fsck, get's lookup) from whichever master answers,
   // from its own state, which may lag the leader's.
   bool stale = false;
+  // Bits taken away from the mode of what this client creates (files
+  // 0666, directories 0777), as with a shell's umask.
+  uint32_t umask = kDefaultUmask;
 };
 
 struct PutOptions {
@@ -53,7 +56,13 @@ class Client {
   ~Client();
 
   Status mkdir(const std::string& path, bool parents);
-  Result<StatReply> stat(const std::string& path);
+  // The entry at `path`; with `for_read`, refused unless the caller may
+  // read it (otherwise a file they may not read comes without its chunks).
+  Result<StatReply> stat(const std::string& path, bool for_read = false);
+  // chmod and chown: sets the mode (unless kModeUnset), owner and group
+  // (unless empty) of the entry at `path`.
+  Status set_attr(const std::string& path, uint32_t mode, const std::string& owner,
+                  const std::string& group);
   // Every entry of a directory whose name starts with `prefix`, in name order.
   Result<std::vector<EntryInfo>> list(const std::string& dir, const std::string& prefix);
   Status remove(const std::string& path, bool recursive);

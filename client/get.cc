@@ -171,7 +171,7 @@ Status Client::fetch_sequential(const std::string& path, const StatReply& file, 
 
 Status Client::get(const std::string& remote, const std::string& local,
                    const ProgressFn& progress) {
-  auto file = stat(remote);
+  auto file = stat(remote, /*for_read=*/true);
   if (!file.is_ok()) return file.status();
   if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
   if (local == "-")

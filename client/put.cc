@@ -194,8 +194,8 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   if (!from_stdin && size == 0) {
     // Nothing to place or stream: one request makes the file.
     closer();
-    auto made = master_.call<CreateFileRequest, OkReply>(
-        CreateFileRequest{remote, options.chunk_size, options.replication, options.overwrite, {}});
+    auto made = master_.call<CreateFileRequest, OkReply>(CreateFileRequest{
+        remote, options.chunk_size, options.replication, options.overwrite, {}, options_.umask});
     return made.is_ok() ? Status::ok() : about_path(remote, made.status());
   }
   auto upload = master_.call<CreateUploadRequest, CreateUploadReply>(
@@ -204,7 +204,8 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
                           options.replication,
                           options.overwrite,
                           options.min_replication,
-                          {}});
+                          {},
+                          options_.umask});
   if (!upload.is_ok()) {
     closer();
     return about_path(remote, upload.status());

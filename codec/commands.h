@@ -18,7 +18,10 @@ struct Command {
   std::string body;
   RequestSession session;
   int64_t time_ms = 0;
-  DFS_MSGPACK_MAP(type, body, session, time_ms);
+  // Whom the leader established the request came from (from its key):
+  // what the state machine checks permissions against.
+  Caller caller;
+  DFS_MSGPACK_MAP(type, body, session, time_ms, caller);
   Status validate() const;
   MsgType msg_type() const { return static_cast<MsgType>(type); }
 };
@@ -26,7 +29,7 @@ struct Command {
 // A log entry holding `cmd`.
 template <typename Cmd>
 Command make_command(const Cmd& cmd, int64_t time_ms, RequestSession session = {}) {
-  return Command{static_cast<uint16_t>(Cmd::kType), encode(cmd), session, time_ms};
+  return Command{static_cast<uint16_t>(Cmd::kType), encode(cmd), session, time_ms, Caller{}};
 }
 
 struct MkdirCmd {
@@ -34,7 +37,8 @@ struct MkdirCmd {
   std::string path;
   bool parents = false;
   int64_t mtime_ms = 0;
-  DFS_MSGPACK_MAP(path, parents, mtime_ms);
+  uint32_t mode = kModeUnset;  // of each directory made (unset: 0755)
+  DFS_MSGPACK_MAP(path, parents, mtime_ms, mode);
   Status validate() const;
 };
 
@@ -48,7 +52,8 @@ struct CommitFileCmd {
   uint32_t replication = 0;
   std::vector<ChunkInfo> chunks;
   int64_t mtime_ms = 0;
-  DFS_MSGPACK_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms);
+  uint32_t mode = kModeUnset;  // of a new file (unset: 0644); an overwrite keeps the old one's
+  DFS_MSGPACK_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms, mode);
   Status validate() const;
 };
 
@@ -134,9 +139,10 @@ struct CreateUploadCmd {
   uint32_t replication = 0;
   uint32_t min_replication = 0;
   bool overwrite = false;
-  uint64_t max_uploads = 0;  // refuse when this many are in progress
-  DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite,
-                  max_uploads);
+  uint64_t max_uploads = 0;    // refuse when this many are in progress
+  uint32_t mode = kModeUnset;  // of the file it makes
+  DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite, max_uploads,
+                  mode);
   Status validate() const;
 };
 
@@ -235,6 +241,17 @@ struct WorkerDrainCmd {
   std::string worker_id;
   bool draining = true;
   DFS_MSGPACK_MAP(worker_id, draining);
+  Status validate() const;
+};
+
+// Sets what SetAttrRequest names on the entry at `path`, if the caller may.
+struct SetAttrCmd {
+  static constexpr MsgType kType = MsgType::kSetAttrCmd;
+  std::string path;
+  uint32_t mode = kModeUnset;
+  std::string owner;
+  std::string group;
+  DFS_MSGPACK_MAP(path, mode, owner, group);
   Status validate() const;
 };
 

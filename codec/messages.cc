@@ -23,6 +23,35 @@ Status check_path(std::string_view what, const std::string& path) {
   return Status::ok();
 }
 
+Status check_umask(uint32_t umask) {
+  if (umask & ~kPermissionBits) return invalid_argument("umask has bits beyond 0777");
+  return Status::ok();
+}
+
+// A mode to set: permission bits, or kModeUnset.
+Status check_mode(uint32_t mode) {
+  if (mode != kModeUnset && (mode & ~kPermissionBits)) {
+    return invalid_argument("mode has bits beyond 0777");
+  }
+  return Status::ok();
+}
+
+Status check_ownership(const std::string& path, uint32_t mode, const std::string& owner,
+                       const std::string& group) {
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  DFS_RETURN_IF_ERROR(check_mode(mode));
+  if (!owner.empty() && !is_user_name(owner)) {
+    return invalid_argument("'" + owner + "' is not a user name");
+  }
+  if (!group.empty() && !is_user_name(group)) {
+    return invalid_argument("'" + group + "' is not a group name");
+  }
+  if (mode == kModeUnset && owner.empty() && group.empty()) {
+    return invalid_argument("nothing to change: no mode, owner or group given");
+  }
+  return Status::ok();
+}
+
 Status check_endpoint(const std::string& endpoint) {
   if (endpoint.empty() || endpoint.size() > 256 || endpoint.rfind("tcp://", 0) != 0) {
     return invalid_argument("endpoint '" + endpoint + "' is not tcp://host:port");
@@ -143,7 +172,13 @@ Status ErrorReply::validate() const {
 
 Status ErrorReply::to_status() const { return {static_cast<Code>(code), message}; }
 
-Status MkdirRequest::validate() const { return check_path("path", path); }
+Status MkdirRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_umask(umask));
+  return check_path("path", path);
+}
+
+Status SetAttrRequest::validate() const { return check_ownership(path, mode, owner, group); }
+Status SetAttrCmd::validate() const { return check_ownership(path, mode, owner, group); }
 Status StatRequest::validate() const { return check_path("path", path); }
 
 Status StatReply::validate() const {
@@ -184,10 +219,11 @@ Status CreateUploadRequest::validate() const {
     return invalid_argument("minimum replication above the replication");
   }
   if (min_replication > kMaxReplication) return invalid_argument("minimum replication too high");
-  return Status::ok();
+  return check_umask(umask);
 }
 
 Status CreateFileRequest::validate() const {
+  DFS_RETURN_IF_ERROR(check_umask(umask));
   DFS_RETURN_IF_ERROR(check_path("path", path));
   if (path == "/") return invalid_argument("cannot write a file at '/'");
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/true));
@@ -363,7 +399,10 @@ Status ClusterEvent::validate() const {
   return Status::ok();
 }
 
-Status MkdirCmd::validate() const { return check_path("path", path); }
+Status MkdirCmd::validate() const {
+  DFS_RETURN_IF_ERROR(check_mode(mode));
+  return check_path("path", path);
+}
 
 Status CommitFileCmd::validate() const {
   DFS_RETURN_IF_ERROR(check_path("path", path));
@@ -373,7 +412,7 @@ Status CommitFileCmd::validate() const {
   uint64_t total = 0;
   for (const auto& c : chunks) total += c.size;
   if (total != size) return invalid_argument("chunk sizes do not add up to the file size");
-  return Status::ok();
+  return check_mode(mode);
 }
 
 Status DeleteCmd::validate() const { return check_path("path", path); }
@@ -444,7 +483,7 @@ Status MarkReplicaBadCmd::validate() const {
 Status Command::validate() const {
   if (!is_known_msg_type(type))
     return invalid_argument("unknown command type " + std::to_string(type));
-  return Status::ok();
+  return caller.validate();
 }
 
 Status CreateUploadCmd::validate() const {
@@ -455,7 +494,7 @@ Status CreateUploadCmd::validate() const {
   if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
   if (min_replication == 0 || min_replication > replication)
     return invalid_argument("bad minimum replication");
-  return Status::ok();
+  return check_mode(mode);
 }
 
 Status AllocateChunkCmd::validate() const {

@@ -18,6 +18,7 @@
 
 #include "codec/map_fields.h"
 #include "codec/msg_type.h"
+#include "codec/permissions.h"
 #include "codec/status.h"
 
 namespace dfs {
@@ -70,7 +71,11 @@ struct EntryInfo {
   uint32_t replication = 0;
   uint64_t chunk_size = 0;
   uint64_t chunk_count = 0;
-  DFS_MSGPACK_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count);
+  std::string owner;
+  std::string group;
+  uint32_t mode = 0;  // permission bits
+  DFS_MSGPACK_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count, owner, group,
+                  mode);
   Status validate() const;
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
 };
@@ -139,7 +144,8 @@ struct MkdirRequest {
   std::string path;
   bool parents = false;  // like mkdir -p: create missing parents, accept existing
   RequestSession session;
-  DFS_MSGPACK_MAP(path, parents, session);
+  uint32_t umask = kDefaultUmask;  // new directories get 0777 without these bits
+  DFS_MSGPACK_MAP(path, parents, session, umask);
   Status validate() const;
 };
 
@@ -147,7 +153,10 @@ struct StatRequest {
   static constexpr MsgType kType = MsgType::kStatRequest;
   std::string path;
   bool stale = false;  // any master may answer from its own state
-  DFS_MSGPACK_MAP(path, stale);
+  // The caller is about to read the file: refused without read permission
+  // (otherwise a file it may not read is answered without its chunks).
+  bool read = false;
+  DFS_MSGPACK_MAP(path, stale, read);
   Status validate() const;
 };
 
@@ -198,6 +207,20 @@ struct RenameRequest {
   Status validate() const;
 };
 
+// chmod and chown in one: what is set changes, the rest stays. The mode may
+// be set by the owner; the owner only by admin; the group by admin, or by
+// the owner to a group they are in.
+struct SetAttrRequest {
+  static constexpr MsgType kType = MsgType::kSetAttrRequest;
+  std::string path;
+  uint32_t mode = kModeUnset;  // permission bits, or unchanged
+  std::string owner;           // "" unchanged
+  std::string group;           // "" unchanged
+  RequestSession session;
+  DFS_MSGPACK_MAP(path, mode, owner, group, session);
+  Status validate() const;
+};
+
 struct CreateUploadRequest {
   static constexpr MsgType kType = MsgType::kCreateUploadRequest;
   std::string path;
@@ -209,7 +232,8 @@ struct CreateUploadRequest {
   // recorded as under-replicated.
   uint32_t min_replication = 0;
   RequestSession session;
-  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session);
+  uint32_t umask = kDefaultUmask;  // the file gets 0666 without these bits
+  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session, umask);
   Status validate() const;
 };
 
@@ -222,7 +246,8 @@ struct CreateFileRequest {
   uint32_t replication = 0;  // 0: the cluster default
   bool overwrite = false;
   RequestSession session;
-  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, session);
+  uint32_t umask = kDefaultUmask;
+  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, session, umask);
   Status validate() const;
 };
 

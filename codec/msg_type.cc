@@ -110,6 +110,10 @@ std::string_view msg_type_name(MsgType type) {
       return "WorkerDrainCmd";
     case MsgType::kWorkerDrainRequest:
       return "WorkerDrainRequest";
+    case MsgType::kSetAttrRequest:
+      return "SetAttrRequest";
+    case MsgType::kSetAttrCmd:
+      return "SetAttrCmd";
     case MsgType::kMembersRequest:
       return "MembersRequest";
     case MsgType::kMembersReply:

@@ -38,6 +38,8 @@ enum class MsgType : uint16_t {
   kMemberChangeReply = 53,
   // Admin -> master: taking a worker out of service and back.
   kWorkerDrainRequest = 54,
+  // Client -> master: an entry's mode, owner or group (chmod, chown).
+  kSetAttrRequest = 55,
   // Client -> worker data.
   kWriteChunkFrame = 40,
   kWriteChunkAck = 41,
@@ -77,6 +79,7 @@ enum class MsgType : uint16_t {
   kReplicaAddedCmd = 115,
   kReplicaDroppedCmd = 116,
   kWorkerDrainCmd = 117,
+  kSetAttrCmd = 118,
 };
 
 bool is_known_msg_type(uint16_t value);

@@ -104,7 +104,8 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
   switch (request.header.type) {
     case MsgType::kMkdirRequest:
       return with<MkdirRequest>(request, [&](const MkdirRequest& r) -> Result<Command> {
-        return make_command(MkdirCmd{r.path, r.parents, ms}, ms, r.session);
+        return make_command(MkdirCmd{r.path, r.parents, ms, mode_for_new(true, r.umask)}, ms,
+                            r.session);
       });
     case MsgType::kDeleteRequest:
       return with<DeleteRequest>(request, [&](const DeleteRequest& r) -> Result<Command> {
@@ -124,15 +125,17 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
                                       " is above the replication " + std::to_string(replication));
             }
             uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
-            CreateUploadCmd cmd{new_id(),        r.path,      chunk_size,          replication,
-                                min_replication, r.overwrite, options_.max_uploads};
+            CreateUploadCmd cmd{
+                new_id(),        r.path,      chunk_size,           replication,
+                min_replication, r.overwrite, options_.max_uploads, mode_for_new(false, r.umask)};
             return make_command(cmd, ms, r.session);
           });
     case MsgType::kCreateFileRequest:
       return with<CreateFileRequest>(request, [&](const CreateFileRequest& r) -> Result<Command> {
         uint32_t replication = r.replication ? r.replication : options_.default_replication;
         uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
-        CommitFileCmd cmd{r.path, r.overwrite, 0, chunk_size, replication, {}, ms};
+        CommitFileCmd cmd{r.path,      r.overwrite, 0,  chunk_size,
+                          replication, {},          ms, mode_for_new(false, r.umask)};
         return make_command(cmd, ms, r.session);
       });
     case MsgType::kAllocateChunkRequest:
@@ -153,6 +156,10 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
           return not_found("worker " + r.worker_id + " is unknown (never registered)");
         }
         return make_command(WorkerDrainCmd{r.worker_id, r.draining}, ms, r.session);
+      });
+    case MsgType::kSetAttrRequest:
+      return with<SetAttrRequest>(request, [&](const SetAttrRequest& r) -> Result<Command> {
+        return make_command(SetAttrCmd{r.path, r.mode, r.owner, r.group}, ms, r.session);
       });
     case MsgType::kReportBadReplicaRequest:
       return with<ReportBadReplicaRequest>(

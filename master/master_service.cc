@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bus/security.h"
 #include "codec/path.h"
 #include "master/faults.h"
 
@@ -40,6 +41,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kReportBadReplicaRequest:
     case MsgType::kMemberChangeRequest:
     case MsgType::kWorkerDrainRequest:
+    case MsgType::kSetAttrRequest:
       return true;
     default:
       return false;
@@ -94,7 +96,8 @@ MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> n
       pending_(options_.max_pending) {}
 
 MasterService::Held MasterService::hold(const Envelope& request, Clock::time_point now) {
-  return Held{request.routing_id, request.header, request.body, now};
+  return Held{request.routing_id, request.header, request.body, now,
+              process_security().caller(request)};
 }
 
 void MasterService::reply(const Held& to, Envelope env) {
@@ -194,6 +197,7 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
   env.body = request.body;
   auto cmd = request.header.type == MsgType::kMemberChangeRequest ? plan_member_change(request.body)
                                                                   : session_->plan(env, now);
+  if (cmd.is_ok()) cmd->caller = request.caller;
   if (!cmd.is_ok()) {
     if (request.header.type == MsgType::kAllocateChunkRequest &&
         may_wait_for_workers(cmd.status()) && session_->in_startup_grace(now) &&
@@ -303,13 +307,16 @@ void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view d
   std::vector<PendingRequests::Waiter> lost;
   auto waiter = pending_.take(index, term, &lost);
   for (const auto& w : lost) {
-    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since},
+    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since, {}},
                 Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
   }
   if (!waiter) return;
-  answer(
-      Held{waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since},
-      std::move(out));
+  answer(Held{waiter->routing_id,
+              Header{MsgType::kErrorReply, waiter->request_id},
+              "",
+              waiter->since,
+              {}},
+         std::move(out));
 }
 
 void MasterService::on_read_ready(uint64_t context) {
@@ -336,7 +343,8 @@ void MasterService::on_role(bool leader, const std::string& leader_api, Clock::t
   // Whatever waited here may or may not commit under the new leader; the
   // client retries there and exactly-once gives it the one true outcome.
   for (const auto& w : pending_.take_all()) {
-    reply_not_leader(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since});
+    reply_not_leader(
+        Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since, {}});
   }
   for (auto& [context, held] : reads_) reply_not_leader(held);
   reads_.clear();
@@ -390,7 +398,7 @@ void MasterService::tick(Clock::time_point now) {
   if (!parked_.empty()) retry_parked(now);
   auto cutoff = now - options_.commit_timeout;
   for (const auto& w : pending_.take_older_than(cutoff)) {
-    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since},
+    reply_error(Held{w.routing_id, Header{MsgType::kErrorReply, w.request_id}, "", w.since, {}},
                 Status(Code::kTimeout, "not committed within " +
                                            std::to_string(options_.commit_timeout.count()) +
                                            " ms (it may still be; retry to learn the outcome)"));
@@ -413,10 +421,12 @@ void MasterService::serve_read(const Held& request, Clock::time_point now) {
   Result<Envelope> out = protocol_error("not a read");
   switch (request.header.type) {
     case MsgType::kStatRequest:
-      out = serve<StatRequest>(request.body, [&](const StatRequest& r) { return stat(r); });
+      out = serve<StatRequest>(request.body,
+                               [&](const StatRequest& r) { return stat(r, request.caller); });
       break;
     case MsgType::kListRequest:
-      out = serve<ListRequest>(request.body, [&](const ListRequest& r) { return list(r); });
+      out = serve<ListRequest>(request.body,
+                               [&](const ListRequest& r) { return list(r, request.caller); });
       break;
     case MsgType::kFsckRequest:
       out = serve<FsckRequest>(request.body, [&](const FsckRequest& r) { return fsck(r); });
@@ -449,17 +459,13 @@ void MasterService::serve_read(const Held& request, Clock::time_point now) {
   }
 }
 
-Result<StatReply> MasterService::stat(const StatRequest& req) {
-  auto inode = ns_->lookup(req.path);
+Result<StatReply> MasterService::stat(const StatRequest& req, const Caller& who) {
+  auto inode = ns_->accessible(who, req.path, req.read ? kMayRead : 0);
   if (!inode.is_ok()) return inode.status();
   StatReply rep;
-  rep.entry.name = req.path == "/" ? "/" : base_name(req.path);
-  rep.entry.kind = inode->kind;
-  rep.entry.size = inode->size;
-  rep.entry.mtime_ms = inode->mtime_ms;
-  rep.entry.replication = inode->replication;
-  rep.entry.chunk_size = inode->chunk_size;
-  rep.entry.chunk_count = inode->chunks.size();
+  rep.entry = Namespace::entry_info(req.path == "/" ? "/" : base_name(req.path), inode.value());
+  // Where a file's data is only for those who may read it.
+  if (!may(who, inode->ownership(), kMayRead)) inode->chunks.clear();
   ns_->fill_corrupt(&inode.value());
   rep.chunks = std::move(inode->chunks);
   std::map<std::string, WorkerAddr> where;
@@ -476,7 +482,8 @@ Result<StatReply> MasterService::stat(const StatRequest& req) {
   return rep;
 }
 
-Result<ListReply> MasterService::list(const ListRequest& req) {
+Result<ListReply> MasterService::list(const ListRequest& req, const Caller& who) {
+  DFS_RETURN_IF_ERROR(ns_->accessible(who, req.path, kMayRead).status());
   ListReply rep;
   auto entries = ns_->list(req.path, req.prefix, req.start_after, req.limit, &rep.more);
   if (!entries.is_ok()) return entries.status();

@@ -71,6 +71,7 @@ class MasterService {
     Header header;
     std::string body;
     Clock::time_point since;
+    Caller caller;  // who sent it, from its key
   };
   static Held hold(const Envelope& request, Clock::time_point now);
 
@@ -86,8 +87,8 @@ class MasterService {
   // Raft membership follow what the namespace records.
   Result<Command> plan_member_change(const std::string& body);
 
-  Result<StatReply> stat(const StatRequest& req);
-  Result<ListReply> list(const ListRequest& req);
+  Result<StatReply> stat(const StatRequest& req, const Caller& who);
+  Result<ListReply> list(const ListRequest& req, const Caller& who);
   Result<FsckReply> fsck(const FsckRequest& req);
   ClusterStatusReply cluster_status(Clock::time_point now);
 

@@ -22,8 +22,32 @@ const char kNextInodeKey[] = "next_inode";
 const char kFilesKey[] = "files";
 const char kDirsKey[] = "dirs";
 const char kUploadsKey[] = "uploads";
+// The root directory's inode, once its owner, group or mode was set.
+const char kRootKey[] = "root";
 
-EntryInfo to_entry(const std::string& name, const Inode& inode) {
+// Commands a user's request becomes; every other one the leader makes for
+// itself or for admin, and a caller without privilege never runs.
+bool is_user_command(MsgType type) {
+  switch (type) {
+    case MsgType::kMkdirCmd:
+    case MsgType::kCommitFileCmd:
+    case MsgType::kDeleteCmd:
+    case MsgType::kRenameCmd:
+    case MsgType::kSetAttrCmd:
+    case MsgType::kMarkReplicaBadCmd:
+    case MsgType::kCreateUploadCmd:
+    case MsgType::kAllocateChunkCmd:
+    case MsgType::kCommitUploadCmd:
+    case MsgType::kAbortUploadCmd:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+EntryInfo Namespace::entry_info(const std::string& name, const Inode& inode) {
   EntryInfo e;
   e.name = name;
   e.kind = inode.kind;
@@ -32,10 +56,12 @@ EntryInfo to_entry(const std::string& name, const Inode& inode) {
   e.replication = inode.replication;
   e.chunk_size = inode.chunk_size;
   e.chunk_count = inode.chunks.size();
+  Ownership o = inode.ownership();
+  e.owner = o.effective_owner();
+  e.group = o.effective_group();
+  e.mode = o.effective_mode();
   return e;
 }
-
-}  // namespace
 
 Namespace::Namespace(std::unique_ptr<MetaStore> store, bool sync_writes)
     : store_(std::move(store)),
@@ -93,6 +119,14 @@ Status Namespace::load_counters() {
     if (rec.draining) draining_.insert(rec.id);
   }
   if (!w->status().ok()) return from_rocks(w->status(), "read workers");
+  return load_root();
+}
+
+Status Namespace::load_root() {
+  root_ = Inode{};
+  if (auto v = store_->get(store_->meta(), kRootKey)) root_ = decode_stored<Inode>(*v, "root");
+  root_.id = kRootInode;
+  root_.kind = static_cast<uint8_t>(EntryKind::kDirectory);
   return Status::ok();
 }
 
@@ -215,8 +249,7 @@ void Namespace::write(rocksdb::WriteBatch* batch) {
 
 Result<Namespace::Located> Namespace::locate(const std::string& path) const {
   Located loc;
-  loc.inode.id = kRootInode;
-  loc.inode.kind = static_cast<uint8_t>(EntryKind::kDirectory);
+  loc.inode = root_;
   std::string walked;
   const auto parts = split_path(path);
   size_t first = 0;
@@ -254,6 +287,30 @@ Result<uint64_t> Namespace::directory_id(const std::string& path) const {
   return loc->inode.id;
 }
 
+Result<Inode> Namespace::accessible(const Caller& who, const std::string& path,
+                                    uint8_t want) const {
+  if (who.superuser) return lookup(path);
+  // Walked whole, each directory checked: the cache of directory ids
+  // skips exactly the directories whose search permission matters.
+  Inode at = root_;
+  std::string walked;
+  for (const auto& part : split_path(path)) {
+    if (!at.is_dir()) return Status(Code::kNotADirectory, walked + " is not a directory");
+    if (!may(who, at.ownership(), kMaySearch)) {
+      return permission_denied(who, at.ownership(), kMaySearch, walked.empty() ? "/" : walked);
+    }
+    auto c = child(at.id, part);
+    if (!c.is_ok()) return c.status();
+    walked += "/" + part;
+    if (!c->has_value()) return not_found(walked + " does not exist");
+    at = std::move(**c);
+  }
+  if (want != 0 && !may(who, at.ownership(), want)) {
+    return permission_denied(who, at.ownership(), want, path);
+  }
+  return at;
+}
+
 Result<Inode> Namespace::lookup(const std::string& path) const {
   auto loc = locate(path);
   if (!loc.is_ok()) return loc.status();
@@ -280,7 +337,7 @@ Result<std::vector<EntryInfo>> Namespace::list(const std::string& path, const st
     std::string name(r.key().substr(8));
     if (!inode.is_ok())
       return Status(Code::kCorruption, "stored entry '" + name + "' is unreadable");
-    out.push_back(to_entry(name, inode.value()));
+    out.push_back(entry_info(name, inode.value()));
   }
   DFS_RETURN_IF_ERROR(from_rocks(r.status(), "list " + path));
   return out;
@@ -416,7 +473,8 @@ uint64_t Namespace::garbage_count() const {
 // ---- applying commands ----
 
 Status Namespace::apply(uint64_t index, MsgType type, std::string_view body) {
-  return apply(index, Command{static_cast<uint16_t>(type), std::string(body), {}, 0}).status;
+  return apply(index, Command{static_cast<uint16_t>(type), std::string(body), {}, 0, Caller{}})
+      .status;
 }
 
 Outcome Namespace::apply_entry(uint64_t index, std::string_view data) {
@@ -516,6 +574,12 @@ void Namespace::save_counters(rocksdb::WriteBatch* batch, uint64_t index) {
 Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
   Outcome out;
   const int64_t now = cmd.time_ms;
+  const Caller& who = cmd.caller;
+  if (!who.superuser && !is_user_command(cmd.msg_type())) {
+    out.status = Status(Code::kPermissionDenied,
+                        who.user + " may not run " + std::string(msg_type_name(cmd.msg_type())));
+    return out;
+  }
   // Decodes the body as Cmd and applies it with `fn`.
   auto with = [&](auto type_tag, auto fn) {
     using Cmd = typename decltype(type_tag)::type;
@@ -525,11 +589,11 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
   switch (cmd.msg_type()) {
     case MsgType::kMkdirCmd:
       with(std::type_identity<MkdirCmd>{},
-           [&](const MkdirCmd& c) { return apply_mkdir(c, batch); });
+           [&](const MkdirCmd& c) { return apply_mkdir(c, who, batch); });
       break;
     case MsgType::kCommitFileCmd:
       with(std::type_identity<CommitFileCmd>{}, [&](const CommitFileCmd& c) {
-        Status s = apply_commit(c, batch);
+        Status s = apply_commit(c, who, batch);
         if (s.is_ok()) {
           out.event =
               ClusterEvent{"file.committed", c.path, std::to_string(c.size) + " bytes", 0, 0};
@@ -539,11 +603,15 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
       break;
     case MsgType::kDeleteCmd:
       with(std::type_identity<DeleteCmd>{},
-           [&](const DeleteCmd& c) { return apply_delete(c, batch); });
+           [&](const DeleteCmd& c) { return apply_delete(c, who, batch); });
       break;
     case MsgType::kRenameCmd:
       with(std::type_identity<RenameCmd>{},
-           [&](const RenameCmd& c) { return apply_rename(c, batch); });
+           [&](const RenameCmd& c) { return apply_rename(c, who, batch); });
+      break;
+    case MsgType::kSetAttrCmd:
+      with(std::type_identity<SetAttrCmd>{},
+           [&](const SetAttrCmd& c) { return apply_set_attr(c, who, batch); });
       break;
     case MsgType::kGcDoneCmd:
       with(std::type_identity<GcDoneCmd>{},
@@ -555,7 +623,7 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
       break;
     case MsgType::kMarkReplicaBadCmd:
       with(std::type_identity<MarkReplicaBadCmd>{},
-           [&](const MarkReplicaBadCmd& c) { return apply_mark_bad(c, batch, &out); });
+           [&](const MarkReplicaBadCmd& c) { return apply_mark_bad(c, who, batch, &out); });
       break;
     case MsgType::kCollectOrphansCmd:
       with(std::type_identity<CollectOrphansCmd>{},
@@ -571,19 +639,19 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
       break;
     case MsgType::kCreateUploadCmd:
       with(std::type_identity<CreateUploadCmd>{},
-           [&](const CreateUploadCmd& c) { return apply_create_upload(c, now, batch, &out); });
+           [&](const CreateUploadCmd& c) { return apply_create_upload(c, who, now, batch, &out); });
       break;
     case MsgType::kAllocateChunkCmd:
       with(std::type_identity<AllocateChunkCmd>{},
-           [&](const AllocateChunkCmd& c) { return apply_allocate(c, now, batch, &out); });
+           [&](const AllocateChunkCmd& c) { return apply_allocate(c, who, now, batch, &out); });
       break;
     case MsgType::kCommitUploadCmd:
       with(std::type_identity<CommitUploadCmd>{},
-           [&](const CommitUploadCmd& c) { return apply_commit_upload(c, now, batch, &out); });
+           [&](const CommitUploadCmd& c) { return apply_commit_upload(c, who, now, batch, &out); });
       break;
     case MsgType::kAbortUploadCmd:
       with(std::type_identity<AbortUploadCmd>{},
-           [&](const AbortUploadCmd& c) { return apply_abort_upload(c, batch, &out); });
+           [&](const AbortUploadCmd& c) { return apply_abort_upload(c, who, batch, &out); });
       break;
     case MsgType::kExpireCmd:
       with(std::type_identity<ExpireCmd>{},
@@ -619,67 +687,93 @@ void Namespace::add_garbage(rocksdb::WriteBatch* batch, const std::vector<ChunkI
   }
 }
 
-Status Namespace::apply_mkdir(const MkdirCmd& cmd, rocksdb::WriteBatch* batch) {
+Status Namespace::apply_mkdir(const MkdirCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch) {
   if (cmd.path == "/") {
     return cmd.parents ? Status::ok() : Status(Code::kAlreadyExists, "/ already exists");
   }
-  uint64_t dir = kRootInode;
+  Inode dir = root_;
   std::string walked;
   auto parts = split_path(cmd.path);
   for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string dir_path = walked.empty() ? "/" : walked;
+    if (!may(who, dir.ownership(), kMaySearch)) {
+      return permission_denied(who, dir.ownership(), kMaySearch, dir_path);
+    }
     walked += "/" + parts[i];
     bool last = i + 1 == parts.size();
-    auto c = child(dir, parts[i]);
+    auto c = child(dir.id, parts[i]);
     if (!c.is_ok()) return c.status();
     if (c->has_value()) {
-      const Inode& existing = **c;
+      Inode& existing = **c;
       if (!existing.is_dir()) return Status(Code::kNotADirectory, walked + " is a file");
       if (last && !cmd.parents) return Status(Code::kAlreadyExists, walked + " already exists");
-      dir = existing.id;
+      dir = std::move(existing);
       continue;
     }
     if (!last && !cmd.parents) return not_found("parent directory " + walked + " does not exist");
+    if (!may(who, dir.ownership(), kMayWrite)) {
+      return permission_denied(who, dir.ownership(), kMayWrite, dir_path);
+    }
     Inode inode;
     inode.id = counters_.next_inode++;
     inode.kind = static_cast<uint8_t>(EntryKind::kDirectory);
     inode.mtime_ms = cmd.mtime_ms;
-    put_entry(batch, dir, parts[i], inode);
+    // The group comes from the directory it is made in, as on BSD and HDFS.
+    inode.owner = who.user;
+    inode.group = dir.ownership().effective_group();
+    inode.mode = cmd.mode == kModeUnset ? 0755 : cmd.mode;
+    put_entry(batch, dir.id, parts[i], inode);
     ++counters_.dirs;
-    dir = inode.id;
+    dir = std::move(inode);
   }
   return Status::ok();
 }
 
-Result<uint64_t> Namespace::writable(const std::string& path, bool overwrite,
-                                     std::optional<Inode>* old) const {
+Result<Inode> Namespace::writable(const Caller& who, const std::string& path, bool overwrite,
+                                  std::optional<Inode>* old) const {
   std::string parent = parent_path(path);
-  auto dir = directory_id(parent);
+  auto dir = accessible(who, parent, kMaySearch);
   if (!dir.is_ok()) {
     if (dir.status().code() == Code::kNotFound)
       return not_found("directory " + parent + " does not exist");
     return dir.status();
   }
-  auto existing = child(dir.value(), base_name(path));
+  if (!dir->is_dir()) return Status(Code::kNotADirectory, parent + " is not a directory");
+  auto existing = child(dir->id, base_name(path));
   if (!existing.is_ok()) return existing.status();
   if (existing->has_value()) {
-    if ((*existing)->is_dir()) return Status(Code::kIsADirectory, path + " is a directory");
+    const Inode& file = **existing;
+    if (file.is_dir()) return Status(Code::kIsADirectory, path + " is a directory");
     if (!overwrite) return Status(Code::kAlreadyExists, path + " already exists");
+    // Replacing the content is writing the file, as with O_TRUNC.
+    if (!may(who, file.ownership(), kMayWrite)) {
+      return permission_denied(who, file.ownership(), kMayWrite, path);
+    }
+  } else if (!may(who, dir->ownership(), kMayWrite)) {
+    return permission_denied(who, dir->ownership(), kMayWrite, parent);
   }
   *old = std::move(existing).value();
   return dir;
 }
 
-Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* batch) {
+Status Namespace::apply_commit(const CommitFileCmd& cmd, const Caller& who,
+                               rocksdb::WriteBatch* batch) {
   std::optional<Inode> old;
-  auto dir = writable(cmd.path, cmd.overwrite, &old);
+  auto dir = writable(who, cmd.path, cmd.overwrite, &old);
   if (!dir.is_ok()) return dir.status();
   Inode inode;
   if (old) {
     add_garbage(batch, old->chunks);
     inode.id = old->id;
+    inode.owner = old->owner;  // new content, same file
+    inode.group = old->group;
+    inode.mode = old->mode;
   } else {
     inode.id = counters_.next_inode++;
     ++counters_.files;
+    inode.owner = who.user;
+    inode.group = dir->ownership().effective_group();
+    inode.mode = cmd.mode;
   }
   inode.kind = static_cast<uint8_t>(EntryKind::kFile);
   inode.size = cmd.size;
@@ -691,12 +785,16 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* ba
     c.corrupt.clear();  // kept in the chunks index, never in the inode
     batch->Put(store_->chunks(), c.id, "");
   }
-  put_entry(batch, dir.value(), base_name(cmd.path), inode);
+  put_entry(batch, dir->id, base_name(cmd.path), inode);
   return Status::ok();
 }
 
-Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch,
-                                 Outcome* out) {
+Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, const Caller& who,
+                                 rocksdb::WriteBatch* batch, Outcome* out) {
+  // Only a reader of the file may speak of its chunks.
+  if (!who.superuser && cmd.path.empty()) {
+    return Status(Code::kPermissionDenied, who.user + " must name the file of a bad replica");
+  }
   if (cmd.parent != 0) {
     size_t at = 0;
     auto file = file_with_chunk(cmd.parent, cmd.name, cmd.chunk_id, &at);
@@ -707,7 +805,7 @@ Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBat
     }
   } else if (!cmd.path.empty()) {
     // The reader's view may be stale: the file must still hold this replica.
-    auto inode = lookup(cmd.path);
+    auto inode = accessible(who, cmd.path, kMayRead);
     if (!inode.is_ok()) return inode.status();
     auto chunk = std::find_if(inode->chunks.begin(), inode->chunks.end(),
                               [&](const ChunkInfo& c) { return c.id == cmd.chunk_id; });
@@ -744,20 +842,25 @@ Status Namespace::apply_collect_orphans(const CollectOrphansCmd& cmd, rocksdb::W
   return Status::ok();
 }
 
-Status Namespace::delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint64_t* files,
-                                  uint64_t* dirs) {
-  std::string base = be64(dir);
-  std::vector<uint64_t> subdirs;
+Status Namespace::delete_children(const Caller& who, rocksdb::WriteBatch* batch, const Inode& dir,
+                                  const std::string& path, uint64_t* files, uint64_t* dirs) {
+  std::string base = be64(dir.id);
+  std::vector<std::pair<Inode, std::string>> subdirs;
   {  // the scan ends before recursing: one open iterator at a time
     auto r = store_->scan_prefix(store_->inodes(), base);
     for (; r.valid(); r.next()) {
+      // Emptying a directory is listing it and deleting in it, as rm -r does.
+      constexpr uint8_t kEmpty = kMayRead | kMayWrite | kMaySearch;
+      if (!may(who, dir.ownership(), kEmpty)) {
+        return permission_denied(who, dir.ownership(), kEmpty, path);
+      }
       auto inode = decode<Inode>(r.value());
       if (!inode.is_ok())
         return Status(Code::kCorruption, "unreadable entry under a deleted directory");
       batch->Delete(store_->inodes(), r.key());
       if (inode->is_dir()) {
         ++*dirs;
-        subdirs.push_back(inode->id);
+        subdirs.emplace_back(std::move(inode).value(), join_path(path, r.key().substr(8)));
       } else {
         ++*files;
         add_garbage(batch, inode->chunks);
@@ -765,12 +868,16 @@ Status Namespace::delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint
     }
     DFS_RETURN_IF_ERROR(from_rocks(r.status(), "scan directory"));
   }
-  for (uint64_t sub : subdirs) DFS_RETURN_IF_ERROR(delete_children(batch, sub, files, dirs));
+  for (const auto& [sub, sub_path] : subdirs) {
+    DFS_RETURN_IF_ERROR(delete_children(who, batch, sub, sub_path, files, dirs));
+  }
   return Status::ok();
 }
 
-Status Namespace::apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch) {
+Status Namespace::apply_delete(const DeleteCmd& cmd, const Caller& who,
+                               rocksdb::WriteBatch* batch) {
   if (cmd.path == "/") return invalid_argument("cannot delete /");
+  DFS_RETURN_IF_ERROR(accessible(who, parent_path(cmd.path), kMayWrite | kMaySearch).status());
   auto loc = locate(cmd.path);
   if (!loc.is_ok()) return loc.status();
   uint64_t files = 0, dirs = 0;
@@ -782,7 +889,7 @@ Status Namespace::apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch)
     if (!first->empty() && !cmd.recursive) {
       return Status(Code::kDirectoryNotEmpty, cmd.path + " is not empty (use -r)");
     }
-    DFS_RETURN_IF_ERROR(delete_children(batch, loc->inode.id, &files, &dirs));
+    DFS_RETURN_IF_ERROR(delete_children(who, batch, loc->inode, cmd.path, &files, &dirs));
     ++dirs;
   } else {
     add_garbage(batch, loc->inode.chunks);
@@ -794,9 +901,15 @@ Status Namespace::apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch)
   return Status::ok();
 }
 
-Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch) {
+Status Namespace::apply_rename(const RenameCmd& cmd, const Caller& who,
+                               rocksdb::WriteBatch* batch) {
   if (cmd.src == "/") return invalid_argument("cannot rename /");
   if (cmd.dst == "/") return Status(Code::kAlreadyExists, "/ already exists");
+  // A rename deletes in one directory and creates in another.
+  for (const auto& path : {cmd.src, cmd.dst}) {
+    auto dir = accessible(who, parent_path(path), kMayWrite | kMaySearch);
+    if (!dir.is_ok() && dir.status().code() == Code::kPermissionDenied) return dir.status();
+  }
   auto src = locate(cmd.src);
   if (!src.is_ok()) return src.status();
   if (cmd.src == cmd.dst) return Status::ok();
@@ -819,6 +932,46 @@ Status Namespace::apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch)
   moved.mtime_ms = cmd.mtime_ms;
   batch->Delete(store_->inodes(), entry_key(src->parent, src->name));
   put_entry(batch, dir.value(), name, moved);
+  return Status::ok();
+}
+
+Status Namespace::apply_set_attr(const SetAttrCmd& cmd, const Caller& who,
+                                 rocksdb::WriteBatch* batch) {
+  auto loc = locate(cmd.path);
+  if (!loc.is_ok()) return loc.status();
+  DFS_RETURN_IF_ERROR(accessible(who, cmd.path, 0).status());
+  Inode inode = loc->inode;
+  const Ownership was = inode.ownership();
+  const bool owns = who.superuser || who.user == was.effective_owner();
+  if (cmd.mode != kModeUnset) {
+    if (!owns) {
+      return Status(Code::kPermissionDenied, "permission denied: only the owner (" +
+                                                 std::string(was.effective_owner()) +
+                                                 ") or admin may chmod " + cmd.path);
+    }
+    inode.mode = cmd.mode;
+  }
+  if (!cmd.owner.empty() && cmd.owner != was.effective_owner()) {
+    if (!who.superuser) {
+      return Status(Code::kPermissionDenied,
+                    "permission denied: only admin may give " + cmd.path + " to another owner");
+    }
+    inode.owner = cmd.owner;
+  }
+  if (!cmd.group.empty() && cmd.group != was.effective_group()) {
+    if (!who.superuser && !(owns && who.in_group(cmd.group))) {
+      return Status(Code::kPermissionDenied, "permission denied: " + who.user + " may not give " +
+                                                 cmd.path + " to group " + cmd.group +
+                                                 " (only its owner, to a group they are in)");
+    }
+    inode.group = cmd.group;
+  }
+  if (cmd.path == "/") {
+    batch->Put(store_->meta(), kRootKey, encode(inode));
+    root_ = inode;  // applied in memory now: nothing after this can fail
+  } else {
+    put_entry(batch, loc->parent, loc->name, inode);
+  }
   return Status::ok();
 }
 

@@ -36,8 +36,14 @@ struct Inode {
   uint32_t replication = 0;
   uint64_t chunk_size = 0;
   std::vector<ChunkInfo> chunks;
-  DFS_MSGPACK_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks);
+  // Unset in entries stored before permissions: they read as admin's,
+  // 0755 for directories and 0644 for files (codec/permissions.h).
+  std::string owner;
+  std::string group;
+  uint32_t mode = kModeUnset;
+  DFS_MSGPACK_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks, owner, group, mode);
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
+  Ownership ownership() const { return Ownership{owner, group, mode, is_dir()}; }
   Status validate() const { return Status::ok(); }
 };
 
@@ -141,6 +147,11 @@ class Namespace {
 
   // The entry at `path` (the root included), with a file's chunks.
   Result<Inode> lookup(const std::string& path) const;
+  // The same, if `who` may search every directory above it and has `want`
+  // (kMay* bits, or 0) on it: kPermissionDenied otherwise.
+  Result<Inode> accessible(const Caller& who, const std::string& path, uint8_t want) const;
+  // What list and stat show of an entry.
+  static EntryInfo entry_info(const std::string& name, const Inode& inode);
   // Entries of directory `path` whose names start with `prefix` and sort
   // after `start_after`, at most `limit`; *more says whether any remain.
   Result<std::vector<EntryInfo>> list(const std::string& path, const std::string& prefix,
@@ -190,6 +201,7 @@ class Namespace {
   void save_counters(rocksdb::WriteBatch* batch, uint64_t index);
   // Runs the command into batch; the caller keeps the batch only on success.
   Outcome run(const Command& cmd, rocksdb::WriteBatch* batch);
+  Status load_root();
 
   struct Located {
     uint64_t parent = 0;
@@ -204,13 +216,15 @@ class Namespace {
   Result<std::optional<Inode>> child(uint64_t parent, const std::string& name) const;
 
   // Each returns the error of a command that cannot apply, writing into batch.
-  Status apply_mkdir(const MkdirCmd& cmd, rocksdb::WriteBatch* batch);
-  Status apply_commit(const CommitFileCmd& cmd, rocksdb::WriteBatch* batch);
-  Status apply_delete(const DeleteCmd& cmd, rocksdb::WriteBatch* batch);
-  Status apply_rename(const RenameCmd& cmd, rocksdb::WriteBatch* batch);
+  Status apply_mkdir(const MkdirCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch);
+  Status apply_commit(const CommitFileCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch);
+  Status apply_delete(const DeleteCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch);
+  Status apply_rename(const RenameCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch);
+  Status apply_set_attr(const SetAttrCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch);
   Status apply_gc_done(const GcDoneCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_add_garbage(const AddGarbageCmd& cmd, rocksdb::WriteBatch* batch);
-  Status apply_mark_bad(const MarkReplicaBadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_mark_bad(const MarkReplicaBadCmd& cmd, const Caller& who, rocksdb::WriteBatch* batch,
+                        Outcome* out);
   Status apply_collect_orphans(const CollectOrphansCmd& cmd, rocksdb::WriteBatch* batch);
   // Repairs (namespace_replicas.cc).
   Status apply_replica_added(const ReplicaAddedCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
@@ -225,20 +239,23 @@ class Namespace {
   Result<Inode> file_with_chunk(uint64_t parent, const std::string& name,
                                 const std::string& chunk_id, size_t* position) const;
   Result<ChunkRecord> chunk_record(const std::string& id) const;
-  // Checks that a file may be written at `path` (its parent is a directory;
-  // an existing file only with overwrite): the parent's id, and in *old the
-  // file it replaces.
-  Result<uint64_t> writable(const std::string& path, bool overwrite,
-                            std::optional<Inode>* old) const;
+  // Checks that `who` may write a file at `path` (its parent is a
+  // directory they may write in; an existing file only with overwrite, and
+  // only if they may write it): the parent, and in *old the file it replaces.
+  Result<Inode> writable(const Caller& who, const std::string& path, bool overwrite,
+                         std::optional<Inode>* old) const;
 
   // Uploads (namespace_uploads.cc).
-  Status apply_create_upload(const CreateUploadCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
-                             Outcome* out);
-  Status apply_allocate(const AllocateChunkCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
-                        Outcome* out);
-  Status apply_commit_upload(const CommitUploadCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
-                             Outcome* out);
-  Status apply_abort_upload(const AbortUploadCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_create_upload(const CreateUploadCmd& cmd, const Caller& who, int64_t now_ms,
+                             rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_allocate(const AllocateChunkCmd& cmd, const Caller& who, int64_t now_ms,
+                        rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
+                             rocksdb::WriteBatch* batch, Outcome* out);
+  Status apply_abort_upload(const AbortUploadCmd& cmd, const Caller& who,
+                            rocksdb::WriteBatch* batch, Outcome* out);
+  // The upload `id`, if `who` started it (or is the superuser).
+  Result<UploadRecord> own_upload(const Caller& who, const std::string& id) const;
   Status apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::WriteBatch* batch,
                       Outcome* out);
   Status apply_member_change(const MemberChangeCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
@@ -252,8 +269,10 @@ class Namespace {
                  const Inode& inode);
   // Marks the chunks' replicas for deletion; they are no longer referenced.
   void add_garbage(rocksdb::WriteBatch* batch, const std::vector<ChunkInfo>& chunks);
-  // Deletes the subtree under directory `dir` into batch, counting removals.
-  Status delete_children(rocksdb::WriteBatch* batch, uint64_t dir, uint64_t* files, uint64_t* dirs);
+  // Deletes the subtree under directory `dir` (at `path`) into batch,
+  // counting removals; `who` must be allowed to empty every directory in it.
+  Status delete_children(const Caller& who, rocksdb::WriteBatch* batch, const Inode& dir,
+                         const std::string& path, uint64_t* files, uint64_t* dirs);
 
   std::unique_ptr<MetaStore> store_;
   bool sync_writes_;
@@ -294,6 +313,7 @@ class Namespace {
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
   std::set<std::string> draining_;            // the same, of the workers' drain flags
+  Inode root_;  // the root directory: its id, and its owner, group and mode once set
 };
 
 }  // namespace dfs

@@ -25,11 +25,22 @@ Status unknown_upload(const std::string& id) {
 }
 }  // namespace
 
-Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, int64_t now_ms,
+Result<UploadRecord> Namespace::own_upload(const Caller& who, const std::string& id) const {
+  auto upload = uploads_.find(id);
+  if (!upload) return unknown_upload(id);
+  std::string_view owner = upload->owner.empty() ? kSuperuser : std::string_view(upload->owner);
+  if (!who.superuser && who.user != owner) {
+    return Status(Code::kPermissionDenied,
+                  "permission denied: upload " + id + " belongs to " + std::string(owner));
+  }
+  return std::move(upload).value();
+}
+
+Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& who, int64_t now_ms,
                                       rocksdb::WriteBatch* batch, Outcome* out) {
   // Fail early on what commit would refuse anyway.
   std::optional<Inode> old;
-  auto dir = writable(cmd.path, cmd.overwrite, &old);
+  auto dir = writable(who, cmd.path, cmd.overwrite, &old);
   if (!dir.is_ok()) return dir.status();
   if (cmd.max_uploads != 0 && counters_.uploads >= cmd.max_uploads) {
     return Status(Code::kUnavailable, "too many uploads in progress (" +
@@ -37,7 +48,7 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, int64_t now_ms
   }
   if (uploads_.find(cmd.upload_id)) return Status(Code::kAlreadyExists, "upload id in use");
   UploadRecord record{cmd.path,      cmd.chunk_size, cmd.replication, cmd.min_replication,
-                      cmd.overwrite, now_ms};
+                      cmd.overwrite, now_ms,         who.user,        cmd.mode};
   uploads_.put(batch, cmd.upload_id, record);
   ++counters_.uploads;
   out->reply_type = MsgType::kCreateUploadReply;
@@ -46,10 +57,10 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, int64_t now_ms
   return Status::ok();
 }
 
-Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, int64_t now_ms,
+Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, const Caller& who, int64_t now_ms,
                                  rocksdb::WriteBatch* batch, Outcome* out) {
-  auto upload = uploads_.find(cmd.upload_id);
-  if (!upload) return unknown_upload(cmd.upload_id);
+  auto upload = own_upload(who, cmd.upload_id);
+  if (!upload.is_ok()) return upload.status();
   if (cmd.size > upload->chunk_size) {
     return invalid_argument("chunk larger than the upload's chunk size");
   }
@@ -72,10 +83,10 @@ Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, int64_t now_ms,
   return Status::ok();
 }
 
-Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, int64_t now_ms,
+Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
                                       rocksdb::WriteBatch* batch, Outcome* out) {
-  auto upload = uploads_.find(cmd.upload_id);
-  if (!upload) return unknown_upload(cmd.upload_id);
+  auto upload = own_upload(who, cmd.upload_id);
+  if (!upload.is_ok()) return upload.status();
   uint64_t expected_chunks = (cmd.size + upload->chunk_size - 1) / upload->chunk_size;
   if (cmd.chunks.size() != expected_chunks) {
     return invalid_argument("a file of " + std::to_string(cmd.size) + " bytes has " +
@@ -109,19 +120,20 @@ Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, int64_t now_ms
     }
   }
   CommitFileCmd file{upload->path,        upload->overwrite, cmd.size, upload->chunk_size,
-                     upload->replication, cmd.chunks,        now_ms};
+                     upload->replication, cmd.chunks,        now_ms,   upload->mode};
   DFS_RETURN_IF_ERROR(file.validate());
-  DFS_RETURN_IF_ERROR(apply_commit(file, batch));
+  // Checked again now: the directory's mode may have changed meanwhile.
+  DFS_RETURN_IF_ERROR(apply_commit(file, who, batch));
   drop_upload(batch, cmd.upload_id, *upload, cmd.chunks, out);
   out->event =
       ClusterEvent{"file.committed", upload->path, std::to_string(cmd.size) + " bytes", 0, 0};
   return Status::ok();
 }
 
-Status Namespace::apply_abort_upload(const AbortUploadCmd& cmd, rocksdb::WriteBatch* batch,
-                                     Outcome* out) {
-  auto upload = uploads_.find(cmd.upload_id);
-  if (!upload) return unknown_upload(cmd.upload_id);
+Status Namespace::apply_abort_upload(const AbortUploadCmd& cmd, const Caller& who,
+                                     rocksdb::WriteBatch* batch, Outcome* out) {
+  auto upload = own_upload(who, cmd.upload_id);
+  if (!upload.is_ok()) return upload.status();
   drop_upload(batch, cmd.upload_id, *upload, {}, out);
   return Status::ok();
 }

@@ -31,7 +31,10 @@ struct UploadRecord {
   uint32_t min_replication = 0;  // fewer replicas than this never commit
   bool overwrite = false;
   int64_t last_active_ms = 0;
-  DFS_MSGPACK_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms);
+  std::string owner;           // who started it ("": admin); only they may go on with it
+  uint32_t mode = kModeUnset;  // of the file it makes
+  DFS_MSGPACK_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms, owner,
+                  mode);
   Status validate() const { return Status::ok(); }
 };
 

@@ -39,6 +39,8 @@ int cmd_stat(Context& ctx);
 int cmd_rm(Context& ctx);
 int cmd_mv(Context& ctx);
 int cmd_mkdir(Context& ctx);
+int cmd_chmod(Context& ctx);
+int cmd_chown(Context& ctx);
 int cmd_df(Context& ctx);
 int cmd_fsck(Context& ctx);
 int cmd_admin(Context& ctx);

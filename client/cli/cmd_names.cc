@@ -1,4 +1,4 @@
-// ls, stat, rm, mv and mkdir.
+// ls, stat, rm, mv, mkdir, chmod and chown.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +11,12 @@
 namespace dfs::cli {
 namespace {
 
+std::string mode_octal(uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & kPermissionBits);
+  return buf;
+}
+
 struct Listed {
   std::string path;
   EntryInfo entry;
@@ -18,7 +24,8 @@ struct Listed {
 
 void print_long(const Listed& l, const std::string& shown) {
   bool dir = l.entry.is_dir();
-  std::printf("%s  %10s  %3s  %s  %s%s\n", dir ? "d" : "-",
+  std::printf("%s  %-8s %-8s  %10s  %3s  %s  %s%s\n", mode_text(dir, l.entry.mode).c_str(),
+              l.entry.owner.c_str(), l.entry.group.c_str(),
               dir ? "-" : human_size(l.entry.size).c_str(),
               dir ? "-" : std::to_string(l.entry.replication).c_str(),
               format_time(l.entry.mtime_ms).c_str(), shown.c_str(), dir ? "/" : "");
@@ -29,6 +36,7 @@ void entry_json(JsonWriter& j, const std::string& path, const EntryInfo& e) {
   j.key("path").value(path).key("name").value(e.name);
   j.key("type").value(e.is_dir() ? "directory" : "file");
   j.key("size").value(e.size).key("mtime_ms").value(e.mtime_ms);
+  j.key("owner").value(e.owner).key("group").value(e.group).key("mode").value(mode_octal(e.mode));
   if (!e.is_dir()) {
     j.key("replication").value(e.replication).key("chunk_size").value(e.chunk_size);
     j.key("chunks").value(e.chunk_count);
@@ -122,6 +130,7 @@ int cmd_stat(Context& ctx) {
     j.begin_object();
     j.key("path").value(path).key("type").value(e.is_dir() ? "directory" : "file");
     j.key("size").value(e.size).key("mtime_ms").value(e.mtime_ms);
+    j.key("owner").value(e.owner).key("group").value(e.group).key("mode").value(mode_octal(e.mode));
     if (!e.is_dir()) {
       j.key("replication").value(e.replication).key("chunk_size").value(e.chunk_size);
       j.key("chunks").begin_array();
@@ -150,12 +159,17 @@ int cmd_stat(Context& ctx) {
   std::printf("path:        %s\n", path.c_str());
   std::printf("type:        %s\n", e.is_dir() ? "directory" : "file");
   std::printf("modified:    %s\n", format_time(e.mtime_ms).c_str());
+  std::printf("mode:        %s (%s)\n", mode_text(e.is_dir(), e.mode).c_str(),
+              mode_octal(e.mode).c_str());
+  std::printf("owner:       %s\n", e.owner.c_str());
+  std::printf("group:       %s\n", e.group.c_str());
   if (e.is_dir()) return 0;
   std::printf("size:        %s (%llu bytes)\n", human_size(e.size).c_str(),
               static_cast<unsigned long long>(e.size));
   std::printf("replication: %u\n", e.replication);
   std::printf("chunk size:  %s\n", human_size(e.chunk_size).c_str());
-  std::printf("chunks:      %zu\n", st->chunks.size());
+  std::printf("chunks:      %llu%s\n", static_cast<unsigned long long>(e.chunk_count),
+              st->chunks.size() < e.chunk_count ? " (not shown: you may not read the file)" : "");
   for (const auto& c : st->chunks) {
     std::string replicas;
     for (const auto& r : c.replicas) {
@@ -227,6 +241,63 @@ int cmd_mkdir(Context& ctx) {
     if (!remote_path(input, &path)) return 2;
     Status s = ctx.client->mkdir(path, vm.count("parents") > 0);
     if (!s.is_ok()) return fail("mkdir", s);
+  }
+  return 0;
+}
+
+int cmd_chmod(Context& ctx) {
+  po::options_description desc("chmod options");
+  desc.add_options()("mode", po::value<std::string>()->required(), "octal permission bits")  //
+      ("path", po::value<std::vector<std::string>>()->required(), "files or directories");
+  po::positional_options_description pos;
+  pos.add("mode", 1).add("path", -1);
+  po::variables_map vm;
+  int code = 0;
+  if (!parse_args(ctx, desc, pos, &vm, "chmod MODE PATH...", &code)) return code;
+  auto mode = parse_mode(vm["mode"].as<std::string>());
+  if (!mode.is_ok()) {
+    std::fprintf(stderr, "dfs chmod: %s\n", mode.status().message().c_str());
+    return 2;
+  }
+  for (const auto& input : vm["path"].as<std::vector<std::string>>()) {
+    std::string path;
+    if (!remote_path(input, &path)) return 2;
+    Status s = ctx.client->set_attr(path, mode.value(), "", "");
+    if (!s.is_ok()) return fail("chmod", s);
+  }
+  return 0;
+}
+
+int cmd_chown(Context& ctx) {
+  po::options_description desc("chown options");
+  desc.add_options()("owner", po::value<std::string>()->required(),
+                     "OWNER, OWNER:GROUP or :GROUP")  //
+      ("path", po::value<std::vector<std::string>>()->required(), "files or directories");
+  po::positional_options_description pos;
+  pos.add("owner", 1).add("path", -1);
+  po::variables_map vm;
+  int code = 0;
+  if (!parse_args(ctx, desc, pos, &vm, "chown OWNER[:GROUP] PATH...", &code)) return code;
+  std::string spec = vm["owner"].as<std::string>();
+  auto colon = spec.find(':');
+  std::string owner = spec.substr(0, colon);
+  std::string group = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  for (const auto& name : {owner, group}) {
+    if (!name.empty() && !is_user_name(name)) {
+      std::fprintf(stderr, "dfs chown: '%s' is not a user or group name (1-32 of a-z 0-9 . _ -)\n",
+                   name.c_str());
+      return 2;
+    }
+  }
+  if (owner.empty() && group.empty()) {
+    std::fprintf(stderr, "dfs chown: give OWNER, OWNER:GROUP or :GROUP\n");
+    return 2;
+  }
+  for (const auto& input : vm["path"].as<std::vector<std::string>>()) {
+    std::string path;
+    if (!remote_path(input, &path)) return 2;
+    Status s = ctx.client->set_attr(path, kModeUnset, owner, group);
+    if (!s.is_ok()) return fail("chown", s);
   }
   return 0;
 }

@@ -21,6 +21,9 @@ commands:
   rm [-r] PATH          delete a file or directory
   mv SRC DST            rename or move
   mkdir [-p] PATH       create a directory
+  chmod MODE PATH...    set the permission bits (octal, e.g. 750)
+  chown OWNER[:GROUP] PATH...
+                        set the owner (admin only) and group (OWNER may be empty)
   df                    capacity and use of each worker
   fsck [PATH]           files whose chunks have fewer good replicas than wanted
   admin members [...]   list the masters; add, remove one, or hand over the lead
@@ -46,8 +49,10 @@ static int run(int argc, char** argv) {
       ("timeout-ms", po::value<int>()->default_value(10000), "per-request timeout")           //
       ("stale", "read from the first master that answers, from its own state (may lag)")      //
       ("parallel", po::value<int>()->default_value(4), "chunks moved at once")                //
-      ("config", po::value<std::string>(), "config file (key = value lines)")                 //
-      ("key", po::value<std::string>()->default_value(""), "this client's secret key file")   //
+      ("umask", po::value<std::string>()->default_value("022"),
+       "permission bits new files and directories do not get (octal)")                       //
+      ("config", po::value<std::string>(), "config file (key = value lines)")                //
+      ("key", po::value<std::string>()->default_value(""), "this client's secret key file")  //
       ("keyring", po::value<std::string>()->default_value(""),
        "the cluster's keyring (where the masters' keys are found)")                         //
       ("insecure", po::bool_switch(), "no CURVE (only for a cluster run with --insecure)")  //
@@ -73,6 +78,7 @@ static int run(int argc, char** argv) {
                                       if (env == "DFS_KEY") return "key";
                                       if (env == "DFS_KEYRING") return "keyring";
                                       if (env == "DFS_INSECURE") return "insecure";
+                                      if (env == "DFS_UMASK") return "umask";
                                       return "";
                                     }),
               vm);
@@ -81,8 +87,8 @@ static int run(int argc, char** argv) {
     if (!config.empty()) {
       po::options_description file_opts;
       file_opts.add_options()("masters", po::value<std::string>())("timeout-ms", po::value<int>())(
-          "key", po::value<std::string>())("keyring", po::value<std::string>())("insecure",
-                                                                                po::value<bool>());
+          "key", po::value<std::string>())("keyring", po::value<std::string>())(
+          "insecure", po::value<bool>())("umask", po::value<std::string>());
       po::store(po::parse_config_file<char>(config.c_str(), file_opts, true), vm);
     }
     po::notify(vm);
@@ -100,10 +106,11 @@ static int run(int argc, char** argv) {
   if (vm.count("help")) rest.insert(rest.begin(), "--help");
 
   static const std::map<std::string, int (*)(cli::Context&)> kCommands = {
-      {"put", cli::cmd_put},   {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
-      {"ls", cli::cmd_ls},     {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
-      {"mv", cli::cmd_mv},     {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
-      {"fsck", cli::cmd_fsck}, {"admin", cli::cmd_admin},
+      {"put", cli::cmd_put},     {"get", cli::cmd_get},     {"cat", cli::cmd_cat},
+      {"ls", cli::cmd_ls},       {"stat", cli::cmd_stat},   {"rm", cli::cmd_rm},
+      {"mv", cli::cmd_mv},       {"mkdir", cli::cmd_mkdir}, {"df", cli::cmd_df},
+      {"fsck", cli::cmd_fsck},   {"admin", cli::cmd_admin}, {"chmod", cli::cmd_chmod},
+      {"chown", cli::cmd_chown},
   };
   if (command == "keygen") {
     cli::Context ctx{nullptr, command, rest};
@@ -128,7 +135,13 @@ static int run(int argc, char** argv) {
     std::fprintf(stderr, "dfs: %s\n", s.message().c_str());
     return 2;
   }
+  auto umask = parse_mode(vm["umask"].as<std::string>());
+  if (!umask.is_ok()) {
+    std::fprintf(stderr, "dfs: --umask: %s\n", umask.status().message().c_str());
+    return 2;
+  }
   ClientOptions options;
+  options.umask = umask.value();
   options.masters = masters.value();
   options.timeout = std::chrono::milliseconds(std::max(100, vm["timeout-ms"].as<int>()));
   options.parallel_chunks = std::clamp(vm["parallel"].as<int>(), 1, 64);
