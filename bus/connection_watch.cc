@@ -95,7 +95,9 @@ void ConnectionWatch::read_events() {
       mode_mismatch_ = false;
       mode_failures_ = 0;
       handshake_failure_.reset();
+      failure_final_ = false;
     } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      failure_final_ = true;
       handshake_failure_ =
           Status(Code::kPermissionDenied, peer + " refused this process's key (status " +
                                               std::to_string(value) +
@@ -103,6 +105,7 @@ void ConnectionWatch::read_events() {
     } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
                value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
       mode_mismatch_ = true;
+      failure_final_ = true;
       ++mode_failures_;
       handshake_failure_ =
           Status(Code::kUnavailable,
@@ -112,6 +115,7 @@ void ConnectionWatch::read_events() {
     } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
       if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ++mode_failures_;
+      failure_final_ = false;
       handshake_failure_ = Status(
           Code::kUnavailable,
           peer + " broke off the security handshake (error " + std::to_string(value) +

@@ -35,6 +35,10 @@ class ConnectionWatch {
   // (the peer refused our key, or speaks another security mode), if it did
   // and none succeeded since. kPermissionDenied or kUnavailable.
   std::optional<Status> handshake_failure();
+  // Whether that failure is final: the peer refused our key, or said it
+  // speaks the other mode. A failure with no detail may also be a peer that
+  // died mid-handshake, which a retry elsewhere gets past.
+  bool handshake_failure_is_final() const { return failure_final_; }
   // Whether any handshake has succeeded on this socket.
   bool handshook();
   // The endpoints whose security handshake failed since the last call.
@@ -71,6 +75,7 @@ class ConnectionWatch {
   bool mode_mismatch_ = false;
   size_t mode_failures_ = 0;
   std::optional<Status> handshake_failure_;
+  bool failure_final_ = false;
   std::vector<std::string> refused_endpoints_;
   std::deque<Change> changes_;
 };

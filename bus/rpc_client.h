@@ -53,6 +53,7 @@ class RpcClient {
   // Why the peer refused the security handshake, if it did (see
   // ConnectionWatch::handshake_failure).
   std::optional<Status> handshake_failure() { return watch_->handshake_failure(); }
+  bool handshake_failure_is_final() const { return watch_->handshake_failure_is_final(); }
   // Waits up to `timeout` for any reply to a request sent on this socket;
   // kUnavailable at once if the connection drops first (the peer died),
   // since whatever was sent on it will not be answered.

@@ -100,12 +100,20 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
     }
   }
   if (!masters_[m]->connected()) {
-    // A master that refused our key, or speaks the other security mode,
-    // will not change its mind by waiting: said at once.
     if (auto refused = masters_[m]->handshake_failure()) {
+      bool final = masters_[m]->handshake_failure_is_final();
       masters_[m]->reset();  // dialed afresh for later requests
-      unsend(r);
-      finish(key, Status(refused->code(), "master " + refused->message()));
+      // A master that refused our key, or speaks the other security mode,
+      // will not change its mind by waiting: said at once.
+      if (final) {
+        unsend(r);
+        finish(key, Status(refused->code(), "master " + refused->message()));
+        return;
+      }
+      // Broken off with no reason given: a master killed mid-handshake looks
+      // the same. Another master may lead; the message stays if none does.
+      if (current_ == m) current_ = (m + 1) % masters_.size();
+      retry(key, Status(refused->code(), "master " + refused->message()), now);
       return;
     }
     // No connection is up (yet): wait for one, bounded, then count the

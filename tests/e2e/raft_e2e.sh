@@ -72,7 +72,7 @@ touch "$WORK/stop"
 wait "$writer" || true
 if wait "$big"; then pass "the 200 MiB put running through the failover completes"; else fail "the 200 MiB put running through the failover completes: $(cat "$WORK/big.err")"; fi
 check "and reads back identical" bash -c "'$DFS' get -q /big '$WORK/big.back' && cmp -s '$WORK/big' '$WORK/big.back'"
-check "no operation of the stream failed across the failover" bash -c "! grep -q '^FAIL' '$WORK/acked' || { grep '^FAIL' '$WORK/acked'; tail -3 '$WORK/writer.err'; exit 1; }"
+check "no operation of the stream failed across the failover" bash -c "! grep -q '^FAIL' '$WORK/acked' || { { grep '^FAIL' '$WORK/acked'; tail -3 '$WORK/writer.err'; } >&2; exit 1; }"
 check "the stream went on after the kill" bash -c "[ \$(awk -v t=$killed_at '\$1 == \"put\" && \$3 > t' '$WORK/acked' | wc -l) -ge 5 ]"
 lost=0
 declare -A moved=()
