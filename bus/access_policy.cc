@@ -40,7 +40,7 @@ std::optional<Domain> parse_domain(std::string_view text) {
 bool may_connect(Role role, Domain domain) {
   switch (domain) {
     case Domain::kMasterApi:
-      return role != Role::kWorker;
+      return role == Role::kClient || role == Role::kAdmin || role == Role::kMaster;
     case Domain::kMasterPeer:
       return role == Role::kMaster;
     case Domain::kMasterEvents:

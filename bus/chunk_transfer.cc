@@ -26,6 +26,7 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
       frame.offset = sent;
       frame.total_size = size;
       frame.last = sent + len == size;
+      frame.ticket = options.ticket;
       if (frame.last) {
         digest = hash.finish_hex();
         if (!options.expect_sha256.empty() && digest != options.expect_sha256) {
@@ -86,7 +87,8 @@ Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
   while (received < size) {
     while (in_flight < options.window && requested < size) {
       uint64_t len = std::min<uint64_t>(options.frame_size, size - requested);
-      auto id = worker.send(make_envelope(ReadChunkRequest{chunk_id, requested, len}));
+      auto id =
+          worker.send(make_envelope(ReadChunkRequest{chunk_id, requested, len, options.ticket}));
       if (!id.is_ok()) return fail(id.status());
       requested += len;
       ++in_flight;

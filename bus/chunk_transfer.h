@@ -21,6 +21,9 @@ struct TransferOptions {
   // store (a repair) is checked against its recorded SHA-256 before its last
   // frame goes, so a bad source copy never becomes a "verified" replica.
   std::string expect_sha256;
+  // The masters' ticket for the chunk, sent with every frame or request
+  // (empty: the worker must not need one, as for a repair between workers).
+  ChunkTicket ticket;
 };
 
 // Fills `len` bytes of the chunk starting at `offset` into `buf`.

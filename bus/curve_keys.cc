@@ -1,5 +1,7 @@
 #include "bus/curve_keys.h"
 
+#include "bus/chunk_ticket.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +54,7 @@ Result<KeyPair> generate_key_pair() {
   return KeyPair{pub.data(), sec.data()};
 }
 
-Result<KeyPair> load_key_file(const std::string& path, bool need_secret) {
+Result<KeyPair> load_key_file(const std::string& path, bool need_secret, KeyKind kind) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Status(Code::kInvalidArgument, errno_text("cannot read key file " + path, errno));
@@ -97,25 +99,33 @@ Result<KeyPair> load_key_file(const std::string& path, bool need_secret) {
     return invalid_argument("secret key file " + path + " is open to others (mode 0" + mode.str() +
                             "); chmod 600 it");
   }
-  std::array<char, 41> derived{};
-  if (zmq_curve_public(derived.data(), pair.secret_key.c_str()) != 0) {
+  std::string derived;
+  if (kind == KeyKind::kTicket) {
+    auto pub = ticket_public_key(pair.secret_key);
+    if (pub.is_ok()) derived = pub.value();
+  } else {
+    std::array<char, 41> text{};
+    if (zmq_curve_public(text.data(), pair.secret_key.c_str()) == 0) derived = text.data();
+  }
+  if (derived.empty()) {
     return invalid_argument("key file " + path + ": cannot derive the public key");
   }
-  if (pair.public_key.empty()) pair.public_key = derived.data();
-  if (pair.public_key != derived.data()) {
+  if (pair.public_key.empty()) pair.public_key = derived;
+  if (pair.public_key != derived) {
     return invalid_argument("key file " + path + ": public-key does not match secret-key");
   }
   return pair;
 }
 
-Status write_key_files(const std::string& prefix, const KeyPair& pair) {
+Status write_key_files(const std::string& prefix, const KeyPair& pair, KeyKind kind) {
+  const std::string what = kind == KeyKind::kTicket ? "ticket signing" : "CURVE";
   std::string pub = "public-key = " + pair.public_key + "\n";
   Status s = write_new_file(prefix + ".key",
-                            "# dfs CURVE secret key: keep it private (mode 0600)\n" + pub +
+                            "# dfs " + what + " secret key: keep it private (mode 0600)\n" + pub +
                                 "secret-key = " + pair.secret_key + "\n",
                             0600);
   if (!s.is_ok()) return s;
-  return write_new_file(prefix + ".pub", "# dfs CURVE public key\n" + pub, 0644);
+  return write_new_file(prefix + ".pub", "# dfs " + what + " public key\n" + pub, 0644);
 }
 
 }  // namespace dfs

@@ -23,12 +23,17 @@ bool is_z85_key(std::string_view s);
 // A fresh pair from libsodium's random source.
 Result<KeyPair> generate_key_pair();
 
+// CURVE keys connect; ticket keys (Ed25519) sign chunk tickets.
+enum class KeyKind { kCurve, kTicket };
+
 // Reads a key file. With `need_secret`, the file must hold a secret key, be
 // a regular file readable by its owner only (no group or other bits), and
 // its public key must be the one the secret key makes.
-Result<KeyPair> load_key_file(const std::string& path, bool need_secret);
+Result<KeyPair> load_key_file(const std::string& path, bool need_secret,
+                              KeyKind kind = KeyKind::kCurve);
 
 // Writes PREFIX.key (mode 0600, refused if it exists) and PREFIX.pub.
-Status write_key_files(const std::string& prefix, const KeyPair& pair);
+Status write_key_files(const std::string& prefix, const KeyPair& pair,
+                       KeyKind kind = KeyKind::kCurve);
 
 }  // namespace dfs

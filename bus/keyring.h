@@ -2,7 +2,7 @@
 // A text file, one key per line (blank lines and lines starting with '#'
 // ignored; a key itself may contain '#'):
 //   ROLE NAME PUBLIC-KEY [groups=G1,G2] [endpoint=HOST:PORT]
-// ROLE is master, worker, client or admin. NAME is the worker id for a
+// ROLE is master, worker, client, admin or ticket. NAME is the worker id for a
 // worker, the user name for a client or admin, m<node id> for a master; a
 // master also names its api endpoint, which is how processes that know a
 // master only by address find the key it must present. One name may have
@@ -20,7 +20,9 @@
 
 namespace dfs {
 
-enum class Role : uint8_t { kMaster, kWorker, kClient, kAdmin };
+// kTicket: not a connection key but the public half of a key masters sign
+// chunk tickets with (bus/chunk_ticket.h); it may connect nowhere.
+enum class Role : uint8_t { kMaster, kWorker, kClient, kAdmin, kTicket };
 
 std::string_view role_name(Role role);
 Result<Role> parse_role(std::string_view text);

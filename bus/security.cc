@@ -148,6 +148,24 @@ std::optional<KeyEntry> Security::sender(const Envelope& env) const {
   return *e;
 }
 
+std::vector<std::string> Security::ticket_keys() const {
+  std::vector<std::string> out;
+  if (!secure_) return out;
+  auto ring = keyring();
+  if (!ring) return out;
+  for (const auto& e : ring->entries()) {
+    if (e.role == Role::kTicket) out.push_back(e.key);
+  }
+  return out;
+}
+
+bool Security::needs_ticket(const Envelope& env) const {
+  if (!secure_) return false;
+  auto who = sender(env);
+  if (who && (who->role == Role::kWorker || who->role == Role::kMaster)) return false;
+  return !ticket_keys().empty();
+}
+
 Caller Security::caller(const Envelope& env) const {
   if (!secure_) return Caller{};
   auto who = sender(env);

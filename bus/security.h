@@ -64,6 +64,12 @@ class Security {
   // Who sent `env`, as the keyring has the key now; nullopt when the key is
   // not (or no longer) listed, or in insecure mode.
   std::optional<KeyEntry> sender(const Envelope& env) const;
+  // The public keys chunk tickets must be signed with (the keyring's ticket
+  // lines). None, or insecure mode: workers need no tickets.
+  std::vector<std::string> ticket_keys() const;
+  // Whether `env` must carry a chunk ticket: secure mode, ticket keys
+  // listed, and a sender that is not a worker or master.
+  bool needs_ticket(const Envelope& env) const;
   // Whose authority a request has: the user its key names (admins and
   // masters are the superuser), or the superuser in insecure mode, where
   // nobody is told apart.

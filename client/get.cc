@@ -29,6 +29,13 @@ class ReadPlan {
   ReadPlan(std::string path, const StatReply& file) : path_(std::move(path)) {
     for (const auto& w : file.workers) addresses_[w.id] = w;
     down_.insert(file.down.begin(), file.down.end());
+    for (const auto& t : file.tickets) tickets_[t.chunk_id] = t;
+  }
+
+  // The master's ticket to read chunk `id` (empty if it gave none).
+  ChunkTicket ticket(const std::string& id) const {
+    auto it = tickets_.find(id);
+    return it == tickets_.end() ? ChunkTicket{} : it->second;
   }
 
   const std::string& path() const { return path_; }
@@ -76,6 +83,7 @@ class ReadPlan {
   std::set<std::string> down_;
   mutable std::mutex mu_;
   std::set<std::string> failed_;
+  std::map<std::string, ChunkTicket> tickets_;
 };
 
 // Wrong bytes, or no bytes at all from a worker recorded as holding them ("no
@@ -91,6 +99,7 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
   TransferOptions topts;
   topts.window = options.window;
   topts.timeout = options.timeout;
+  topts.ticket = plan.ticket(chunk.id);
   std::string failures;
   for (const std::string& worker : plan.order(chunk)) {
     const WorkerAddr* addr = plan.address(worker);
@@ -174,6 +183,14 @@ Status Client::get(const std::string& remote, const std::string& local,
   auto file = stat(remote, /*for_read=*/true);
   if (!file.is_ok()) return file.status();
   if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
+  uint64_t covered = 0;
+  for (const auto& c : file->chunks) covered += c.size;
+  if (covered != file->entry.size) {
+    // Never a file of zeros where data was withheld or lost from the answer.
+    return Status(Code::kPermissionDenied,
+                  remote + ": the master gave " + std::to_string(file->chunks.size()) + " of " +
+                      std::to_string(file->entry.chunk_count) + " chunks (may this user read it?)");
+  }
   if (local == "-")
     return about_path(remote, fetch_sequential(remote, file.value(), STDOUT_FILENO, progress));
   std::string target = local;

@@ -32,6 +32,7 @@ RpcClient& MasterPipeline::add_master(const std::string& endpoint) {
   masters_.push_back(std::make_unique<RpcClient>(ctx_, endpoint, key.is_ok() ? key.value() : "",
                                                  std::min(timeout_, kConnectWait), kSocketQueue));
   unanswered_.push_back(0);
+  broken_handshakes_.push_back(0);
   return *masters_.back();
 }
 
@@ -101,7 +102,9 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
   }
   if (!masters_[m]->connected()) {
     if (auto refused = masters_[m]->handshake_failure()) {
-      bool final = masters_[m]->handshake_failure_is_final();
+      constexpr int kBrokenHandshakesTold = 3;
+      bool final = masters_[m]->handshake_failure_is_final() ||
+                   ++broken_handshakes_[m] >= kBrokenHandshakesTold;
       masters_[m]->reset();  // dialed afresh for later requests
       // A master that refused our key, or speaks the other security mode,
       // will not change its mind by waiting: said at once.
@@ -192,6 +195,7 @@ void MasterPipeline::on_reply(size_t master, Envelope&& reply, Clock::time_point
   auto wire = by_wire_.find({master, reply.header.request_id});
   if (wire == by_wire_.end()) return;  // an attempt given up on
   uint64_t key = wire->second;
+  broken_handshakes_[master] = 0;
   if (reply.header.type != MsgType::kErrorReply) {
     finish(key, std::move(reply));
     return;

@@ -121,6 +121,10 @@ class MasterPipeline {
   zmq::context_t& ctx_;
   std::vector<std::unique_ptr<RpcClient>> masters_;
   std::vector<size_t> unanswered_;  // per master: requests on the wire
+  // Per master: handshakes broken off without a reason since it last
+  // answered. A few in a row are a wrong key or the other mode, not a
+  // master that died mid-handshake.
+  std::vector<int> broken_handshakes_;
   size_t current_ = 0;
   std::chrono::milliseconds timeout_;
   std::mt19937_64 rng_;

@@ -80,6 +80,7 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
       if (progress) progress(static_cast<int64_t>(n));
     };
     std::string culprit;
+    topts.ticket = alloc->ticket;
     auto sha = write_chunk(ctx.worker(pipeline[0].endpoint, pipeline[0].key), alloc->chunk_id, size,
                            downstream, source, topts, counted, &culprit);
     if (sha.is_ok()) {

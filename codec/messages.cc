@@ -149,6 +149,15 @@ Status ChunkInfo::validate() const {
   return check_worker_ids(replicas, corrupt);
 }
 
+Status ChunkTicket::validate() const {
+  if (!chunk_id.empty() && !is_chunk_id(chunk_id)) return invalid_argument("ticket: bad chunk id");
+  if (!user.empty() && !is_user_name(user)) return invalid_argument("ticket: bad user name");
+  if (!op.empty() && op != "read" && op != "write")
+    return invalid_argument("ticket: bad operation");
+  if (signature.size() > 64) return invalid_argument("ticket: signature too long");
+  return Status::ok();
+}
+
 Status EntryInfo::validate() const {
   if (name != "/") DFS_RETURN_IF_ERROR(check_name(name));
   if (kind != static_cast<uint8_t>(EntryKind::kFile) &&

@@ -63,6 +63,19 @@ struct ChunkInfo {
   Status validate() const;
 };
 
+// The masters' signed word that `user` may `op` ("read" or "write") chunk
+// `chunk_id` until `expires_ms` (wall clock): what a worker serves a client
+// against (bus/chunk_ticket.h). Empty when the cluster runs without tickets.
+struct ChunkTicket {
+  std::string chunk_id;
+  std::string user;
+  std::string op;
+  int64_t expires_ms = 0;
+  std::string signature;  // Ed25519, 64 bytes
+  DFS_MSGPACK_MAP(chunk_id, user, op, expires_ms, signature);
+  Status validate() const;
+};
+
 struct EntryInfo {
   std::string name;
   uint8_t kind = static_cast<uint8_t>(EntryKind::kFile);
@@ -166,7 +179,10 @@ struct StatReply {
   std::vector<ChunkInfo> chunks;    // files only
   std::vector<WorkerAddr> workers;  // where each replica named in chunks lives
   std::vector<std::string> down;    // workers in `workers` the master does not hear from
-  DFS_MSGPACK_MAP(entry, chunks, workers, down);
+  // A read ticket for each chunk, in the order of `chunks`, when the
+  // caller may read the file and the cluster uses tickets.
+  std::vector<ChunkTicket> tickets;
+  DFS_MSGPACK_MAP(entry, chunks, workers, down, tickets);
   Status validate() const;
 };
 
@@ -278,7 +294,8 @@ struct AllocateChunkReply {
   // Ordered: the client writes to the first, which forwards along the rest.
   // Between min_replication and replication workers long.
   std::vector<WorkerAddr> pipeline;
-  DFS_MSGPACK_MAP(chunk_id, pipeline);
+  ChunkTicket ticket;  // to write the chunk (every frame carries it)
+  DFS_MSGPACK_MAP(chunk_id, pipeline, ticket);
   Status validate() const;
 };
 
@@ -467,7 +484,8 @@ struct WriteChunkFrame {
   bool last = false;
   std::string sha256;                  // with last=true: the whole chunk's digest
   std::vector<WorkerAddr> downstream;  // with offset 0: the rest of the pipeline
-  DFS_MSGPACK_MAP(chunk_id, offset, total_size, last, sha256, downstream);
+  ChunkTicket ticket;                  // from AllocateChunkReply
+  DFS_MSGPACK_MAP(chunk_id, offset, total_size, last, sha256, downstream, ticket);
   Status validate() const;
 };
 
@@ -488,7 +506,8 @@ struct ReadChunkRequest {
   std::string chunk_id;
   uint64_t offset = 0;
   uint64_t length = 0;  // at most kMaxFrameBytes
-  DFS_MSGPACK_MAP(chunk_id, offset, length);
+  ChunkTicket ticket;   // from StatReply
+  DFS_MSGPACK_MAP(chunk_id, offset, length, ticket);
   Status validate() const;
 };
 

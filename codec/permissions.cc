@@ -50,26 +50,28 @@ Caller user_caller(std::string user, std::vector<std::string> groups) {
   return c;
 }
 
+// The rwx triple that applies to `caller` on the entry.
+uint32_t granted_to(const Caller& caller, const Ownership& entry) {
+  uint32_t mode = entry.effective_mode();
+  if (caller.user == entry.effective_owner()) return (mode >> 6) & 7;
+  if (caller.in_group(entry.effective_group())) return (mode >> 3) & 7;
+  return mode & 7;
+}
+
 bool may(const Caller& caller, const Ownership& entry, uint8_t want) {
   if (caller.superuser) return true;
-  uint32_t mode = entry.effective_mode();
-  uint32_t granted;
-  if (caller.user == entry.effective_owner()) {
-    granted = (mode >> 6) & 7;
-  } else if (caller.in_group(entry.effective_group())) {
-    granted = (mode >> 3) & 7;
-  } else {
-    granted = mode & 7;
-  }
-  return (granted & want) == want;
+  return (granted_to(caller, entry) & want) == want;
 }
 
 Status permission_denied(const Caller& caller, const Ownership& entry, uint8_t want,
                          std::string_view path) {
+  // Named: only what is missing, not all that was wanted.
+  uint8_t missing = want & ~granted_to(caller, entry);
+  if (missing == 0) missing = want;
   return Status(Code::kPermissionDenied, "permission denied: " + caller.user + " may not " +
-                                             access_words(want) + " " + std::string(path) + " (" +
-                                             mode_text(entry.dir, entry.effective_mode()) + " " +
-                                             std::string(entry.effective_owner()) + " " +
+                                             access_words(missing) + " " + std::string(path) +
+                                             " (" + mode_text(entry.dir, entry.effective_mode()) +
+                                             " " + std::string(entry.effective_owner()) + " " +
                                              std::string(entry.effective_group()) + ")");
 }
 

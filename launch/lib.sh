@@ -97,20 +97,22 @@ ENV
 # ---- keys ----
 KEYS_DIR() { echo "$RUN_DIR/keys"; }
 public_key_of() { sed -n 's/^public-key = //p' "$1"; }
-# add_key ROLE NAME [ATTRIBUTES]: makes NAME's key pair unless it exists, and
-# lists it in the keyring unless it is there.
+# add_key ROLE NAME [ATTRIBUTES [KEYGEN-FLAGS]]: makes NAME's key pair unless
+# it exists, and lists it in the keyring unless it is there.
 add_key() {
-  local role="$1" name="$2" attrs="${3:-}" dir
+  local role="$1" name="$2" attrs="${3:-}" flags="${4:-}" dir
   dir="$(KEYS_DIR)"
-  [ -f "$dir/$name.key" ] || env -u DFS_CONFIG "$DFS_BIN/dfs" keygen "$dir/$name" >/dev/null
+  # shellcheck disable=SC2086  # flags are words
+  [ -f "$dir/$name.key" ] || env -u DFS_CONFIG "$DFS_BIN/dfs" keygen $flags "$dir/$name" >/dev/null
   if ! awk -v n="$name" '$2 == n {found=1} END {exit !found}' "$dir/keyring"; then
     # The public key as the secret key file has it (the .pub is a copy).
     echo "$role $name $(public_key_of "$dir/$name.key")${attrs:+ $attrs}" >>"$dir/keyring"
   fi
 }
 # The cluster's keys, made on first start: one pair per master and worker,
-# and one for the admin (the client key the local dfs uses). Running
-# processes reread the keyring when it changes.
+# one for the admin (the client key the local dfs uses), and the masters'
+# ticket key, whose public half tells workers which chunk tickets are real.
+# Running processes reread the keyring when it changes.
 ensure_keys() {
   [ "$INSECURE" = 1 ] && return 0
   local dir i
@@ -121,10 +123,13 @@ ensure_keys() {
   for i in $(seq 1 "$MASTERS"); do add_key master "m$i" "endpoint=$(master_endpoint "$i")"; done
   for i in $(seq 1 "$WORKERS"); do add_key worker "w$i"; done
   add_key admin admin
+  add_key ticket ticket "" --ticket
 }
 # The security flags of process NAME (m1, w2, ...).
 security_flags() {
-  if [ "$INSECURE" = 1 ]; then echo "--insecure"; else echo "--key $(KEYS_DIR)/$1.key --keyring $(KEYS_DIR)/keyring"; fi
+  if [ "$INSECURE" = 1 ]; then echo "--insecure"; return; fi
+  echo "--key $(KEYS_DIR)/$1.key --keyring $(KEYS_DIR)/keyring"
+  case "$1" in m*) echo "--ticket-key $(KEYS_DIR)/ticket.key" ;; esac
 }
 # `dfs` as the cluster's admin, whatever DFS_* settings the caller's shell has.
 admin_dfs() {

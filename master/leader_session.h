@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bus/chunk_ticket.h"
 #include "bus/wire.h"
 #include "master/namespace.h"
 #include "master/repair_planner.h"
@@ -41,6 +42,9 @@ struct MasterOptions {
   size_t max_pending = 4096;   // requests waiting for their entry; more get kBusy
   RepairOptions repair;
   uint64_t seed = 0;  // for ids; 0 picks a random seed
+  // Signs the chunk tickets workers serve clients against (--ticket-key);
+  // null: this master issues none.
+  std::shared_ptr<const TicketSigner> tickets;
 };
 
 int64_t wall_clock_ms();

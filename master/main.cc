@@ -47,7 +47,10 @@ static int run(int argc, char** argv) {
       ("node-id", po::value<uint64_t>()->default_value(1), "this master's number in the group")  //
       ("peers", po::value<std::string>()->default_value(""),
        "every founding member as N=host:port (api endpoints, this one included), comma-separated; "
-       "empty: this master alone")                                              //
+       "empty: this master alone")  //
+      ("ticket-key", po::value<std::string>()->default_value(""),
+       "secret key file to sign chunk tickets with (dfs keygen --ticket); the keyring's ticket "
+       "lines name its public half")                                            //
       ("raft-tick-ms", po::value<int>()->default_value(50), "Raft clock tick")  //
       ("election-ticks", po::value<int>()->default_value(6),
        "election timeout in ticks (randomized up to twice this)")  //
@@ -155,6 +158,22 @@ static int run(int argc, char** argv) {
 
   s = init_security(security_flags(vm), "dfs-master " + options.id);
   if (s.is_ok()) s = process_security().check_self(Role::kMaster, "m" + std::to_string(sc.node_id));
+  if (s.is_ok() && !vm["ticket-key"].as<std::string>().empty()) {
+    auto key = load_key_file(vm["ticket-key"].as<std::string>(), true, KeyKind::kTicket);
+    auto signer = key.is_ok() ? TicketSigner::make(key.value())
+                              : Result<std::shared_ptr<TicketSigner>>(key.status());
+    if (signer.is_ok()) {
+      options.tickets = signer.value();
+    } else {
+      s = Status(signer.status().code(), "--ticket-key: " + signer.status().message());
+    }
+  }
+  if (s.is_ok() && process_security().secure() && !options.tickets &&
+      !process_security().ticket_keys().empty()) {
+    s = invalid_argument(
+        "the keyring lists ticket keys, so workers want chunk tickets, but this master has "
+        "no --ticket-key to sign them with");
+  }
   if (!s.is_ok()) {
     spdlog::error("{}", s.message());
     std::fprintf(stderr, "dfs-master: %s\n", s.message().c_str());

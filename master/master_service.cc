@@ -272,6 +272,14 @@ void MasterService::answer(const Held& to, Outcome out) {
     reply_error(to, out.status);
     return;
   }
+  if (out.reply_type == MsgType::kAllocateChunkReply && options_.tickets) {
+    // Signed as it leaves, never stored: a replayed answer gets a fresh one.
+    auto rep = decode<AllocateChunkReply>(out.reply_body);
+    if (rep.is_ok()) {
+      rep->ticket = ticket(rep->chunk_id, to.caller.user, "write");
+      out.reply_body = encode(rep.value());
+    }
+  }
   Envelope env;
   env.header.type = out.reply_type;
   env.body = out.reply_body.empty() ? encode(OkReply{}) : std::move(out.reply_body);
@@ -311,12 +319,13 @@ void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view d
                 Status(Code::kNotLeader, "the request was lost in a change of leader; retry"));
   }
   if (!waiter) return;
-  answer(Held{waiter->routing_id,
-              Header{MsgType::kErrorReply, waiter->request_id},
-              "",
-              waiter->since,
-              {}},
-         std::move(out));
+  Held to{
+      waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since, {}};
+  if (out.reply_type == MsgType::kAllocateChunkReply) {
+    auto cmd = decode<Command>(data);  // whose ticket it is
+    if (cmd.is_ok()) to.caller = cmd->caller;
+  }
+  answer(to, std::move(out));
 }
 
 void MasterService::on_read_ready(uint64_t context) {
@@ -467,6 +476,9 @@ Result<StatReply> MasterService::stat(const StatRequest& req, const Caller& who)
   // Where a file's data is only for those who may read it.
   if (!may(who, inode->ownership(), kMayRead)) inode->chunks.clear();
   ns_->fill_corrupt(&inode.value());
+  if (options_.tickets) {
+    for (const auto& c : inode->chunks) rep.tickets.push_back(ticket(c.id, who.user, "read"));
+  }
   rep.chunks = std::move(inode->chunks);
   std::map<std::string, WorkerAddr> where;
   for (const auto& c : rep.chunks) {
@@ -480,6 +492,12 @@ Result<StatReply> MasterService::stat(const StatRequest& req, const Caller& who)
   }
   for (auto& [id, addr] : where) rep.workers.push_back(std::move(addr));
   return rep;
+}
+
+ChunkTicket MasterService::ticket(const std::string& chunk_id, const std::string& user,
+                                  const char* op) const {
+  return options_.tickets->sign(
+      chunk_id, user, op, wall_clock_ms() + std::chrono::milliseconds(kTicketLifetime).count());
 }
 
 Result<ListReply> MasterService::list(const ListRequest& req, const Caller& who) {

@@ -90,6 +90,8 @@ class MasterService {
   Result<StatReply> stat(const StatRequest& req, const Caller& who);
   Result<ListReply> list(const ListRequest& req, const Caller& who);
   Result<FsckReply> fsck(const FsckRequest& req);
+  // A ticket to `op` ("read" or "write") chunk `chunk_id`, for `user`.
+  ChunkTicket ticket(const std::string& chunk_id, const std::string& user, const char* op) const;
   ClusterStatusReply cluster_status(Clock::time_point now);
 
   MasterOptions options_;

@@ -722,6 +722,9 @@ Status Namespace::apply_mkdir(const MkdirCmd& cmd, const Caller& who, rocksdb::W
     inode.owner = who.user;
     inode.group = dir.ownership().effective_group();
     inode.mode = cmd.mode == kModeUnset ? 0755 : cmd.mode;
+    // Directories made on the way keep u+wx, as mkdir -p makes them, or
+    // the next step could not go on under a strict umask.
+    if (!last) inode.mode |= 0300;
     put_entry(batch, dir.id, parts[i], inode);
     ++counters_.dirs;
     dir = std::move(inode);
@@ -792,7 +795,7 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, const Caller& who,
 Status Namespace::apply_mark_bad(const MarkReplicaBadCmd& cmd, const Caller& who,
                                  rocksdb::WriteBatch* batch, Outcome* out) {
   // Only a reader of the file may speak of its chunks.
-  if (!who.superuser && cmd.path.empty()) {
+  if (!who.superuser && (cmd.path.empty() || cmd.parent != 0)) {
     return Status(Code::kPermissionDenied, who.user + " must name the file of a bad replica");
   }
   if (cmd.parent != 0) {
@@ -937,9 +940,10 @@ Status Namespace::apply_rename(const RenameCmd& cmd, const Caller& who,
 
 Status Namespace::apply_set_attr(const SetAttrCmd& cmd, const Caller& who,
                                  rocksdb::WriteBatch* batch) {
+  // Checked first: whether an entry exists is not told to who may not look.
+  DFS_RETURN_IF_ERROR(accessible(who, cmd.path, 0).status());
   auto loc = locate(cmd.path);
   if (!loc.is_ok()) return loc.status();
-  DFS_RETURN_IF_ERROR(accessible(who, cmd.path, 0).status());
   Inode inode = loc->inode;
   const Ownership was = inode.ownership();
   const bool owns = who.superuser || who.user == was.effective_owner();

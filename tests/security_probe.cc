@@ -8,7 +8,8 @@
 //   security_probe --type dealer|push|pub|sub --connect tcp://H:P
 //       [--server-key Z85] [--key FILE | --new-key] [--send KIND] [--wait-ms N]
 //       [--repeat N --interval-ms M]   (send N times on the one connection)
-// KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read.
+// KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read,
+// read:CHUNK-ID.
 #include <zmq.h>
 
 #include <boost/program_options.hpp>
@@ -35,6 +36,9 @@ Envelope message_of(const std::string& kind, const KeyPair& keys) {
   if (kind == "stat") return make_envelope(StatRequest{"/", true}, 7);
   if (kind == "drain") return make_envelope(WorkerDrainRequest{"w1", true, {}}, 7);
   if (kind == "read") return make_envelope(ReadChunkRequest{std::string(32, 'a'), 0, 4096}, 7);
+  if (kind.rfind("read:", 0) == 0) {  // a real chunk's id, with no ticket
+    return make_envelope(ReadChunkRequest{kind.substr(5), 0, 4096}, 7);
+  }
   if (kind.rfind("heartbeat:", 0) == 0) {
     Heartbeat hb;
     hb.worker_id = kind.substr(10);

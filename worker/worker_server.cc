@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/chunk_ticket.h"
 #include "bus/dialer.h"
 #include "bus/process.h"
 #include "bus/security.h"
@@ -164,6 +165,32 @@ void WorkerServer::warn_bad(const Envelope& env, const char* where, const Status
                  s.to_string());
 }
 
+namespace {
+// The chunk and ticket of a WriteChunkFrame or ReadChunkRequest, without
+// decoding the rest (both carry them under these names).
+struct TicketOnly {
+  std::string chunk_id;
+  ChunkTicket ticket;
+  DFS_MSGPACK_MAP(chunk_id, ticket);
+  Status validate() const { return ticket.validate(); }
+};
+}  // namespace
+
+Status WorkerServer::check_ticket_of(const Envelope& env) const {
+  const Security& security = process_security();
+  if (!security.needs_ticket(env)) return Status::ok();
+  const char* op = env.header.type == MsgType::kWriteChunkFrame    ? "write"
+                   : env.header.type == MsgType::kReadChunkRequest ? "read"
+                                                                   : nullptr;
+  if (!op) return Status::ok();  // refused later as a type the socket does not take
+  auto t = decode<TicketOnly>(env.body);
+  if (!t.is_ok()) return t.status();
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return check_ticket(t->ticket, security.ticket_keys(), t->chunk_id, op, now_ms);
+}
+
 void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {
   if (!send_envelope(data, Framing::kRouted, std::move(env)).is_ok()) ++dropped_replies_;
 }
@@ -175,6 +202,7 @@ void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActio
     Status s = recv_envelope(data, Framing::kRouted, &env);
     if (s.code() == Code::kTimeout) break;
     if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerData);
+    if (s.is_ok()) s = check_ticket_of(env);
     if (!s.is_ok()) {
       warn_bad(env, "the data socket", s);
       if (!env.routing_id.empty() && env.header.request_id != 0) {

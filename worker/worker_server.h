@@ -63,6 +63,8 @@ class WorkerServer {
   void carry_out(PipelineActions&& actions, zmq::socket_t& data, DiskPool& pool);
   void reply(zmq::socket_t& data, Envelope&& env);
   void warn_bad(const Envelope& env, const char* where, const Status& s);
+  // A client's chunk read or write must carry the masters' ticket for it.
+  Status check_ticket_of(const Envelope& env) const;
   // Publishes the chunk inventory every report interval until stopped. Runs
   // on its own thread with its own socket: listing a large store is slow.
   void report_inventory(const std::stop_token& stop);

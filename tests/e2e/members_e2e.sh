@@ -40,6 +40,7 @@ writer=$!
 mkdir -p "$RUN/master-4"
 env -u DFS_CONFIG setsid "$DFS_BUILD/bin/dfs-master" --id m4 --node-id 4 --join --listen "$m4" --peers "$peers" \
   --dir "$RUN/master-4" --key "$RUN/keys/m4.key" --keyring "$RUN/keys/keyring" \
+  --ticket-key "$RUN/keys/ticket.key" \
   --log-file "$RUN/master-4/dfs-master.log" >>"$RUN/master-4/stderr.log" 2>&1 </dev/null &
 echo $! >"$RUN/master-4/pid"
 check "dfs admin members add names the new master 4" bash -c "'$DFS' admin members add '$m4' | grep -q 'master 4 '"

@@ -47,6 +47,25 @@ expect_error "bob may not create in alice's directory" "permission denied: bob m
 check "bob's stat of it shows no chunks" bash -c "
   '$DFS' --key '$WORK/bob.key' stat /home/alice/secret | grep -q 'not shown: you may not read'"
 expect_error "fsck is for admin only" "may not send FsckRequest" as bob fsck /
+# Straight to a worker, past the master: without the masters' ticket the
+# chunk is not served, to bob or even to alice.
+stat_json="$("$DFS" stat --json /home/alice/secret)"
+chunk="$(grep -o '"id":"[0-9a-f]\{32\}"' <<<"$stat_json" | head -1 | cut -d'"' -f4)"
+holder="$(grep -o '"replicas":\["w[0-9]*"' <<<"$stat_json" | head -1 | grep -o 'w[0-9]*')"
+holder_ep="$(grep -o "\"$holder\":\"tcp://[0-9.:]*\"" <<<"$stat_json" | head -1 | cut -d'"' -f4)"
+direct_read() {  # direct_read USER: asks the holder for the chunk with no ticket
+  "$DFS_BUILD/bin/security_probe" --wait-ms 3000 --type dealer --connect "$holder_ep" \
+    --server-key "$(sed -n 's/^public-key = //p' "$KEYS/$holder.pub")" --key "$WORK/$1.key" \
+    --send "read:$chunk" 2>&1
+}
+check "bob asking the worker for the chunk directly is refused" bash -c "
+  out=\$($(declare -f direct_read); KEYS='$KEYS' WORK='$WORK' DFS_BUILD='$DFS_BUILD' holder='$holder' \
+    holder_ep='$holder_ep' chunk='$chunk' direct_read bob)
+  grep -q 'reply: ErrorReply.*no valid ticket to read chunk $chunk' <<<\"\$out\" || { echo \"\$out\" >&2; exit 1; }"
+check "so is alice, without a ticket" bash -c "
+  out=\$($(declare -f direct_read); KEYS='$KEYS' WORK='$WORK' DFS_BUILD='$DFS_BUILD' holder='$holder' \
+    holder_ep='$holder_ep' chunk='$chunk' direct_read alice)
+  grep -q 'reply: ErrorReply.*no valid ticket' <<<\"\$out\" || { echo \"\$out\" >&2; exit 1; }"
 check "alice's file is as she wrote it" bash -c "'$DFS' cat /home/alice/secret | cmp -s - '$WORK/data'"
 
 check "alice opens it to her group (chmod 640)" as alice chmod 640 /home/alice/secret
