@@ -161,6 +161,26 @@ TEST_F(PermissionTest, CreatingNeedsWriteOnTheDirectory) {
   EXPECT_TRUE(exists("/home/bob/f"));
 }
 
+TEST_F(PermissionTest, MkdirPKeepsTheWayUsableUnderAStrictUmask) {
+  // umask 177: 0600 for the leaf, yet the directories on the way stay
+  // searchable by their maker.
+  ASSERT_TRUE(run(alice_, MkdirCmd{"/home/alice/a/b", true, 1, 0600}).is_ok());
+  EXPECT_EQ(entry("/home/alice/a").mode, 0700u);
+  EXPECT_EQ(entry("/home/alice/a/b").mode, 0600u);
+}
+
+TEST_F(PermissionTest, ChmodDoesNotTellWhetherAHiddenEntryExists) {
+  ASSERT_TRUE(put(alice_, "/home/alice/plans", 0644).is_ok());
+  ASSERT_TRUE(run(alice_, SetAttrCmd{"/home/alice", 0700, "", ""}).is_ok());
+  Status there = run(bob_, SetAttrCmd{"/home/alice/plans", 0644, "", ""});
+  Status absent = run(bob_, SetAttrCmd{"/home/alice/nothing", 0644, "", ""});
+  EXPECT_EQ(there.code(), Code::kPermissionDenied);
+  EXPECT_EQ(absent.code(), Code::kPermissionDenied);
+  // The refusal names only what is missing: bob may search /home but not alice's.
+  EXPECT_NE(there.message().find("bob may not search /home/alice "), std::string::npos)
+      << there.message();
+}
+
 TEST_F(PermissionTest, RecursiveDeleteNeedsToEmptyEveryDirectoryInTheTree) {
   ASSERT_TRUE(run(admin_, SetAttrCmd{"/home/bob", 0777, "", ""}).is_ok());
   ASSERT_TRUE(run(alice_, MkdirCmd{"/home/bob/hers", false, 1, 0755}).is_ok());
