@@ -25,10 +25,11 @@ DFS_PACKAGES=(build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-de
 log() { echo "dfs: $*" >&2; }
 die() { echo "dfs: error: $*" >&2; exit 1; }
 
-# Installs whatever of DFS_PACKAGES is missing (needs root, or sudo).
-ensure_deps() {
+# Installs whatever of DFS_PACKAGES (and the packages named) is missing
+# (needs root, or sudo).
+ensure_deps() {  # ensure_deps [MORE-PACKAGES...]
   local missing=()
-  for p in "${DFS_PACKAGES[@]}"; do
+  for p in "${DFS_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -1,0 +1,100 @@
+// Writes the fuzz targets' seed corpora: every message type encoded from a
+// filled-in example, real keyrings and key files, headers and paths. Run by
+// tests/fuzz/run.sh --seeds; its output is kept in tests/fuzz/corpus/.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "bus/chunk_ticket.h"
+#include "bus/curve_keys.h"
+#include "bus/keyring.h"
+#include "codec/codec.h"
+#include "codec/commands.h"
+#include "codec/header.h"
+#include "codec/raft_messages.h"
+#include "tests/fuzz/message_table.h"
+#include "worker/chunk_file.h"
+
+namespace fs = std::filesystem;
+using namespace dfs;
+
+namespace {
+
+std::string out_dir;
+
+void seed(const std::string& target, const std::string& name, const std::string& bytes) {
+  fs::create_directories(out_dir + "/" + target);
+  std::ofstream(out_dir + "/" + target + "/" + name, std::ios::binary) << bytes;
+}
+
+// A fuzz_messages seed: the byte that picks T, then its encoding.
+template <typename T>
+void message(const std::string& name, const T& msg) {
+  seed("fuzz_messages", name, std::string(1, static_cast<char>(fuzz::pick_of<T>())) + encode(msg));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds DIR\n");
+    return 2;
+  }
+  out_dir = argv[1];
+  const std::string chunk(32, 'a');
+  WorkerAddr w{"w1", "tcp://127.0.0.1:7501", "tcp://127.0.0.1:7502", ""};
+  ChunkInfo c{0, chunk, 1 << 20, std::string(64, 'b'), {"w1", "w2"}, {}};
+  auto signer = TicketSigner::make(generate_ticket_key().value()).value();
+  ChunkTicket ticket = signer->sign(chunk, "alice", "read", 1);
+  message("error", ErrorReply{18, "permission denied", "127.0.0.1:7400", "w1"});
+  message("mkdir", MkdirRequest{"/a/b", true, {7, 1}, 022});
+  message("stat", StatRequest{"/a", false, true});
+  message(
+      "stat-reply",
+      StatReply{
+          EntryInfo{"a", 1, 10, 1, 3, 1 << 20, 1, "alice", "staff", 0640}, {c}, {w}, {}, {ticket}});
+  message("setattr", SetAttrRequest{"/a", 0750, "alice", "staff", {7, 2}});
+  message("allocate-reply", AllocateChunkReply{chunk, {w}, ticket});
+  WriteChunkFrame frame{chunk, 0, 1 << 20, false, "", {w}, ticket};
+  message("write-frame", frame);
+  message("read", ReadChunkRequest{chunk, 0, 4096, ticket});
+  Heartbeat hb;
+  hb.worker_id = "w1";
+  hb.endpoint = w.endpoint;
+  hb.pipeline = w.pipeline;
+  message("heartbeat", hb);
+  message("commit-cmd", CommitFileCmd{"/a", false, 1 << 20, 1 << 20, 2, {c}, 5, 0644});
+  Command cmd = make_command(MkdirCmd{"/a", true, 5, 0755}, 5, {7, 3});
+  cmd.caller = user_caller("alice", {"staff"});
+  seed("fuzz_messages", "command",
+       std::string(1, static_cast<char>(fuzz::kCommandPick)) + encode(cmd));
+  raft::Message vote;
+  vote.kind = static_cast<uint8_t>(raft::MsgKind::kVote);
+  message("raft-vote", vote);
+
+  Header h{MsgType::kStatRequest, 42};
+  auto hb_bytes = h.encode();
+  seed("fuzz_header", "stat", std::string(hb_bytes.begin(), hb_bytes.end()));
+
+  ChunkFileHeader fh;
+  fh.size = 1 << 20;
+  fh.sha256 = std::string(64, 'c');
+  seed("fuzz_chunk_header", "chunk", fh.encode());
+
+  auto key = generate_key_pair().value();
+  auto tkey = generate_ticket_key().value();
+  seed("fuzz_keyring", "keyring",
+       "# ROLE NAME PUBLIC-KEY\nmaster m1 " + key.public_key +
+           " endpoint=127.0.0.1:7400\nclient alice " + generate_key_pair()->public_key +
+           " groups=staff,ops\nticket t1 " + tkey.public_key + "\n");
+  seed("fuzz_key_file", "secret",
+       "# dfs CURVE secret key\npublic-key = " + key.public_key +
+           "\nsecret-key = " + key.secret_key + "\n");
+  seed("fuzz_key_file", "ticket",
+       "public-key = " + tkey.public_key + "\nsecret-key = " + tkey.secret_key + "\n");
+  seed("fuzz_path", "plain", "/a/b/c");
+  seed("fuzz_path", "dots", "//a/./b/../c/");
+  seed("fuzz_path", "utf8", "/d\xc3\xa9j\xc3\xa0/vu");
+  return 0;
+}
