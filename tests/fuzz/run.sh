@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
   log_file="$FUZZ_BUILD/$t.log"
   [ -d "$CORPUS/$t" ] || die "no corpus for $t (run with --seeds)"
   # Every kept input once: the regression cases.
-  if ! "$bin" -runs=0 "$CORPUS/$t" >"$log_file" 2>&1; then
+  if ! "$bin" -runs=0 -artifact_prefix="$ARTIFACTS/$t-" "$CORPUS/$t" >"$log_file" 2>&1; then
     failed+=("$t (a kept input)")
     tail -30 "$log_file" >&2
     continue
