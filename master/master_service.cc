@@ -183,7 +183,7 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
   // A retry of a request that already applied is answered from its record,
   // not planned again: planning anew (placement, say) could fail where the
   // original succeeded. The record is committed state, so the answer is too.
-  if (auto answered = ns_->answered(session_of(request.body))) {
+  if (auto answered = ns_->answered(session_of(request.body), request.caller)) {
     answer(request, std::move(*answered));
     return;
   }

@@ -509,10 +509,11 @@ Outcome replayed(const SessionRecord& r, uint64_t seq) {
 }
 }  // namespace
 
-std::optional<Outcome> Namespace::answered(const RequestSession& session) const {
+std::optional<Outcome> Namespace::answered(const RequestSession& session, const Caller& who) const {
   if (session.client == 0) return std::nullopt;
   auto prior = sessions_.find(session.client);
-  if (!prior || prior->seq < session.seq) return std::nullopt;
+  // Another user's session is theirs: refused when it applies, never replayed.
+  if (!prior || prior->seq < session.seq || !prior->belongs_to(who.user)) return std::nullopt;
   return replayed(*prior, session.seq);
 }
 
@@ -526,7 +527,13 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
   std::optional<SessionRecord> prior;
   const RequestSession& session = cmd.session;
   if (session.client != 0) prior = sessions_.find(session.client);
-  if (prior && prior->seq >= session.seq) {
+  if (prior && !prior->belongs_to(cmd.caller.user)) {
+    // Session ids are random, but one learned or guessed must not replay
+    // another user's answers or move their sequence on.
+    out.status =
+        Status(Code::kPermissionDenied, "request session " + std::to_string(session.client) +
+                                            " belongs to another user; start a new one");
+  } else if (prior && prior->seq >= session.seq) {
     // A retry of what this client already had applied, or an older request
     // overtaken by a newer one: nothing changes.
     out = replayed(*prior, session.seq);
@@ -549,7 +556,8 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
     if (session.client != 0) {
       SessionRecord record{session.seq,          static_cast<uint16_t>(out.status.code()),
                            out.status.message(), static_cast<uint16_t>(out.reply_type),
-                           out.reply_body,       cmd.time_ms};
+                           out.reply_body,       cmd.time_ms,
+                           cmd.caller.user};
       sessions_.put(&batch, session.client, record, prior);
     }
   }

@@ -134,7 +134,8 @@ class Namespace {
   // The answer already given to a request with this session, if it applied
   // (or was overtaken by a newer one of the same client): a retry gets it
   // without being planned again.
-  std::optional<Outcome> answered(const RequestSession& session) const;
+  // Only `who`'s own sessions are answered.
+  std::optional<Outcome> answered(const RequestSession& session, const Caller& who) const;
   uint64_t upload_count() const { return counters_.uploads; }
   // The masters operators added or removed, by id (the founders, named by
   // flags, appear only once changed).

@@ -29,7 +29,11 @@ struct SessionRecord {
   uint16_t reply_type = 0;  // MsgType of reply_body when code == 0
   std::string reply_body;
   int64_t last_active_ms = 0;
-  DFS_MSGPACK_MAP(seq, code, message, reply_type, reply_body, last_active_ms);
+  // Whose session it is: only that user's requests are matched against it
+  // ("": recorded before users were, anyone's).
+  std::string user;
+  DFS_MSGPACK_MAP(seq, code, message, reply_type, reply_body, last_active_ms, user);
+  bool belongs_to(const std::string& who) const { return user.empty() || user == who; }
   Status validate() const { return Status::ok(); }
 };
 

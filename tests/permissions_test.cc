@@ -234,6 +234,23 @@ TEST_F(PermissionTest, OnlyTheUserWhoStartedAnUploadMayGoOnWithIt) {
   EXPECT_EQ(entry("/home/alice/big").owner, "alice");
 }
 
+TEST_F(PermissionTest, AnotherUsersRequestSessionIsNeitherReplayedNorAdvanced) {
+  const RequestSession session{77, 1};
+  Command mine = make_command(MkdirCmd{"/home/alice/d", false, 1, 0755}, 5, session);
+  mine.caller = alice_;
+  ASSERT_TRUE(ns_->apply(ns_->applied_index() + 1, mine).status.is_ok());
+  EXPECT_TRUE(ns_->answered(session, alice_).has_value());
+  EXPECT_FALSE(ns_->answered(session, bob_).has_value());
+  Command theirs = make_command(MkdirCmd{"/home/bob/d", false, 1, 0755}, 5, RequestSession{77, 2});
+  theirs.caller = bob_;
+  EXPECT_EQ(ns_->apply(ns_->applied_index() + 1, theirs).status.code(), Code::kPermissionDenied);
+  EXPECT_FALSE(exists("/home/bob/d"));
+  // alice's session goes on where it was.
+  Command next = make_command(MkdirCmd{"/home/alice/e", false, 1, 0755}, 5, RequestSession{77, 2});
+  next.caller = alice_;
+  EXPECT_TRUE(ns_->apply(ns_->applied_index() + 1, next).status.is_ok());
+}
+
 TEST_F(PermissionTest, AUserCannotRunTheLeadersOwnCommands) {
   EXPECT_EQ(run(alice_, RegisterWorkerCmd{{"w9", "tcp://127.0.0.1:9", "", ""}}).code(),
             Code::kPermissionDenied);
