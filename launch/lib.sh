@@ -20,7 +20,7 @@ DFS_BIN="$DFS_BUILD/bin"
 
 DFS_PACKAGES=(build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   librocksdb-dev libssl-dev libboost-program-options-dev libspdlog-dev libgtest-dev libgmock-dev
-  libbenchmark-dev)
+  libbenchmark-dev ccache)
 
 log() { echo "dfs: $*" >&2; }
 die() { echo "dfs: error: $*" >&2; exit 1; }
