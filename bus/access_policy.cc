@@ -17,8 +17,10 @@ constexpr std::array<std::pair<Domain, std::string_view>, 6> kDomains = {{
 // Requests that change the cluster rather than files: admin only.
 bool admin_only(MsgType type) {
   // fsck walks any tree and names where every chunk is: an operator's tool.
+  // The keyring, even read, is who may reach the cluster and as what.
   return type == MsgType::kMemberChangeRequest || type == MsgType::kWorkerDrainRequest ||
-         type == MsgType::kFsckRequest;
+         type == MsgType::kFsckRequest || type == MsgType::kKeyChangeRequest ||
+         type == MsgType::kKeysRequest;
 }
 
 }  // namespace

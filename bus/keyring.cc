@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "bus/curve_keys.h"
@@ -151,6 +152,38 @@ const KeyEntry* Keyring::master_at(const std::string& endpoint) const {
 std::string Keyring::to_text() const {
   std::string out = "# ROLE NAME PUBLIC-KEY [groups=...] [endpoint=HOST:PORT]\n";
   for (const auto& e : entries_) out += e.to_line() + "\n";
+  return out;
+}
+
+Result<KeyEntry> parse_key_line(std::string_view line) {
+  auto ring = Keyring::parse(line, "keyring line");
+  if (!ring.is_ok()) return ring.status();
+  if (ring->entries().size() != 1) {
+    return invalid_argument("expected one line: ROLE NAME PUBLIC-KEY [groups=..] [endpoint=..]");
+  }
+  return ring->entries().front();
+}
+
+Keyring effective_keyring(const Keyring& file, const KeyringUpdate& log,
+                          std::vector<std::string>* skipped) {
+  std::set<std::string> revoked(log.revoked.begin(), log.revoked.end());
+  Keyring out;
+  for (const auto& e : file.entries()) {
+    if (!revoked.count(e.key)) (void)out.add(e);
+  }
+  for (const auto& line : log.added) {
+    auto e = parse_key_line(line);
+    Status s = e.status();
+    if (s.is_ok() && revoked.count(e->key)) continue;
+    if (const KeyEntry* had = s.is_ok() ? file.find(e->key) : nullptr) {
+      // A file key revoked and admitted again: the same line, nothing to say.
+      if (had->to_line() == e->to_line()) continue;
+      s = invalid_argument("the keyring file lists its key, as " +
+                           std::string(role_name(had->role)) + " " + had->name);
+    }
+    if (s.is_ok()) s = out.add(std::move(e).value());
+    if (!s.is_ok() && skipped) skipped->push_back("'" + line + "': " + s.message());
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bus/endpoints.h"
+#include "codec/messages.h"
 #include "codec/status.h"
 
 namespace dfs {
@@ -64,5 +65,17 @@ class Keyring {
   std::vector<KeyEntry> entries_;
   std::map<std::string, size_t> by_key_;
 };
+
+// One keyring line (a comment or blank line is an error here).
+Result<KeyEntry> parse_key_line(std::string_view line);
+
+// The keyring in force: the file's keys less those the log revoked, plus the
+// keys the log added. The file is the bootstrap (masters must know each
+// other before the log can commit anything); the log is how keys change
+// without editing every node's file. A log line whose key the file lists
+// already is skipped (the file's line stands), as is one that does not
+// parse; each skip is described in `skipped`, if given.
+Keyring effective_keyring(const Keyring& file, const KeyringUpdate& log,
+                          std::vector<std::string>* skipped = nullptr);
 
 }  // namespace dfs

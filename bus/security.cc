@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <set>
 #include <vector>
 
 #include "bus/warn_limiter.h"
@@ -65,7 +66,48 @@ void Security::reload_keyring_if_changed() {
     return;
   }
   spdlog::info("reread the keyring {}: {} keys", keyring_file_, ring->entries().size());
-  replace_keyring(std::make_shared<const Keyring>(std::move(ring).value()));
+  install(std::make_shared<const Keyring>(std::move(ring).value()), std::nullopt);
+}
+
+void Security::set_log_keys(const KeyringUpdate& log) {
+  if (!secure_) return;
+  {
+    std::lock_guard lock(mu_);
+    if (log.version <= log_keys_.version) return;
+  }
+  install(nullptr, log);
+}
+
+KeyringUpdate Security::log_keys() const {
+  std::lock_guard lock(mu_);
+  return log_keys_;
+}
+
+void Security::install(std::shared_ptr<const Keyring> file, std::optional<KeyringUpdate> log) {
+  std::set<std::string> lost;
+  std::vector<std::string> skipped;
+  {
+    std::lock_guard lock(mu_);
+    if (file) file_keyring_ = std::move(file);
+    if (log) {
+      if (log->version < log_keys_.version) return;  // overtaken while we waited
+      log_keys_ = std::move(*log);
+    }
+    auto ring = std::make_shared<const Keyring>(
+        effective_keyring(file_keyring_ ? *file_keyring_ : Keyring{}, log_keys_, &skipped));
+    if (keyring_) {
+      for (const auto& e : keyring_->entries()) {
+        if (!ring->find(e.key)) lost.insert(e.key);
+      }
+    }
+    keyring_ = std::move(ring);
+  }
+  for (const auto& why : skipped) spdlog::warn("keyring change not applied: {}", why);
+  if (lost.empty()) return;
+  removals_.fetch_add(1);
+  size_t cut = connections_.cut(lost);
+  spdlog::info("{} key{} left the keyring; {} open connection{} cut", lost.size(),
+               lost.size() == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
 }
 
 SecurityFlags security_flags_from_env() {
@@ -98,7 +140,7 @@ Status init_security(const SecurityFlags& flags, const std::string& who) {
   s.own_ = pair.value();
   s.keyring_file_ = flags.keyring_file;
   s.keyring_stamp_ = file_stamp(flags.keyring_file);
-  s.replace_keyring(std::make_shared<const Keyring>(std::move(ring).value()));
+  s.install(std::make_shared<const Keyring>(std::move(ring).value()), std::nullopt);
   return Status::ok();
 }
 
@@ -107,9 +149,9 @@ std::shared_ptr<const Keyring> Security::keyring() const {
   return keyring_;
 }
 
-void Security::replace_keyring(std::shared_ptr<const Keyring> ring) {
+std::shared_ptr<const Keyring> Security::file_keyring() const {
   std::lock_guard lock(mu_);
-  keyring_ = std::move(ring);
+  return file_keyring_;
 }
 
 Status Security::check_self(Role role, const std::string& name) const {
@@ -183,9 +225,12 @@ Status Security::authorize(const Envelope& env, Domain domain) const {
   if (!secure_) return Status::ok();
   auto who = sender(env);
   if (!who) {
+    // Admitted once, revoked since: its connection goes too.
+    ConnectionTable::cut_now(env.source_fd);
     return Status(Code::kPermissionDenied,
                   "key " + env.peer_key.substr(0, 8) + "... is not in the keyring (revoked?)");
   }
+  connections_.record(env.source_fd, env.peer_key);
   return may_send(*who, domain, env.header.type);
 }
 

@@ -22,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "bus/access_policy.h"
+#include "bus/connection_table.h"
 #include "bus/curve_keys.h"
 #include "bus/keyring.h"
 #include "bus/wire.h"
@@ -50,11 +51,21 @@ class Security {
   // Whether this process's own key is in the keyring as `role` `name`, so
   // its peers will let it in (always true in insecure mode).
   Status check_self(Role role, const std::string& name) const;
-  // Swaps in a new keyring: later handshakes and messages are checked against it.
-  void replace_keyring(std::shared_ptr<const Keyring> ring);
+  // The keyring file as last read, without the log's changes.
+  std::shared_ptr<const Keyring> file_keyring() const;
   // Rereads the keyring file if it changed since the last look (its size or
   // mtime); a file that no longer parses is reported and the old keyring kept.
   void reload_keyring_if_changed();
+  // Takes in the keyring changes made through the log (one older than those
+  // held is ignored): later handshakes and messages are checked against the
+  // file and the log together (effective_keyring), and the open
+  // connections of every key no longer listed are cut.
+  void set_log_keys(const KeyringUpdate& log);
+  KeyringUpdate log_keys() const;
+  // How many times a key left the keyring: a server that must close
+  // connections it cannot cut one by one (a PUB's subscribers) rebinds when
+  // this moves.
+  uint64_t removals() const { return removals_.load(); }
 
   // The key the master whose api is at `endpoint` presents ("" when insecure).
   Result<std::string> master_key(const std::string& endpoint) const;
@@ -74,7 +85,8 @@ class Security {
   // masters are the superuser), or the superuser in insecure mode, where
   // nobody is told apart.
   Caller caller(const Envelope& env) const;
-  // Whether `env` may be taken on `domain` (always, in insecure mode).
+  // Whether `env` may be taken on `domain` (always, in insecure mode). A
+  // message from a key the keyring does not list gets its connection cut.
   Status authorize(const Envelope& env, Domain domain) const;
   // Whether `env` came from a key listed under `name`: a worker or master
   // speaks only for itself (always true in insecure mode).
@@ -86,8 +98,15 @@ class Security {
   KeyPair own_;
   std::string keyring_file_;
   std::string keyring_stamp_;  // size and mtime of the file last read
+  // Recomputes the keyring in force from the file's and the log's, and cuts
+  // the connections of the keys it lost.
+  void install(std::shared_ptr<const Keyring> file, std::optional<KeyringUpdate> log);
   mutable std::mutex mu_;
-  std::shared_ptr<const Keyring> keyring_;
+  std::shared_ptr<const Keyring> file_keyring_;
+  KeyringUpdate log_keys_;
+  std::shared_ptr<const Keyring> keyring_;  // in force: the file's and the log's
+  mutable ConnectionTable connections_;
+  std::atomic<uint64_t> removals_{0};
 };
 
 // Never initialised means insecure: unit tests that run servers in-process.

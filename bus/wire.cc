@@ -59,7 +59,10 @@ Status recv_envelope(zmq::socket_t& socket, Framing framing, Envelope* out) {
   if (frames.size() > i) {
     // On a CURVE socket, the key the ZAP handler admitted this peer with.
     const char* key = zmq_msg_gets(frames[i].handle(), "User-Id");
-    if (key) out->peer_key = key;
+    if (key) {
+      out->peer_key = key;
+      out->source_fd = zmq_msg_get(frames[i].handle(), ZMQ_SRCFD);
+    }
   }
   if (frames.size() < i + 2) {
     return protocol_error("message has " + std::to_string(frames.size() - i) +

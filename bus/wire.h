@@ -22,6 +22,7 @@ struct Envelope {
   std::string routing_id;  // ROUTER sockets only
   std::string topic;       // PUB/SUB only
   std::string peer_key;    // received on a CURVE server socket: the sender's public key (Z85)
+  int source_fd = -1;      // with peer_key: the connection's descriptor (bus/connection_table.h)
   Header header;
   std::string body;
   std::vector<zmq::message_t> data;

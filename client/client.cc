@@ -77,6 +77,20 @@ Status Client::drain_worker(const std::string& id, bool draining) {
   return r.is_ok() ? Status::ok() : r.status();
 }
 
+Result<KeysReply> Client::keys() {
+  return master_.call<KeysRequest, KeysReply>(KeysRequest{options_.stale});
+}
+
+Status Client::add_key(const std::string& line) {
+  auto r = master_.call<KeyChangeRequest, OkReply>(KeyChangeRequest{"add", line, "", {}});
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
+Status Client::revoke_key(const std::string& key) {
+  auto r = master_.call<KeyChangeRequest, OkReply>(KeyChangeRequest{"revoke", "", key, {}});
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
 Result<FsckReply> Client::fsck(const std::string& path) {
   auto r = master_.call<FsckRequest, FsckReply>(FsckRequest{path, options_.stale});
   if (!r.is_ok()) return about_path(path, r.status());

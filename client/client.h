@@ -74,6 +74,10 @@ class Client {
   Result<MembersReply> members();
   // Starts (draining) or undoes the decommission of worker `id`.
   Status drain_worker(const std::string& id, bool draining);
+  // dfs admin keys: the keyring in force, and changes to it through the log.
+  Result<KeysReply> keys();
+  Status add_key(const std::string& line);
+  Status revoke_key(const std::string& key);
   // op "add" (endpoint; id 0 lets the leader choose), "remove" or "transfer" (id).
   Result<MemberChangeReply> change_member(const std::string& op, uint64_t id,
                                           const std::string& endpoint);

@@ -255,4 +255,22 @@ struct SetAttrCmd {
   Status validate() const;
 };
 
+// Admits the key of keyring line `line` (dfs admin keys add). Refused if
+// the log has the key already; a key revoked before is admitted again.
+struct KeyAddCmd {
+  static constexpr MsgType kType = MsgType::kKeyAddCmd;
+  std::string line;
+  DFS_MSGPACK_MAP(line);
+  Status validate() const;
+};
+
+// Refuses public key `key` from now on, wherever it is listed (dfs admin
+// keys revoke).
+struct KeyRevokeCmd {
+  static constexpr MsgType kType = MsgType::kKeyRevokeCmd;
+  std::string key;
+  DFS_MSGPACK_MAP(key);
+  Status validate() const;
+};
+
 }  // namespace dfs

@@ -554,4 +554,42 @@ Status ReplicaDroppedCmd::validate() const {
   return Status::ok();
 }
 
+namespace {
+// One line of a keyring, not yet parsed (bus/keyring.h does that): bounded
+// and a single line.
+Status check_key_line(const std::string& line) {
+  if (line.empty() || line.size() > kMaxKeyLineBytes) return invalid_argument("bad keyring line");
+  if (line.find_first_of("\n\r", 0) != std::string::npos || line.find('\0') != std::string::npos) {
+    return invalid_argument("a keyring line is one line");
+  }
+  return Status::ok();
+}
+Status check_public_key(const std::string& key) {
+  return is_z85_text(key) ? Status::ok() : invalid_argument("not a Z85 public key");
+}
+}  // namespace
+
+Status KeyringUpdate::validate() const {
+  if (added.size() > kMaxLogKeys || revoked.size() > kMaxLogKeys) {
+    return invalid_argument("too many keys");
+  }
+  for (const auto& line : added) DFS_RETURN_IF_ERROR(check_key_line(line));
+  for (const auto& key : revoked) DFS_RETURN_IF_ERROR(check_public_key(key));
+  return Status::ok();
+}
+
+Status KeyChangeRequest::validate() const {
+  if (op == "add") return check_key_line(line);
+  if (op == "revoke") return check_public_key(key);
+  return invalid_argument("key change '" + op + "' is not add or revoke");
+}
+
+Status KeysReply::validate() const {
+  if (keys.size() > 2 * kMaxLogKeys + 100000) return invalid_argument("too many keys");
+  return Status::ok();
+}
+
+Status KeyAddCmd::validate() const { return check_key_line(line); }
+Status KeyRevokeCmd::validate() const { return check_public_key(key); }
+
 }  // namespace dfs

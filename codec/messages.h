@@ -30,6 +30,9 @@ inline constexpr uint32_t kMaxReplication = 16;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxIdsPerMessage = 100000;
+// Keys the log may add or revoke, and the length of one keyring line.
+inline constexpr size_t kMaxLogKeys = 10000;
+inline constexpr size_t kMaxKeyLineBytes = 4096;
 
 // Entry kinds in the namespace.
 enum class EntryKind : uint8_t { kFile = 1, kDirectory = 2 };
@@ -111,8 +114,9 @@ struct WorkerInfo {
   // them (-1 when the answering master is not the leader): a draining worker
   // is safe to stop once this is 0.
   int64_t recorded_chunks = -1;
+  uint64_t keys_version = 0;  // as its latest heartbeat says (Heartbeat)
   DFS_MSGPACK_MAP(id, endpoint, capacity, used, chunk_count, state, silent_ms, fs_id, fs_size,
-                  fs_free, writes, copies, draining, recorded_chunks);
+                  fs_free, writes, copies, draining, recorded_chunks, keys_version);
   Status validate() const;
   // Decommissioned and holding nothing the cluster needs.
   bool safe_to_stop() const { return draining && recorded_chunks == 0; }
@@ -234,6 +238,56 @@ struct SetAttrRequest {
   std::string group;           // "" unchanged
   RequestSession session;
   DFS_MSGPACK_MAP(path, mode, owner, group, session);
+  Status validate() const;
+};
+
+// The keyring's changes made through the log (dfs admin keys), as of log
+// index `version`: keyring lines added (bus/keyring.h has the format) and
+// public keys revoked, whether the key came from a keyring file or the log.
+// The masters' replicated state; the leader also publishes it to workers on
+// the jobs topic "keys.ring", when it changes and every 30 s.
+struct KeyringUpdate {
+  static constexpr MsgType kType = MsgType::kKeyringUpdate;
+  uint64_t version = 0;
+  std::vector<std::string> added;
+  std::vector<std::string> revoked;
+  DFS_MSGPACK_MAP(version, added, revoked);
+  Status validate() const;
+};
+
+// dfs admin keys add | revoke. op "add": `line` is a keyring line
+// ("ROLE NAME KEY [groups=..] [endpoint=..]"); op "revoke": `key` is the
+// public key to refuse from now on. Answered once applied.
+struct KeyChangeRequest {
+  static constexpr MsgType kType = MsgType::kKeyChangeRequest;
+  std::string op;
+  std::string line;
+  std::string key;
+  RequestSession session;
+  DFS_MSGPACK_MAP(op, line, key, session);
+  Status validate() const;
+};
+
+// dfs admin keys list: the keyring the answering master goes by.
+struct KeysRequest {
+  static constexpr MsgType kType = MsgType::kKeysRequest;
+  bool stale = false;
+  DFS_MSGPACK_MAP(stale);
+  Status validate() const { return Status::ok(); }
+};
+
+struct KeyListing {
+  std::string line;    // as in a keyring file
+  std::string source;  // "file" or "log"
+  bool revoked = false;
+  DFS_MSGPACK_MAP(line, source, revoked);
+};
+
+struct KeysReply {
+  static constexpr MsgType kType = MsgType::kKeysReply;
+  uint64_t version = 0;  // the log's KeyringUpdate version
+  std::vector<KeyListing> keys;
+  DFS_MSGPACK_MAP(version, keys);
   Status validate() const;
 };
 
@@ -593,8 +647,11 @@ struct Heartbeat {
   uint32_t writes = 0;
   uint32_t copies = 0;
   std::string key;  // its CURVE public key; must be the key it sent this with
+  // The KeyringUpdate version it has taken in: a key added through the log
+  // is usable against this worker once this reaches that change's version.
+  uint64_t keys_version = 0;
   DFS_MSGPACK_MAP(worker_id, endpoint, pipeline, capacity, used, chunk_count, sequence, deleted,
-                  bad, fs_id, fs_size, fs_free, writes, copies, key);
+                  bad, fs_id, fs_size, fs_free, writes, copies, key, keys_version);
   Status validate() const;
 };
 

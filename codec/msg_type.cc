@@ -114,6 +114,18 @@ std::string_view msg_type_name(MsgType type) {
       return "SetAttrRequest";
     case MsgType::kSetAttrCmd:
       return "SetAttrCmd";
+    case MsgType::kKeyChangeRequest:
+      return "KeyChangeRequest";
+    case MsgType::kKeysRequest:
+      return "KeysRequest";
+    case MsgType::kKeysReply:
+      return "KeysReply";
+    case MsgType::kKeyringUpdate:
+      return "KeyringUpdate";
+    case MsgType::kKeyAddCmd:
+      return "KeyAddCmd";
+    case MsgType::kKeyRevokeCmd:
+      return "KeyRevokeCmd";
     case MsgType::kMembersRequest:
       return "MembersRequest";
     case MsgType::kMembersReply:

@@ -40,6 +40,10 @@ enum class MsgType : uint16_t {
   kWorkerDrainRequest = 54,
   // Client -> master: an entry's mode, owner or group (chmod, chown).
   kSetAttrRequest = 55,
+  // Admin -> master: the keyring's changes through the log (dfs admin keys).
+  kKeyChangeRequest = 56,
+  kKeysRequest = 57,
+  kKeysReply = 58,
   // Client -> worker data.
   kWriteChunkFrame = 40,
   kWriteChunkAck = 41,
@@ -56,6 +60,7 @@ enum class MsgType : uint16_t {
   kChunkReport = 63,
   kReplicateChunkJob = 64,
   kReplicateChunkDone = 65,
+  kKeyringUpdate = 66,
   // Masters' Raft group.
   kRaftMessage = 120,
   kSnapshotFileRequest = 121,
@@ -80,6 +85,8 @@ enum class MsgType : uint16_t {
   kReplicaDroppedCmd = 116,
   kWorkerDrainCmd = 117,
   kSetAttrCmd = 118,
+  kKeyAddCmd = 119,
+  kKeyRevokeCmd = 123,  // 120-122 are the Raft transport's
 };
 
 bool is_known_msg_type(uint16_t value);

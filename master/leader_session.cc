@@ -474,4 +474,10 @@ void LeaderSession::publish(ClusterEvent event) {
   outbox_.push_back(std::move(env));
 }
 
+void LeaderSession::publish_keys(const KeyringUpdate& keys) {
+  Envelope env = make_envelope(keys);
+  env.topic = "keys.ring";
+  outbox_.push_back(std::move(env));
+}
+
 }  // namespace dfs

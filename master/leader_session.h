@@ -93,6 +93,8 @@ class LeaderSession {
   void publish(ClusterEvent event);
   uint64_t event_epoch() const { return epoch_; }
   uint64_t event_sequence() const { return event_seq_; }
+  // Queues the keyring's log changes for workers (topic "keys.ring").
+  void publish_keys(const KeyringUpdate& keys);
   // Messages to publish on the jobs PUB since the last call (topic set).
   std::vector<Envelope> take_outbox() { return std::exchange(outbox_, {}); }
 

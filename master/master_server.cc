@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "bus/connection_watch.h"
 #include "bus/dialer.h"
@@ -150,6 +151,33 @@ Status MasterServer::run() {
                                           std::to_string(listen.port) + "-" +
                                           std::to_string(listen.port + 3) + "): " + e.what());
   }
+  // A PUB's subscribers cannot be cut one by one: when a key leaves the
+  // keyring the jobs socket is bound afresh, which closes every connection
+  // to it. Subscribers still listed redial at once (their jobs are sent
+  // again); a removed one is refused.
+  const std::string jobs_endpoint = jobs.get(zmq::sockopt::last_endpoint);
+  uint64_t removals_seen = process_security().removals();
+  auto rebind_jobs = [&]() -> Status {
+    try {
+      jobs.unbind(jobs_endpoint);
+    } catch (const zmq::error_t& e) {
+      return Status(Code::kInternal, std::string("cannot unbind the jobs socket: ") + e.what());
+    }
+    // The listener closes on libzmq's I/O thread: the port is free soon after.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      try {
+        jobs.bind(jobs_endpoint);
+        return Status::ok();
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EADDRINUSE || std::chrono::steady_clock::now() >= deadline) {
+          return Status(Code::kUnavailable,
+                        "cannot bind the jobs socket " + jobs_endpoint + " again: " + e.what());
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
   spdlog::info("master {} (node {} of {}) serving on {} (events {}, jobs {})", config_.node_id,
                config_.node_id, config_.members.size(), listen.tcp(), events_at.tcp(),
                jobs_at.tcp());
@@ -261,6 +289,11 @@ Status MasterServer::run() {
       }
       for (auto& [id, link] : peers_out) link->redial_refused(now);
       service_->tick(now);
+      if (uint64_t removals = security.removals(); removals != removals_seen) {
+        removals_seen = removals;
+        DFS_RETURN_IF_ERROR(rebind_jobs());
+        spdlog::info("jobs socket bound afresh: a key left the keyring");
+      }
       next_tick = now + std::chrono::milliseconds(200);
     }
     log_->pump(*service_, send_peer, now);

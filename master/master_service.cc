@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "bus/security.h"
 #include "codec/path.h"
 #include "master/faults.h"
+#include "master/key_changes.h"
 
 namespace dfs {
 namespace {
@@ -22,6 +24,7 @@ bool is_read(MsgType type) {
     case MsgType::kFsckRequest:
     case MsgType::kClusterStatusRequest:
     case MsgType::kMembersRequest:
+    case MsgType::kKeysRequest:
       return true;
     default:
       return false;
@@ -42,6 +45,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kMemberChangeRequest:
     case MsgType::kWorkerDrainRequest:
     case MsgType::kSetAttrRequest:
+    case MsgType::kKeyChangeRequest:
       return true;
     default:
       return false;
@@ -93,7 +97,9 @@ MasterService::MasterService(MasterOptions options, std::unique_ptr<Namespace> n
       ns_(std::move(ns)),
       log_(log),
       registry_(options_.registry),
-      pending_(options_.max_pending) {}
+      pending_(options_.max_pending) {
+  take_in_keys(Clock::now());  // a key the log revoked is refused from the start
+}
 
 MasterService::Held MasterService::hold(const Envelope& request, Clock::time_point now) {
   return Held{request.routing_id, request.header, request.body, now,
@@ -196,6 +202,7 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
   env.header = request.header;
   env.body = request.body;
   auto cmd = request.header.type == MsgType::kMemberChangeRequest ? plan_member_change(request.body)
+             : request.header.type == MsgType::kKeyChangeRequest  ? plan_key_change(request.body)
                                                                   : session_->plan(env, now);
   if (cmd.is_ok()) cmd->caller = request.caller;
   if (!cmd.is_ok()) {
@@ -267,6 +274,51 @@ Result<Command> MasterService::plan_member_change(const std::string& body) {
   return make_command(cmd, wall_clock_ms(), req->session);
 }
 
+Result<Command> MasterService::plan_key_change(const std::string& body) {
+  auto req = decode<KeyChangeRequest>(body);
+  if (!req.is_ok()) return req.status();
+  const Security& security = process_security();
+  if (!security.secure()) {
+    return invalid_argument("this cluster runs with --insecure: it has no keyring to change");
+  }
+  std::set<std::string> members;
+  for (const auto& m : log_->members(Clock::now())) members.insert("m" + std::to_string(m.id));
+  auto ring = security.keyring();
+  return dfs::plan_key_change(req.value(), ring ? *ring : Keyring{}, members, wall_clock_ms());
+}
+
+Result<KeysReply> MasterService::keys() const {
+  const Security& security = process_security();
+  if (!security.secure()) {
+    return invalid_argument("this cluster runs with --insecure: it has no keyring");
+  }
+  const KeyringUpdate& log = ns_->log_keys();
+  std::set<std::string> revoked(log.revoked.begin(), log.revoked.end());
+  KeysReply rep;
+  rep.version = log.version;
+  if (auto file = security.file_keyring()) {
+    for (const auto& e : file->entries()) {
+      rep.keys.push_back(KeyListing{e.to_line(), "file", revoked.count(e.key) > 0});
+    }
+  }
+  for (const auto& line : log.added) rep.keys.push_back(KeyListing{line, "log", false});
+  return rep;
+}
+
+void MasterService::take_in_keys(Clock::time_point now) {
+  const KeyringUpdate& keys = ns_->log_keys();
+  bool changed = keys.version != keys_taken_in_;
+  if (changed) {
+    process_security().set_log_keys(keys);
+    keys_taken_in_ = keys.version;
+  }
+  // Workers that missed a change (or started since) have it within 30 s.
+  if (session_ && (changed || now >= next_keys_publish_)) {
+    session_->publish_keys(keys);
+    next_keys_publish_ = now + std::chrono::seconds(30);
+  }
+}
+
 void MasterService::answer(const Held& to, Outcome out) {
   if (!out.status.is_ok()) {
     reply_error(to, out.status);
@@ -311,6 +363,9 @@ void MasterService::restore(const std::function<std::unique_ptr<Namespace>()>& r
 
 void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view data) {
   Outcome out = ns_->apply_entry(index, data);
+  // Before the change is answered: a key added is admitted from the moment
+  // its admin hears so.
+  take_in_keys(Clock::now());
   if (session_) session_->on_applied(out);
   std::vector<PendingRequests::Waiter> lost;
   auto waiter = pending_.take(index, term, &lost);
@@ -343,6 +398,7 @@ void MasterService::on_role(bool leader, const std::string& leader_api, Clock::t
     announced_masters_.clear();
     session_ = std::make_unique<LeaderSession>(options_, *ns_, registry_, now);
     session_->publish(ClusterEvent{"leader.elected", options_.id, "", 0, 0});
+    next_keys_publish_ = now;  // workers hear the keyring from the new leader at once
     return;
   }
   if (leader || !session_) return;
@@ -371,6 +427,12 @@ void MasterService::on_heartbeat(const Heartbeat& hb, Clock::time_point now) {
   }
   for (const auto& cmd : session_->on_heartbeat(hb, now)) propose_own(cmd);
   if (!parked_.empty()) retry_parked(now);
+  // A worker behind on the keyring (restarted, or it missed a publication)
+  // is sent it again, at most once a second.
+  if (hb.keys_version < ns_->log_keys().version && now >= next_keys_resend_) {
+    session_->publish_keys(ns_->log_keys());
+    next_keys_resend_ = now + std::chrono::seconds(1);
+  }
 }
 
 void MasterService::on_chunk_report(const ChunkReport& report, Clock::time_point now) {
@@ -399,6 +461,7 @@ void MasterService::tick(Clock::time_point now) {
       next_masters_event_ = now + std::chrono::seconds(5);
     }
   }
+  take_in_keys(now);
   if (session_) {
     for (const auto& cmd : session_->tick(now)) propose_own(cmd);
   } else {
@@ -444,6 +507,9 @@ void MasterService::serve_read(const Held& request, Clock::time_point now) {
       out = serve<ClusterStatusRequest>(request.body, [&](const ClusterStatusRequest&) {
         return Result<ClusterStatusReply>(cluster_status(now));
       });
+      break;
+    case MsgType::kKeysRequest:
+      out = serve<KeysRequest>(request.body, [&](const KeysRequest&) { return keys(); });
       break;
     case MsgType::kMembersRequest:
       out = serve<MembersRequest>(request.body, [&](const MembersRequest&) {

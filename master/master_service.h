@@ -86,6 +86,11 @@ class MasterService {
   // A membership add or remove as a command: the leader's RaftLog makes the
   // Raft membership follow what the namespace records.
   Result<Command> plan_member_change(const std::string& body);
+  Result<Command> plan_key_change(const std::string& body);
+  Result<KeysReply> keys() const;
+  // Hands the log's keyring changes to this process's security when they
+  // changed, and (leading) publishes them to workers, then and every 30 s.
+  void take_in_keys(Clock::time_point now);
 
   Result<StatReply> stat(const StatRequest& req, const Caller& who);
   Result<ListReply> list(const ListRequest& req, const Caller& who);
@@ -110,6 +115,9 @@ class MasterService {
   std::function<void(ClusterStatusReply*)> log_status_;
   std::string announced_masters_;  // the member list last published on event.masters
   Clock::time_point next_masters_event_{};
+  uint64_t keys_taken_in_ = 0;  // the log keys' version last handed to security
+  Clock::time_point next_keys_publish_{};
+  Clock::time_point next_keys_resend_{};
 };
 
 }  // namespace dfs

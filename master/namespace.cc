@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bus/keyring.h"
 #include "codec/codec.h"
 #include "codec/path.h"
 #include "master/keys.h"
@@ -24,6 +25,8 @@ const char kDirsKey[] = "dirs";
 const char kUploadsKey[] = "uploads";
 // The root directory's inode, once its owner, group or mode was set.
 const char kRootKey[] = "root";
+// The keyring's changes made through the log: a KeyringUpdate.
+const char kLogKeysKey[] = "log_keys";
 
 // Commands a user's request becomes; every other one the leader makes for
 // itself or for admin, and a caller without privilege never runs.
@@ -119,6 +122,10 @@ Status Namespace::load_counters() {
     if (rec.draining) draining_.insert(rec.id);
   }
   if (!w->status().ok()) return from_rocks(w->status(), "read workers");
+  log_keys_ = KeyringUpdate{};
+  if (auto v = store_->get(store_->meta(), kLogKeysKey)) {
+    log_keys_ = decode_stored<KeyringUpdate>(*v, "log keys");
+  }
   return load_root();
 }
 
@@ -539,7 +546,14 @@ Outcome Namespace::apply(uint64_t index, const Command& cmd) {
     out = replayed(*prior, session.seq);
   } else {
     const Counters saved = counters_;
+    new_keys_.reset();
     out = run(cmd, &batch);
+    if (out.status.is_ok() && new_keys_) {
+      new_keys_->version = index;
+      batch.Put(store_->meta(), kLogKeysKey, encode(*new_keys_));
+      log_keys_ = std::move(*new_keys_);
+    }
+    new_keys_.reset();
     Code code = out.status.code();
     if (code == Code::kCorruption || code == Code::kIoError) {
       fatal_state("applying log entry " + std::to_string(index) + " (" +
@@ -676,6 +690,14 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
     case MsgType::kReplicaDroppedCmd:
       with(std::type_identity<ReplicaDroppedCmd>{},
            [&](const ReplicaDroppedCmd& c) { return apply_replica_dropped(c, batch, &out); });
+      break;
+    case MsgType::kKeyAddCmd:
+      with(std::type_identity<KeyAddCmd>{},
+           [&](const KeyAddCmd& c) { return apply_key_add(c, &out); });
+      break;
+    case MsgType::kKeyRevokeCmd:
+      with(std::type_identity<KeyRevokeCmd>{},
+           [&](const KeyRevokeCmd& c) { return apply_key_revoke(c, &out); });
       break;
     default:
       out.status = protocol_error("not a command: " + std::string(msg_type_name(cmd.msg_type())));
@@ -1031,6 +1053,51 @@ Status Namespace::apply_worker_drain(const WorkerDrainCmd& cmd, rocksdb::WriteBa
   }
   out->event = ClusterEvent{cmd.draining ? "worker.draining" : "worker.recommissioned",
                             cmd.worker_id, "", 0, 0};
+  return Status::ok();
+}
+
+Status Namespace::apply_key_add(const KeyAddCmd& cmd, Outcome* out) {
+  auto entry = parse_key_line(cmd.line);
+  if (!entry.is_ok()) return entry.status();
+  KeyringUpdate keys = log_keys_;
+  for (const auto& line : keys.added) {
+    auto e = parse_key_line(line);
+    if (e.is_ok() && e->key == entry->key) {
+      return Status(Code::kAlreadyExists, "the key is in the keyring already, as " +
+                                              std::string(role_name(e->role)) + " " + e->name);
+    }
+  }
+  if (keys.added.size() >= kMaxLogKeys) {
+    return invalid_argument("the log holds " + std::to_string(keys.added.size()) +
+                            " keys already; list more in the keyring file");
+  }
+  // A key revoked before is admitted again.
+  std::erase(keys.revoked, entry->key);
+  keys.added.push_back(entry->to_line());
+  new_keys_ = std::move(keys);
+  out->event = ClusterEvent{"key.added", entry->name, std::string(role_name(entry->role)), 0, 0};
+  return Status::ok();
+}
+
+Status Namespace::apply_key_revoke(const KeyRevokeCmd& cmd, Outcome* out) {
+  KeyringUpdate keys = log_keys_;
+  std::string name;
+  std::erase_if(keys.added, [&](const std::string& line) {
+    auto e = parse_key_line(line);
+    bool match = e.is_ok() && e->key == cmd.key;
+    if (match) name = e->name;
+    return match;
+  });
+  if (std::find(keys.revoked.begin(), keys.revoked.end(), cmd.key) != keys.revoked.end()) {
+    return Status::ok();  // revoked already: a repeat changes nothing
+  }
+  if (keys.revoked.size() >= kMaxLogKeys) {
+    return invalid_argument("the log holds " + std::to_string(keys.revoked.size()) +
+                            " revoked keys already; take them out of the keyring file");
+  }
+  keys.revoked.push_back(cmd.key);
+  new_keys_ = std::move(keys);
+  out->event = ClusterEvent{"key.revoked", name, cmd.key.substr(0, 8) + "...", 0, 0};
   return Status::ok();
 }
 

@@ -163,6 +163,9 @@ class Namespace {
   std::optional<WorkerAddr> worker(const std::string& id) const;
   // Workers being decommissioned (WorkerDrainCmd), kept in memory.
   const std::set<std::string>& draining() const { return draining_; }
+  // The keyring's changes made through the log (KeyAddCmd, KeyRevokeCmd),
+  // versioned by the index of the latest.
+  const KeyringUpdate& log_keys() const { return log_keys_; }
   bool is_draining(const std::string& id) const { return draining_.count(id) > 0; }
   // Whether an upload was last active before `upload_cutoff_ms`, or a
   // client's exactly-once record before `session_cutoff_ms`.
@@ -262,6 +265,10 @@ class Namespace {
   Status apply_member_change(const MemberChangeCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_register_worker(const RegisterWorkerCmd& cmd, rocksdb::WriteBatch* batch);
   Status apply_worker_drain(const WorkerDrainCmd& cmd, rocksdb::WriteBatch* batch, Outcome* out);
+  // Leave the changed keyring in new_keys_, which apply() stores and takes
+  // in once the entry's index is known.
+  Status apply_key_add(const KeyAddCmd& cmd, Outcome* out);
+  Status apply_key_revoke(const KeyRevokeCmd& cmd, Outcome* out);
   // Removes the upload; its allocated chunks not in `keep` become garbage.
   void drop_upload(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record,
                    const std::vector<ChunkInfo>& keep, Outcome* out);
@@ -314,7 +321,9 @@ class Namespace {
   bool legacy_counters_ = false;              // stored one key each, as older stores did
   std::map<uint64_t, MemberRecord> members_;  // a copy of what is stored, kept in step
   std::set<std::string> draining_;            // the same, of the workers' drain flags
-  Inode root_;  // the root directory: its id, and its owner, group and mode once set
+  Inode root_;              // the root directory: its id, and its owner, group and mode once set
+  KeyringUpdate log_keys_;  // a copy of what is stored
+  std::optional<KeyringUpdate> new_keys_;  // set by the command being applied
 };
 
 }  // namespace dfs

@@ -137,6 +137,7 @@ std::vector<WorkerInfo> WorkerRegistry::snapshot(Clock::time_point now) const {
     w.fs_free = e.last.fs_free;
     w.writes = e.last.writes;
     w.copies = e.last.copies;
+    w.keys_version = e.last.keys_version;
     out.push_back(w);
   }
   return out;

@@ -8,6 +8,10 @@
 //   security_probe --type dealer|push|pub|sub --connect tcp://H:P
 //       [--server-key Z85] [--key FILE | --new-key] [--send KIND] [--wait-ms N]
 //       [--repeat N --interval-ms M]   (send N times on the one connection)
+//       [--watch-ms N]   then watch the connection for N ms, and print
+//                        connection: cut          each time the server closed it
+//                        redial: ok | refused (<why>)   for the handshake after;
+//                        watching ends with a refused redial
 // KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read,
 // read:CHUNK-ID.
 #include <zmq.h>
@@ -79,7 +83,8 @@ int run(int argc, char** argv) {
       "send", po::value<std::string>()->default_value(""), "")(
       "wait-ms", po::value<int>()->default_value(3000), "")(
       "repeat", po::value<int>()->default_value(1), "")("interval-ms",
-                                                        po::value<int>()->default_value(200), "");
+                                                        po::value<int>()->default_value(200), "")(
+      "watch-ms", po::value<int>()->default_value(0), "");
   po::variables_map vm;
   po::store(po::parse_command_line(argc, argv, desc), vm);
   po::notify(vm);
@@ -116,28 +121,34 @@ int run(int argc, char** argv) {
   mon.connect("inproc://probe-monitor");
   s.connect(vm["connect"].as<std::string>());
 
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(vm["wait-ms"].as<int>());
-  std::string outcome = "none";
-  while (outcome == "none" && std::chrono::steady_clock::now() < deadline) {
-    zmq::pollitem_t item{mon.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
-    zmq::message_t event, address;
-    if (!mon.recv(event, zmq::recv_flags::dontwait)) continue;
-    if (event.more()) (void)mon.recv(address);
-    uint16_t id = 0;
-    uint32_t value = 0;
-    std::memcpy(&id, event.data(), 2);
-    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
-    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) outcome = "ok";
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-      outcome = "refused (auth " + std::to_string(value) + ")";
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-      outcome = "refused (protocol " + std::to_string(value) + ")";
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) outcome = "refused (no detail)";
-    if (id == ZMQ_EVENT_DISCONNECTED) outcome = "refused (disconnected)";
-  }
+  // The next handshake's outcome (or a disconnection), "none" if nothing
+  // happened within `ms`.
+  auto next_outcome = [&](int ms) -> std::string {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      zmq::pollitem_t item{mon.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      zmq::message_t event, address;
+      if (!mon.recv(event, zmq::recv_flags::dontwait)) continue;
+      if (event.more()) (void)mon.recv(address);
+      uint16_t id = 0;
+      uint32_t value = 0;
+      std::memcpy(&id, event.data(), 2);
+      std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+      if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) return "ok";
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return "refused (auth " + std::to_string(value) + ")";
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+        return "refused (protocol " + std::to_string(value) + ")";
+      }
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) return "refused (no detail)";
+      if (id == ZMQ_EVENT_DISCONNECTED) return "refused (disconnected)";
+    }
+    return "none";
+  };
+  std::string outcome = next_outcome(vm["wait-ms"].as<int>());
   std::printf("handshake: %s\n", outcome.c_str());
+  std::fflush(stdout);
   std::string kind = vm["send"].as<std::string>();
   int repeat = std::max(1, vm["repeat"].as<int>());
   if (outcome == "ok" && !kind.empty()) {
@@ -165,6 +176,31 @@ int run(int argc, char** argv) {
         std::printf("reply: none\n");
       }
       std::fflush(stdout);
+    }
+  }
+  if (outcome == "ok" && vm["watch-ms"].as<int>() > 0) {
+    // Held open until the server cuts it (a revoked key), then redialled.
+    auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(vm["watch-ms"].as<int>());
+    auto left = [&] {
+      return static_cast<int>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(until -
+                                                                   std::chrono::steady_clock::now())
+                 .count()));
+    };
+    // Each cut, and how the redial after it went, until one is refused.
+    for (;;) {
+      std::string cut = next_outcome(left());
+      if (cut != "refused (disconnected)") {
+        std::printf("connection: %s\n", cut == "none" ? "open" : cut.c_str());
+        break;
+      }
+      std::printf("connection: cut\n");
+      std::fflush(stdout);
+      std::string redial = next_outcome(left());
+      std::printf("redial: %s\n", redial.c_str());
+      std::fflush(stdout);
+      if (redial != "ok") break;
     }
   }
   zmq_socket_monitor(s.handle(), nullptr, 0);

@@ -60,6 +60,7 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub, size_t copies) {
   hb.endpoint = config_.listen.tcp();
   hb.pipeline = config_.pipeline.tcp();
   hb.key = process_security().own().public_key;
+  hb.keys_version = process_security().log_keys().version;
   hb.capacity = store_->capacity();
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
@@ -378,6 +379,7 @@ Status WorkerServer::run() {
     zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
     jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
     jobs.set(zmq::sockopt::subscribe, "event.masters");
+    jobs.set(zmq::sockopt::subscribe, "keys.ring");
     return jobs;
   });
   {
@@ -505,6 +507,15 @@ Status WorkerServer::run() {
           copier.submit(job.value());
         } else if (!job.is_ok()) {
           spdlog::warn("dropping a bad repair job: {}", job.status().to_string());
+        }
+      } else if (s.is_ok() && env.header.type == MsgType::kKeyringUpdate) {
+        // Only masters may bind the jobs socket we dialled (we checked its
+        // key); the newest version wins, so a deposed leader's is ignored.
+        auto keys = decode<KeyringUpdate>(env.body);
+        if (keys.is_ok()) {
+          process_security().set_log_keys(keys.value());
+        } else {
+          spdlog::warn("dropping a bad keyring update: {}", keys.status().to_string());
         }
       } else if (s.is_ok() && env.header.type == MsgType::kClusterEvent) {
         auto event = decode<ClusterEvent>(env.body);

@@ -31,6 +31,15 @@ int fail(const std::string& what, const Status& s);
 // Normalizes a user-typed remote path; prints an error on failure.
 bool remote_path(const std::string& input, std::string* out);
 
+// dfs admin keys list|add|revoke (args start at the operation).
+struct KeysFlags {
+  bool json = false;
+  std::string groups;    // add: groups=...
+  std::string endpoint;  // add, a master: its api
+  int wait_s = 10;       // seconds to wait for every live worker to take the change in
+};
+int admin_keys(Context& ctx, const std::vector<std::string>& args, const KeysFlags& flags);
+
 int cmd_put(Context& ctx);
 int cmd_get(Context& ctx);
 int cmd_cat(Context& ctx);

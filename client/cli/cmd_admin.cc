@@ -5,7 +5,7 @@
 // `admin members` lists the masters of the Raft group and changes it: add a
 // master (a learner, promoted to voter once it has caught up), remove one
 // (the leader included: it hands over first), or hand the leadership to
-// another.
+// another. `admin keys` (cmd_keys.cc) lists and changes the keyring.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -200,16 +200,23 @@ int cmd_admin(Context& ctx) {
       "       dfs admin members remove ID\n"
       "       dfs admin members transfer ID\n"
       "       dfs admin decommission WORKER [--wait SECONDS]\n"
-      "       dfs admin recommission WORKER";
+      "       dfs admin recommission WORKER\n"
+      "       dfs admin keys [list] [--json]\n"
+      "       dfs admin keys add ROLE NAME KEY [--groups G1,G2] [--endpoint HOST:PORT]\n"
+      "       dfs admin keys revoke KEY";
   po::options_description desc("admin options");
   desc.add_options()("json", "print JSON")("id", po::value<uint64_t>()->default_value(0),
                                            "the new master's id (default: the next free one)")(
-      "wait", po::value<int>()->default_value(0),
-      "decommission: wait up to this many seconds until the worker is safe to stop")(
-      "area", po::value<std::string>(), "")("op", po::value<std::string>(), "")(
-      "arg", po::value<std::string>(), "");
+      "wait", po::value<int>(),
+      "decommission: wait up to this many seconds until the worker is safe to stop (default "
+      "0); keys: until every live worker has the change (default 10)")(
+      "groups", po::value<std::string>()->default_value(""),
+      "keys add: the user's groups, comma-separated")(
+      "endpoint", po::value<std::string>()->default_value(""),
+      "keys add: a master's api HOST:PORT")("area", po::value<std::string>(), "")(
+      "op", po::value<std::string>(), "")("arg", po::value<std::vector<std::string>>(), "");
   po::positional_options_description pos;
-  pos.add("area", 1).add("op", 1).add("arg", 1);
+  pos.add("area", 1).add("op", 1).add("arg", -1);
   po::variables_map vm;
   int code = 0;
   if (!parse_args(ctx, desc, pos, &vm, usage, &code)) return code;
@@ -217,12 +224,24 @@ int cmd_admin(Context& ctx) {
     return status(ctx, vm.count("json") > 0);
   }
   const std::string area = vm.count("area") ? vm["area"].as<std::string>() : "";
+  std::vector<std::string> rest =
+      vm.count("arg") ? vm["arg"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (area == "keys") {
+    KeysFlags flags;
+    flags.json = vm.count("json") > 0;
+    flags.groups = vm["groups"].as<std::string>();
+    flags.endpoint = vm["endpoint"].as<std::string>();
+    if (vm.count("wait")) flags.wait_s = vm["wait"].as<int>();
+    if (vm.count("op")) rest.insert(rest.begin(), vm["op"].as<std::string>());
+    return admin_keys(ctx, rest, flags);
+  }
   if (area == "decommission" || area == "recommission") {
-    if (!vm.count("op") || vm.count("arg")) {
+    if (!vm.count("op") || !rest.empty()) {
       std::fprintf(stderr, "usage: dfs %s\n", usage.c_str());
       return 2;
     }
-    return drain(ctx, vm["op"].as<std::string>(), area == "decommission", vm["wait"].as<int>());
+    return drain(ctx, vm["op"].as<std::string>(), area == "decommission",
+                 vm.count("wait") ? vm["wait"].as<int>() : 0);
   }
   if (area != "members") {
     std::fprintf(stderr, "usage: dfs %s\n", usage.c_str());
@@ -230,11 +249,11 @@ int cmd_admin(Context& ctx) {
   }
   std::string op = vm.count("op") ? vm["op"].as<std::string>() : "list";
   if (op == "list") return list_members(ctx, vm.count("json") > 0);
-  if (!vm.count("arg") || (op != "add" && op != "remove" && op != "transfer")) {
+  if (rest.size() != 1 || (op != "add" && op != "remove" && op != "transfer")) {
     std::fprintf(stderr, "usage: dfs %s\n", usage.c_str());
     return 2;
   }
-  std::string arg = vm["arg"].as<std::string>();
+  std::string arg = rest[0];
   uint64_t id = vm["id"].as<uint64_t>();
   std::string endpoint;
   if (op == "add") {

@@ -33,7 +33,9 @@ using MessageTypes = std::tuple<
     WorkerDrainCmd, SetAttrCmd,
     // Raft and snapshots
     raft::Entry, raft::HardState, raft::Membership, raft::ConfChange, raft::Snapshot, raft::Message,
-    raft::SnapshotManifest, raft::SnapshotFileRequest, raft::SnapshotFileReply>;
+    raft::SnapshotManifest, raft::SnapshotFileRequest, raft::SnapshotFileReply,
+    // added later: appended, so the kept corpora keep their meaning
+    KeyChangeRequest, KeysRequest, KeysReply, KeyringUpdate, KeyAddCmd, KeyRevokeCmd>;
 
 inline constexpr size_t kMessageTypes = std::tuple_size_v<MessageTypes>;
 inline constexpr size_t kCommandPick = kMessageTypes;

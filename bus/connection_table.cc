@@ -1,0 +1,57 @@
+#include "bus/connection_table.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace dfs {
+namespace {
+
+// The far end of socket `fd` as bytes to compare, or "" when `fd` is not a
+// connected socket.
+std::string peer_of(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  return std::string(reinterpret_cast<const char*>(&addr), len);
+}
+
+}  // namespace
+
+void ConnectionTable::record(int fd, const std::string& key) {
+  if (fd < 0 || key.empty()) return;
+  std::string peer = peer_of(fd);
+  if (peer.empty()) return;
+  std::lock_guard lock(mu_);
+  by_fd_[fd] = Connection{key, std::move(peer)};
+}
+
+size_t ConnectionTable::cut(const std::set<std::string>& keys) {
+  size_t n = 0;
+  std::lock_guard lock(mu_);
+  for (auto it = by_fd_.begin(); it != by_fd_.end();) {
+    if (!keys.count(it->second.key)) {
+      ++it;
+      continue;
+    }
+    // A descriptor reused since for another connection is left alone.
+    if (peer_of(it->first) == it->second.peer) {
+      ::shutdown(it->first, SHUT_RDWR);
+      ++n;
+    }
+    it = by_fd_.erase(it);
+  }
+  return n;
+}
+
+void ConnectionTable::cut_now(int fd) {
+  if (fd >= 0 && !peer_of(fd).empty()) ::shutdown(fd, SHUT_RDWR);
+}
+
+size_t ConnectionTable::size() const {
+  std::lock_guard lock(mu_);
+  return by_fd_.size();
+}
+
+}  // namespace dfs
