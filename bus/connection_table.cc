@@ -24,7 +24,9 @@ void ConnectionTable::record(int fd, const std::string& key) {
   std::string peer = peer_of(fd);
   if (peer.empty()) return;
   std::lock_guard lock(mu_);
-  by_fd_[fd] = Connection{key, std::move(peer)};
+  auto [it, added] = by_fd_.try_emplace(fd);
+  if (!added && it->second.key == key && it->second.peer == peer) return;  // as it was
+  it->second = Connection{key, std::move(peer)};
 }
 
 size_t ConnectionTable::cut(const std::set<std::string>& keys) {
@@ -45,8 +47,14 @@ size_t ConnectionTable::cut(const std::set<std::string>& keys) {
   return n;
 }
 
-void ConnectionTable::cut_now(int fd) {
-  if (fd >= 0 && !peer_of(fd).empty()) ::shutdown(fd, SHUT_RDWR);
+bool ConnectionTable::cut_one(int fd, const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = by_fd_.find(fd);
+  if (it == by_fd_.end() || it->second.key != key) return false;
+  bool same = peer_of(fd) == it->second.peer;
+  if (same) ::shutdown(fd, SHUT_RDWR);
+  by_fd_.erase(it);
+  return same;
 }
 
 size_t ConnectionTable::size() const {

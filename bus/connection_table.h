@@ -25,9 +25,10 @@ class ConnectionTable {
   // Shuts down every recorded connection of a key in `keys`; returns how
   // many it cut.
   size_t cut(const std::set<std::string>& keys);
-  // Shuts down `fd`, which just delivered a message from a key no longer
-  // listed.
-  static void cut_now(int fd);
+  // Shuts down `fd` if it is still the connection `key` was recorded on: a
+  // message from a key no longer listed may have waited in libzmq's queue
+  // after its connection closed and the descriptor went to another peer.
+  bool cut_one(int fd, const std::string& key);
   size_t size() const;
 
  private:

@@ -41,12 +41,12 @@ std::string file_stamp(const std::string& path) {
 }
 }  // namespace
 
-void Security::reload_keyring_if_changed() {
-  if (!secure_) return;
+bool Security::reload_keyring_if_changed() {
+  if (!secure_) return false;
   std::string stamp = file_stamp(keyring_file_);
   {
     std::lock_guard lock(mu_);
-    if (stamp.empty() || stamp == keyring_stamp_) return;
+    if (stamp.empty() || stamp == keyring_stamp_) return false;
     keyring_stamp_ = stamp;
   }
   auto ring = Keyring::load(keyring_file_);
@@ -56,17 +56,18 @@ void Security::reload_keyring_if_changed() {
   if (ring.is_ok() && file_stamp(keyring_file_) != stamp) {
     std::lock_guard lock(mu_);
     keyring_stamp_.clear();  // changed while read: read again next time
-    return;
+    return false;
   }
   if (ring.is_ok() && !ring->find(own_.public_key)) {
     ring = invalid_argument(keyring_file_ + " no longer lists this process's own key");
   }
   if (!ring.is_ok()) {
     spdlog::error("keeping the keyring as it was: {}", ring.status().message());
-    return;
+    return false;
   }
   spdlog::info("reread the keyring {}: {} keys", keyring_file_, ring->entries().size());
   install(std::make_shared<const Keyring>(std::move(ring).value()), std::nullopt);
+  return true;
 }
 
 void Security::set_log_keys(const KeyringUpdate& log) {
@@ -83,8 +84,26 @@ KeyringUpdate Security::log_keys() const {
   return log_keys_;
 }
 
+uint64_t Security::log_keys_version() const {
+  std::lock_guard lock(mu_);
+  return log_keys_.version;
+}
+
+size_t Security::cut_removed() {
+  std::set<std::string> keys;
+  {
+    std::lock_guard lock(mu_);
+    keys.swap(removed_);
+  }
+  if (keys.empty()) return 0;
+  size_t cut = connections_.cut(keys);
+  spdlog::info("{} key{} left the keyring; {} open connection{} cut", keys.size(),
+               keys.size() == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
+  return cut;
+}
+
 void Security::install(std::shared_ptr<const Keyring> file, std::optional<KeyringUpdate> log) {
-  std::set<std::string> lost;
+  bool lost = false;
   std::vector<std::string> skipped;
   {
     std::lock_guard lock(mu_);
@@ -97,17 +116,13 @@ void Security::install(std::shared_ptr<const Keyring> file, std::optional<Keyrin
         effective_keyring(file_keyring_ ? *file_keyring_ : Keyring{}, log_keys_, &skipped));
     if (keyring_) {
       for (const auto& e : keyring_->entries()) {
-        if (!ring->find(e.key)) lost.insert(e.key);
+        if (!ring->find(e.key)) lost = removed_.insert(e.key).second || lost;
       }
     }
     keyring_ = std::move(ring);
   }
   for (const auto& why : skipped) spdlog::warn("keyring change not applied: {}", why);
-  if (lost.empty()) return;
-  removals_.fetch_add(1);
-  size_t cut = connections_.cut(lost);
-  spdlog::info("{} key{} left the keyring; {} open connection{} cut", lost.size(),
-               lost.size() == 1 ? "" : "s", cut, cut == 1 ? "" : "s");
+  if (lost) removals_.fetch_add(1);
 }
 
 SecurityFlags security_flags_from_env() {
@@ -223,14 +238,16 @@ Caller Security::caller(const Envelope& env) const {
 
 Status Security::authorize(const Envelope& env, Domain domain) const {
   if (!secure_) return Status::ok();
+  // Recorded before the key is looked up: a revocation taken in between
+  // then finds the connection to cut.
+  connections_.record(env.source_fd, env.peer_key);
   auto who = sender(env);
   if (!who) {
     // Admitted once, revoked since: its connection goes too.
-    ConnectionTable::cut_now(env.source_fd);
+    connections_.cut_one(env.source_fd, env.peer_key);
     return Status(Code::kPermissionDenied,
                   "key " + env.peer_key.substr(0, 8) + "... is not in the keyring (revoked?)");
   }
-  connections_.record(env.source_fd, env.peer_key);
   return may_send(*who, domain, env.header.type);
 }
 
@@ -260,7 +277,7 @@ void ZapHandler::run() {
   auto next_reload = std::chrono::steady_clock::now();
   while (!stop_.load()) {
     if (std::chrono::steady_clock::now() >= next_reload) {
-      process_security().reload_keyring_if_changed();
+      if (process_security().reload_keyring_if_changed()) process_security().cut_removed();
       next_reload = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     }
     try {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -54,14 +55,20 @@ class Security {
   // The keyring file as last read, without the log's changes.
   std::shared_ptr<const Keyring> file_keyring() const;
   // Rereads the keyring file if it changed since the last look (its size or
-  // mtime); a file that no longer parses is reported and the old keyring kept.
-  void reload_keyring_if_changed();
+  // mtime); a file that no longer parses is reported and the old keyring
+  // kept. Whether it took a new file in.
+  bool reload_keyring_if_changed();
   // Takes in the keyring changes made through the log (one older than those
   // held is ignored): later handshakes and messages are checked against the
-  // file and the log together (effective_keyring), and the open
-  // connections of every key no longer listed are cut.
+  // file and the log together (effective_keyring). The open connections of
+  // every key no longer listed are cut by cut_removed().
   void set_log_keys(const KeyringUpdate& log);
   KeyringUpdate log_keys() const;
+  uint64_t log_keys_version() const;
+  // Cuts the open connections of the keys that left the keyring since the
+  // last call; returns how many. Left to the caller, so a master answers an
+  // admin who revoked their own key before cutting them off.
+  size_t cut_removed();
   // How many times a key left the keyring: a server that must close
   // connections it cannot cut one by one (a PUB's subscribers) rebinds when
   // this moves.
@@ -98,13 +105,14 @@ class Security {
   KeyPair own_;
   std::string keyring_file_;
   std::string keyring_stamp_;  // size and mtime of the file last read
-  // Recomputes the keyring in force from the file's and the log's, and cuts
-  // the connections of the keys it lost.
+  // Recomputes the keyring in force from the file's and the log's, and
+  // notes the keys it lost for cut_removed().
   void install(std::shared_ptr<const Keyring> file, std::optional<KeyringUpdate> log);
   mutable std::mutex mu_;
   std::shared_ptr<const Keyring> file_keyring_;
   KeyringUpdate log_keys_;
   std::shared_ptr<const Keyring> keyring_;  // in force: the file's and the log's
+  std::set<std::string> removed_;           // keys that left, their connections not yet cut
   mutable ConnectionTable connections_;
   std::atomic<uint64_t> removals_{0};
 };

@@ -265,11 +265,14 @@ struct KeyAddCmd {
 };
 
 // Refuses public key `key` from now on, wherever it is listed (dfs admin
-// keys revoke).
+// keys revoke). A key only the log added just leaves the log's list; one a
+// keyring file lists (as the leader's file did: `in_file`) is kept among the
+// revoked, so the file's line no longer counts.
 struct KeyRevokeCmd {
   static constexpr MsgType kType = MsgType::kKeyRevokeCmd;
   std::string key;
-  DFS_MSGPACK_MAP(key);
+  bool in_file = true;
+  DFS_MSGPACK_MAP(key, in_file);
   Status validate() const;
 };
 

@@ -30,9 +30,11 @@ inline constexpr uint32_t kMaxReplication = 16;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxIdsPerMessage = 100000;
-// Keys the log may add or revoke, and the length of one keyring line.
+// Keys the log may add or revoke, the length of one keyring line, and of
+// them all encoded (a KeyringUpdate must fit every socket that carries it).
 inline constexpr size_t kMaxLogKeys = 10000;
 inline constexpr size_t kMaxKeyLineBytes = 4096;
+inline constexpr size_t kMaxLogKeyringBytes = 1 << 20;
 
 // Entry kinds in the namespace.
 enum class EntryKind : uint8_t { kFile = 1, kDirectory = 2 };

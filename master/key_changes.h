@@ -17,9 +17,14 @@ namespace dfs {
 // - revoke: the key must be in force; the last admin key, and the key of a
 //   master that is a member of the group, may not be revoked (the one locks
 //   every operator out, the other cuts the group apart: remove the master
-//   from the group first).
-// `members` are the group's masters by keyring name (m<id>).
+//   from the group first);
+// - ticket keys are not changed this way: they go with the masters'
+//   --ticket-key files, and adding or revoking one alone would make workers
+//   demand tickets nobody signs, or stop checking them.
+// `file` is the leader's keyring file; `members` are the group's masters by
+// keyring name (m<id>).
 Result<Command> plan_key_change(const KeyChangeRequest& req, const Keyring& in_force,
-                                const std::set<std::string>& members, int64_t time_ms);
+                                const Keyring& file, const std::set<std::string>& members,
+                                int64_t time_ms);
 
 }  // namespace dfs

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <random>
 #include <set>
-#include <thread>
 
 #include "bus/connection_watch.h"
 #include "bus/dialer.h"
@@ -154,29 +153,41 @@ Status MasterServer::run() {
   // A PUB's subscribers cannot be cut one by one: when a key leaves the
   // keyring the jobs socket is bound afresh, which closes every connection
   // to it. Subscribers still listed redial at once (their jobs are sent
-  // again); a removed one is refused.
+  // again); a removed one is refused. The port is free again once libzmq's
+  // I/O thread has closed the listener, so binding is tried again each turn
+  // until it takes, never waited for here.
   const std::string jobs_endpoint = jobs.get(zmq::sockopt::last_endpoint);
   uint64_t removals_seen = process_security().removals();
-  auto rebind_jobs = [&]() -> Status {
+  bool jobs_bound = true;
+  std::chrono::steady_clock::time_point unbound_at{};
+  WarnLimiter rebind_warnings;
+  auto bind_jobs = [&](std::chrono::steady_clock::time_point now) {
     try {
-      jobs.unbind(jobs_endpoint);
+      jobs.bind(jobs_endpoint);
+      jobs_bound = true;
+      spdlog::info("jobs socket bound afresh: a key left the keyring");
     } catch (const zmq::error_t& e) {
-      return Status(Code::kInternal, std::string("cannot unbind the jobs socket: ") + e.what());
+      // The first few tries fail while the old listener closes.
+      if (now - unbound_at > std::chrono::seconds(1) && rebind_warnings.admit("jobs", now) > 0) {
+        spdlog::error("cannot bind the jobs socket {} again yet: {}", jobs_endpoint, e.what());
+      }
     }
-    // The listener closes on libzmq's I/O thread: the port is free soon after.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    for (;;) {
-      try {
-        jobs.bind(jobs_endpoint);
-        return Status::ok();
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EADDRINUSE || std::chrono::steady_clock::now() >= deadline) {
-          return Status(Code::kUnavailable,
-                        "cannot bind the jobs socket " + jobs_endpoint + " again: " + e.what());
+  };
+  auto follow_removals = [&](std::chrono::steady_clock::time_point now) {
+    if (uint64_t removals = process_security().removals(); removals != removals_seen) {
+      removals_seen = removals;
+      process_security().cut_removed();
+      if (jobs_bound) {
+        try {
+          jobs.unbind(jobs_endpoint);
+          jobs_bound = false;
+          unbound_at = now;
+        } catch (const zmq::error_t& e) {
+          spdlog::error("cannot unbind the jobs socket to close its subscriptions: {}", e.what());
         }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    if (!jobs_bound) bind_jobs(now);
   };
   spdlog::info("master {} (node {} of {}) serving on {} (events {}, jobs {})", config_.node_id,
                config_.node_id, config_.members.size(), listen.tcp(), events_at.tcp(),
@@ -289,11 +300,6 @@ Status MasterServer::run() {
       }
       for (auto& [id, link] : peers_out) link->redial_refused(now);
       service_->tick(now);
-      if (uint64_t removals = security.removals(); removals != removals_seen) {
-        removals_seen = removals;
-        DFS_RETURN_IF_ERROR(rebind_jobs());
-        spdlog::info("jobs socket bound afresh: a key left the keyring");
-      }
       next_tick = now + std::chrono::milliseconds(200);
     }
     log_->pump(*service_, send_peer, now);
@@ -308,6 +314,8 @@ Status MasterServer::run() {
         spdlog::debug("a published message was dropped (queue full)");
       }
     }
+    // After the replies: an admin who revoked their own key hears it done.
+    follow_removals(now);
   }
   spdlog::info("master stopped");
   return Status::ok();

@@ -198,6 +198,13 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
                                                  std::to_string(pending_.size()) + "); retry"));
     return;
   }
+  // Key changes are checked against the keyring as applied: two in flight
+  // could each pass (two admins revoking each other, the last two).
+  const bool key_change = request.header.type == MsgType::kKeyChangeRequest;
+  if (key_change && key_change_index_ > ns_->applied_index()) {
+    reply_error(request, Status(Code::kBusy, "another key change is being applied; retry"));
+    return;
+  }
   Envelope env;
   env.header = request.header;
   env.body = request.body;
@@ -233,6 +240,7 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
     }
     return;
   }
+  if (key_change) key_change_index_ = pos->index;
   if (master_fault(MasterFault::kAnswerBeforeCommit)) {
     answer(request, Outcome{});
     return;
@@ -284,7 +292,9 @@ Result<Command> MasterService::plan_key_change(const std::string& body) {
   std::set<std::string> members;
   for (const auto& m : log_->members(Clock::now())) members.insert("m" + std::to_string(m.id));
   auto ring = security.keyring();
-  return dfs::plan_key_change(req.value(), ring ? *ring : Keyring{}, members, wall_clock_ms());
+  auto file = security.file_keyring();
+  return dfs::plan_key_change(req.value(), ring ? *ring : Keyring{}, file ? *file : Keyring{},
+                              members, wall_clock_ms());
 }
 
 Result<KeysReply> MasterService::keys() const {
@@ -359,6 +369,7 @@ void MasterService::restore(const std::function<std::unique_ptr<Namespace>()>& r
   if (session_) on_role(false, leader_api_, Clock::now());
   ns_.reset();
   ns_ = reopen();
+  take_in_keys(Clock::now());
 }
 
 void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view data) {
@@ -405,6 +416,7 @@ void MasterService::on_role(bool leader, const std::string& leader_api, Clock::t
   spdlog::info("master {} no longer leads{}", options_.id,
                leader_api.empty() ? "" : " (the leader is " + leader_api + ")");
   session_.reset();
+  key_change_index_ = 0;
   // Whatever waited here may or may not commit under the new leader; the
   // client retries there and exactly-once gives it the one true outcome.
   for (const auto& w : pending_.take_all()) {

@@ -118,6 +118,7 @@ class MasterService {
   uint64_t keys_taken_in_ = 0;  // the log keys' version last handed to security
   Clock::time_point next_keys_publish_{};
   Clock::time_point next_keys_resend_{};
+  uint64_t key_change_index_ = 0;  // the log index of the key change last proposed
 };
 
 }  // namespace dfs

@@ -1074,6 +1074,11 @@ Status Namespace::apply_key_add(const KeyAddCmd& cmd, Outcome* out) {
   // A key revoked before is admitted again.
   std::erase(keys.revoked, entry->key);
   keys.added.push_back(entry->to_line());
+  if (encode(keys).size() > kMaxLogKeyringBytes) {
+    return invalid_argument("the keys added through the log would pass " +
+                            std::to_string(kMaxLogKeyringBytes >> 10) +
+                            " KiB; list more in the keyring file");
+  }
   new_keys_ = std::move(keys);
   out->event = ClusterEvent{"key.added", entry->name, std::string(role_name(entry->role)), 0, 0};
   return Status::ok();
@@ -1082,20 +1087,24 @@ Status Namespace::apply_key_add(const KeyAddCmd& cmd, Outcome* out) {
 Status Namespace::apply_key_revoke(const KeyRevokeCmd& cmd, Outcome* out) {
   KeyringUpdate keys = log_keys_;
   std::string name;
-  std::erase_if(keys.added, [&](const std::string& line) {
-    auto e = parse_key_line(line);
-    bool match = e.is_ok() && e->key == cmd.key;
-    if (match) name = e->name;
-    return match;
-  });
-  if (std::find(keys.revoked.begin(), keys.revoked.end(), cmd.key) != keys.revoked.end()) {
-    return Status::ok();  // revoked already: a repeat changes nothing
+  bool was_added = std::erase_if(keys.added, [&](const std::string& line) {
+                     auto e = parse_key_line(line);
+                     bool match = e.is_ok() && e->key == cmd.key;
+                     if (match) name = e->name;
+                     return match;
+                   }) > 0;
+  bool revoked = std::find(keys.revoked.begin(), keys.revoked.end(), cmd.key) != keys.revoked.end();
+  // A key the log alone listed needs no record once gone from its list.
+  if ((cmd.in_file || !was_added) && !revoked) {
+    if (keys.revoked.size() >= kMaxLogKeys ||
+        encode(keys).size() + cmd.key.size() + 8 > kMaxLogKeyringBytes) {
+      return invalid_argument("the log holds " + std::to_string(keys.revoked.size()) +
+                              " revoked keys already: delete revoked keys' lines from every "
+                              "keyring file instead");
+    }
+    keys.revoked.push_back(cmd.key);
   }
-  if (keys.revoked.size() >= kMaxLogKeys) {
-    return invalid_argument("the log holds " + std::to_string(keys.revoked.size()) +
-                            " revoked keys already; take them out of the keyring file");
-  }
-  keys.revoked.push_back(cmd.key);
+  if (!was_added && revoked) return Status::ok();  // revoked already: a repeat changes nothing
   new_keys_ = std::move(keys);
   out->event = ClusterEvent{"key.revoked", name, cmd.key.substr(0, 8) + "...", 0, 0};
   return Status::ok();

@@ -72,20 +72,20 @@ TEST(KeyLine, OneLineParsesAndAnythingElseIsRefused) {
 TEST(KeyChangePlan, AddsOnlyNewKeysAndRevokesOnlyListedOnes) {
   Keyring ring = ring_of("admin admin " + key(1) + "\nclient alice " + key(2) + "\n");
   auto add =
-      plan_key_change(KeyChangeRequest{"add", "client carol " + key(3), "", {}}, ring, {}, 1);
+      plan_key_change(KeyChangeRequest{"add", "client carol " + key(3), "", {}}, ring, ring, {}, 1);
   ASSERT_TRUE(add.is_ok()) << add.status().to_string();
   EXPECT_EQ(add->msg_type(), MsgType::kKeyAddCmd);
   auto again =
-      plan_key_change(KeyChangeRequest{"add", "client eve " + key(2), "", {}}, ring, {}, 1);
+      plan_key_change(KeyChangeRequest{"add", "client eve " + key(2), "", {}}, ring, ring, {}, 1);
   EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
   EXPECT_NE(again.status().message().find("client alice"), std::string::npos);
   auto bad = plan_key_change(KeyChangeRequest{"add", "client x " + key(3) + " colour=red", "", {}},
-                             ring, {}, 1);
+                             ring, ring, {}, 1);
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
-  auto revoke = plan_key_change(KeyChangeRequest{"revoke", "", key(2), {}}, ring, {}, 1);
+  auto revoke = plan_key_change(KeyChangeRequest{"revoke", "", key(2), {}}, ring, ring, {}, 1);
   ASSERT_TRUE(revoke.is_ok());
   EXPECT_EQ(revoke->msg_type(), MsgType::kKeyRevokeCmd);
-  auto unknown = plan_key_change(KeyChangeRequest{"revoke", "", key(9), {}}, ring, {}, 1);
+  auto unknown = plan_key_change(KeyChangeRequest{"revoke", "", key(9), {}}, ring, ring, {}, 1);
   EXPECT_EQ(unknown.status().code(), Code::kNotFound);
 }
 
@@ -93,16 +93,40 @@ TEST(KeyChangePlan, NeverLocksOutTheLastAdminOrCutsAMemberMaster) {
   Keyring ring =
       ring_of("admin admin " + key(1) + "\nmaster m2 " + key(2) +
               " endpoint=127.0.0.1:7404\nmaster m5 " + key(5) + " endpoint=127.0.0.1:7420\n");
-  auto last = plan_key_change(KeyChangeRequest{"revoke", "", key(1), {}}, ring, {"m2"}, 1);
+  auto last = plan_key_change(KeyChangeRequest{"revoke", "", key(1), {}}, ring, ring, {"m2"}, 1);
   EXPECT_EQ(last.status().code(), Code::kInvalidArgument);
   EXPECT_NE(last.status().message().find("last admin"), std::string::npos);
-  auto member = plan_key_change(KeyChangeRequest{"revoke", "", key(2), {}}, ring, {"m2"}, 1);
+  auto member = plan_key_change(KeyChangeRequest{"revoke", "", key(2), {}}, ring, ring, {"m2"}, 1);
   EXPECT_EQ(member.status().code(), Code::kInvalidArgument);
   EXPECT_NE(member.status().message().find("members remove 2"), std::string::npos);
   // A master no longer in the group may go.
-  EXPECT_TRUE(plan_key_change(KeyChangeRequest{"revoke", "", key(5), {}}, ring, {"m2"}, 1).is_ok());
+  EXPECT_TRUE(
+      plan_key_change(KeyChangeRequest{"revoke", "", key(5), {}}, ring, ring, {"m2"}, 1).is_ok());
   Keyring two = ring_of("admin admin " + key(1) + "\nadmin ops " + key(3) + "\n");
-  EXPECT_TRUE(plan_key_change(KeyChangeRequest{"revoke", "", key(1), {}}, two, {}, 1).is_ok());
+  EXPECT_TRUE(plan_key_change(KeyChangeRequest{"revoke", "", key(1), {}}, two, two, {}, 1).is_ok());
+}
+
+TEST(KeyChangePlan, TicketKeysStayWithTheMastersFiles) {
+  Keyring ring = ring_of("admin admin " + key(1) + "\nticket t1 " + key(2) + "\n");
+  auto add =
+      plan_key_change(KeyChangeRequest{"add", "ticket t2 " + key(3), "", {}}, ring, ring, {}, 1);
+  EXPECT_EQ(add.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(add.status().message().find("--ticket-key"), std::string::npos);
+  auto revoke = plan_key_change(KeyChangeRequest{"revoke", "", key(2), {}}, ring, ring, {}, 1);
+  EXPECT_EQ(revoke.status().code(), Code::kInvalidArgument);
+}
+
+TEST(KeyChangePlan, ARevocationSaysWhetherTheLeadersFileListsTheKey) {
+  Keyring file = ring_of("admin admin " + key(1) + "\nclient alice " + key(2) + "\n");
+  Keyring in_force = ring_of("admin admin " + key(1) + "\nclient alice " + key(2) +
+                             "\nclient carol " + key(3) + "\n");
+  auto of = [&](int n) {
+    auto cmd = plan_key_change(KeyChangeRequest{"revoke", "", key(n), {}}, in_force, file, {}, 1);
+    EXPECT_TRUE(cmd.is_ok()) << cmd.status().to_string();
+    return decode<KeyRevokeCmd>(cmd->body).value().in_file;
+  };
+  EXPECT_TRUE(of(2));
+  EXPECT_FALSE(of(3));
 }
 
 TEST(KeyChangePolicy, OnlyAdminsSeeOrChangeTheKeyring) {
@@ -138,16 +162,37 @@ TEST_F(LogKeysTest, AddAndRevokeAreVersionedByTheirIndexAndSurviveAReopen) {
   const uint64_t added_at = ns_->applied_index();
   EXPECT_EQ(ns_->log_keys().version, added_at);
   EXPECT_EQ(ns_->log_keys().added.size(), 1u);
-  ASSERT_TRUE(run(KeyRevokeCmd{key(2)}).is_ok());  // a key only a file lists
-  ASSERT_TRUE(run(KeyRevokeCmd{key(3)}).is_ok());  // the log's own
+  ASSERT_TRUE(run(KeyRevokeCmd{key(2), true}).is_ok());   // a key only a file lists
+  ASSERT_TRUE(run(KeyRevokeCmd{key(3), false}).is_ok());  // the log's own: just dropped
   reopen();
   const KeyringUpdate& keys = ns_->log_keys();
   EXPECT_EQ(keys.version, ns_->applied_index());
   EXPECT_TRUE(keys.added.empty());
-  EXPECT_EQ(keys.revoked, (std::vector<std::string>{key(2), key(3)}));
-  // Admitted again after its revocation.
-  ASSERT_TRUE(run(KeyAddCmd{"client carol " + key(3)}).is_ok());
-  EXPECT_EQ(ns_->log_keys().revoked, (std::vector<std::string>{key(2)}));
+  EXPECT_EQ(keys.revoked, (std::vector<std::string>{key(2)}));
+  // A file's key admitted again after its revocation.
+  ASSERT_TRUE(run(KeyAddCmd{"client alice " + key(2)}).is_ok());
+  EXPECT_TRUE(ns_->log_keys().revoked.empty());
+  EXPECT_EQ(ns_->log_keys().added.size(), 1u);
+}
+
+TEST_F(LogKeysTest, TheLogsKeysStayWithinWhatOneMessageCarries) {
+  // Lines of 64 groups each: a few hundred pass the byte bound long before
+  // the count bound.
+  std::string groups = " groups=";
+  for (int g = 0; g < 64; ++g)
+    groups += (g ? ",g" : "g") + std::to_string(g) + "xxxxxxxxxxxxxxxxxxxx";
+  Status last = Status::ok();
+  int added = 0;
+  for (int n = 0; n < 2000 && last.is_ok(); ++n) {
+    std::string k = key(0);
+    std::string digits = std::to_string(10000 + n);  // five digits: one key each
+    k.replace(1, digits.size(), digits);
+    last = run(KeyAddCmd{"client u" + digits + " " + k + groups});
+    if (last.is_ok()) ++added;
+  }
+  EXPECT_EQ(last.code(), Code::kInvalidArgument);
+  EXPECT_LT(encode(ns_->log_keys()).size(), kMaxLogKeyringBytes);
+  EXPECT_GT(added, 100);
 }
 
 TEST_F(LogKeysTest, ADuplicateOrAUsersChangeLeavesTheKeysAsTheyWere) {
@@ -195,6 +240,7 @@ TEST(ConnectionTableTest, CutsTheConnectionsOfRemovedKeysOnly) {
   table.record(bob_fd, key(2));
   EXPECT_EQ(table.cut({key(1)}), 1u);
   EXPECT_TRUE(closed_by_peer(alice_client));
+  EXPECT_EQ(table.cut({key(1)}), 0u);  // cut once, then forgotten
   // Bob's connection still carries bytes both ways.
   ASSERT_EQ(::send(bob_client, "x", 1, 0), 1);
   char c = 0;
@@ -209,8 +255,12 @@ TEST(ConnectionTableTest, ADescriptorReusedByAnotherConnectionIsLeftAlone) {
   table.record(old_fd, key(1));
   ::close(old_fd);
   ::close(old_client);
-  // The lowest free descriptors come back: the accepted end may take old_fd.
+  // The lowest free descriptors come back: one of the new pair takes old_fd.
   auto [new_client, new_fd] = tcp_pair();
+  ASSERT_TRUE(old_fd == new_client || old_fd == new_fd);
+  // Neither a late message of the old connection nor the key's removal cuts it.
+  EXPECT_FALSE(table.cut_one(old_fd, key(1)));
+  table.record(old_fd == new_client ? new_fd : new_client, key(2));
   EXPECT_EQ(table.cut({key(1)}), 0u);
   ASSERT_EQ(::send(new_client, "y", 1, 0), 1);
   char c = 0;

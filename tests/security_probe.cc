@@ -159,7 +159,12 @@ int run(int argc, char** argv) {
       if (i > 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(vm["interval-ms"].as<int>()));
       }
-      (void)send_envelope(s, framing, message_of(kind, keys), false);
+      // Never blocks: a DEALER whose connection was cut has nowhere to send.
+      if (!send_envelope(s, framing, message_of(kind, keys)).is_ok()) {
+        if (st == zmq::socket_type::dealer) std::printf("reply: none (not connected)\n");
+        std::fflush(stdout);
+        continue;
+      }
       if (st != zmq::socket_type::dealer) continue;
       // One connection throughout: what a key revoked meanwhile gets.
       zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};

@@ -60,7 +60,7 @@ void WorkerServer::publish_heartbeat(zmq::socket_t& pub, size_t copies) {
   hb.endpoint = config_.listen.tcp();
   hb.pipeline = config_.pipeline.tcp();
   hb.key = process_security().own().public_key;
-  hb.keys_version = process_security().log_keys().version;
+  hb.keys_version = process_security().log_keys_version();
   hb.capacity = store_->capacity();
   hb.used = store_->used();
   hb.chunk_count = store_->chunk_count();
@@ -514,6 +514,7 @@ Status WorkerServer::run() {
         auto keys = decode<KeyringUpdate>(env.body);
         if (keys.is_ok()) {
           process_security().set_log_keys(keys.value());
+          process_security().cut_removed();
         } else {
           spdlog::warn("dropping a bad keyring update: {}", keys.status().to_string());
         }

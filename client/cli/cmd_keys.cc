@@ -106,7 +106,7 @@ int wait_for_workers(Context& ctx, const std::string& what, int wait_s) {
     if (Clock::now() >= deadline) {
       std::fprintf(stderr,
                    "dfs: admin keys %s: in force on the masters, but not yet on every worker "
-                   "after %d s (%s); they take it in within 30 s of hearing the leader\n",
+                   "after %d s (behind: %s); a worker takes it in once it hears the leader\n",
                    what.c_str(), wait_s, behind.c_str());
       return 1;
     }

@@ -72,10 +72,11 @@ int main(int argc, char** argv) {
   raft::Message vote;
   vote.kind = static_cast<uint8_t>(raft::MsgKind::kVote);
   message("raft-vote", vote);
-  const std::string key(40, 'k');
-  message("key-change", KeyChangeRequest{"add", "client carol " + key + " groups=staff", "", {7, 4}});
-  message("keyring-update", KeyringUpdate{9, {"admin ops " + key}, {std::string(40, 'r')}});
-  message("keys-reply", KeysReply{9, {KeyListing{"client carol " + key, "log", false}}});
+  const std::string z85(40, 'k');
+  message("key-change",
+          KeyChangeRequest{"add", "client carol " + z85 + " groups=staff", "", {7, 4}});
+  message("keyring-update", KeyringUpdate{9, {"admin ops " + z85}, {std::string(40, 'r')}});
+  message("keys-reply", KeysReply{9, {KeyListing{"client carol " + z85, "log", false}}});
 
   Header h{MsgType::kStatRequest, 42};
   auto hb_bytes = h.encode();
