@@ -119,6 +119,10 @@ void Security::install(std::shared_ptr<const Keyring> file, std::optional<Keyrin
         if (!ring->find(e.key)) lost = removed_.insert(e.key).second || lost;
       }
     }
+    ticket_keys_.clear();
+    for (const auto& e : ring->entries()) {
+      if (e.role == Role::kTicket) ticket_keys_.push_back(e.key);
+    }
     keyring_ = std::move(ring);
   }
   for (const auto& why : skipped) spdlog::warn("keyring change not applied: {}", why);
@@ -206,21 +210,17 @@ std::optional<KeyEntry> Security::sender(const Envelope& env) const {
 }
 
 std::vector<std::string> Security::ticket_keys() const {
-  std::vector<std::string> out;
-  if (!secure_) return out;
-  auto ring = keyring();
-  if (!ring) return out;
-  for (const auto& e : ring->entries()) {
-    if (e.role == Role::kTicket) out.push_back(e.key);
-  }
-  return out;
+  std::lock_guard lock(mu_);
+  return ticket_keys_;
 }
 
 bool Security::needs_ticket(const Envelope& env) const {
   if (!secure_) return false;
-  auto who = sender(env);
-  if (who && (who->role == Role::kWorker || who->role == Role::kMaster)) return false;
-  return !ticket_keys().empty();
+  // Once per data frame: no copies, no walk over the keyring.
+  std::lock_guard lock(mu_);
+  if (ticket_keys_.empty()) return false;
+  const KeyEntry* who = keyring_ ? keyring_->find(env.peer_key) : nullptr;
+  return !(who && (who->role == Role::kWorker || who->role == Role::kMaster));
 }
 
 Caller Security::caller(const Envelope& env) const {

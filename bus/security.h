@@ -112,6 +112,7 @@ class Security {
   std::shared_ptr<const Keyring> file_keyring_;
   KeyringUpdate log_keys_;
   std::shared_ptr<const Keyring> keyring_;  // in force: the file's and the log's
+  std::vector<std::string> ticket_keys_;    // its ticket lines' keys
   std::set<std::string> removed_;           // keys that left, their connections not yet cut
   mutable ConnectionTable connections_;
   std::atomic<uint64_t> removals_{0};

@@ -96,9 +96,10 @@ check "a connection open when its key is revoked is answered, then cut, its redi
     tail -1 '$WORK/held.out' | grep -q '^redial: refused' || { cat '$WORK/held.out' >&2; exit 1; }"
 check "a key removed from the keyring is refused on its next connection" eventually 10 \
   refused --type dealer --connect "tcp://127.0.0.1:$base" --server-key "$(key_of m1)" --key "$WORK/eve.key"
+# Each process rereads the file on its own one-second clock.
 for s in "${sockets[@]}"; do
   read -r type ep owner name <<<"$s"
-  check "$owner $name refuses the revoked key" \
+  check "$owner $name refuses the revoked key" eventually 5 \
     refused --type "$type" --connect "$ep" --server-key "$(key_of "$owner")" --key "$WORK/eve.key"
 done
 expect_error "dfs with a revoked key says so" "refused this process's key" \
