@@ -53,13 +53,17 @@ check "ops, an admin key added through the log, may change the keyring" bash -c 
   '$DFS' --key '$WORK/ops.key' admin keys add client dave '$WORK/dave.pub'"
 
 # ---- revocation cuts open connections ----
-# Held open with the key about to be revoked: carol at the leader's api and
-# at a worker's data socket (each has carried a message), ops subscribed to
-# the leader's jobs.
+# Held open with the key about to be revoked: carol at the leader's api, at
+# a follower's and at a worker's data socket (each has carried a message),
+# ops subscribed to the leader's jobs.
 w1_ep="$(. "$RUN/cluster.env" && echo "tcp://127.0.0.1:$((BASE_PORT + 102))")"
 "$PROBE" --type dealer --connect "tcp://$api" --server-key "$(master_key_at "$api")" \
   --key "$WORK/carol.key" --send stat --watch-ms 20000 >"$WORK/carol-api.out" 2>&1 &
 api_probe=$!
+follower="$("$DFS" admin members | awk '$3 == "voter" {sub("^tcp://", "", $2); print $2; exit}')"
+"$PROBE" --type dealer --connect "tcp://$follower" --server-key "$(master_key_at "$follower")" \
+  --key "$WORK/carol.key" --send stat --watch-ms 20000 >"$WORK/carol-follower.out" 2>&1 &
+follower_probe=$!
 "$PROBE" --type dealer --connect "$w1_ep" --server-key "$(pub_of "$KEYS/w1.pub")" \
   --key "$WORK/carol.key" --send read --watch-ms 20000 >"$WORK/carol-data.out" 2>&1 &
 data_probe=$!
@@ -67,12 +71,12 @@ data_probe=$!
   --key "$WORK/ops.key" --watch-ms 20000 >"$WORK/ops-jobs.out" 2>&1 &
 jobs_probe=$!
 held() { grep -q '^reply: ' "$WORK/carol-api.out" && grep -q '^reply: ' "$WORK/carol-data.out" &&
-  grep -q '^handshake: ok' "$WORK/ops-jobs.out"; }
-check "the three connections are open and have been used" eventually 10 held
+  grep -q '^reply: StatReply' "$WORK/carol-follower.out" && grep -q '^handshake: ok' "$WORK/ops-jobs.out"; }
+check "the four connections are open and have been used" eventually 10 held
 check "admin revokes carol and ops" bash -c "
   '$DFS' admin keys revoke '$WORK/carol.pub' && '$DFS' admin keys revoke '$WORK/ops.pub'"
-wait "$api_probe" "$data_probe" "$jobs_probe" || true
-for f in carol-api carol-data ops-jobs; do
+wait "$api_probe" "$follower_probe" "$data_probe" "$jobs_probe" || true
+for f in carol-api carol-follower carol-data ops-jobs; do
   check "$f: the open connection is cut and the redial refused" bash -c "
     grep -q '^connection: cut' '$WORK/$f.out' && tail -1 '$WORK/$f.out' | grep -q '^redial: refused' ||
       { cat '$WORK/$f.out' >&2; exit 1; }"
