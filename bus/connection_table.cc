@@ -1,9 +1,6 @@
 #include "bus/connection_table.h"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
-
-#include <cstring>
 
 namespace dfs {
 namespace {
@@ -55,11 +52,6 @@ bool ConnectionTable::cut_one(int fd, const std::string& key) {
   if (same) ::shutdown(fd, SHUT_RDWR);
   by_fd_.erase(it);
   return same;
-}
-
-size_t ConnectionTable::size() const {
-  std::lock_guard lock(mu_);
-  return by_fd_.size();
 }
 
 }  // namespace dfs

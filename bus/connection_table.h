@@ -29,7 +29,6 @@ class ConnectionTable {
   // message from a key no longer listed may have waited in libzmq's queue
   // after its connection closed and the descriptor went to another peer.
   bool cut_one(int fd, const std::string& key);
-  size_t size() const;
 
  private:
   struct Connection {

@@ -1094,6 +1094,7 @@ Status Namespace::apply_key_revoke(const KeyRevokeCmd& cmd, Outcome* out) {
                      return match;
                    }) > 0;
   bool revoked = std::find(keys.revoked.begin(), keys.revoked.end(), cmd.key) != keys.revoked.end();
+  if (!was_added && revoked) return Status::ok();  // revoked already: a repeat changes nothing
   // A key the log alone listed needs no record once gone from its list.
   if ((cmd.in_file || !was_added) && !revoked) {
     if (keys.revoked.size() >= kMaxLogKeys ||
@@ -1104,7 +1105,6 @@ Status Namespace::apply_key_revoke(const KeyRevokeCmd& cmd, Outcome* out) {
     }
     keys.revoked.push_back(cmd.key);
   }
-  if (!was_added && revoked) return Status::ok();  // revoked already: a repeat changes nothing
   new_keys_ = std::move(keys);
   out->event = ClusterEvent{"key.revoked", name, cmd.key.substr(0, 8) + "...", 0, 0};
   return Status::ok();
