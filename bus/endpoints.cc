@@ -13,6 +13,15 @@ Result<HostPort> parse_endpoint(const std::string& text) {
   }
   HostPort hp;
   hp.host = s.substr(0, colon);
+  // A name or IPv4 address, or an IPv6 one in brackets: nothing else, so
+  // an endpoint prints back as it was read (the keyring relies on it).
+  bool bracketed = hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']';
+  for (size_t i = bracketed ? 1 : 0; i < hp.host.size() - (bracketed ? 1 : 0); ++i) {
+    char c = hp.host[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_' || (bracketed && c == ':');
+    if (!ok) return invalid_argument("endpoint '" + text + "' has a bad host");
+  }
   std::string port = s.substr(colon + 1);
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), hp.port);
   if (ec != std::errc() || p != port.data() + port.size() || hp.port <= 0 || hp.port > 65535 - 3) {

@@ -10,6 +10,7 @@
 
 #include "bus/access_policy.h"
 #include "bus/connection_table.h"
+#include "bus/endpoints.h"
 #include "bus/keyring.h"
 #include "master/key_changes.h"
 #include "master/namespace.h"
@@ -267,6 +268,27 @@ TEST(ConnectionTableTest, ADescriptorReusedByAnotherConnectionIsLeftAlone) {
   EXPECT_EQ(::recv(new_fd, &c, 1, 0), 1);
   ::close(new_client);
   ::close(new_fd);
+}
+
+}  // namespace
+}  // namespace dfs
+
+namespace dfs {
+namespace {
+
+// Found by fuzz_keyring: a host with odd bytes (or a second "tcp://") did
+// not print back as it was read.
+TEST(EndpointTest, AHostIsANameAnIPv4OrABracketedIPv6AddressAndNothingElse) {
+  EXPECT_TRUE(parse_endpoint("tcp://127.0.0.1:7400").is_ok());
+  EXPECT_TRUE(parse_endpoint("node-1.example_net:7400").is_ok());
+  EXPECT_TRUE(parse_endpoint("[::1]:7400").is_ok());
+  EXPECT_FALSE(parse_endpoint("tcp://tcp://h:7400").is_ok());
+  EXPECT_FALSE(parse_endpoint(std::string("12'\0\x13"
+                                          "7.0.0.1:7400",
+                                          16))
+                   .is_ok());
+  EXPECT_FALSE(parse_endpoint("::1:7400").is_ok());
+  EXPECT_FALSE(parse_endpoint("h st:7400").is_ok());
 }
 
 }  // namespace
