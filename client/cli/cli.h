@@ -20,6 +20,10 @@ struct Context {
   std::vector<std::string> args;  // after the subcommand name
 };
 
+// Z85 keys may begin with '-' (about one in 85 does): a token that is a
+// whole key is an argument, never an option, wherever it appears.
+std::vector<po::option> key_as_argument(std::vector<std::string>& args);
+
 // Parses a subcommand's arguments; prints usage and returns false on error
 // or --help (setting *exit_code).
 bool parse_args(const Context& ctx, po::options_description& desc,

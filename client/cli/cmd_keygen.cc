@@ -10,14 +10,14 @@ namespace dfs::cli {
 
 int cmd_keygen(Context& ctx) {
   po::options_description desc("keygen options");
-  desc.add_options()("help,h", "show this help")("name", po::value<std::string>(), "")(
+  desc.add_options()("name", po::value<std::string>(), "")(
       "ticket", "a key for the masters to sign chunk tickets with (Ed25519), not a CURVE key");
   po::positional_options_description pos;
   pos.add("name", 1);
   po::variables_map vm;
   int code = 0;
   if (!parse_args(ctx, desc, pos, &vm,
-                  "usage: dfs keygen [--ticket] NAME\n"
+                  "keygen [--ticket] NAME\n"
                   "Writes NAME.key (the secret key, mode 0600) and NAME.pub (the public key,\n"
                   "for the cluster's keyring); prints the public key. Refuses to overwrite.\n"
                   "With --ticket: the masters' ticket key (every master gets NAME.key as\n"

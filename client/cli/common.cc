@@ -2,17 +2,33 @@
 #include <ctime>
 #include <iostream>
 
+#include "bus/curve_keys.h"
 #include "client/cli/cli.h"
 #include "codec/path.h"
 
 namespace dfs::cli {
+
+std::vector<po::option> key_as_argument(std::vector<std::string>& args) {
+  if (args.empty() || args.front().empty() || args.front()[0] != '-' || !is_z85_key(args.front()))
+    return {};
+  po::option key;
+  key.value.push_back(args.front());
+  key.original_tokens.push_back(args.front());
+  args.erase(args.begin());
+  return {key};
+}
 
 bool parse_args(const Context& ctx, po::options_description& desc,
                 po::positional_options_description& positional, po::variables_map* vm,
                 const std::string& usage, int* exit_code) {
   desc.add_options()("help,h", "show this help");
   try {
-    po::store(po::command_line_parser(ctx.args).options(desc).positional(positional).run(), *vm);
+    po::store(po::command_line_parser(ctx.args)
+                  .options(desc)
+                  .positional(positional)
+                  .extra_style_parser(key_as_argument)
+                  .run(),
+              *vm);
     if (vm->count("help")) {
       std::cout << "usage: dfs " << usage << "\n" << desc << "\n";
       *exit_code = 0;

@@ -66,6 +66,7 @@ static int run(int argc, char** argv) {
     auto parsed = po::command_line_parser(argc, argv)
                       .options(global)
                       .positional(pos)
+                      .extra_style_parser(cli::key_as_argument)
                       .allow_unregistered()
                       .run();
     po::store(parsed, vm);

@@ -45,6 +45,9 @@ expect_error "a client may not change the keyring" "may not send KeyChangeReques
 expect_error "nor list it" "may not send KeysRequest" as carol admin keys list
 expect_error "the last admin key cannot be revoked" "last admin key" \
   "$DFS" admin keys revoke "$KEYS/admin.pub"
+# About one Z85 key in 85 begins with '-': it is still a key, not an option.
+expect_error "a key that begins with '-' is read as a key" "is not in the keyring" \
+  "$DFS" admin keys revoke "-$(printf '0%.0s' {1..39})"
 api="$(leader_api)"
 expect_error "nor a member master's" "remove it from the group first" \
   "$DFS" admin keys revoke "$(master_key_at "$api")"
