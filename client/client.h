@@ -41,11 +41,32 @@ struct PutOptions {
   uint32_t replication = 0;      // 0: the cluster default
   uint32_t min_replication = 0;  // accept chunks on this many workers when fewer are up
   bool overwrite = false;        // replace an existing file atomically
+  // Where put keeps a manifest of each upload in progress
+  // (client/upload_manifest.h), so that the same put run again after an
+  // interruption sends only what is missing. "": no manifests.
+  std::string resume_dir;
+  // false: an interrupted upload to the same path is aborted, not resumed,
+  // none is kept for later, and a failed put aborts its upload.
+  bool resume = true;
+  // One-line notes for the user: a resume, or why one starts over.
+  std::function<void(const std::string&)> notice;
+};
+
+// What a put did.
+struct PutReport {
+  std::string upload_id;
+  uint64_t chunks = 0;          // the file's
+  uint64_t chunks_sent = 0;     // sent by this run
+  uint64_t chunks_resumed = 0;  // written by an earlier run and not sent again
 };
 
 // Called from transfer threads with the bytes just moved (negative when a
 // failed attempt is rolled back before a retry).
 using ProgressFn = std::function<void(int64_t)>;
+
+// Which of the chunks of a file of `size` bytes the marks `written` cover.
+std::vector<bool> chunks_done(const std::vector<ChunkInfo>& written, uint64_t chunk_size,
+                              uint64_t size);
 
 // `s` with its message prefixed by `path`, unless it already names it.
 Status about_path(const std::string& path, const Status& s);
@@ -85,16 +106,23 @@ class Client {
   // Uploads the local file at `local` ("-" for standard input) to `remote`.
   // The file becomes visible at `remote` whole, or not at all.
   Status put(const std::string& local, const std::string& remote, const PutOptions& options,
-             const ProgressFn& progress);
+             const ProgressFn& progress, PutReport* report = nullptr);
+  // Uploads in progress the caller may see, or one (with its written chunks
+  // from `from_index`).
+  Result<UploadsReply> uploads(const std::string& upload_id = "", uint64_t from_index = 0);
+  Status abort_upload(const std::string& upload_id);
+  // Every chunk marked written in an upload (all pages).
+  Result<std::vector<ChunkInfo>> written_chunks(const std::string& upload_id);
   // Downloads `remote` to `local` ("-" for standard output). A local file
   // is written under a temporary name and renamed once every chunk verified.
   Status get(const std::string& remote, const std::string& local, const ProgressFn& progress);
 
  private:
+  // Sends every chunk of the file at `fd` not `done` (by index).
   Status put_chunks(const std::string& upload_id, uint64_t chunk_size, uint64_t size, int fd,
-                    std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
+                    const std::vector<bool>& done, const ProgressFn& progress, PutReport* report);
   Status put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
-                    std::vector<ChunkInfo>* chunks, const ProgressFn& progress);
+                    const ProgressFn& progress, PutReport* report);
   Status fetch_chunks(const std::string& path, const StatReply& file, int fd,
                       const ProgressFn& progress);
   Status fetch_sequential(const std::string& path, const StatReply& file, int out,

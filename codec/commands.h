@@ -154,18 +154,29 @@ struct AllocateChunkCmd {
   std::string chunk_id;
   uint64_t size = 0;
   std::vector<WorkerAddr> pipeline;
-  DFS_MSGPACK_MAP(upload_id, chunk_id, size, pipeline);
+  uint64_t index = 0;  // the chunk's place in the file
+  DFS_MSGPACK_MAP(upload_id, chunk_id, size, pipeline, index);
   Status validate() const;
 };
 
 // Makes the upload's file visible, whole, if its chunks are the ones the
 // upload was allocated, of the right sizes, on enough of their pipeline.
+// Empty `chunks`: the ones marked written (ChunkWrittenCmd).
 struct CommitUploadCmd {
   static constexpr MsgType kType = MsgType::kCommitUploadCmd;
   std::string upload_id;
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;
   DFS_MSGPACK_MAP(upload_id, size, chunks);
+  Status validate() const;
+};
+
+// Marks chunk `chunk.index` of the upload written (ChunkWrittenRequest).
+struct ChunkWrittenCmd {
+  static constexpr MsgType kType = MsgType::kChunkWrittenCmd;
+  std::string upload_id;
+  ChunkInfo chunk;
+  DFS_MSGPACK_MAP(upload_id, chunk);
   Status validate() const;
 };
 

@@ -272,6 +272,27 @@ Status CommitUploadRequest::validate() const {
   return check_chunk_list(chunks, /*dense=*/true);
 }
 
+Status ChunkWrittenRequest::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return chunk.validate();
+}
+
+Status UploadsRequest::validate() const {
+  if (!upload_id.empty() && !is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return Status::ok();
+}
+
+Status UploadListing::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_chunk_list(chunks, /*dense=*/false);
+}
+
+Status UploadsReply::validate() const {
+  if (uploads.size() > kMaxListPage) return invalid_argument("too many uploads");
+  for (const auto& u : uploads) DFS_RETURN_IF_ERROR(u.validate());
+  return Status::ok();
+}
+
 Status AbortUploadRequest::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
   return Status::ok();
@@ -519,6 +540,11 @@ Status AllocateChunkCmd::validate() const {
 Status CommitUploadCmd::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
   return check_chunk_list(chunks, /*dense=*/true);
+}
+
+Status ChunkWrittenCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return chunk.validate();
 }
 
 Status AbortUploadCmd::validate() const {

@@ -30,6 +30,7 @@ inline constexpr uint32_t kMaxReplication = 16;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxIdsPerMessage = 100000;
+inline constexpr size_t kMaxUploadChunksListed = 100000;
 // Keys the log may add or revoke, the length of one keyring line, and of
 // them all encoded (a KeyringUpdate must fit every socket that carries it).
 inline constexpr size_t kMaxLogKeys = 10000;
@@ -359,7 +360,9 @@ struct CommitUploadRequest {
   static constexpr MsgType kType = MsgType::kCommitUploadRequest;
   std::string upload_id;
   uint64_t size = 0;
-  std::vector<ChunkInfo> chunks;  // every index 0..n-1 exactly once
+  // Every index 0..n-1 exactly once; empty: the chunks marked written
+  // (ChunkWrittenRequest), which keeps a huge file's commit small.
+  std::vector<ChunkInfo> chunks;
   RequestSession session;
   DFS_MSGPACK_MAP(upload_id, size, chunks, session);
   Status validate() const;
@@ -370,6 +373,54 @@ struct AbortUploadRequest {
   std::string upload_id;
   RequestSession session;
   DFS_MSGPACK_MAP(upload_id, session);
+  Status validate() const;
+};
+
+// Chunk `chunk.index` of the upload is written: its pipeline acknowledged
+// it with this SHA-256, on these workers. A resumed upload sends only the
+// chunks not marked; a later mark for the same index replaces the earlier.
+struct ChunkWrittenRequest {
+  static constexpr MsgType kType = MsgType::kChunkWrittenRequest;
+  std::string upload_id;
+  ChunkInfo chunk;
+  RequestSession session;
+  DFS_MSGPACK_MAP(upload_id, chunk, session);
+  Status validate() const;
+};
+
+// Uploads in progress: one (`upload_id`, with its written chunks) or every
+// one the caller may see (admin: all; a user: their own).
+struct UploadsRequest {
+  static constexpr MsgType kType = MsgType::kUploadsRequest;
+  std::string upload_id;    // "": all
+  uint64_t from_index = 0;  // one upload's written chunks from this index
+  DFS_MSGPACK_MAP(upload_id, from_index);
+  Status validate() const;
+};
+
+struct UploadListing {
+  std::string upload_id;
+  std::string path;
+  std::string owner;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  int64_t last_active_ms = 0;
+  uint64_t chunks_written = 0;
+  uint64_t bytes_written = 0;
+  // The written chunks by index, only when one upload was asked for, at
+  // most kMaxUploadChunksListed (UploadsReply.truncated: ask again from
+  // the next index).
+  std::vector<ChunkInfo> chunks;
+  DFS_MSGPACK_MAP(upload_id, path, owner, chunk_size, replication, last_active_ms, chunks_written,
+                  bytes_written, chunks);
+  Status validate() const;
+};
+
+struct UploadsReply {
+  static constexpr MsgType kType = MsgType::kUploadsReply;
+  std::vector<UploadListing> uploads;  // oldest activity first
+  bool truncated = false;              // more uploads, or chunks, than a reply holds
+  DFS_MSGPACK_MAP(uploads, truncated);
   Status validate() const;
 };
 

@@ -26,6 +26,12 @@ std::string_view msg_type_name(MsgType type) {
       return "CreateUploadRequest";
     case MsgType::kCreateUploadReply:
       return "CreateUploadReply";
+    case MsgType::kChunkWrittenRequest:
+      return "ChunkWrittenRequest";
+    case MsgType::kUploadsRequest:
+      return "UploadsRequest";
+    case MsgType::kUploadsReply:
+      return "UploadsReply";
     case MsgType::kCreateFileRequest:
       return "CreateFileRequest";
     case MsgType::kAllocateChunkRequest:
@@ -94,6 +100,8 @@ std::string_view msg_type_name(MsgType type) {
       return "AllocateChunkCmd";
     case MsgType::kCommitUploadCmd:
       return "CommitUploadCmd";
+    case MsgType::kChunkWrittenCmd:
+      return "ChunkWrittenCmd";
     case MsgType::kAbortUploadCmd:
       return "AbortUploadCmd";
     case MsgType::kExpireCmd:

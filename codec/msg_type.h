@@ -31,6 +31,10 @@ enum class MsgType : uint16_t {
   kFsckRequest = 36,
   kFsckReply = 37,
   kCreateFileRequest = 38,
+  kChunkWrittenRequest = 39,
+  // Uploads in progress (resume, dfs admin uploads); 40-46 are the data socket's.
+  kUploadsRequest = 47,
+  kUploadsReply = 48,
   // Admin -> master: the masters' own membership.
   kMembersRequest = 50,
   kMembersReply = 51,
@@ -87,6 +91,7 @@ enum class MsgType : uint16_t {
   kSetAttrCmd = 118,
   kKeyAddCmd = 119,
   kKeyRevokeCmd = 123,  // 120-122 are the Raft transport's
+  kChunkWrittenCmd = 124,
 };
 
 bool is_known_msg_type(uint16_t value);

@@ -146,6 +146,11 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
           request, [&](const CommitUploadRequest& r) -> Result<Command> {
             return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks}, ms, r.session);
           });
+    case MsgType::kChunkWrittenRequest:
+      return with<ChunkWrittenRequest>(
+          request, [&](const ChunkWrittenRequest& r) -> Result<Command> {
+            return make_command(ChunkWrittenCmd{r.upload_id, r.chunk}, ms, r.session);
+          });
     case MsgType::kAbortUploadRequest:
       return with<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) -> Result<Command> {
         return make_command(AbortUploadCmd{r.upload_id}, ms, r.session);
@@ -186,7 +191,7 @@ Result<Command> LeaderSession::plan_allocation(const AllocateChunkRequest& req,
   for (const auto& w : req.exclude) registry_.note_failure(w, now);
   auto pipeline = place(req.size, upload->replication, upload->min_replication, req.exclude, now);
   if (!pipeline.is_ok()) return pipeline.status();
-  AllocateChunkCmd cmd{req.upload_id, new_id(), req.size, std::move(pipeline).value()};
+  AllocateChunkCmd cmd{req.upload_id, new_id(), req.size, std::move(pipeline).value(), req.index};
   return make_command(cmd, wall_clock_ms(), req.session);
 }
 

@@ -29,7 +29,7 @@ struct MasterOptions {
   uint64_t default_chunk_size = 64ull << 20;
   uint32_t default_replication = 3;
   WorkerRegistry::Options registry;
-  std::chrono::milliseconds upload_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds upload_ttl{std::chrono::hours(24)};
   // How long an exactly-once answer is kept for a client that went quiet;
   // longer than any client keeps retrying.
   std::chrono::milliseconds session_ttl{std::chrono::minutes(10)};

@@ -74,7 +74,7 @@ static int run(int argc, char** argv) {
        "repair copies at once with one worker as source or target")  //
       ("repair-rate", po::value<std::string>()->default_value("0"),
        "repair copy bytes per second across the cluster, e.g. 200M (0: no limit)")  //
-      ("upload-ttl-s", po::value<int>()->default_value(3600),
+      ("upload-ttl-s", po::value<int>()->default_value(86400),
        "an idle unfinished upload is dropped after this")                                     //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
       ("pid-file", po::value<std::string>()->default_value(""), "write the pid here");

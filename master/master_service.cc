@@ -25,6 +25,7 @@ bool is_read(MsgType type) {
     case MsgType::kClusterStatusRequest:
     case MsgType::kMembersRequest:
     case MsgType::kKeysRequest:
+    case MsgType::kUploadsRequest:
       return true;
     default:
       return false;
@@ -41,6 +42,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kAllocateChunkRequest:
     case MsgType::kCommitUploadRequest:
     case MsgType::kAbortUploadRequest:
+    case MsgType::kChunkWrittenRequest:
     case MsgType::kReportBadReplicaRequest:
     case MsgType::kMemberChangeRequest:
     case MsgType::kWorkerDrainRequest:
@@ -522,6 +524,11 @@ void MasterService::serve_read(const Held& request, Clock::time_point now) {
       break;
     case MsgType::kKeysRequest:
       out = serve<KeysRequest>(request.body, [&](const KeysRequest&) { return keys(); });
+      break;
+    case MsgType::kUploadsRequest:
+      out = serve<UploadsRequest>(request.body, [&](const UploadsRequest& r) {
+        return ns_->list_uploads(request.caller, r);
+      });
       break;
     case MsgType::kMembersRequest:
       out = serve<MembersRequest>(request.body, [&](const MembersRequest&) {

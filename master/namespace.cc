@@ -42,6 +42,7 @@ bool is_user_command(MsgType type) {
     case MsgType::kAllocateChunkCmd:
     case MsgType::kCommitUploadCmd:
     case MsgType::kAbortUploadCmd:
+    case MsgType::kChunkWrittenCmd:
       return true;
     default:
       return false;
@@ -670,6 +671,10 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
     case MsgType::kCommitUploadCmd:
       with(std::type_identity<CommitUploadCmd>{},
            [&](const CommitUploadCmd& c) { return apply_commit_upload(c, who, now, batch, &out); });
+      break;
+    case MsgType::kChunkWrittenCmd:
+      with(std::type_identity<ChunkWrittenCmd>{},
+           [&](const ChunkWrittenCmd& c) { return apply_chunk_written(c, who, now, batch); });
       break;
     case MsgType::kAbortUploadCmd:
       with(std::type_identity<AbortUploadCmd>{},

@@ -131,6 +131,8 @@ class Namespace {
   uint64_t applied_index() const { return applied_index_; }
 
   const UploadTable& uploads() const { return uploads_; }
+  // Uploads in progress that `who` may see (UploadsRequest).
+  Result<UploadsReply> list_uploads(const Caller& who, const UploadsRequest& req) const;
   // The answer already given to a request with this session, if it applied
   // (or was overtaken by a newer one of the same client): a retry gets it
   // without being planned again.
@@ -256,6 +258,12 @@ class Namespace {
                         rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
                              rocksdb::WriteBatch* batch, Outcome* out);
+  // A chunk of upload `upload_id` as its pipeline stored it: allocated to
+  // the upload, of the allocated size, on enough distinct pipeline workers.
+  Status check_upload_chunk(const std::string& upload_id, const UploadRecord& upload,
+                            const ChunkInfo& chunk) const;
+  Status apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& who, int64_t now_ms,
+                             rocksdb::WriteBatch* batch);
   Status apply_abort_upload(const AbortUploadCmd& cmd, const Caller& who,
                             rocksdb::WriteBatch* batch, Outcome* out);
   // The upload `id`, if `who` started it (or is the superuser).

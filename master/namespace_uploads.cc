@@ -37,6 +37,42 @@ Result<UploadRecord> Namespace::own_upload(const Caller& who, const std::string&
   return std::move(upload).value();
 }
 
+Result<UploadsReply> Namespace::list_uploads(const Caller& who, const UploadsRequest& req) const {
+  UploadsReply rep;
+  auto listing = [&](const std::string& id, const UploadRecord& u) {
+    UploadListing l{id, u.path, u.owner, u.chunk_size, u.replication, u.last_active_ms, 0, 0, {}};
+    for (const auto& c : uploads_.written(id)) {
+      ++l.chunks_written;
+      l.bytes_written += c.size;
+    }
+    return l;
+  };
+  if (!req.upload_id.empty()) {
+    auto upload = own_upload(who, req.upload_id);
+    if (!upload.is_ok()) return upload.status();
+    UploadListing l = listing(req.upload_id, *upload);
+    l.chunks = uploads_.written(req.upload_id, req.from_index, kMaxUploadChunksListed + 1);
+    if (l.chunks.size() > kMaxUploadChunksListed) {
+      l.chunks.pop_back();
+      rep.truncated = true;
+    }
+    rep.uploads.push_back(std::move(l));
+    return rep;
+  }
+  // Oldest activity first: the ones most likely abandoned lead.
+  for (const auto& id : uploads_.idle_before(INT64_MAX, SIZE_MAX)) {
+    auto upload = uploads_.find(id);
+    if (!upload) continue;
+    if (!who.superuser && upload->owner != who.user) continue;
+    if (rep.uploads.size() == kMaxListPage) {
+      rep.truncated = true;
+      break;
+    }
+    rep.uploads.push_back(listing(id, *upload));
+  }
+  return rep;
+}
+
 Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& who, int64_t now_ms,
                                       rocksdb::WriteBatch* batch, Outcome* out) {
   // Fail early on what commit would refuse anyway.
@@ -73,7 +109,7 @@ Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, const Caller& who,
   if (references_chunk(cmd.chunk_id) || uploads_.is_allocated(cmd.chunk_id)) {
     return Status(Code::kAlreadyExists, "chunk id " + cmd.chunk_id + " is in use");
   }
-  AllocationRecord allocation{cmd.size, {}};
+  AllocationRecord allocation{cmd.size, {}, cmd.index, true};
   for (const auto& w : cmd.pipeline) allocation.workers.push_back(w.id);
   uploads_.add_allocation(batch, cmd.upload_id, cmd.chunk_id, allocation);
   UploadRecord touched = *upload;
@@ -84,48 +120,93 @@ Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, const Caller& who,
   return Status::ok();
 }
 
+Status Namespace::check_upload_chunk(const std::string& upload_id, const UploadRecord& upload,
+                                     const ChunkInfo& c) const {
+  auto allocation = uploads_.allocation(upload_id, c.id);
+  if (!allocation) return invalid_argument("chunk " + c.id + " was not allocated to this upload");
+  if (allocation->indexed && c.index != allocation->index) {
+    return invalid_argument("chunk " + c.id + " was allocated as chunk " +
+                            std::to_string(allocation->index) + ", not " + std::to_string(c.index));
+  }
+  if (c.size != allocation->size) {
+    return invalid_argument("chunk " + c.id + " is " + std::to_string(c.size) +
+                            " bytes; it was allocated " + std::to_string(allocation->size));
+  }
+  std::set<std::string> distinct(c.replicas.begin(), c.replicas.end());
+  if (distinct.size() < upload.min_replication) {
+    return Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
+                                          std::to_string(distinct.size()) + " workers, needs " +
+                                          std::to_string(upload.min_replication));
+  }
+  if (distinct.size() != c.replicas.size()) {
+    return invalid_argument("chunk " + c.id + " names a worker twice");
+  }
+  const auto& pipeline = allocation->workers;
+  for (const auto& w : c.replicas) {
+    if (std::find(pipeline.begin(), pipeline.end(), w) == pipeline.end()) {
+      return invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline");
+    }
+  }
+  return Status::ok();
+}
+
+Status Namespace::apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& who, int64_t now_ms,
+                                      rocksdb::WriteBatch* batch) {
+  auto upload = own_upload(who, cmd.upload_id);
+  if (!upload.is_ok()) return upload.status();
+  if (cmd.chunk.index >= kMaxChunksPerFile) {
+    return invalid_argument("chunk index " + std::to_string(cmd.chunk.index) + " is past the " +
+                            std::to_string(kMaxChunksPerFile) + " chunks a file may have");
+  }
+  DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, cmd.chunk));
+  ChunkInfo mark = cmd.chunk;
+  mark.corrupt.clear();
+  // A chunk this mark replaces stays allocated, and becomes garbage when
+  // the upload ends.
+  uploads_.mark_written(batch, cmd.upload_id, mark);
+  UploadRecord touched = *upload;
+  touched.last_active_ms = std::max(upload->last_active_ms, now_ms);
+  uploads_.put(batch, cmd.upload_id, touched, &*upload);
+  return Status::ok();
+}
+
 Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
                                       rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
+  const bool from_marks = cmd.chunks.empty();
+  const std::vector<ChunkInfo> chunks = from_marks ? uploads_.written(cmd.upload_id) : cmd.chunks;
   uint64_t expected_chunks = (cmd.size + upload->chunk_size - 1) / upload->chunk_size;
-  if (cmd.chunks.size() != expected_chunks) {
+  if (chunks.size() != expected_chunks) {
     return invalid_argument("a file of " + std::to_string(cmd.size) + " bytes has " +
-                            std::to_string(expected_chunks) + " chunks, got " +
-                            std::to_string(cmd.chunks.size()));
+                            std::to_string(expected_chunks) + " chunks, " +
+                            (from_marks ? "written " : "got ") + std::to_string(chunks.size()));
   }
-  for (const auto& c : cmd.chunks) {
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const auto& c = chunks[i];
+    if (c.index != i) {
+      return invalid_argument("chunk " + std::to_string(i) + " of the upload is not written");
+    }
     bool last = c.index + 1 == expected_chunks;
     uint64_t want = last ? cmd.size - c.index * upload->chunk_size : upload->chunk_size;
     if (c.size != want) {
       return invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size");
     }
-    auto allocation = uploads_.allocation(cmd.upload_id, c.id);
-    if (!allocation) {
-      return invalid_argument("chunk " + c.id + " was not allocated to this upload");
-    }
-    std::set<std::string> distinct(c.replicas.begin(), c.replicas.end());
-    if (distinct.size() < upload->min_replication) {
-      return Status(Code::kUnavailable, "chunk " + std::to_string(c.index) + " is on " +
-                                            std::to_string(distinct.size()) + " workers, needs " +
-                                            std::to_string(upload->min_replication));
-    }
-    if (distinct.size() != c.replicas.size()) {
-      return invalid_argument("chunk " + c.id + " names a worker twice");
-    }
-    const auto& pipeline = allocation->workers;
-    for (const auto& w : c.replicas) {
-      if (std::find(pipeline.begin(), pipeline.end(), w) == pipeline.end()) {
-        return invalid_argument("chunk " + c.id + " names worker " + w + " outside its pipeline");
-      }
-    }
+    DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, c));
   }
-  CommitFileCmd file{upload->path,        upload->overwrite, cmd.size, upload->chunk_size,
-                     upload->replication, cmd.chunks,        now_ms,   upload->mode};
+  CommitFileCmd file{
+      upload->path, upload->overwrite, cmd.size, upload->chunk_size, upload->replication, chunks,
+      now_ms,       upload->mode};
   DFS_RETURN_IF_ERROR(file.validate());
+  // A commit from marks is small, but the file's record must still fit one
+  // message (a stat answers with it): the bound an explicit list has.
+  if (from_marks && encode(file).size() > kMaxBodyBytes / 2) {
+    return invalid_argument("a file of " + std::to_string(chunks.size()) +
+                            " chunks is more than one record holds; use bigger chunks");
+  }
   // Checked again now: the directory's mode may have changed meanwhile.
   DFS_RETURN_IF_ERROR(apply_commit(file, who, batch));
-  drop_upload(batch, cmd.upload_id, *upload, cmd.chunks, out);
+  drop_upload(batch, cmd.upload_id, *upload, chunks, out);
   out->event =
       ClusterEvent{"file.committed", upload->path, std::to_string(cmd.size) + " bytes", 0, 0};
   return Status::ok();

@@ -15,6 +15,9 @@ std::string allocation_key(const std::string& upload, const std::string& chunk) 
   return "a" + upload + chunk;
 }
 std::string chunk_key(const std::string& chunk) { return "c" + chunk; }
+std::string written_key(const std::string& upload, uint64_t index) {
+  return "w" + upload + be64(index);
+}
 
 }  // namespace
 
@@ -59,6 +62,18 @@ size_t UploadTable::allocated_on(const std::string& worker, size_t limit) const 
   return n;
 }
 
+std::vector<ChunkInfo> UploadTable::written(const std::string& upload_id, uint64_t from_index,
+                                            size_t limit) const {
+  std::vector<ChunkInfo> out;
+  auto r = store_->scan(store_->uploads(), written_key(upload_id, from_index),
+                        written_key(upload_id, UINT64_MAX));
+  for (; r.valid() && out.size() < limit; r.next()) {
+    out.push_back(decode_stored<ChunkInfo>(r.value(), "written chunk"));
+  }
+  MetaStore::check_scan(r);
+  return out;
+}
+
 std::vector<std::string> UploadTable::idle_before(int64_t time_ms, size_t limit) const {
   std::vector<std::string> out;
   auto r = store_->scan(store_->uploads(), "t", time_key(time_ms, ""));
@@ -81,12 +96,18 @@ void UploadTable::add_allocation(rocksdb::WriteBatch* batch, const std::string& 
   batch->Put(store_->uploads(), chunk_key(chunk_id), upload_id);
 }
 
+void UploadTable::mark_written(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                               const ChunkInfo& chunk) const {
+  batch->Put(store_->uploads(), written_key(upload_id, chunk.index), encode(chunk));
+}
+
 void UploadTable::remove(rocksdb::WriteBatch* batch, const std::string& id,
                          const UploadRecord& record) const {
   for (const auto& [chunk, allocation] : allocations(id)) {
     batch->Delete(store_->uploads(), allocation_key(id, chunk));
     batch->Delete(store_->uploads(), chunk_key(chunk));
   }
+  for (const auto& c : written(id)) batch->Delete(store_->uploads(), written_key(id, c.index));
   batch->Delete(store_->uploads(), upload_key(id));
   batch->Delete(store_->uploads(), time_key(record.last_active_ms, id));
 }

@@ -10,6 +10,7 @@
 //   't' + be64(last active ms) + id      "" (expiry order)
 //   'a' + upload id + chunk id           AllocationRecord
 //   'c' + chunk id                       upload id (is this chunk allocated?)
+//   'w' + upload id + be64(chunk index)  ChunkInfo (that index is written)
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -41,7 +42,11 @@ struct UploadRecord {
 struct AllocationRecord {
   uint64_t size = 0;
   std::vector<std::string> workers;  // the pipeline, in order
-  DFS_MSGPACK_MAP(size, workers);
+  // The index it was allocated for (recorded since resumable uploads; an
+  // older record has none, and may be used at any index).
+  uint64_t index = 0;
+  bool indexed = false;
+  DFS_MSGPACK_MAP(size, workers, index, indexed);
   Status validate() const { return Status::ok(); }
 };
 
@@ -59,6 +64,9 @@ class UploadTable {
   bool is_allocated(const std::string& chunk_id) const;
   // Chunks of uploads in progress allocated to `worker`, counted up to `limit`.
   size_t allocated_on(const std::string& worker, size_t limit) const;
+  // The chunks marked written, by index, from `from_index`, at most `limit`.
+  std::vector<ChunkInfo> written(const std::string& upload_id, uint64_t from_index = 0,
+                                 size_t limit = SIZE_MAX) const;
   // Ids of uploads last active before `time_ms`, oldest first, at most `limit`.
   std::vector<std::string> idle_before(int64_t time_ms, size_t limit) const;
 
@@ -67,6 +75,9 @@ class UploadTable {
            const UploadRecord* old = nullptr) const;
   void add_allocation(rocksdb::WriteBatch* batch, const std::string& upload_id,
                       const std::string& chunk_id, const AllocationRecord& allocation) const;
+  // Records `chunk` as the written chunk at its index (replacing any other).
+  void mark_written(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                    const ChunkInfo& chunk) const;
   // Deletes the upload with everything allocated to it.
   void remove(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record) const;
 

@@ -92,6 +92,22 @@ AbortUploadRequest sample() {
   return {kChunk};
 }
 template <>
+ChunkWrittenRequest sample() {
+  return {kChunk, chunk(3), {9, 4}};
+}
+template <>
+UploadsRequest sample() {
+  return {kChunk, 7};
+}
+template <>
+UploadsReply sample() {
+  return {{{kChunk, "/a/b", "alice", 1 << 20, 3, 1234, 2, 200, {chunk(0), chunk(1)}}}, true};
+}
+template <>
+ChunkWrittenCmd sample() {
+  return {kChunk, chunk(5)};
+}
+template <>
 ClusterStatusRequest sample() {
   return {};
 }
@@ -236,7 +252,8 @@ using AllMessages = ::testing::Types<
     WriteChunkFrame, WriteChunkAck, ReadChunkRequest, ReadChunkReply, ReplicaFrame, ReplicaAck,
     ReplicaAbort, Heartbeat, DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd,
     DeleteCmd, RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd,
-    ReplicateChunkJob, ReplicateChunkDone, ReplicaAddedCmd, ReplicaDroppedCmd, raft::Message>;
+    ReplicateChunkJob, ReplicateChunkDone, ReplicaAddedCmd, ReplicaDroppedCmd, raft::Message,
+    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

@@ -24,10 +24,21 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
   std::mt19937_64 rng(seed);
   std::vector<std::string> log;
   std::vector<std::string> uploads, chunks;
-  std::vector<std::pair<std::string, std::string>> allocated;  // (upload, chunk)
+  struct Allocated {
+    std::string upload, chunk;
+    uint64_t size;
+  };
+  std::vector<Allocated> allocated;
   auto path = [&] { return "/d" + std::to_string(rng() % 4) + "/f" + std::to_string(rng() % 6); };
   auto pick = [&](const std::vector<std::string>& v) {
     return v.empty() ? std::string(32, 'a') : v[rng() % v.size()];
+  };
+  // Mostly a chunk allocated to an upload, at its size; sometimes not.
+  auto pick_allocated = [&]() -> Allocated {
+    if (allocated.empty()) return {pick(uploads), pick(chunks), 100};
+    Allocated a = allocated[rng() % allocated.size()];
+    if (rng() % 4 == 0) ++a.size;
+    return a;
   };
   int64_t t = 1000;
   uint64_t seq = 0;
@@ -39,7 +50,7 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
     t += static_cast<int64_t>(rng() % 50);
     RequestSession session{1 + rng() % 3, ++seq};
     Command c;
-    switch (rng() % 12) {
+    switch (rng() % 14) {
       case 0:
         c = make_command(MkdirCmd{"/d" + std::to_string(rng() % 4), rng() % 2 == 0, t}, t, session);
         break;
@@ -53,20 +64,17 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
       case 2: {
         std::string id = hex_id(rng);
         std::string upload = pick(uploads);
+        uint64_t size = 100 + rng() % 1000;
         chunks.push_back(id);
-        allocated.emplace_back(upload, id);
+        allocated.push_back({upload, id, size});
         std::vector<WorkerAddr> pipeline{{"w1", "tcp://a:1", ""}, {"w2", "tcp://a:2", ""}};
-        c = make_command(AllocateChunkCmd{upload, id, 100 + rng() % 1000, pipeline}, t, session);
+        c = make_command(AllocateChunkCmd{upload, id, size, pipeline}, t, session);
         break;
       }
       case 3: {
-        // Mostly a chunk allocated to the upload committed; sometimes a wrong size.
-        auto [upload, chunk_id] = allocated.empty() ? std::make_pair(pick(uploads), pick(chunks))
-                                                    : allocated[rng() % allocated.size()];
-        uint64_t size = 100 + rng() % 1000;
-        ChunkInfo chunk{0, chunk_id, size, std::string(64, 'b'), {"w1", "w2"}, {}};
-        c = make_command(CommitUploadCmd{upload, rng() % 4 == 0 ? size + 1 : size, {chunk}}, t,
-                         session);
+        Allocated a = pick_allocated();
+        ChunkInfo chunk{0, a.chunk, a.size, std::string(64, 'b'), {"w1", "w2"}, {}};
+        c = make_command(CommitUploadCmd{a.upload, a.size, {chunk}}, t, session);
         break;
       }
       case 4:
@@ -98,6 +106,20 @@ std::vector<std::string> random_log(uint64_t seed, size_t n) {
                                            pick(chunks), "w" + std::to_string(1 + rng() % 4), "x"},
                          t);
         break;
+      case 11: {
+        // A chunk marked written, mostly at index 0 (so that a commit of
+        // the marks may succeed), sometimes of the wrong size.
+        Allocated a = pick_allocated();
+        ChunkInfo chunk{rng() % 3 == 0 ? 1u : 0u, a.chunk,      a.size,
+                        std::string(64, 'c'),     {"w1", "w2"}, {}};
+        c = make_command(ChunkWrittenCmd{a.upload, chunk}, t, session);
+        break;
+      }
+      case 12: {  // a commit of whatever is marked written
+        Allocated a = pick_allocated();
+        c = make_command(CommitUploadCmd{a.upload, a.size, {}}, t, session);
+        break;
+      }
       default:
         if (last.session.client == 0) continue;
         c = last;  // a client's retry of its previous request

@@ -44,6 +44,9 @@ struct KeysFlags {
 };
 int admin_keys(Context& ctx, const std::vector<std::string>& args, const KeysFlags& flags);
 
+// dfs admin uploads list|show|abort (args start at the operation).
+int admin_uploads(Context& ctx, const std::vector<std::string>& args, bool json);
+
 int cmd_put(Context& ctx);
 int cmd_get(Context& ctx);
 int cmd_cat(Context& ctx);

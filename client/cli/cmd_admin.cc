@@ -203,7 +203,10 @@ int cmd_admin(Context& ctx) {
       "       dfs admin recommission WORKER\n"
       "       dfs admin keys [list] [--json]\n"
       "       dfs admin keys add ROLE NAME KEY [--groups G1,G2] [--endpoint HOST:PORT]\n"
-      "       dfs admin keys revoke KEY";
+      "       dfs admin keys revoke KEY\n"
+      "       dfs admin uploads [list] [--json]\n"
+      "       dfs admin uploads show ID [--json]\n"
+      "       dfs admin uploads abort ID";
   po::options_description desc("admin options");
   desc.add_options()("json", "print JSON")("id", po::value<uint64_t>()->default_value(0),
                                            "the new master's id (default: the next free one)")(
@@ -234,6 +237,10 @@ int cmd_admin(Context& ctx) {
     if (vm.count("wait")) flags.wait_s = vm["wait"].as<int>();
     if (vm.count("op")) rest.insert(rest.begin(), vm["op"].as<std::string>());
     return admin_keys(ctx, rest, flags);
+  }
+  if (area == "uploads") {
+    if (vm.count("op")) rest.insert(rest.begin(), vm["op"].as<std::string>());
+    return admin_uploads(ctx, rest, vm.count("json") > 0);
   }
   if (area == "decommission" || area == "recommission") {
     if (!vm.count("op") || !rest.empty()) {

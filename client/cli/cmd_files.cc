@@ -5,6 +5,7 @@
 #include "bus/units.h"
 #include "client/cli/cli.h"
 #include "client/cli/progress.h"
+#include "client/upload_manifest.h"
 #include "codec/path.h"
 
 namespace dfs::cli {
@@ -21,7 +22,8 @@ int cmd_put(Context& ctx) {
        "replicas per chunk (0: cluster default)")  //
       ("min-replication", po::value<uint32_t>()->default_value(0),
        "when fewer workers are up, accept this many replicas per chunk (the file is then "
-       "under-replicated)")  //
+       "under-replicated)")                                                                   //
+      ("no-resume", "start afresh, keep no manifest, and abort the upload if the put fails")  //
       ("quiet,q", "no progress bar");
   po::positional_options_description pos;
   pos.add("local", 1).add("remote", 1);
@@ -61,9 +63,20 @@ int cmd_put(Context& ctx) {
   struct stat st {};
   if (local != "-" && ::stat(local.c_str(), &st) == 0) total = static_cast<uint64_t>(st.st_size);
   ProgressBar bar("put " + remote, total, !vm.count("quiet") && isatty(STDERR_FILENO));
-  Status s = ctx.client->put(local, remote, options, bar.callback());
+  options.resume_dir = default_manifest_dir();
+  options.resume = !vm.count("no-resume");
+  options.notice = [](const std::string& text) {
+    std::fprintf(stderr, "dfs put: %s\n", text.c_str());
+  };
+  PutReport report;
+  Status s = ctx.client->put(local, remote, options, bar.callback(), &report);
   bar.finish();
   if (!s.is_ok()) return fail("put", s);
+  if (report.chunks_resumed > 0) {
+    std::fprintf(stderr, "dfs put: resumed: sent %llu of %llu chunks\n",
+                 static_cast<unsigned long long>(report.chunks_sent),
+                 static_cast<unsigned long long>(report.chunks));
+  }
   return 0;
 }
 

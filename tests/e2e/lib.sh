@@ -6,6 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export DFS_BUILD="${DFS_BUILD:-$ROOT/build}"
 DFS="$DFS_BUILD/bin/dfs"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dfs-e2e-XXXXXX")"
+# Where dfs put keeps its resume manifests: inside the test's directory.
+export XDG_STATE_HOME="$WORK/state"
 RUNS=()
 FAILURES=0
 PASSES=0

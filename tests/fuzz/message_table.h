@@ -35,7 +35,8 @@ using MessageTypes = std::tuple<
     raft::Entry, raft::HardState, raft::Membership, raft::ConfChange, raft::Snapshot, raft::Message,
     raft::SnapshotManifest, raft::SnapshotFileRequest, raft::SnapshotFileReply,
     // added later: appended, so the kept corpora keep their meaning
-    KeyChangeRequest, KeysRequest, KeysReply, KeyringUpdate, KeyAddCmd, KeyRevokeCmd>;
+    KeyChangeRequest, KeysRequest, KeysReply, KeyringUpdate, KeyAddCmd, KeyRevokeCmd,
+    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd>;
 
 inline constexpr size_t kMessageTypes = std::tuple_size_v<MessageTypes>;
 inline constexpr size_t kCommandPick = kMessageTypes;

@@ -1,0 +1,270 @@
+// Upload sessions as replicated state: chunks are marked written as they
+// complete, a resumed put learns which from the masters, and the commit takes
+// the marked chunks. Plus the client's manifest, which finds the upload again.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "client/client.h"
+#include "client/upload_manifest.h"
+#include "master/namespace.h"
+#include "tests/test_util.h"
+
+namespace dfs {
+namespace {
+
+class UploadSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(run(admin_, MkdirCmd{"/home", false, 1, 0777}).is_ok());
+    ASSERT_TRUE(
+        run(alice_, CreateUploadCmd{upload_, "/home/f", kChunk, 2, 2, false, 0, 0644}).is_ok());
+  }
+
+  template <typename Cmd>
+  Status run(const Caller& who, const Cmd& cmd, int64_t time_ms = 5) {
+    Command c = make_command(cmd, time_ms);
+    c.caller = who;
+    return ns_->apply(ns_->applied_index() + 1, c).status;
+  }
+  std::string id(unsigned n) {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%032x", n);
+    return buf;
+  }
+  // Allocates chunk id(n) of `size` bytes on w1, w2, as chunk `index`.
+  std::string allocate(unsigned n, uint64_t size, uint64_t index = 0) {
+    std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "", ""}, {"w2", "tcp://h:2", "", ""}};
+    EXPECT_TRUE(run(alice_, AllocateChunkCmd{upload_, id(n), size, pipeline, index}).is_ok());
+    return id(n);
+  }
+  ChunkInfo chunk(uint64_t index, const std::string& chunk_id, uint64_t size) {
+    return ChunkInfo{index, chunk_id, size, std::string(64, 'a'), {"w1", "w2"}, {}};
+  }
+  std::vector<uint64_t> written_indices() {
+    std::vector<uint64_t> out;
+    for (const auto& c : ns_->uploads().written(upload_)) out.push_back(c.index);
+    return out;
+  }
+  bool garbage(const std::string& chunk_id) {
+    auto g = ns_->garbage(100);
+    auto& ids = g["w1"];
+    return std::find(ids.begin(), ids.end(), chunk_id) != ids.end();
+  }
+
+  static constexpr uint64_t kChunk = 1 << 20;
+  test::TempDir dir_;
+  std::unique_ptr<Namespace> ns_ = std::move(Namespace::open(dir_.path())).value();
+  Caller admin_;
+  Caller alice_ = user_caller("alice", {"staff"});
+  Caller bob_ = user_caller("bob", {"staff"});
+  const std::string upload_ = std::string(32, '1');
+};
+
+TEST_F(UploadSessionTest, WrittenChunksAreRecordedByIndexAndTheCommitTakesThem) {
+  std::string c1 = allocate(1, kChunk, 1);
+  std::string c0 = allocate(2, kChunk, 0);
+  std::string c2 = allocate(3, 100, 2);
+  // Out of order, as parallel transfers finish.
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(1, c1, kChunk)}).is_ok());
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(2, c2, 100)}).is_ok());
+  EXPECT_EQ(written_indices(), (std::vector<uint64_t>{1, 2}));
+  // Index 0 is missing: the commit says so and leaves the upload open.
+  Status early = run(alice_, CommitUploadCmd{upload_, 2 * kChunk + 100, {}});
+  EXPECT_EQ(early.code(), Code::kInvalidArgument);
+  EXPECT_NE(early.message().find("written 2"), std::string::npos) << early.message();
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c0, kChunk)}).is_ok());
+  ASSERT_TRUE(run(alice_, CommitUploadCmd{upload_, 2 * kChunk + 100, {}}).is_ok());
+  auto file = ns_->lookup("/home/f");
+  ASSERT_TRUE(file.is_ok());
+  ASSERT_EQ(file->chunks.size(), 3u);
+  EXPECT_EQ(file->chunks[0].id, c0);
+  EXPECT_EQ(file->chunks[1].id, c1);
+  EXPECT_EQ(file->chunks[2].id, c2);
+  EXPECT_EQ(file->size, 2 * kChunk + 100);
+  EXPECT_FALSE(ns_->uploads().find(upload_).has_value());
+  EXPECT_TRUE(ns_->uploads().written(upload_).empty());  // the marks went with the upload
+}
+
+TEST_F(UploadSessionTest, AChunkWrittenAgainReplacesTheFirstWhichIsCollected) {
+  std::string first = allocate(1, 100);
+  std::string second = allocate(2, 100);
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, first, 100)}).is_ok());
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, second, 100)}).is_ok());
+  ASSERT_EQ(ns_->uploads().written(upload_).size(), 1u);
+  ASSERT_TRUE(run(alice_, CommitUploadCmd{upload_, 100, {}}).is_ok());
+  EXPECT_EQ(ns_->lookup("/home/f")->chunks[0].id, second);
+  EXPECT_TRUE(garbage(first));
+  EXPECT_FALSE(garbage(second));
+}
+
+TEST_F(UploadSessionTest, AMarkMustMatchItsAllocation) {
+  std::string c = allocate(1, 100);
+  // Not allocated to this upload.
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, chunk(0, id(9), 100)}).code(),
+            Code::kInvalidArgument);
+  // Another index than allocated.
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, chunk(1, c, 100)}).code(), Code::kInvalidArgument);
+  // Another size than allocated.
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c, 99)}).code(), Code::kInvalidArgument);
+  // A worker outside the pipeline, and too few replicas.
+  ChunkInfo outside = chunk(0, c, 100);
+  outside.replicas = {"w1", "w9"};
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, outside}).code(), Code::kInvalidArgument);
+  ChunkInfo short_of = chunk(0, c, 100);
+  short_of.replicas = {"w1"};
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, short_of}).code(), Code::kUnavailable);
+  // Past any file's chunk count.
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{upload_, chunk(kMaxChunksPerFile, c, 100)}).code(),
+            Code::kInvalidArgument);
+  // Someone else's upload.
+  EXPECT_EQ(run(bob_, ChunkWrittenCmd{upload_, chunk(0, c, 100)}).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(written_indices().empty());
+  EXPECT_TRUE(run(admin_, ChunkWrittenCmd{upload_, chunk(0, c, 100)}).is_ok());
+}
+
+TEST_F(UploadSessionTest, TheCommitRefusesMarksThatDoNotMakeTheFile) {
+  std::string c0 = allocate(1, kChunk, 0);
+  std::string c1 = allocate(2, 100, 1);
+  std::string c2 = allocate(3, 100, 2);
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c0, kChunk)}).is_ok());
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(1, c1, 100)}).is_ok());
+  // The last chunk's size says the file's: 100 bytes more than kChunk, not 99 or 101.
+  EXPECT_EQ(run(alice_, CommitUploadCmd{upload_, kChunk + 99, {}}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(run(alice_, CommitUploadCmd{upload_, kChunk + 101, {}}).code(), Code::kInvalidArgument);
+  // A mark past the end: three chunks written for a file of two.
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(2, c2, 100)}).is_ok());
+  EXPECT_EQ(run(alice_, CommitUploadCmd{upload_, kChunk + 100, {}}).code(), Code::kInvalidArgument);
+  // One chunk at two places of an explicit list.
+  EXPECT_EQ(run(alice_,
+                CommitUploadCmd{upload_, 2 * kChunk, {chunk(0, c0, kChunk), chunk(1, c0, kChunk)}})
+                .code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(ns_->lookup("/home/f").is_ok());
+  EXPECT_EQ(ns_->uploads().written(upload_).size(), 3u);
+}
+
+TEST_F(UploadSessionTest, AnAbortTakesTheMarksWithItAndCollectsTheirChunks) {
+  std::string c = allocate(1, 100);
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c, 100)}).is_ok());
+  EXPECT_EQ(run(bob_, AbortUploadCmd{upload_}).code(), Code::kPermissionDenied);
+  ASSERT_TRUE(run(alice_, AbortUploadCmd{upload_}).is_ok());
+  EXPECT_TRUE(ns_->uploads().written(upload_).empty());
+  EXPECT_TRUE(garbage(c));
+}
+
+TEST_F(UploadSessionTest, AMarkKeepsTheUploadFromExpiring) {
+  std::string c = allocate(1, 100);
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c, 100)}, 1000).is_ok());
+  ASSERT_TRUE(run(admin_, ExpireCmd{500, 500}, 1400).is_ok());
+  EXPECT_TRUE(ns_->uploads().find(upload_).has_value());
+  ASSERT_TRUE(run(admin_, ExpireCmd{500, 500}, 1600).is_ok());
+  EXPECT_FALSE(ns_->uploads().find(upload_).has_value());
+  EXPECT_TRUE(garbage(c));
+}
+
+TEST_F(UploadSessionTest, UsersSeeTheirOwnUploadsAndAdminSeesAll) {
+  ASSERT_TRUE(run(bob_, CreateUploadCmd{id(7), "/home/g", kChunk, 2, 2, false, 0, 0644}).is_ok());
+  std::string c = allocate(1, 100);
+  ASSERT_TRUE(run(alice_, ChunkWrittenCmd{upload_, chunk(0, c, 100)}).is_ok());
+  auto mine = ns_->list_uploads(alice_, UploadsRequest{});
+  ASSERT_TRUE(mine.is_ok());
+  ASSERT_EQ(mine->uploads.size(), 1u);
+  EXPECT_EQ(mine->uploads[0].upload_id, upload_);
+  EXPECT_EQ(mine->uploads[0].path, "/home/f");
+  EXPECT_EQ(mine->uploads[0].chunks_written, 1u);
+  EXPECT_EQ(mine->uploads[0].bytes_written, 100u);
+  EXPECT_TRUE(mine->uploads[0].chunks.empty());  // chunks only when one upload is asked for
+  auto all = ns_->list_uploads(admin_, UploadsRequest{});
+  ASSERT_TRUE(all.is_ok());
+  EXPECT_EQ(all->uploads.size(), 2u);
+  auto one = ns_->list_uploads(alice_, UploadsRequest{upload_, 0});
+  ASSERT_TRUE(one.is_ok());
+  ASSERT_EQ(one->uploads.size(), 1u);
+  ASSERT_EQ(one->uploads[0].chunks.size(), 1u);
+  EXPECT_EQ(one->uploads[0].chunks[0].id, c);
+  EXPECT_TRUE(ns_->list_uploads(alice_, UploadsRequest{upload_, 1})->uploads[0].chunks.empty());
+  EXPECT_EQ(ns_->list_uploads(bob_, UploadsRequest{upload_, 0}).status().code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(ns_->list_uploads(alice_, UploadsRequest{id(8), 0}).status().code(), Code::kNotFound);
+}
+
+TEST(ChunksDoneTest, OnlyMarksOfTheRightIndexAndSizeCount) {
+  const uint64_t chunk = 100;
+  auto mark = [](uint64_t index, uint64_t size) {
+    return ChunkInfo{index, std::string(32, 'c'), size, std::string(64, 'a'), {}, {}};
+  };
+  // A file of 250 bytes: chunks of 100, 100 and 50.
+  auto done = chunks_done({mark(0, 100), mark(2, 50), mark(1, 99), mark(3, 100)}, chunk, 250);
+  EXPECT_EQ(done, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(chunks_done({mark(2, 100)}, chunk, 250), (std::vector<bool>{false, false, false}));
+  EXPECT_TRUE(chunks_done({}, chunk, 0).empty());
+}
+
+UploadManifest sample_manifest() {
+  UploadManifest m;
+  m.remote = "/data/a b=c.bin";
+  m.upload_id = std::string(32, 'e');
+  m.chunk_size = 64 << 20;
+  m.local = {"/home/u/a = b.bin", 1234567, 1700000000123456789, 42, 2049};
+  m.options = {8 << 20, 2, 1, true};
+  return m;
+}
+
+TEST(UploadManifestTest, ReadsBackWhatItWrote) {
+  UploadManifest m = sample_manifest();
+  auto back = parse_manifest(format_manifest(m));
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->remote, m.remote);
+  EXPECT_EQ(back->upload_id, m.upload_id);
+  EXPECT_EQ(back->chunk_size, m.chunk_size);
+  EXPECT_EQ(back->local, m.local);
+  EXPECT_EQ(back->options, m.options);
+}
+
+TEST(UploadManifestTest, RefusesAMissingOrMalformedField) {
+  std::string text = format_manifest(sample_manifest());
+  for (const char* field :
+       {"remote = ", "upload-id = ", "chunk-size = ", "local-path = ", "local-size = ",
+        "local-mtime-ns = ", "local-inode = ", "local-device = ", "option-chunk-size = ",
+        "option-replication = ", "option-min-replication = ", "option-overwrite = "}) {
+    std::string without = text;
+    auto at = without.find(field);
+    without.erase(at, without.find('\n', at) + 1 - at);
+    EXPECT_FALSE(parse_manifest(without).is_ok()) << "without " << field;
+    std::string garbled = text;
+    garbled.insert(garbled.find(field) + std::string(field).size(), "x");
+    EXPECT_FALSE(parse_manifest(garbled).is_ok()) << "garbled " << field;
+  }
+  EXPECT_FALSE(parse_manifest("no equals sign\n").is_ok());
+  EXPECT_FALSE(parse_manifest(std::string(1 << 17, 'a')).is_ok());
+}
+
+TEST(UploadManifestTest, IsKeptOwnerOnlyAndKeyedByClusterAndRemotePath) {
+  test::TempDir dir;
+  std::string where = dir.path() + "/state/dfs/uploads";
+  std::string path = manifest_path(where, "tcp://h:1,", "/a");
+  EXPECT_NE(path, manifest_path(where, "tcp://h:2,", "/a"));
+  EXPECT_NE(path, manifest_path(where, "tcp://h:1,", "/b"));
+  auto none = load_manifest(path);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(save_manifest(path, sample_manifest()).is_ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(where.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto back = load_manifest(path);
+  ASSERT_TRUE(back.is_ok() && back->has_value());
+  EXPECT_EQ((*back)->local, sample_manifest().local);
+  remove_manifest(path);
+  EXPECT_FALSE(load_manifest(path)->has_value());
+  UploadManifest odd = sample_manifest();
+  odd.local.path = "/a\nb";
+  EXPECT_FALSE(save_manifest(path, odd).is_ok());
+}
+
+}  // namespace
+}  // namespace dfs
