@@ -1,5 +1,6 @@
 #include "bus/chunk_transfer.h"
 
+#include "codec/crc32c.h"
 #include "codec/sha256.h"
 
 namespace dfs {
@@ -72,21 +73,58 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
   return protocol_error("worker never confirmed chunk " + chunk_id + " stored");
 }
 
+Status check_blocks(const ReadChunkReply& reply, const char* data, size_t size) {
+  if (reply.block_crcs.empty()) return Status::ok();  // a chunk stored without them
+  const uint64_t bs = reply.block_size;
+  if ((size + bs - 1) / bs != reply.block_crcs.size()) {
+    return protocol_error("a read reply with " + std::to_string(reply.block_crcs.size()) +
+                          " block CRCs for " + std::to_string(size) + " bytes");
+  }
+  for (size_t i = 0; i < reply.block_crcs.size(); ++i) {
+    uint64_t at = i * bs;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(bs, size - at));
+    if (crc32c(data + at, n) != reply.block_crcs[i]) {
+      return Status(Code::kChecksumMismatch,
+                    "block at " + std::to_string(reply.offset + at) + " does not match its CRC");
+    }
+  }
+  return Status::ok();
+}
+
 Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                   const std::string& sha256, const ChunkSink& sink, const TransferOptions& options,
                   const std::function<void(uint64_t)>& progress) {
+  return read_chunk_range(worker, chunk_id, size, sha256, 0, size, sink, options, progress);
+}
+
+namespace {
+
+// read_chunk_range; `hold` reads every block and keeps [from, to) back
+// until the whole chunk matched its SHA-256 (for a chunk without block CRCs).
+Status read_blocks(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                   const std::string& sha256, uint64_t from, uint64_t to, bool hold,
+                   const ChunkSink& sink, const TransferOptions& options,
+                   const std::function<void(uint64_t)>& progress) {
+  bool whole = hold;
+  std::string held;
+  // Whole blocks are read, so that each can be checked; only [from, to)
+  // reaches the sink. A whole chunk is checked against its SHA-256 too.
+  const uint64_t first = whole ? 0 : from - from % kCrcBlockSize;
+  const uint64_t last =
+      whole ? size : std::min(size, (to + kCrcBlockSize - 1) / kCrcBlockSize * kCrcBlockSize);
+  whole = first == 0 && last == size;
   Sha256 hash;
-  uint64_t requested = 0;
-  uint64_t received = 0;
+  uint64_t requested = first;
+  uint64_t received = first;
   size_t in_flight = 0;
   auto fail = [&](const Status& s) {
     worker.reset();
     return Status(s.code(),
                   "reading chunk " + chunk_id + " from " + worker.endpoint() + ": " + s.message());
   };
-  while (received < size) {
-    while (in_flight < options.window && requested < size) {
-      uint64_t len = std::min<uint64_t>(options.frame_size, size - requested);
+  while (received < last) {
+    while (in_flight < options.window && requested < last) {
+      uint64_t len = std::min<uint64_t>(options.frame_size, last - requested);
       auto id =
           worker.send(make_envelope(ReadChunkRequest{chunk_id, requested, len, options.ticket}));
       if (!id.is_ok()) return fail(id.status());
@@ -108,18 +146,47 @@ Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                                                 " bytes, expected " + std::to_string(size)));
     }
     const auto& data = reply->data[0];
-    uint64_t want = std::min<uint64_t>(options.frame_size, size - received);
+    const auto* bytes = static_cast<const char*>(data.data());
+    uint64_t want = std::min<uint64_t>(options.frame_size, last - received);
     if (data.size() != want) return fail(protocol_error("short read reply"));
-    hash.update(data.data(), data.size());
-    DFS_RETURN_IF_ERROR(sink(received, static_cast<const char*>(data.data()), data.size()));
+    // Damage is found frame by frame, before any of it reaches the sink.
+    if (rep->block_crcs.empty() && !whole) {
+      // Stored without block CRCs (by an older worker): only the chunk's
+      // SHA-256 can vouch for its bytes, so all of them are read, and the
+      // part asked for is given only once they matched.
+      worker.reset();
+      return read_blocks(worker, chunk_id, size, sha256, from, to, true, sink, options, progress);
+    }
+    Status blocks = check_blocks(*rep, bytes, data.size());
+    if (!blocks.is_ok()) return fail(blocks);
+    if (whole) hash.update(bytes, data.size());
+    uint64_t lo = std::max(received, from);
+    uint64_t hi = std::min(received + data.size(), to);
+    if (lo < hi && hold) {
+      held.append(bytes + (lo - received), static_cast<size_t>(hi - lo));
+    } else if (lo < hi) {
+      DFS_RETURN_IF_ERROR(sink(lo, bytes + (lo - received), static_cast<size_t>(hi - lo)));
+    }
     received += data.size();
     if (progress) progress(data.size());
   }
-  if (hash.finish_hex() != sha256) {
+  if (whole && hash.finish_hex() != sha256) {
     return Status(Code::kChecksumMismatch, "chunk " + chunk_id + " from " + worker.endpoint() +
                                                " does not match its SHA-256");
   }
+  if (hold && !held.empty()) return sink(from, held.data(), held.size());
   return Status::ok();
+}
+
+}  // namespace
+
+Status read_chunk_range(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                        const std::string& sha256, uint64_t from, uint64_t to,
+                        const ChunkSink& sink, const TransferOptions& options,
+                        const std::function<void(uint64_t)>& progress) {
+  to = std::min(to, size);
+  if (from >= to) return Status::ok();
+  return read_blocks(worker, chunk_id, size, sha256, from, to, false, sink, options, progress);
 }
 
 }  // namespace dfs

@@ -44,6 +44,20 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
                                 const std::function<void(uint64_t)>& progress,
                                 std::string* culprit);
 
+// Checks a read reply's data against the block CRCs it came with (ok when it
+// came without): kChecksumMismatch names the first bad block.
+Status check_blocks(const ReadChunkReply& reply, const char* data, size_t size);
+
+// Reads bytes [from, to) of chunk `chunk_id` (`size` bytes) from `worker`
+// into `sink`, fetching only the blocks that cover them, each checked
+// against its CRC before it is used. A whole chunk is also checked against
+// `sha256`, and so is a chunk stored without block CRCs, which is read whole
+// for any part of it.
+Status read_chunk_range(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                        const std::string& sha256, uint64_t from, uint64_t to,
+                        const ChunkSink& sink, const TransferOptions& options,
+                        const std::function<void(uint64_t)>& progress);
+
 // Reads chunk `chunk_id` of `size` bytes from `worker` into `sink` and
 // checks it against `sha256`: kChecksumMismatch if the bytes are wrong.
 Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,

@@ -113,6 +113,12 @@ class Client {
   Status abort_upload(const std::string& upload_id);
   // Every chunk marked written in an upload (all pages).
   Result<std::vector<ChunkInfo>> written_chunks(const std::string& upload_id);
+  // Bytes [offset, offset + length) of the file at `path` (fewer past its
+  // end), in order, into `sink`: only the chunks and blocks that cover them
+  // are fetched, and every block is checked before it is passed on.
+  using RangeSink = std::function<Status(const char* data, size_t size)>;
+  Status read_range(const std::string& path, uint64_t offset, uint64_t length,
+                    const RangeSink& sink);
   // Downloads `remote` to `local` ("-" for standard output). A local file
   // is written under a temporary name and renamed once every chunk verified.
   Status get(const std::string& remote, const std::string& local, const ProgressFn& progress);

@@ -92,10 +92,13 @@ bool is_bad_copy(Code code) {
   return code == Code::kChecksumMismatch || code == Code::kCorruption || code == Code::kNotFound;
 }
 
-// Reads one chunk into `sink`, trying its replicas in the plan's order. A
-// replica that returns wrong bytes is reported to the master.
-Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
-                   ReadPlan& plan, const ChunkSink& sink, const ProgressFn& progress) {
+// Reads bytes [from, to) of one chunk into `sink`, trying its replicas in
+// the plan's order. A replica that returns wrong bytes is reported to the
+// master. A replica that fails part way may have given the sink a verified
+// prefix of the range; the next one gives it all again.
+Status fetch_range(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
+                   ReadPlan& plan, uint64_t from, uint64_t to, const ChunkSink& sink,
+                   const ProgressFn& progress) {
   TransferOptions topts;
   topts.window = options.window;
   topts.timeout = options.timeout;
@@ -112,8 +115,8 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
       moved += b;
       if (progress) progress(static_cast<int64_t>(b));
     };
-    Status s = read_chunk(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size, chunk.sha256,
-                          sink, topts, counted);
+    Status s = read_chunk_range(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size,
+                                chunk.sha256, from, to, sink, topts, counted);
     if (s.is_ok()) return s;
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
     failures += "; " + worker + ": " + s.to_string();
@@ -131,7 +134,62 @@ Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const Chu
                                         ") is lost: no replica could serve it" + failures);
 }
 
+Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
+                   ReadPlan& plan, const ChunkSink& sink, const ProgressFn& progress) {
+  return fetch_range(ctx, options, chunk, plan, 0, chunk.size, sink, progress);
+}
+
+// The master's answer for a file to read, refused if it holds fewer chunk
+// bytes than the file has (never a file of zeros where data was withheld).
+Status check_readable(const std::string& path, const StatReply& file) {
+  if (file.entry.is_dir()) return Status(Code::kIsADirectory, path + " is a directory");
+  uint64_t covered = 0;
+  for (const auto& c : file.chunks) covered += c.size;
+  if (covered != file.entry.size) {
+    return Status(Code::kPermissionDenied,
+                  path + ": the master gave " + std::to_string(file.chunks.size()) + " of " +
+                      std::to_string(file.entry.chunk_count) + " chunks (may this user read it?)");
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+Status Client::read_range(const std::string& path, uint64_t offset, uint64_t length,
+                          const RangeSink& sink) {
+  auto file = stat(path, /*for_read=*/true);
+  if (!file.is_ok()) return file.status();
+  DFS_RETURN_IF_ERROR(check_readable(path, file.value()));
+  const uint64_t size = file->entry.size;
+  if (offset >= size || length == 0) return Status::ok();
+  const uint64_t end = length > size - offset ? size : offset + length;
+  ReadPlan plan(path, file.value());
+  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  uint64_t start = 0;  // of the chunk, in the file
+  for (const auto& chunk : file->chunks) {
+    const uint64_t chunk_end = start + chunk.size;
+    if (chunk_end > offset && start < end) {
+      // Each replica tried gives the verified bytes from the start of the
+      // range: pass on only what the sink does not have yet.
+      uint64_t given = std::max(offset, start);
+      ChunkSink in_order = [&](uint64_t off, const char* buf, size_t len) {
+        uint64_t at = start + off;
+        if (at + len <= given) return Status::ok();
+        uint64_t skip = given > at ? given - at : 0;
+        Status s = sink(buf + skip, len - skip);
+        given = at + len;
+        return s;
+      };
+      uint64_t from = std::max(offset, start) - start;
+      uint64_t to = std::min(end, chunk_end) - start;
+      Status s = fetch_range(ctx, options_, chunk, plan, from, to, in_order, nullptr);
+      if (!s.is_ok()) return about_path(path, s);
+    }
+    start = chunk_end;
+    if (start >= end) break;
+  }
+  return Status::ok();
+}
 
 Status Client::fetch_chunks(const std::string& path, const StatReply& file, int fd,
                             const ProgressFn& progress) {
@@ -182,15 +240,7 @@ Status Client::get(const std::string& remote, const std::string& local,
                    const ProgressFn& progress) {
   auto file = stat(remote, /*for_read=*/true);
   if (!file.is_ok()) return file.status();
-  if (file->entry.is_dir()) return Status(Code::kIsADirectory, remote + " is a directory");
-  uint64_t covered = 0;
-  for (const auto& c : file->chunks) covered += c.size;
-  if (covered != file->entry.size) {
-    // Never a file of zeros where data was withheld or lost from the answer.
-    return Status(Code::kPermissionDenied,
-                  remote + ": the master gave " + std::to_string(file->chunks.size()) + " of " +
-                      std::to_string(file->entry.chunk_count) + " chunks (may this user read it?)");
-  }
+  DFS_RETURN_IF_ERROR(check_readable(remote, file.value()));
   if (local == "-")
     return about_path(remote, fetch_sequential(remote, file.value(), STDOUT_FILENO, progress));
   std::string target = local;

@@ -366,6 +366,11 @@ Status ReadChunkRequest::validate() const {
 Status ReadChunkReply::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
   if (offset > total_size) return invalid_argument("offset past the end");
+  if (!block_crcs.empty() && (block_size == 0 || offset % block_size != 0)) {
+    return invalid_argument("block CRCs without whole blocks");
+  }
+  // One frame's worth, of the smallest block a chunk may have.
+  if (block_crcs.size() > kMaxFrameBytes / 4096 + 1) return invalid_argument("too many block CRCs");
   return Status::ok();
 }
 

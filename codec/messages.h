@@ -31,6 +31,8 @@ inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxIdsPerMessage = 100000;
 inline constexpr size_t kMaxUploadChunksListed = 100000;
+// Workers keep a CRC-32C of each block of this many bytes of a chunk.
+inline constexpr uint32_t kCrcBlockSize = 64 << 10;
 // Keys the log may add or revoke, the length of one keyring line, and of
 // them all encoded (a KeyringUpdate must fit every socket that carries it).
 inline constexpr size_t kMaxLogKeys = 10000;
@@ -619,12 +621,17 @@ struct ReadChunkRequest {
 };
 
 // One raw data frame follows the body, of min(length, total_size - offset) bytes.
+// When offset starts a block and the chunk has block CRCs, block_crcs holds
+// the CRC-32C of each block_size block the frame covers (the last one short
+// at the chunk's end), so the reader checks what it got before using it.
 struct ReadChunkReply {
   static constexpr MsgType kType = MsgType::kReadChunkReply;
   std::string chunk_id;
   uint64_t offset = 0;
   uint64_t total_size = 0;
-  DFS_MSGPACK_MAP(chunk_id, offset, total_size);
+  uint32_t block_size = 0;
+  std::vector<uint32_t> block_crcs;
+  DFS_MSGPACK_MAP(chunk_id, offset, total_size, block_size, block_crcs);
   Status validate() const;
 };
 

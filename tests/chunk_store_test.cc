@@ -3,6 +3,8 @@
 
 #include <fstream>
 
+#include "bus/chunk_transfer.h"
+#include "codec/crc32c.h"
 #include "codec/sha256.h"
 #include "tests/test_util.h"
 #include "worker/chunk_store.h"
@@ -61,6 +63,85 @@ TEST_F(ChunkStoreTest, StoredChunkReadsBackWhole) {
   ASSERT_TRUE(h.is_ok());
   EXPECT_EQ(h->sha256, Sha256::hex_of(data));
   EXPECT_EQ(temporaries(), 0u);
+}
+
+TEST_F(ChunkStoreTest, EachBlockHasItsCrcOnDiskAndInReads) {
+  auto cs = open();
+  // Three whole blocks and a short one, written in frames that cut across blocks.
+  std::string data = test::random_bytes(3 * kCrcBlockSize + 1234, 8);
+  ASSERT_TRUE(store(*cs, kId, data, 50000).is_ok());
+  auto r = cs->open_reader(kId);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r.value()->header().block_size, kCrcBlockSize);
+  std::vector<uint32_t> want;
+  for (size_t at = 0; at < data.size(); at += kCrcBlockSize) {
+    want.push_back(crc32c(data.data() + at, std::min<size_t>(kCrcBlockSize, data.size() - at)));
+  }
+  EXPECT_EQ(r.value()->block_crcs(0, data.size()), want);
+  EXPECT_EQ(r.value()->block_crcs(kCrcBlockSize, 10), std::vector<uint32_t>{want[1]});
+  EXPECT_EQ(r.value()->block_crcs(3 * kCrcBlockSize, 1 << 20), std::vector<uint32_t>{want[3]});
+  EXPECT_TRUE(r.value()->block_crcs(100, 10).empty());  // not at a block's start
+  EXPECT_EQ(std::filesystem::file_size(cs->chunk_path(kId)), chunk_file_bytes(data.size()));
+}
+
+TEST_F(ChunkStoreTest, AReaderChecksEachBlockAgainstItsCrc) {
+  std::string data = test::random_bytes(2 * kCrcBlockSize + 10, 9);
+  ReadChunkReply reply{kId, 0, data.size(), kCrcBlockSize, {}};
+  for (size_t at = 0; at < data.size(); at += kCrcBlockSize) {
+    reply.block_crcs.push_back(
+        crc32c(data.data() + at, std::min<size_t>(kCrcBlockSize, data.size() - at)));
+  }
+  EXPECT_TRUE(check_blocks(reply, data.data(), data.size()).is_ok());
+  std::string damaged = data;
+  damaged[kCrcBlockSize + 7] ^= 1;
+  Status s = check_blocks(reply, damaged.data(), damaged.size());
+  EXPECT_EQ(s.code(), Code::kChecksumMismatch);
+  EXPECT_NE(s.message().find("block at " + std::to_string(kCrcBlockSize)), std::string::npos)
+      << s.message();
+  // As many CRCs as blocks, or the reply is not believed.
+  reply.block_crcs.pop_back();
+  EXPECT_EQ(check_blocks(reply, data.data(), data.size()).code(), Code::kProtocol);
+  // A chunk stored without block CRCs: nothing to check here (its SHA-256 is).
+  EXPECT_TRUE(check_blocks(ReadChunkReply{kId, 0, data.size()}, damaged.data(), 10).is_ok());
+}
+
+TEST_F(ChunkStoreTest, AChunkStoredWithoutBlockCrcsIsStillServed) {
+  auto cs = open();
+  std::string data = test::random_bytes(100000, 10);
+  // As a worker before block CRCs wrote it: format 1.
+  std::filesystem::create_directories(std::filesystem::path(cs->chunk_path(kId)).parent_path());
+  {
+    std::ofstream f(cs->chunk_path(kId), std::ios::binary);
+    f << ChunkFileHeader{data.size(), Sha256::hex_of(data), 0}.encode() << data;
+  }
+  EXPECT_EQ(read_all(*cs, kId), data);
+  auto r = cs->open_reader(kId);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r.value()->block_crcs(0, 1000).empty());
+}
+
+TEST_F(ChunkStoreTest, AChunkFileOfTheWrongLengthIsCorrupt) {
+  auto cs = open();
+  ASSERT_TRUE(store(*cs, kId, test::random_bytes(100000, 11)).is_ok());
+  std::filesystem::resize_file(cs->chunk_path(kId), chunk_file_bytes(100000) - 1);
+  auto r = cs->open_reader(kId);
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+  std::filesystem::resize_file(cs->chunk_path(kId), chunk_file_bytes(100000) + 1);
+  EXPECT_EQ(cs->open_reader(kId).status().code(), Code::kCorruption);
+}
+
+TEST(BlockCrcsTest, PiecesOfAnySizeGiveTheCrcsOfTheWhole) {
+  std::string data = test::random_bytes(5 * kCrcBlockSize / 2, 12);
+  BlockCrcs whole;
+  whole.update(data.data(), data.size());
+  std::vector<uint32_t> want = whole.finish();
+  ASSERT_EQ(want.size(), 3u);
+  BlockCrcs pieces;
+  for (size_t at = 0, step = 1; at < data.size(); at += step, step = step * 3 + 1) {
+    pieces.update(data.data() + at, std::min(step, data.size() - at));
+  }
+  EXPECT_EQ(pieces.finish(), want);
+  EXPECT_TRUE(BlockCrcs().finish().empty());
 }
 
 TEST_F(ChunkStoreTest, ReadsAtAnOffset) {
@@ -137,7 +218,7 @@ TEST_F(ChunkStoreTest, ReopenCountsWhatIsStored) {
   }
   auto cs = open();
   EXPECT_EQ(cs->chunk_count(), 2u);
-  EXPECT_EQ(cs->used(), 3000u + 2 * kChunkHeaderSize);
+  EXPECT_EQ(cs->used(), chunk_file_bytes(1000) + chunk_file_bytes(2000));
 }
 
 TEST_F(ChunkStoreTest, ChunkThatDoesNotFitIsRefusedAsDiskFull) {

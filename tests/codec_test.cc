@@ -129,7 +129,7 @@ ReadChunkRequest sample() {
 }
 template <>
 ReadChunkReply sample() {
-  return {kChunk, 0, 100};
+  return {kChunk, 0, 100, 64, {1, 0xffffffff}};
 }
 template <>
 Heartbeat sample() {

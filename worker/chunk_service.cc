@@ -119,7 +119,9 @@ Envelope ChunkService::read(const ReadChunkRequest& req, const Envelope& request
     reads_.erase(req.chunk_id);
     return make_error_reply(request, n.status());
   }
-  ReadChunkReply reply{req.chunk_id, req.offset, r.value()->header().size};
+  ReadChunkReply reply{req.chunk_id, req.offset, r.value()->header().size,
+                       r.value()->header().block_size,
+                       r.value()->block_crcs(req.offset, n.value())};
   Envelope env = make_envelope(reply, request.header.request_id);
   env.routing_id = request.routing_id;
   if (n.value() < req.length) {

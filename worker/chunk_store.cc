@@ -66,6 +66,7 @@ Status ChunkWriter::append(const void* data, size_t size) {
                        static_cast<off_t>(kChunkHeaderSize + written_));
   if (!s.is_ok()) return Status(s.code(), "chunk " + id_ + ": " + s.message());
   hash_.update(data, size);
+  crcs_.update(data, size);
   written_ += size;
   return Status::ok();
 }
@@ -83,9 +84,12 @@ Status ChunkWriter::commit(const std::string& expected_sha256) {
     abort();
     return {Code::kChecksumMismatch, "chunk " + id_ + ": data does not match its SHA-256"};
   }
-  ChunkFileHeader header{total_size_, actual};
+  ChunkFileHeader header{total_size_, actual, kCrcBlockSize};
+  std::string table = encode_crcs(crcs_.finish());
+  Status s = write_all(fd_, table.data(), table.size(),
+                       static_cast<off_t>(kChunkHeaderSize + total_size_));
   std::string h = header.encode();
-  Status s = write_all(fd_, h.data(), h.size(), 0);
+  if (s.is_ok()) s = write_all(fd_, h.data(), h.size(), 0);
   if (!s.is_ok()) {
     abort();
     return s;
@@ -123,7 +127,7 @@ Status ChunkWriter::commit(const std::string& expected_sha256) {
   }
   fsync_dir(final_dir);
   done_ = true;
-  store_->release(id_, total_size_ + kChunkHeaderSize, /*stored=*/true);
+  store_->release(id_, chunk_file_bytes(total_size_), /*stored=*/true);
   return Status::ok();
 }
 
@@ -133,7 +137,7 @@ void ChunkWriter::abort() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(tmp_path_.c_str());
-  store_->release(id_, total_size_ + kChunkHeaderSize, /*stored=*/false);
+  store_->release(id_, chunk_file_bytes(total_size_), /*stored=*/false);
 }
 
 // ---- ChunkStore ----
@@ -183,7 +187,7 @@ std::string ChunkStore::chunk_path(const std::string& id) const {
 Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
                                                         uint64_t total_size) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
-  uint64_t need = total_size + kChunkHeaderSize;
+  uint64_t need = chunk_file_bytes(total_size);
   std::string tmp;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -245,8 +249,37 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& 
     ::close(fd);
     return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
   }
+  // The file must be as long as its header says: a torn or truncated file
+  // is found here, and the CRC table below is only read when it is whole.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return io_error(errno_text("stat chunk " + id, err));
+  }
+  auto bytes = static_cast<uint64_t>(st.st_size);
+  if (h->block_size ? bytes != h->file_bytes() : bytes < h->file_bytes()) {
+    ::close(fd);
+    return Status(Code::kCorruption,
+                  "chunk " + id + " is " + (bytes < h->file_bytes() ? "shorter" : "longer") +
+                      " than its header says (" + std::to_string(bytes) + " bytes on disk, " +
+                      std::to_string(h->file_bytes()) + " expected)");
+  }
+  std::vector<uint32_t> crcs;
+  if (h->block_size) {
+    std::string table(4 * h->block_count(), '\0');
+    ssize_t tn =
+        ::pread(fd, table.data(), table.size(), static_cast<off_t>(kChunkHeaderSize + h->size));
+    if (tn != static_cast<ssize_t>(table.size())) {
+      int err = errno;
+      ::close(fd);
+      return tn < 0 ? io_error(errno_text("read chunk " + id, err))
+                    : Status(Code::kCorruption, "chunk " + id + ": block CRCs cut short");
+    }
+    crcs = decode_crcs(table.data(), h->block_count());
+  }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::unique_ptr<ChunkReader>(new ChunkReader(id, fd, h.value()));
+  return std::unique_ptr<ChunkReader>(new ChunkReader(id, fd, h.value(), std::move(crcs)));
 }
 
 ChunkReader::~ChunkReader() { ::close(fd_); }
@@ -265,6 +298,16 @@ Result<size_t> ChunkReader::read(uint64_t offset, size_t length, char* out) {
     got += static_cast<size_t>(n);
   }
   return got;
+}
+
+std::vector<uint32_t> ChunkReader::block_crcs(uint64_t offset, size_t length) const {
+  const uint32_t bs = header_.block_size;
+  if (bs == 0 || offset % bs != 0 || offset >= header_.size || length == 0) return {};
+  uint64_t end = std::min<uint64_t>(header_.size, offset + length);
+  size_t first = static_cast<size_t>(offset / bs);
+  size_t last = static_cast<size_t>((end + bs - 1) / bs);
+  return std::vector<uint32_t>(crcs_.begin() + static_cast<ptrdiff_t>(first),
+                               crcs_.begin() + static_cast<ptrdiff_t>(last));
 }
 
 Result<size_t> ChunkStore::read(const std::string& id, uint64_t offset, size_t length, char* out,

@@ -57,6 +57,7 @@ class ChunkWriter {
   uint64_t total_size_;
   uint64_t written_ = 0;
   Sha256 hash_;
+  BlockCrcs crcs_;
   bool done_ = false;
 };
 
@@ -72,14 +73,18 @@ class ChunkReader {
   // Up to `length` bytes at `offset` into `out`; fewer only at the end.
   Result<size_t> read(uint64_t offset, size_t length, char* out);
   const ChunkFileHeader& header() const { return header_; }
+  // The CRCs of the blocks that bytes [offset, offset + length) cover, when
+  // offset starts a block and the chunk has block CRCs; else none.
+  std::vector<uint32_t> block_crcs(uint64_t offset, size_t length) const;
 
  private:
   friend class ChunkStore;
-  ChunkReader(std::string id, int fd, ChunkFileHeader header)
-      : id_(std::move(id)), fd_(fd), header_(std::move(header)) {}
+  ChunkReader(std::string id, int fd, ChunkFileHeader header, std::vector<uint32_t> crcs)
+      : id_(std::move(id)), fd_(fd), header_(std::move(header)), crcs_(std::move(crcs)) {}
   std::string id_;
   int fd_;
   ChunkFileHeader header_;
+  std::vector<uint32_t> crcs_;
 };
 
 class ChunkStore {

@@ -5,6 +5,7 @@
 #include "bus/units.h"
 #include "client/cli/cli.h"
 #include "client/cli/progress.h"
+#include "client/local_file.h"
 #include "client/upload_manifest.h"
 #include "codec/path.h"
 
@@ -109,16 +110,34 @@ int cmd_get(Context& ctx) {
 
 int cmd_cat(Context& ctx) {
   po::options_description desc("cat options");
-  desc.add_options()("remote", po::value<std::vector<std::string>>()->required(), "remote files");
+  desc.add_options()("remote", po::value<std::vector<std::string>>()->required(), "remote files")(
+      "offset", po::value<std::string>(), "start at this byte, e.g. 4096 or 1G (default 0)")(
+      "length", po::value<std::string>(), "at most this many bytes, e.g. 4K (default: to the end)");
   po::positional_options_description pos;
   pos.add("remote", -1);
   po::variables_map vm;
   int code = 0;
-  if (!parse_args(ctx, desc, pos, &vm, "cat REMOTE...", &code)) return code;
+  if (!parse_args(ctx, desc, pos, &vm, "cat [--offset N] [--length M] REMOTE...", &code)) {
+    return code;
+  }
+  const bool ranged = vm.count("offset") || vm.count("length");
+  uint64_t offset = 0, length = UINT64_MAX;
+  for (const char* name : {"offset", "length"}) {
+    if (!vm.count(name)) continue;
+    auto n = parse_size(vm[name].as<std::string>());
+    if (!n.is_ok())
+      return fail("cat", invalid_argument(std::string("--") + name + ": " + n.status().message()));
+    (std::string(name) == "offset" ? offset : length) = n.value();
+  }
   for (const auto& r : vm["remote"].as<std::vector<std::string>>()) {
     std::string remote;
     if (!remote_path(r, &remote)) return 2;
-    Status s = ctx.client->get(remote, "-", nullptr);
+    Status s = ranged ? ctx.client->read_range(remote, offset, length,
+                                               [](const char* data, size_t size) {
+                                                 return write_all_fd(STDOUT_FILENO, data, size,
+                                                                     "write output");
+                                               })
+                      : ctx.client->get(remote, "-", nullptr);
     if (!s.is_ok()) return fail("cat", s);
   }
   return 0;
