@@ -91,19 +91,15 @@ Status check_blocks(const ReadChunkReply& reply, const char* data, size_t size) 
   return Status::ok();
 }
 
-Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
-                  const std::string& sha256, const ChunkSink& sink, const TransferOptions& options,
-                  const std::function<void(uint64_t)>& progress) {
-  return read_chunk_range(worker, chunk_id, size, sha256, 0, size, sink, options, progress);
-}
-
 namespace {
 
-// read_chunk_range; `hold` reads every block and keeps [from, to) back
-// until the whole chunk matched its SHA-256 (for a chunk without block CRCs).
+// read_chunk and read_chunk_range. With `verified_only`, no byte reaches
+// the sink unchecked: a chunk without block CRCs is read again with `hold`,
+// which reads every block and keeps [from, to) back until the whole chunk
+// matched its SHA-256.
 Status read_blocks(RpcClient& worker, const std::string& chunk_id, uint64_t size,
-                   const std::string& sha256, uint64_t from, uint64_t to, bool hold,
-                   const ChunkSink& sink, const TransferOptions& options,
+                   const std::string& sha256, uint64_t from, uint64_t to, bool verified_only,
+                   bool hold, const ChunkSink& sink, const TransferOptions& options,
                    const std::function<void(uint64_t)>& progress) {
   bool whole = hold;
   std::string held;
@@ -150,12 +146,13 @@ Status read_blocks(RpcClient& worker, const std::string& chunk_id, uint64_t size
     uint64_t want = std::min<uint64_t>(options.frame_size, last - received);
     if (data.size() != want) return fail(protocol_error("short read reply"));
     // Damage is found frame by frame, before any of it reaches the sink.
-    if (rep->block_crcs.empty() && !whole) {
+    if (rep->block_crcs.empty() && verified_only && !hold) {
       // Stored without block CRCs (by an older worker): only the chunk's
       // SHA-256 can vouch for its bytes, so all of them are read, and the
       // part asked for is given only once they matched.
       worker.reset();
-      return read_blocks(worker, chunk_id, size, sha256, from, to, true, sink, options, progress);
+      return read_blocks(worker, chunk_id, size, sha256, from, to, true, true, sink, options,
+                         progress);
     }
     Status blocks = check_blocks(*rep, bytes, data.size());
     if (!blocks.is_ok()) return fail(blocks);
@@ -165,7 +162,11 @@ Status read_blocks(RpcClient& worker, const std::string& chunk_id, uint64_t size
     if (lo < hi && hold) {
       held.append(bytes + (lo - received), static_cast<size_t>(hi - lo));
     } else if (lo < hi) {
-      DFS_RETURN_IF_ERROR(sink(lo, bytes + (lo - received), static_cast<size_t>(hi - lo)));
+      Status taken = sink(lo, bytes + (lo - received), static_cast<size_t>(hi - lo));
+      if (!taken.is_ok()) {
+        worker.reset();  // replies still in flight are of no use now
+        return taken;
+      }
     }
     received += data.size();
     if (progress) progress(data.size());
@@ -180,13 +181,22 @@ Status read_blocks(RpcClient& worker, const std::string& chunk_id, uint64_t size
 
 }  // namespace
 
+Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
+                  const std::string& sha256, const ChunkSink& sink, const TransferOptions& options,
+                  const std::function<void(uint64_t)>& progress) {
+  if (size == 0) return Status::ok();
+  return read_blocks(worker, chunk_id, size, sha256, 0, size, false, false, sink, options,
+                     progress);
+}
+
 Status read_chunk_range(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                         const std::string& sha256, uint64_t from, uint64_t to,
                         const ChunkSink& sink, const TransferOptions& options,
                         const std::function<void(uint64_t)>& progress) {
   to = std::min(to, size);
   if (from >= to) return Status::ok();
-  return read_blocks(worker, chunk_id, size, sha256, from, to, false, sink, options, progress);
+  return read_blocks(worker, chunk_id, size, sha256, from, to, true, false, sink, options,
+                     progress);
 }
 
 }  // namespace dfs

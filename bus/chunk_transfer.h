@@ -49,17 +49,20 @@ Result<std::string> write_chunk(RpcClient& worker, const std::string& chunk_id, 
 Status check_blocks(const ReadChunkReply& reply, const char* data, size_t size);
 
 // Reads bytes [from, to) of chunk `chunk_id` (`size` bytes) from `worker`
-// into `sink`, fetching only the blocks that cover them, each checked
-// against its CRC before it is used. A whole chunk is also checked against
-// `sha256`, and so is a chunk stored without block CRCs, which is read whole
-// for any part of it.
+// into `sink`, fetching only the blocks that cover them. No byte reaches the
+// sink unchecked: each block is checked against its CRC; a chunk stored
+// without block CRCs is read whole, and the range given only once the chunk
+// matched `sha256`. A failure of the sink itself is returned as it is.
 Status read_chunk_range(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                         const std::string& sha256, uint64_t from, uint64_t to,
                         const ChunkSink& sink, const TransferOptions& options,
                         const std::function<void(uint64_t)>& progress);
 
 // Reads chunk `chunk_id` of `size` bytes from `worker` into `sink` and
-// checks it against `sha256`: kChecksumMismatch if the bytes are wrong.
+// checks it against `sha256`: kChecksumMismatch if the bytes are wrong. The
+// sink gets each frame as it comes (checked against its block CRCs when the
+// worker keeps them), before the SHA-256 is: it must keep the bytes aside
+// until this returns ok.
 Status read_chunk(RpcClient& worker, const std::string& chunk_id, uint64_t size,
                   const std::string& sha256, const ChunkSink& sink, const TransferOptions& options,
                   const std::function<void(uint64_t)>& progress);

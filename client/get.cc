@@ -94,16 +94,26 @@ bool is_bad_copy(Code code) {
 
 // Reads bytes [from, to) of one chunk into `sink`, trying its replicas in
 // the plan's order. A replica that returns wrong bytes is reported to the
-// master. A replica that fails part way may have given the sink a verified
-// prefix of the range; the next one gives it all again.
+// master. A replica that fails part way may have given the sink a prefix of
+// the range; the next one gives it all again. With `verified_only` every
+// byte given was checked (read_chunk_range); without, a whole chunk streams
+// in and is checked at its end (read_chunk), for a sink that keeps it aside.
 Status fetch_range(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
-                   ReadPlan& plan, uint64_t from, uint64_t to, const ChunkSink& sink,
-                   const ProgressFn& progress) {
+                   ReadPlan& plan, uint64_t from, uint64_t to, bool verified_only,
+                   const ChunkSink& sink, const ProgressFn& progress) {
   TransferOptions topts;
   topts.window = options.window;
   topts.timeout = options.timeout;
   topts.ticket = plan.ticket(chunk.id);
   std::string failures;
+  // The sink's own failure (a full local disk, a closed pipe) is no
+  // replica's fault: it ends the read.
+  Status sink_failure;
+  ChunkSink guarded = [&](uint64_t off, const char* buf, size_t len) {
+    Status s = sink(off, buf, len);
+    if (!s.is_ok()) sink_failure = s;
+    return s;
+  };
   for (const std::string& worker : plan.order(chunk)) {
     const WorkerAddr* addr = plan.address(worker);
     if (!addr) {
@@ -115,9 +125,13 @@ Status fetch_range(TransferContext& ctx, const ClientOptions& options, const Chu
       moved += b;
       if (progress) progress(static_cast<int64_t>(b));
     };
-    Status s = read_chunk_range(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size,
-                                chunk.sha256, from, to, sink, topts, counted);
+    Status s = !verified_only
+                   ? read_chunk(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size,
+                                chunk.sha256, guarded, topts, counted)
+                   : read_chunk_range(ctx.worker(addr->endpoint, addr->key), chunk.id, chunk.size,
+                                      chunk.sha256, from, to, guarded, topts, counted);
     if (s.is_ok()) return s;
+    if (!sink_failure.is_ok()) return sink_failure;
     if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
     failures += "; " + worker + ": " + s.to_string();
     if (is_bad_copy(s.code())) {
@@ -136,7 +150,7 @@ Status fetch_range(TransferContext& ctx, const ClientOptions& options, const Chu
 
 Status fetch_chunk(TransferContext& ctx, const ClientOptions& options, const ChunkInfo& chunk,
                    ReadPlan& plan, const ChunkSink& sink, const ProgressFn& progress) {
-  return fetch_range(ctx, options, chunk, plan, 0, chunk.size, sink, progress);
+  return fetch_range(ctx, options, chunk, plan, 0, chunk.size, false, sink, progress);
 }
 
 // The master's answer for a file to read, refused if it holds fewer chunk
@@ -177,12 +191,12 @@ Status Client::read_range(const std::string& path, uint64_t offset, uint64_t len
         if (at + len <= given) return Status::ok();
         uint64_t skip = given > at ? given - at : 0;
         Status s = sink(buf + skip, len - skip);
-        given = at + len;
+        if (s.is_ok()) given = at + len;
         return s;
       };
       uint64_t from = std::max(offset, start) - start;
       uint64_t to = std::min(end, chunk_end) - start;
-      Status s = fetch_range(ctx, options_, chunk, plan, from, to, in_order, nullptr);
+      Status s = fetch_range(ctx, options_, chunk, plan, from, to, true, in_order, nullptr);
       if (!s.is_ok()) return about_path(path, s);
     }
     start = chunk_end;

@@ -299,6 +299,20 @@ TEST_F(ChunkStoreTest, TheScrubberFindsAFlippedByteATruncationAndAVanishedFile) 
   EXPECT_EQ(Scrubber::check(*cs, d), "missing");
 }
 
+TEST_F(ChunkStoreTest, TheScrubberFindsADamagedCrcTable) {
+  auto cs = open();
+  std::string data = test::random_bytes(200000, 13);
+  ASSERT_TRUE(store(*cs, kId, data).is_ok());
+  EXPECT_EQ(Scrubber::check(*cs, kId), "");
+  {
+    // The second block's CRC, after the header and the bytes.
+    std::fstream f(cs->chunk_path(kId), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kChunkHeaderSize + data.size() + 4));
+    f.put('\x42');
+  }
+  EXPECT_NE(Scrubber::check(*cs, kId).find("block CRCs"), std::string::npos);
+}
+
 TEST_F(ChunkStoreTest, AChunkRemovedOnOrdersIsNotCountedAsVanished) {
   auto cs = open();
   ASSERT_TRUE(store(*cs, kId, "x").is_ok());

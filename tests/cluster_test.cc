@@ -9,6 +9,7 @@
 #include "codec/sha256.h"
 #include "tests/cluster_fixture.h"
 #include "tests/reply_dropper.h"
+#include "worker/chunk_file.h"
 
 namespace dfs {
 namespace {
@@ -141,6 +142,32 @@ TEST_F(ClusterTest, ReadOfALostChunkNamesItAndLeavesNoFile) {
     EXPECT_EQ(e.path().filename().string().find(".out.dfs-"), std::string::npos)
         << "temporary left behind";
   }
+}
+
+TEST_F(ClusterTest, ARangeOfAChunkWithoutBlockCrcsIsGivenOnlyOnceTheChunkMatched) {
+  std::string data = test::random_bytes(kChunk, 6);
+  write_local("f", data);
+  ASSERT_TRUE(client_->put(local("f"), "/f", {}, nullptr).is_ok());
+  const auto c = client_->stat("/f")->chunks[0];
+  ASSERT_EQ(c.replicas.size(), 3u);
+  // Every replica as a worker from before block CRCs stored it (format 1);
+  // the one read first has a damaged byte.
+  for (const auto& w : c.replicas) {
+    std::string path = cluster_->worker_dir(std::stoi(w.substr(1))) + "/chunks/" +
+                       c.id.substr(0, 2) + "/" + c.id.substr(2, 2) + "/" + c.id;
+    std::string stored = data;
+    if (w == c.replicas[0]) stored[500] ^= 0x5a;
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        << ChunkFileHeader{data.size(), c.sha256, 0}.encode() << stored;
+  }
+  std::string got;
+  Status s = client_->read_range("/f", 400, 300, [&](const char* p, size_t n) {
+    got.append(p, n);
+    return Status::ok();
+  });
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  EXPECT_EQ(got, data.substr(400, 300));  // not one damaged byte given first
+  EXPECT_EQ(client_->stat("/f")->chunks[0].corrupt, std::vector<std::string>{c.replicas[0]});
 }
 
 TEST_F(ClusterTest, ACorruptReplicaIsSkippedReportedAndAllCorruptFailsTheRead) {

@@ -39,14 +39,20 @@ std::string Scrubber::check(ChunkStore& store, const std::string& id) {
   }
   const ChunkFileHeader& h = (*reader)->header();
   Sha256 hash;
+  BlockCrcs crcs;
   std::string buf(kBlock, '\0');
   for (uint64_t off = 0; off < h.size;) {
     auto n = (*reader)->read(off, kBlock, buf.data());
     if (!n.is_ok()) return n.status().message();
     hash.update(buf.data(), n.value());
+    crcs.update(buf.data(), n.value());
     off += n.value();
   }
   if (hash.finish_hex() != h.sha256) return "bytes do not match the chunk's SHA-256";
+  // Good bytes under a damaged table would fail every reader's block check.
+  if (h.block_size != 0 && crcs.finish() != (*reader)->block_crcs(0, h.size)) {
+    return "the block CRCs do not match the chunk's bytes";
+  }
   return "";
 }
 
