@@ -52,8 +52,14 @@ Status Client::remove(const std::string& path, bool recursive) {
   return about_path(path, r.status());
 }
 
-Status Client::rename(const std::string& src, const std::string& dst) {
-  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst, {}});
+Status Client::create_file(const std::string& path, bool overwrite) {
+  auto r = master_.call<CreateFileRequest, OkReply>(
+      CreateFileRequest{path, 0, 0, overwrite, {}, options_.umask});
+  return about_path(path, r.status());
+}
+
+Status Client::rename(const std::string& src, const std::string& dst, bool replace) {
+  auto r = master_.call<RenameRequest, OkReply>(RenameRequest{src, dst, {}, replace});
   return about_path(src, r.status());
 }
 

@@ -77,6 +77,10 @@ class Client {
   ~Client();
 
   Status mkdir(const std::string& path, bool parents);
+  // An empty file at `path` (replacing a file there, with `overwrite`).
+  Status create_file(const std::string& path, bool overwrite);
+  // The bits taken away from the mode of what is created from now on.
+  void set_umask(uint32_t umask) { options_.umask = umask; }
   // The entry at `path`; with `for_read`, refused unless the caller may
   // read it (otherwise a file they may not read comes without its chunks).
   Result<StatReply> stat(const std::string& path, bool for_read = false);
@@ -87,7 +91,8 @@ class Client {
   // Every entry of a directory whose name starts with `prefix`, in name order.
   Result<std::vector<EntryInfo>> list(const std::string& dir, const std::string& prefix);
   Status remove(const std::string& path, bool recursive);
-  Status rename(const std::string& src, const std::string& dst);
+  // With `replace`, a file at `dst` is replaced, as POSIX rename does.
+  Status rename(const std::string& src, const std::string& dst, bool replace = false);
   Result<ClusterStatusReply> cluster_status();
   // Files under `path` whose chunks have fewer good replicas than wanted.
   Result<FsckReply> fsck(const std::string& path);
@@ -127,7 +132,8 @@ class Client {
   // Sends every chunk of the file at `fd` not `done` (by index).
   Status put_chunks(const std::string& upload_id, uint64_t chunk_size, uint64_t size, int fd,
                     const std::vector<bool>& done, const ProgressFn& progress, PutReport* report);
-  Status put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
+  // Uploads what `fd` yields until its end (a pipe: no size known ahead).
+  Status put_stream(int fd, const std::string& remote, const PutOptions& options,
                     const ProgressFn& progress, PutReport* report);
   Status fetch_chunks(const std::string& path, const StatReply& file, int fd,
                       const ProgressFn& progress);

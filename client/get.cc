@@ -13,6 +13,7 @@
 
 #include "bus/chunk_transfer.h"
 #include "client/client.h"
+#include "client/file_range.h"
 #include "client/local_file.h"
 #include "client/locality.h"
 #include "client/parallel.h"
@@ -169,18 +170,16 @@ Status check_readable(const std::string& path, const StatReply& file) {
 
 }  // namespace
 
-Status Client::read_range(const std::string& path, uint64_t offset, uint64_t length,
-                          const RangeSink& sink) {
-  auto file = stat(path, /*for_read=*/true);
-  if (!file.is_ok()) return file.status();
-  DFS_RETURN_IF_ERROR(check_readable(path, file.value()));
-  const uint64_t size = file->entry.size;
+Status read_file_range(TransferContext& ctx, const ClientOptions& options,
+                       const std::string& path, const StatReply& file, uint64_t offset,
+                       uint64_t length, const Client::RangeSink& sink) {
+  DFS_RETURN_IF_ERROR(check_readable(path, file));
+  const uint64_t size = file.entry.size;
   if (offset >= size || length == 0) return Status::ok();
   const uint64_t end = length > size - offset ? size : offset + length;
-  ReadPlan plan(path, file.value());
-  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  ReadPlan plan(path, file);
   uint64_t start = 0;  // of the chunk, in the file
-  for (const auto& chunk : file->chunks) {
+  for (const auto& chunk : file.chunks) {
     const uint64_t chunk_end = start + chunk.size;
     if (chunk_end > offset && start < end) {
       // Each replica tried gives the verified bytes from the start of the
@@ -196,13 +195,21 @@ Status Client::read_range(const std::string& path, uint64_t offset, uint64_t len
       };
       uint64_t from = std::max(offset, start) - start;
       uint64_t to = std::min(end, chunk_end) - start;
-      Status s = fetch_range(ctx, options_, chunk, plan, from, to, true, in_order, nullptr);
+      Status s = fetch_range(ctx, options, chunk, plan, from, to, true, in_order, nullptr);
       if (!s.is_ok()) return about_path(path, s);
     }
     start = chunk_end;
     if (start >= end) break;
   }
   return Status::ok();
+}
+
+Status Client::read_range(const std::string& path, uint64_t offset, uint64_t length,
+                          const RangeSink& sink) {
+  auto file = stat(path, /*for_read=*/true);
+  if (!file.is_ok()) return file.status();
+  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  return read_file_range(ctx, options_, path, file.value(), offset, length, sink);
 }
 
 Status Client::fetch_chunks(const std::string& path, const StatReply& file, int fd,

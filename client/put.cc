@@ -16,105 +16,12 @@
 #include "client/client.h"
 #include "client/local_file.h"
 #include "client/parallel.h"
+#include "client/upload_chunk.h"
 #include "client/upload_manifest.h"
+#include "client/upload_writer.h"
 #include "client/worker_pool.h"
 
 namespace dfs {
-namespace {
-
-// Errors after which the same chunk may succeed on other workers.
-bool worth_another_worker(Code code) {
-  switch (code) {
-    case Code::kTimeout:
-    case Code::kUnavailable:
-    case Code::kDiskFull:
-    case Code::kIoError:
-    case Code::kChecksumMismatch:
-    case Code::kCorruption:
-    case Code::kNotFound:   // the worker lost the open write (restart, idle timeout)
-    case Code::kCancelled:  // a pipeline member aborted the write
-      return true;
-    default:
-      return false;
-  }
-}
-
-// How long to wait before attempt `attempt` (1, 2, ...) of a chunk: doubling
-// from 100 ms with jitter, so clients that failed together do not retry in
-// lockstep.
-std::chrono::milliseconds backoff(int attempt) {
-  thread_local std::mt19937 rng(std::random_device{}());
-  int base = 100 << std::min(attempt - 1, 4);
-  return std::chrono::milliseconds(base / 2 +
-                                   static_cast<int>(rng() % static_cast<unsigned>(base)));
-}
-
-// Allocates and writes chunk `index` through a pipeline of workers, then
-// records it written with the masters; when the pipeline fails, leaves out
-// the worker at fault and tries a fresh one.
-Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
-                               const std::string& upload_id, uint64_t index, uint64_t size,
-                               const ChunkSource& source, const ProgressFn& progress) {
-  std::vector<std::string> exclude;
-  Status last;
-  TransferOptions topts;
-  topts.window = options.window;
-  for (int attempt = 0; attempt < options.chunk_attempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(backoff(attempt));
-    auto alloc = ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
-        AllocateChunkRequest{upload_id, index, size, exclude, {}});
-    if (!alloc.is_ok()) {
-      if (!last.is_ok()) {
-        // A placement error after a failure says why no retry is possible;
-        // the user needs both.
-        last = Status(last.code(), last.message() + "; no retry: " + alloc.status().message());
-        break;
-      }
-      return alloc.status();
-    }
-    const auto& pipeline = alloc->pipeline;
-    std::vector<WorkerAddr> downstream(pipeline.begin() + 1, pipeline.end());
-    // The head reports a failure further down only after that worker's
-    // silence limit, which grows with the pipeline's length.
-    topts.timeout =
-        std::max(options.timeout, options.pipeline_timeout * static_cast<int64_t>(pipeline.size()));
-    uint64_t moved = 0;
-    auto counted = [&](uint64_t n) {
-      moved += n;
-      if (progress) progress(static_cast<int64_t>(n));
-    };
-    std::string culprit;
-    topts.ticket = alloc->ticket;
-    auto sha = write_chunk(ctx.worker(pipeline[0].endpoint, pipeline[0].key), alloc->chunk_id, size,
-                           downstream, source, topts, counted, &culprit);
-    if (sha.is_ok()) {
-      ChunkInfo info;
-      info.index = index;
-      info.id = alloc->chunk_id;
-      info.size = size;
-      info.sha256 = sha.value();
-      for (const auto& w : pipeline) info.replicas.push_back(w.id);
-      auto marked =
-          ctx.master->call<ChunkWrittenRequest, OkReply>(ChunkWrittenRequest{upload_id, info, {}});
-      if (!marked.is_ok()) {
-        return Status(marked.status().code(),
-                      "chunk " + std::to_string(index) +
-                          ": recording it written: " + marked.status().message());
-      }
-      return info;
-    }
-    if (progress && moved > 0) progress(-static_cast<int64_t>(moved));
-    bool named = std::any_of(pipeline.begin(), pipeline.end(),
-                             [&](const WorkerAddr& w) { return w.id == culprit; });
-    if (!named) culprit = pipeline[0].id;
-    last = Status(sha.status().code(), "worker " + culprit + ": " + sha.status().message());
-    if (!worth_another_worker(sha.status().code())) break;
-    exclude.push_back(culprit);
-  }
-  return Status(last.code(), "chunk " + std::to_string(index) + ": " + last.message());
-}
-
-}  // namespace
 
 std::vector<bool> chunks_done(const std::vector<ChunkInfo>& written, uint64_t chunk_size,
                               uint64_t size) {
@@ -164,51 +71,22 @@ Status Client::put_chunks(const std::string& upload_id, uint64_t chunk_size, uin
   return s;
 }
 
-Status Client::put_stream(const std::string& upload_id, uint64_t chunk_size, uint64_t* size,
+Status Client::put_stream(int fd, const std::string& remote, const PutOptions& options,
                           const ProgressFn& progress, PutReport* report) {
-  // The worker must know a chunk's size before its first frame, and stdin
-  // cannot be re-read for a retry: spool one chunk at a time to a temporary.
-  auto spool = anonymous_temp_file();
-  if (!spool.is_ok()) return spool.status();
-  int fd = spool.value();
-  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  auto writer = UploadWriter::begin(ctx_, options_, remote, options);
+  if (!writer.is_ok()) return writer.status();
+  UploadWriter& w = *writer.value();
+  w.set_progress(progress);
+  report->upload_id = w.upload_id();
   std::vector<char> buf(1 << 20);
-  Status result;
-  *size = 0;
-  for (uint64_t index = 0;; ++index) {
-    uint64_t len = 0;
-    bool eof = false;
-    while (len < chunk_size) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), chunk_size - len));
-      auto got = read_full(STDIN_FILENO, buf.data(), want, "read standard input");
-      if (!got.is_ok()) {
-        result = got.status();
-        break;
-      }
-      result = pwrite_all(fd, buf.data(), got.value(), len, "spool standard input");
-      if (!result.is_ok()) break;
-      len += got.value();
-      if (got.value() < want) {
-        eof = true;
-        break;
-      }
-    }
-    if (!result.is_ok() || len == 0) break;
-    ChunkSource source = [&](uint64_t off, char* out, size_t count) {
-      return pread_exact(fd, out, count, off, "read spooled input");
-    };
-    auto info = upload_chunk(ctx, options_, upload_id, index, len, source, progress);
-    if (!info.is_ok()) {
-      result = info.status();
-      break;
-    }
-    ++report->chunks;
-    ++report->chunks_sent;
-    *size += len;
-    if (eof) break;
+  for (;;) {
+    auto got = read_full(fd, buf.data(), buf.size(), "read standard input");
+    if (!got.is_ok()) return got.status();  // the writer aborts the upload
+    DFS_RETURN_IF_ERROR(w.append(buf.data(), got.value()));
+    if (got.value() < buf.size()) break;
   }
-  ::close(fd);
-  return result;
+  report->chunks = report->chunks_sent = w.chunks();
+  return w.finish();
 }
 
 Result<UploadsReply> Client::uploads(const std::string& upload_id, uint64_t from_index) {
@@ -338,11 +216,18 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   auto closer = [&] {
     if (fd != STDIN_FILENO) ::close(fd);
   };
+  if (from_stdin) {
+    // Cannot be read again, so it cannot resume: spooled and sent as it comes.
+    Status s = put_stream(fd, remote, options, progress, report);
+    closer();
+    return about_path(remote, s);
+  }
+  // A regular file can be read again: its put resumes.
   // Only a regular file can be read again: only its put resumes.
   std::string manifest;
   UploadManifest record;
   std::optional<Resumed> resumed;
-  if (!from_stdin && !options.resume_dir.empty()) {
+  if (!options.resume_dir.empty()) {
     char* absolute = ::realpath(local.c_str(), nullptr);
     if (absolute != nullptr) {
       record.local = identity_of(absolute, st);
@@ -362,7 +247,7 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     resumed = std::move(found).value();
     if (!options.resume) manifest.clear();
   }
-  if (!resumed && !from_stdin && size == 0) {
+  if (!resumed && size == 0) {
     // Nothing to place or stream: one request makes the file.
     closer();
     auto made = master_.call<CreateFileRequest, OkReply>(CreateFileRequest{
@@ -400,20 +285,14 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     }
   }
   report->upload_id = upload_id;
-  Status s;
-  if (from_stdin) {
-    if (fd != STDIN_FILENO) ::dup2(fd, STDIN_FILENO);
-    s = put_stream(upload_id, chunk_size, &size, progress, report);
-  } else {
-    std::vector<bool> done =
-        chunks_done(resumed ? resumed->written : std::vector<ChunkInfo>{}, chunk_size, size);
-    if (resumed) {
-      size_t written = static_cast<size_t>(std::count(done.begin(), done.end(), true));
-      note("resuming upload " + upload_id + " to " + remote + ": " + std::to_string(written) +
-           " of " + std::to_string(done.size()) + " chunks are written already");
-    }
-    s = put_chunks(upload_id, chunk_size, size, fd, done, progress, report);
+  std::vector<bool> done =
+      chunks_done(resumed ? resumed->written : std::vector<ChunkInfo>{}, chunk_size, size);
+  if (resumed) {
+    size_t written = static_cast<size_t>(std::count(done.begin(), done.end(), true));
+    note("resuming upload " + upload_id + " to " + remote + ": " + std::to_string(written) +
+         " of " + std::to_string(done.size()) + " chunks are written already");
   }
+  Status s = put_chunks(upload_id, chunk_size, size, fd, done, progress, report);
   closer();
   if (!s.is_ok()) {
     if (!manifest.empty() && interrupted(s.code())) {

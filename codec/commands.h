@@ -70,7 +70,8 @@ struct RenameCmd {
   std::string src;
   std::string dst;
   int64_t mtime_ms = 0;
-  DFS_MSGPACK_MAP(src, dst, mtime_ms);
+  bool replace = false;  // a file at dst is replaced; its chunks become garbage
+  DFS_MSGPACK_MAP(src, dst, mtime_ms, replace);
   Status validate() const;
 };
 

@@ -228,7 +228,9 @@ struct RenameRequest {
   std::string src;
   std::string dst;
   RequestSession session;
-  DFS_MSGPACK_MAP(src, dst, session);
+  // An existing file at dst is replaced (POSIX rename), not refused.
+  bool replace = false;
+  DFS_MSGPACK_MAP(src, dst, session, replace);
   Status validate() const;
 };
 

@@ -18,7 +18,7 @@ DFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DFS_BUILD="${DFS_BUILD:-$DFS_ROOT/build}"
 DFS_BIN="$DFS_BUILD/bin"
 
-DFS_PACKAGES=(build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
+DFS_PACKAGES=(build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libfuse3-dev fuse3
   librocksdb-dev libssl-dev libboost-program-options-dev libspdlog-dev libgtest-dev libgmock-dev
   libbenchmark-dev ccache)
 

@@ -113,7 +113,7 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
       });
     case MsgType::kRenameRequest:
       return with<RenameRequest>(request, [&](const RenameRequest& r) -> Result<Command> {
-        return make_command(RenameCmd{r.src, r.dst, ms}, ms, r.session);
+        return make_command(RenameCmd{r.src, r.dst, ms, r.replace}, ms, r.session);
       });
     case MsgType::kCreateUploadRequest:
       return with<CreateUploadRequest>(

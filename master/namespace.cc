@@ -965,7 +965,16 @@ Status Namespace::apply_rename(const RenameCmd& cmd, const Caller& who,
   std::string name = base_name(cmd.dst);
   auto existing = child(dir.value(), name);
   if (!existing.is_ok()) return existing.status();
-  if (existing->has_value()) return Status(Code::kAlreadyExists, cmd.dst + " already exists");
+  if (existing->has_value()) {
+    const Inode& old = **existing;
+    if (!cmd.replace) return Status(Code::kAlreadyExists, cmd.dst + " already exists");
+    // Only a file replaces a file: replacing a directory would need it
+    // empty and of the same kind, which no caller needs.
+    if (old.is_dir()) return Status(Code::kIsADirectory, cmd.dst + " is a directory");
+    if (src->inode.is_dir()) return Status(Code::kNotADirectory, cmd.dst + " is not a directory");
+    add_garbage(batch, old.chunks);
+    counters_.files -= std::min<uint64_t>(counters_.files, 1);
+  }
   Inode moved = src->inode;
   moved.mtime_ms = cmd.mtime_ms;
   batch->Delete(store_->inodes(), entry_key(src->parent, src->name));

@@ -172,6 +172,26 @@ TEST_F(NamespaceTest, RenameErrors) {
   EXPECT_TRUE(mv("/f", "/f").is_ok());
 }
 
+TEST_F(NamespaceTest, RenameWithReplaceReplacesAFileAndCollectsItsChunks) {
+  const std::string other = "ffffffffffffffffffffffffffffffff";
+  ASSERT_TRUE(put("/old", 10).is_ok());
+  ASSERT_TRUE(put("/new", 20, false, other).is_ok());
+  ASSERT_TRUE(mkdir("/d").is_ok());
+  EXPECT_EQ(mv("/new", "/old").code(), Code::kAlreadyExists);  // without replace: refused
+  ASSERT_TRUE(apply(RenameCmd{"/new", "/old", 3, true}).is_ok());
+  EXPECT_FALSE(exists("/new"));
+  EXPECT_EQ(ns_->lookup("/old")->size, 20u);
+  EXPECT_EQ(ns_->file_count(), 1u);
+  EXPECT_FALSE(ns_->references_chunk(kId));
+  EXPECT_EQ(ns_->garbage(10)["w1"], std::vector<std::string>{kId});
+  // Only a file replaces a file.
+  EXPECT_EQ(apply(RenameCmd{"/old", "/d", 3, true}).code(), Code::kIsADirectory);
+  ASSERT_TRUE(put("/f", 10).is_ok());
+  EXPECT_EQ(apply(RenameCmd{"/d", "/f", 3, true}).code(), Code::kNotADirectory);
+  EXPECT_TRUE(exists("/d"));
+  EXPECT_TRUE(exists("/f"));
+}
+
 TEST_F(NamespaceTest, ListsInNameOrderWithPrefixesAndPages) {
   ASSERT_TRUE(mkdir("/d").is_ok());
   for (const char* n : {"b2", "a", "b1", "c"}) ASSERT_TRUE(put(std::string("/d/") + n).is_ok());

@@ -61,6 +61,8 @@ int cmd_df(Context& ctx);
 int cmd_fsck(Context& ctx);
 int cmd_admin(Context& ctx);
 int cmd_keygen(Context& ctx);  // needs no cluster: ctx.client is null
+// Runs before any Client (or ZeroMQ context) exists: it may fork.
+int cmd_mount(const ClientOptions& client, const std::vector<std::string>& args);
 
 std::string format_time(int64_t ms);
 

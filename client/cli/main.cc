@@ -27,6 +27,7 @@ commands:
   df                    capacity and use of each worker
   fsck [PATH]           files whose chunks have fewer good replicas than wanted
   admin members [...]   list the masters; add, remove one, or hand over the lead
+  mount MOUNTPOINT      the namespace as a local file system (FUSE)
   keygen NAME           make a CURVE key pair: NAME.key (secret, 0600) and NAME.pub
 
 'dfs COMMAND --help' shows a command's options. Masters, --key and --keyring
@@ -118,7 +119,7 @@ static int run(int argc, char** argv) {
     return cli::cmd_keygen(ctx);
   }
   auto it = kCommands.find(command);
-  if (it == kCommands.end()) {
+  if (it == kCommands.end() && command != "mount") {
     std::fprintf(stderr, "dfs: unknown command '%s' (try dfs --help)\n", command.c_str());
     return 2;
   }
@@ -147,6 +148,7 @@ static int run(int argc, char** argv) {
   options.timeout = std::chrono::milliseconds(std::max(100, vm["timeout-ms"].as<int>()));
   options.parallel_chunks = std::clamp(vm["parallel"].as<int>(), 1, 64);
   options.stale = vm.count("stale") > 0;
+  if (command == "mount") return cli::cmd_mount(options, rest);
   Client client(options);
   cli::Context ctx{&client, command, rest};
   return it->second(ctx);

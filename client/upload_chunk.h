@@ -1,0 +1,22 @@
+// Writing one chunk of an upload: placed by the masters, streamed down a
+// pipeline of workers, then recorded written. Shared by put, which reads
+// chunks from a local file, and UploadWriter, which spools them.
+#pragma once
+
+#include <string>
+
+#include "bus/chunk_transfer.h"
+#include "client/client.h"
+#include "client/worker_pool.h"
+
+namespace dfs {
+
+// Allocates and writes chunk `index` (`size` bytes from `source`) through a
+// pipeline of workers, then records it written with the masters. When the
+// pipeline fails, leaves out the worker at fault and tries a fresh one, up
+// to options.chunk_attempts times.
+Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
+                               const std::string& upload_id, uint64_t index, uint64_t size,
+                               const ChunkSource& source, const ProgressFn& progress);
+
+}  // namespace dfs

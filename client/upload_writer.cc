@@ -1,0 +1,186 @@
+// UploadWriter: spool a chunk, hand it to a sender thread, fill the next.
+#include "client/upload_writer.h"
+
+#include <unistd.h>
+
+#include "client/local_file.h"
+#include "client/upload_chunk.h"
+#include "client/worker_pool.h"
+
+namespace dfs {
+
+Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
+                                                          const ClientOptions& client,
+                                                          const std::string& remote,
+                                                          const PutOptions& options) {
+  MasterClient master(ctx, client.masters, client.timeout);
+  auto upload = master.call<CreateUploadRequest, CreateUploadReply>(
+      CreateUploadRequest{remote,
+                          options.chunk_size,
+                          options.replication,
+                          options.overwrite,
+                          options.min_replication,
+                          {},
+                          client.umask});
+  if (!upload.is_ok()) return about_path(remote, upload.status());
+  std::unique_ptr<UploadWriter> writer(
+      new UploadWriter(ctx, client, remote, upload->upload_id, upload->chunk_size));
+  return writer;
+}
+
+UploadWriter::UploadWriter(zmq::context_t& ctx, const ClientOptions& client, std::string remote,
+                           std::string upload_id, uint64_t chunk_size)
+    : ctx_(ctx),
+      client_(client),
+      remote_(std::move(remote)),
+      upload_id_(std::move(upload_id)),
+      chunk_size_(chunk_size) {}
+
+UploadWriter::~UploadWriter() {
+  if (!done_) abort();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : senders_) t.join();
+  for (const auto& s : queue_) ::close(s.fd);
+  for (int fd : free_fds_) ::close(fd);
+  if (fill_.fd >= 0) ::close(fill_.fd);
+}
+
+Status UploadWriter::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failed_;
+}
+
+Result<int> UploadWriter::free_spool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_fds_.empty()) {
+      int fd = free_fds_.back();
+      free_fds_.pop_back();
+      return fd;
+    }
+  }
+  return anonymous_temp_file();
+}
+
+Status UploadWriter::append(const char* data, size_t len) {
+  if (done_) return Status(Code::kCancelled, remote_ + ": the upload is over");
+  DFS_RETURN_IF_ERROR(failure());
+  while (len > 0) {
+    if (fill_.fd < 0) {
+      auto fd = free_spool();
+      if (!fd.is_ok()) return fd.status();
+      fill_ = Spool{fd.value(), next_index_, 0};
+    }
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len, chunk_size_ - fill_.len));
+    DFS_RETURN_IF_ERROR(pwrite_all(fill_.fd, data, n, fill_.len, "spool " + remote_));
+    fill_.len += n;
+    fill_len_ = fill_.len;
+    size_ += n;
+    data += n;
+    len -= n;
+    if (fill_.len == chunk_size_) DFS_RETURN_IF_ERROR(submit());
+  }
+  return Status::ok();
+}
+
+Status UploadWriter::submit() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (senders_.empty()) {
+    // Files of one chunk never start a thread: finish() sends it.
+    int threads = std::max(1, client_.parallel_chunks);
+    for (int i = 0; i < threads; ++i) senders_.emplace_back([this] { send_loop(); });
+  }
+  // Bounded: a writer faster than the network waits here.
+  cv_.wait(lock, [&] { return in_flight_ < senders_.size() || !failed_.is_ok(); });
+  if (!failed_.is_ok()) return failed_;
+  queue_.push_back(fill_);
+  ++in_flight_;
+  lock.unlock();
+  cv_.notify_all();
+  fill_ = Spool{};
+  fill_len_ = 0;
+  ++next_index_;
+  return Status::ok();
+}
+
+void UploadWriter::send_loop() {
+  TransferContext ctx(ctx_, client_.masters, client_.timeout);
+  for (;;) {
+    Spool spool;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      spool = queue_.front();
+      queue_.pop_front();
+      if (!failed_.is_ok()) {  // a chunk failed: the rest need not go
+        free_fds_.push_back(spool.fd);
+        --in_flight_;
+        cv_.notify_all();
+        continue;
+      }
+    }
+    ChunkSource source = [fd = spool.fd](uint64_t off, char* out, size_t count) {
+      return pread_exact(fd, out, count, off, "read spooled bytes");
+    };
+    auto sent = upload_chunk(ctx, client_, upload_id_, spool.index, spool.len, source, progress_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!sent.is_ok() && failed_.is_ok()) failed_ = sent.status();
+      free_fds_.push_back(spool.fd);
+      --in_flight_;
+    }
+    cv_.notify_all();
+  }
+}
+
+Status UploadWriter::drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return in_flight_ == 0; });
+  return failed_;
+}
+
+Status UploadWriter::finish() {
+  if (done_) return Status(Code::kCancelled, remote_ + ": the upload is over");
+  Status s = drain();
+  if (s.is_ok() && fill_.len > 0) {
+    // The last chunk goes from this thread: no sender is needed for it.
+    TransferContext ctx(ctx_, client_.masters, client_.timeout);
+    ChunkSource source = [fd = fill_.fd](uint64_t off, char* out, size_t count) {
+      return pread_exact(fd, out, count, off, "read spooled bytes");
+    };
+    auto sent = upload_chunk(ctx, client_, upload_id_, fill_.index, fill_.len, source, progress_);
+    s = sent.status();
+  }
+  if (s.is_ok()) {
+    // The chunks are the ones marked written: the commit is small.
+    MasterClient master(ctx_, client_.masters, client_.timeout);
+    auto commit =
+        master.call<CommitUploadRequest, OkReply>(CommitUploadRequest{upload_id_, size_, {}, {}});
+    s = commit.status();
+  }
+  if (!s.is_ok()) {
+    abort();
+    return about_path(remote_, s);
+  }
+  done_ = true;
+  return Status::ok();
+}
+
+void UploadWriter::abort() {
+  if (done_) return;
+  done_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_.is_ok()) failed_ = Status(Code::kCancelled, remote_ + ": upload aborted");
+  }
+  cv_.notify_all();
+  MasterClient master(ctx_, client_.masters, client_.timeout);
+  (void)master.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
+}
+
+}  // namespace dfs

@@ -1,0 +1,96 @@
+// A file written front to back whose size is not known in advance: standard
+// input for `dfs put -`, a file written through `dfs mount`.
+//
+// A worker must know a chunk's size before its first frame, and the bytes
+// of a failed attempt must be sent again: so bytes are spooled to a
+// temporary file a chunk at a time, and each full chunk is uploaded (and
+// marked written) by background threads while the next one fills. At most
+// options.parallel_chunks chunks are in flight, so the local disk holds at
+// most that many plus one. finish() sends the last chunk and commits: the
+// file appears whole at its path, or not at all.
+//
+// Used from one thread at a time (the mount serialises calls per file).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+
+namespace dfs {
+
+class UploadWriter {
+ public:
+  // Starts an upload to `remote` (the masters check the path and the
+  // caller's permissions now, not at the end).
+  static Result<std::unique_ptr<UploadWriter>> begin(zmq::context_t& ctx,
+                                                     const ClientOptions& client,
+                                                     const std::string& remote,
+                                                     const PutOptions& options);
+  ~UploadWriter();  // aborts the upload unless finished
+  UploadWriter(const UploadWriter&) = delete;
+  UploadWriter& operator=(const UploadWriter&) = delete;
+
+  // Adds bytes at the end. Fails with the first failure of any chunk; the
+  // writer is then of no further use (abort() it).
+  Status append(const char* data, size_t len);
+  // Sends what is left and commits. After a failure the upload is aborted.
+  Status finish();
+  // Drops the upload and its chunks (best effort: an unaborted upload
+  // expires anyway).
+  void abort();
+
+  // Called from the sending threads with the bytes sent (see ProgressFn).
+  void set_progress(ProgressFn progress) { progress_ = std::move(progress); }
+
+  uint64_t size() const { return size_; }
+  const std::string& upload_id() const { return upload_id_; }
+  const std::string& remote() const { return remote_; }
+  // Chunks the upload has: sent, in flight or being filled.
+  uint64_t chunks() const { return next_index_ + (fill_len_ > 0 ? 1 : 0); }
+
+ private:
+  struct Spool {
+    int fd = -1;
+    uint64_t index = 0;
+    uint64_t len = 0;
+  };
+
+  UploadWriter(zmq::context_t& ctx, const ClientOptions& client, std::string remote,
+               std::string upload_id, uint64_t chunk_size);
+  // Hands the filled spool to the senders; waits for room first.
+  Status submit();
+  // Waits until every chunk handed over is sent; the first failure.
+  Status drain();
+  void send_loop();
+  Status failure() const;
+  Result<int> free_spool();
+
+  zmq::context_t& ctx_;
+  ClientOptions client_;
+  std::string remote_;
+  std::string upload_id_;
+  uint64_t chunk_size_;
+  uint64_t size_ = 0;
+  uint64_t next_index_ = 0;  // of the spool being filled
+  Spool fill_;
+  uint64_t fill_len_ = 0;
+  bool done_ = false;  // finished or aborted
+  ProgressFn progress_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Spool> queue_;      // filled, waiting for a sender
+  std::vector<int> free_fds_;    // spools sent, to fill again
+  size_t in_flight_ = 0;         // queued or being sent
+  bool stopping_ = false;
+  Status failed_;
+  std::vector<std::thread> senders_;  // started with the first full chunk
+};
+
+}  // namespace dfs
