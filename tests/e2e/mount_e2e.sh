@@ -175,7 +175,9 @@ cp_pid=$!
 eventually 30 bash -c "'$DFS' admin uploads --json | grep -q '\"chunks_written\":[1-9]'" || true
 victim="$(leader)"
 kill -9 "$(pid_of "master-${victim#m}")"
-check "cp into the mount finishes across the leader's death" wait "$cp_pid"
+cp_rc=0
+wait "$cp_pid" || cp_rc=$?
+check "cp into the mount finishes across the leader's death" [ "$cp_rc" -eq 0 ]
 check "the copy is whole" cmp "$MNT/fo" "$WORK/fo"
 check "reads go on under the new leader" cmp "$MNT/big" "$WORK/big"
 
@@ -187,7 +189,9 @@ MOUNTS+=("$MNT3")
 fg_pid=$!
 check "a foreground mount comes up" eventually 20 mounted "$MNT3"
 kill -TERM "$fg_pid"
-check "SIGTERM ends a foreground mount with status 0" wait "$fg_pid"
+fg_rc=0
+wait "$fg_pid" || fg_rc=$?
+check "SIGTERM ends a foreground mount with status 0" [ "$fg_rc" -eq 0 ]
 check "and leaves it unmounted" bash -c "! mountpoint -q '$MNT3'"
 expect_error "mounting on a missing directory is a usage error" "not a directory" \
   "$DFS" mount "$WORK/nowhere"
