@@ -12,13 +12,19 @@
 # the kernel allows it (it says so when it cannot). Each cluster runs with
 # CURVE on every socket and again with --insecure (--modes), and the ratio of
 # the two is printed at the end: what encryption and authentication cost.
+# With --mount yes (the default) the same 1 GiB also goes through `dfs mount`
+# (dd bs=4M in and out), next to the CLI's figures. --moosefs SCRIPT-OR-FILE
+# runs a MooseFS benchmark script (or reads its saved output) that prints
+# "moosefs_seq_read_...: MB/s" and "moosefs_seq_write_...: MB/s" lines, and
+# the mount's figures are compared with MooseFS's FUSE mount.
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
-#                       [--masters "1 3"] [--modes "curve insecure"] [--dir D]
+#                       [--masters "1 3"] [--modes "curve insecure"] [--mount yes|no]
+#                       [--moosefs SCRIPT-OR-FILE] [--dir D]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
-MODES="curve insecure"
+MODES="curve insecure" MOUNT=yes MOOSEFS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -28,6 +34,8 @@ while [ $# -gt 0 ]; do
     --masters) MASTER_COUNTS="$2"; shift 2 ;;
     --modes) MODES="$2"; shift 2 ;;
     --dir) DIR="$2"; shift 2 ;;
+    --mount) MOUNT="$2"; shift 2 ;;
+    --moosefs) MOOSEFS="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +44,9 @@ mkdir -p "$DIR"
 DFS="$ROOT/build/bin/dfs"
 RUN=""
 OUT_DIR=""
+MNT=""
 cleanup() {
+  [ -z "$MNT" ] || fusermount3 -u -z "$MNT" 2>/dev/null || true
   [ -z "$RUN" ] || "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true
   [ -z "$OUT_DIR" ] || [ "$OUT_DIR" = "$DIR" ] || rm -rf "$OUT_DIR"
   rm -rf "$DIR"
@@ -85,7 +95,7 @@ GET_TO="$([ "$OUT_DIR" = "$DIR" ] && echo "the same disk" || echo "tmpfs")"
 
 printf 'dfs throughput, %d MiB, %d workers, chunk %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK"
 printf '  %-24s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
-declare -A PUT GET
+declare -A PUT GET MPUT MGET
 for m in $MASTER_COUNTS; do
 for r in $REPLICATIONS; do
 for mode in $MODES; do
@@ -103,6 +113,19 @@ for mode in $MODES; do
   t_get=$(seconds "$DFS" get -q /bench "$OUT_DIR/output")
   cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: get returned different bytes" >&2; exit 1; }
   rm -f "$OUT_DIR/output"
+  if [ "$MOUNT" = yes ]; then
+    MNT="$DIR/mnt"
+    mkdir -p "$MNT"
+    "$DFS" mount "$MNT"
+    cat "$DIR/input" >/dev/null
+    # dd's close is the commit: the time includes it.
+    t_mput=$(seconds dd if="$DIR/input" of="$MNT/bench-mount" bs=4M status=none)
+    drop_caches
+    t_mget=$(seconds dd if="$MNT/bench-mount" of=/dev/null bs=4M status=none)
+    cmp -s "$DIR/input" "$MNT/bench-mount" || { echo "bench: the mount returned different bytes" >&2; exit 1; }
+    fusermount3 -u "$MNT"
+    MNT=""
+  fi
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
   ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
@@ -110,6 +133,12 @@ for mode in $MODES; do
   printf 'R=%d, %d master(s), %s (page cache %s)\n' "$r" "$m" "$mode" "$CACHE"
   printf '  %-24s %8s MB/s  %5s%% of raw write / R (%s MB/s)\n' "dfs put" "$put" "$(pct "$put" "$ceiling")" "$ceiling"
   printf '  %-24s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
+  if [ "$MOUNT" = yes ]; then
+    mput=$(rate "$SIZE_MB" "$t_mput") mget=$(rate "$SIZE_MB" "$t_mget")
+    MPUT[$m-$r-$mode]=$mput MGET[$m-$r-$mode]=$mget
+    printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "mount write (dd bs=4M)" "$mput" "$(pct "$mput" "$put")"
+    printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "mount read (dd bs=4M)" "$mget" "$(pct "$mget" "$get")"
+  fi
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
 done
@@ -120,3 +149,26 @@ if [ -n "${PUT[$m-$r-curve]:-}" ] && [ -n "${PUT[$m-$r-insecure]:-}" ]; then
 fi
 done
 done
+
+# MooseFS's FUSE mount, same machine, same sitting: its dd 1 GiB write and
+# cold read, next to the mount's at R=3 (MooseFS goal 3).
+if [ -n "$MOOSEFS" ] && [ "$MOUNT" = yes ]; then
+  if [ -x "$MOOSEFS" ] && [ ! -d "$MOOSEFS" ]; then
+    SIZE_MB="$SIZE_MB" REPS="${REPS:-1}" "$MOOSEFS" >"$DIR/moosefs.out" 2>&1 || true
+  else
+    cp "$MOOSEFS" "$DIR/moosefs.out"
+  fi
+  mfs_w=$(awk '/^moosefs_seq_write_/ {print $2}' "$DIR/moosefs.out")
+  mfs_r=$(awk '/^moosefs_seq_read_/ {print $2}' "$DIR/moosefs.out")
+  if [ -z "$mfs_r" ]; then
+    echo "MooseFS: no figures ($(tail -1 "$DIR/moosefs.out"))"
+  else
+    key="$(echo "$MASTER_COUNTS" | awk '{print $NF}')-3-$(echo "$MODES" | awk '{print $1}')"
+    printf 'MooseFS FUSE mount, goal 3: write %s MB/s, read %s MB/s\n' "$mfs_w" "$mfs_r"
+    if [ -n "${MGET[$key]:-}" ]; then
+      printf '  %-24s write %sx, read %sx MooseFS (R=3, %s)\n' "dfs mount" \
+        "$(awk -v a="${MPUT[$key]}" -v b="$mfs_w" 'BEGIN { printf "%.2f", a / b }')" \
+        "$(awk -v a="${MGET[$key]}" -v b="$mfs_r" 'BEGIN { printf "%.2f", a / b }')" "${key##*-}"
+    fi
+  fi
+fi

@@ -85,9 +85,9 @@ class UploadWriter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Spool> queue_;      // filled, waiting for a sender
-  std::vector<int> free_fds_;    // spools sent, to fill again
-  size_t in_flight_ = 0;         // queued or being sent
+  std::deque<Spool> queue_;    // filled, waiting for a sender
+  std::vector<int> free_fds_;  // spools sent, to fill again
+  size_t in_flight_ = 0;       // queued or being sent
   bool stopping_ = false;
   Status failed_;
   std::vector<std::thread> senders_;  // started with the first full chunk

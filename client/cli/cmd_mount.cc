@@ -14,7 +14,7 @@ int cmd_mount(const ClientOptions& client, const std::vector<std::string>& args)
   Context ctx{nullptr, "mount", args};
   po::options_description desc("mount options");
   desc.add_options()                                                                     //
-      ("mountpoint", po::value<std::string>()->required(), "an empty local directory")  //
+      ("mountpoint", po::value<std::string>()->required(), "an empty local directory")   //
       ("foreground,f", po::bool_switch(), "stay in the foreground (else run detached)")  //
       ("attr-ttl-ms", po::value<int64_t>()->default_value(1000),
        "how long names and attributes are trusted before asking again")  //

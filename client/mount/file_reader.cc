@@ -5,8 +5,7 @@
 
 namespace dfs {
 
-FileReader::FileReader(uint64_t file_size, Fetch fetch, uint64_t min_window,
-                       uint64_t max_window)
+FileReader::FileReader(uint64_t file_size, Fetch fetch, uint64_t min_window, uint64_t max_window)
     : size_(file_size),
       fetch_(std::move(fetch)),
       min_window_(std::max<uint64_t>(min_window, 1)),

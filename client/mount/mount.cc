@@ -26,6 +26,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bus/chunk_ticket.h"
 #include "bus/security.h"
 #include "bus/socket.h"
 #include "client/file_range.h"
@@ -40,21 +41,35 @@ namespace {
 
 int errno_of(Code code) {
   switch (code) {
-    case Code::kOk: return 0;
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kNotFound: return ENOENT;
-    case Code::kAlreadyExists: return EEXIST;
-    case Code::kNotADirectory: return ENOTDIR;
-    case Code::kIsADirectory: return EISDIR;
-    case Code::kDirectoryNotEmpty: return ENOTEMPTY;
-    case Code::kDiskFull: return ENOSPC;
-    case Code::kTimeout: return ETIMEDOUT;
+    case Code::kOk:
+      return 0;
+    case Code::kInvalidArgument:
+      return EINVAL;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kAlreadyExists:
+      return EEXIST;
+    case Code::kNotADirectory:
+      return ENOTDIR;
+    case Code::kIsADirectory:
+      return EISDIR;
+    case Code::kDirectoryNotEmpty:
+      return ENOTEMPTY;
+    case Code::kDiskFull:
+      return ENOSPC;
+    case Code::kTimeout:
+      return ETIMEDOUT;
     case Code::kNotLeader:
-    case Code::kBusy: return EAGAIN;
-    case Code::kProtocol: return EPROTO;
-    case Code::kCancelled: return ECANCELED;
-    case Code::kPermissionDenied: return EACCES;
-    default: return EIO;  // unavailable, checksum, corruption, I/O, internal
+    case Code::kBusy:
+      return EAGAIN;
+    case Code::kProtocol:
+      return EPROTO;
+    case Code::kCancelled:
+      return ECANCELED;
+    case Code::kPermissionDenied:
+      return EACCES;
+    default:
+      return EIO;  // unavailable, checksum, corruption, I/O, internal
   }
 }
 
@@ -79,8 +94,7 @@ class ContextPool {
         return ctx;
       }
     }
-    return std::make_unique<TransferContext>(process_context(), options_.masters,
-                                             options_.timeout);
+    return std::make_unique<TransferContext>(process_context(), options_.masters, options_.timeout);
   }
   void give(std::unique_ptr<TransferContext> ctx) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -98,8 +112,11 @@ class ContextPool {
 // as an upload.
 struct OpenFile {
   std::string path;
-  // Reading.
+  // Reading: the stat taken at open, with its chunk tickets, renewed before
+  // the tickets expire (see Mount::current_stat).
+  std::mutex stat_mu;
   std::shared_ptr<const StatReply> stat;
+  std::chrono::steady_clock::time_point stat_taken;
   std::unique_ptr<FileReader> reader;
   // Writing. The upload starts with the first write: a file closed without
   // one (touch, an empty file) is made with one request instead.
@@ -108,10 +125,10 @@ struct OpenFile {
   std::mutex write_mu;
   std::unique_ptr<UploadWriter> writer;
   uint64_t written() const { return writer ? writer->size() : 0; }
-  bool closed = false;  // committed or aborted: no more writes
-  Status outcome;       // of the commit, for every close after the first
+  bool closed = false;        // committed or aborted: no more writes
+  Status outcome;             // of the commit, for every close after the first
   bool write_failed = false;  // a write said why; the file is not made
-  uint32_t mode = 0644;               // asked for at create
+  uint32_t mode = 0644;       // asked for at create
   // A chmod or chown while it was being written (tar x does them on the
   // open file), applied once it exists.
   uint32_t mode_after = kModeUnset;
@@ -127,9 +144,9 @@ class Mount {
         uid_(::getuid()),
         gid_(::getgid()) {
     auto ring = process_security().keyring();
-    const KeyEntry* me =
-        ring && process_security().secure() ? ring->find(process_security().own().public_key)
-                                            : nullptr;
+    const KeyEntry* me = ring && process_security().secure()
+                             ? ring->find(process_security().own().public_key)
+                             : nullptr;
     user_ = me ? me->name : (process_security().secure() ? "" : std::string(kSuperuser));
   }
 
@@ -240,9 +257,34 @@ class Mount {
     if (it != writing_.end() && it->second.get() == &f) writing_.erase(it);
   }
 
+  // The open file's stat, taken again when its tickets are half way to
+  // expiring (a file held open for hours). The file must be the one opened:
+  // a file replaced since is not read half old and half new.
+  Result<std::shared_ptr<const StatReply>> current_stat(OpenFile& f) {
+    std::lock_guard<std::mutex> lock(f.stat_mu);
+    if (std::chrono::steady_clock::now() - f.stat_taken < kTicketLifetime / 2) return f.stat;
+    auto ctx = pool_.take();
+    auto again = ctx->master->call<StatRequest, StatReply>(StatRequest{f.path, false, true});
+    pool_.give(std::move(ctx));
+    if (!again.is_ok()) return about_path(f.path, again.status());
+    auto ids = [](const StatReply& r) {
+      std::vector<std::string> v;
+      for (const auto& c : r.chunks) v.push_back(c.id);
+      return v;
+    };
+    if (again->entry.size != f.stat->entry.size || ids(again.value()) != ids(*f.stat)) {
+      return Status(Code::kIoError, f.path + " was replaced since it was opened: open it again");
+    }
+    f.stat = std::make_shared<const StatReply>(std::move(again).value());
+    f.stat_taken = std::chrono::steady_clock::now();
+    return f.stat;
+  }
+
   // Bytes [offset, offset + length) of an open file, in up to four pieces
   // fetched at once.
-  Status fetch(const OpenFile& f, uint64_t offset, uint64_t length, std::string* out) {
+  Status fetch(OpenFile& f, uint64_t offset, uint64_t length, std::string* out) {
+    auto file = current_stat(f);
+    if (!file.is_ok()) return file.status();
     out->assign(length, '\0');
     constexpr uint64_t kMinPiece = 4 << 20;
     const uint64_t pieces = std::clamp<uint64_t>(length / kMinPiece, 1, 4);
@@ -252,7 +294,7 @@ class Mount {
       const uint64_t to = std::min(length, from + step);
       uint64_t at = from;
       auto ctx = pool_.take();
-      Status s = read_file_range(*ctx, options_.client, f.path, *f.stat, offset + from, to - from,
+      Status s = read_file_range(*ctx, options_.client, f.path, **file, offset + from, to - from,
                                  [&](const char* data, size_t n) {
                                    std::memcpy(out->data() + at, data, n);
                                    at += n;
@@ -526,6 +568,7 @@ int op_open(const char* path, struct fuse_file_info* fi) {
   auto f = std::make_shared<OpenFile>();
   f->path = path;
   f->stat = std::make_shared<const StatReply>(std::move(st).value());
+  f->stat_taken = std::chrono::steady_clock::now();
   OpenFile* raw = f.get();
   f->reader = std::make_unique<FileReader>(
       f->stat->entry.size,

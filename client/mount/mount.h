@@ -21,10 +21,10 @@ struct MountOptions {
   ClientOptions client;
   std::string mountpoint;
   bool foreground = false;
-  bool debug = false;        // log every request to the masters
-  bool allow_other = false;  // other local users may use the mount (as this key)
-  int64_t attr_ttl_ms = 1000;       // how long attributes and names are trusted
-  size_t cache_entries = 1 << 20;   // bound on the attribute cache
+  bool debug = false;              // log every request to the masters
+  bool allow_other = false;        // other local users may use the mount (as this key)
+  int64_t attr_ttl_ms = 1000;      // how long attributes and names are trusted
+  size_t cache_entries = 1 << 20;  // bound on the attribute cache
   uint64_t readahead_min = 256 << 10;
   uint64_t readahead_max = 16 << 20;  // per open file; it holds at most two windows
   std::string log_file;               // "" : standard error in the foreground, else none
