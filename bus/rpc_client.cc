@@ -15,10 +15,12 @@ uint64_t random_start() {
 }  // namespace
 
 RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key,
-                     std::chrono::milliseconds connect_timeout, int queue)
+                     std::chrono::milliseconds connect_timeout, int queue,
+                     std::shared_ptr<const KeyPair> identity)
     : ctx_(ctx),
       endpoint_(std::move(endpoint)),
       server_key_(std::move(server_key)),
+      identity_(std::move(identity)),
       connect_timeout_(connect_timeout),
       queue_(queue),
       next_id_(random_start()) {
@@ -35,7 +37,7 @@ void RpcClient::reset() {
   watch_.reset();
   socket_ = make_socket(ctx_, zmq::socket_type::dealer, opts);
   watch_ = std::make_unique<ConnectionWatch>(ctx_, socket_.handle());
-  connected_ = connect_to(socket_, endpoint_, server_key_);
+  connected_ = connect_to(socket_, endpoint_, server_key_, identity_.get());
   oldest_live_id_ = next_id_;
 }
 

@@ -8,7 +8,9 @@
 #include <string>
 
 #include <memory>
+
 #include <optional>
+#include "bus/curve_keys.h"
 
 #include "bus/connection_watch.h"
 #include "bus/socket.h"
@@ -24,9 +26,10 @@ class RpcClient {
   // `queue` bounds the requests (and replies) the socket holds unsent (unread).
   // `server_key` is the CURVE public key the peer must present (ignored in
   // insecure mode); a refused handshake is reported at once, not as a timeout.
+  // `identity` is the key pair presented (null: the process's own).
   RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key = "",
             std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000),
-            int queue = 64);
+            int queue = 64, std::shared_ptr<const KeyPair> identity = nullptr);
 
   const std::string& endpoint() const { return endpoint_; }
 
@@ -70,6 +73,7 @@ class RpcClient {
   zmq::context_t& ctx_;
   std::string endpoint_;
   std::string server_key_;
+  std::shared_ptr<const KeyPair> identity_;
   std::chrono::milliseconds connect_timeout_;
   int queue_;
   zmq::socket_t socket_;

@@ -24,7 +24,8 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   return s;
 }
 
-Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key) {
+Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key,
+                  const KeyPair* own) {
   const Security& sec = process_security();
   try {
     if (sec.secure()) {
@@ -32,8 +33,9 @@ Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::stri
         return invalid_argument("no key known for the server at " + endpoint);
       }
       s.set(zmq::sockopt::curve_serverkey, server_key);
-      s.set(zmq::sockopt::curve_publickey, sec.own().public_key);
-      s.set(zmq::sockopt::curve_secretkey, sec.own().secret_key);
+      const KeyPair& me = own != nullptr ? *own : sec.own();
+      s.set(zmq::sockopt::curve_publickey, me.public_key);
+      s.set(zmq::sockopt::curve_secretkey, me.secret_key);
     }
     s.connect(endpoint);
   } catch (const zmq::error_t& e) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bus/access_policy.h"
+#include "bus/curve_keys.h"
 #include "bus/endpoints.h"
 #include "codec/codec.h"
 
@@ -41,7 +42,9 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
 // Connects `s` to `endpoint`, whose server presents `server_key` (ignored in
 // insecure mode). One socket may connect to several servers with different
 // keys: the key in force at each connect is the one that connection uses.
-Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key);
+// `own` is the key pair to present; null: the process's own (process_security()).
+Status connect_to(zmq::socket_t& s, const std::string& endpoint, const std::string& server_key,
+                  const KeyPair* own = nullptr);
 
 // The process's one ZeroMQ context (one I/O thread), for code that may run
 // many times in a process, such as a Client per thread: a context each would

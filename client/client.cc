@@ -8,7 +8,7 @@ namespace dfs {
 Client::Client(ClientOptions options)
     : options_(std::move(options)),
       ctx_(process_context()),
-      master_(ctx_, options_.masters, options_.timeout) {}
+      master_(ctx_, options_.masters, options_.timeout, options_.identity) {}
 
 Client::~Client() = default;
 

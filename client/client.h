@@ -34,6 +34,9 @@ struct ClientOptions {
   // Bits taken away from the mode of what this client creates (files
   // 0666, directories 0777), as with a shell's umask.
   uint32_t umask = kDefaultUmask;
+  // The key pair this client presents (null: the process's own, from
+  // --key). The S3 gateway speaks for each user with that user's key.
+  std::shared_ptr<const KeyPair> identity;
 };
 
 struct PutOptions {

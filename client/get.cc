@@ -208,7 +208,7 @@ Status Client::read_range(const std::string& path, uint64_t offset, uint64_t len
                           const RangeSink& sink) {
   auto file = stat(path, /*for_read=*/true);
   if (!file.is_ok()) return file.status();
-  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  TransferContext ctx(ctx_, options_.masters, options_.timeout, options_.identity);
   return read_file_range(ctx, options_, path, file.value(), offset, length, sink);
 }
 
@@ -221,7 +221,7 @@ Status Client::fetch_chunks(const std::string& path, const StatReply& file, int 
   std::mutex write_mu;
   uint64_t chunk_size = file.entry.chunk_size;
   std::function<TransferContext()> make = [&] {
-    return TransferContext(ctx_, options_.masters, options_.timeout);
+    return TransferContext(ctx_, options_.masters, options_.timeout, options_.identity);
   };
   std::function<Status(size_t, TransferContext&)> job = [&](size_t i, TransferContext& ctx) {
     const ChunkInfo& chunk = file.chunks[i];
@@ -243,7 +243,7 @@ Status Client::fetch_sequential(const std::string& path, const StatReply& file, 
   if (!spool.is_ok()) return spool.status();
   int fd = spool.value();
   ReadPlan plan(path, file);
-  TransferContext ctx(ctx_, options_.masters, options_.timeout);
+  TransferContext ctx(ctx_, options_.masters, options_.timeout, options_.identity);
   Status s;
   for (const auto& chunk : file.chunks) {
     ChunkSink sink = [&](uint64_t off, const char* buf, size_t len) {

@@ -16,8 +16,8 @@ namespace dfs {
 class MasterClient {
  public:
   MasterClient(zmq::context_t& ctx, const std::vector<HostPort>& masters,
-               std::chrono::milliseconds timeout)
-      : pipeline_(ctx, masters, timeout), timeout_(timeout) {}
+               std::chrono::milliseconds timeout, std::shared_ptr<const KeyPair> identity = nullptr)
+      : pipeline_(ctx, masters, timeout, std::move(identity)), timeout_(timeout) {}
 
   template <typename Req, typename Rep>
   Result<Rep> call(Req req) {

@@ -20,8 +20,9 @@ std::chrono::milliseconds until(MasterPipeline::Clock::time_point t,
 }  // namespace
 
 MasterPipeline::MasterPipeline(zmq::context_t& ctx, const std::vector<HostPort>& masters,
-                               std::chrono::milliseconds timeout)
-    : ctx_(ctx), timeout_(timeout), rng_(std::random_device{}()) {
+                               std::chrono::milliseconds timeout,
+                               std::shared_ptr<const KeyPair> identity)
+    : ctx_(ctx), timeout_(timeout), identity_(std::move(identity)), rng_(std::random_device{}()) {
   for (const auto& m : masters) add_master(master_api(m));
 }
 
@@ -30,7 +31,8 @@ RpcClient& MasterPipeline::add_master(const std::string& endpoint) {
   // the request says why (the CLI checks the --masters list up front).
   auto key = process_security().master_key(endpoint);
   masters_.push_back(std::make_unique<RpcClient>(ctx_, endpoint, key.is_ok() ? key.value() : "",
-                                                 std::min(timeout_, kConnectWait), kSocketQueue));
+                                                 std::min(timeout_, kConnectWait), kSocketQueue,
+                                                 identity_));
   unanswered_.push_back(0);
   broken_handshakes_.push_back(0);
   return *masters_.back();

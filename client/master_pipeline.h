@@ -39,8 +39,10 @@ class MasterPipeline {
   // retried), or why there is none.
   using Done = std::function<void(Result<Envelope>)>;
 
+  // `identity`: the key pair to present (null: the process's own).
   MasterPipeline(zmq::context_t& ctx, const std::vector<HostPort>& masters,
-                 std::chrono::milliseconds timeout);
+                 std::chrono::milliseconds timeout,
+                 std::shared_ptr<const KeyPair> identity = nullptr);
 
   template <typename Req>
   void submit(Req req, Done done) {
@@ -127,6 +129,7 @@ class MasterPipeline {
   std::vector<int> broken_handshakes_;
   size_t current_ = 0;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<const KeyPair> identity_;
   std::mt19937_64 rng_;
   std::vector<Session> sessions_;
   std::vector<size_t> free_sessions_;

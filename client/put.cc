@@ -52,7 +52,7 @@ Status Client::put_chunks(const std::string& upload_id, uint64_t chunk_size, uin
   if (progress && done_bytes > 0) progress(static_cast<int64_t>(done_bytes));
   std::atomic<uint64_t> sent{0};
   std::function<TransferContext()> make = [&] {
-    return TransferContext(ctx_, options_.masters, options_.timeout);
+    return TransferContext(ctx_, options_.masters, options_.timeout, options_.identity);
   };
   std::function<Status(size_t, TransferContext&)> job = [&](size_t k, TransferContext& ctx) {
     size_t i = todo[k];

@@ -13,7 +13,7 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                                                           const ClientOptions& client,
                                                           const std::string& remote,
                                                           const PutOptions& options) {
-  MasterClient master(ctx, client.masters, client.timeout);
+  MasterClient master(ctx, client.masters, client.timeout, client.identity);
   auto upload = master.call<CreateUploadRequest, CreateUploadReply>(
       CreateUploadRequest{remote,
                           options.chunk_size,
@@ -108,7 +108,7 @@ Status UploadWriter::submit() {
 }
 
 void UploadWriter::send_loop() {
-  TransferContext ctx(ctx_, client_.masters, client_.timeout);
+  TransferContext ctx(ctx_, client_.masters, client_.timeout, client_.identity);
   for (;;) {
     Spool spool;
     {
@@ -144,12 +144,12 @@ Status UploadWriter::drain() {
   return failed_;
 }
 
-Status UploadWriter::finish() {
+Status UploadWriter::finish(const std::string& etag) {
   if (done_) return Status(Code::kCancelled, remote_ + ": the upload is over");
   Status s = drain();
   if (s.is_ok() && fill_.len > 0) {
     // The last chunk goes from this thread: no sender is needed for it.
-    TransferContext ctx(ctx_, client_.masters, client_.timeout);
+    TransferContext ctx(ctx_, client_.masters, client_.timeout, client_.identity);
     ChunkSource source = [fd = fill_.fd](uint64_t off, char* out, size_t count) {
       return pread_exact(fd, out, count, off, "read spooled bytes");
     };
@@ -158,9 +158,9 @@ Status UploadWriter::finish() {
   }
   if (s.is_ok()) {
     // The chunks are the ones marked written: the commit is small.
-    MasterClient master(ctx_, client_.masters, client_.timeout);
-    auto commit =
-        master.call<CommitUploadRequest, OkReply>(CommitUploadRequest{upload_id_, size_, {}, {}});
+    MasterClient master(ctx_, client_.masters, client_.timeout, client_.identity);
+    auto commit = master.call<CommitUploadRequest, OkReply>(
+        CommitUploadRequest{upload_id_, size_, {}, {}, etag});
     s = commit.status();
   }
   if (!s.is_ok()) {
@@ -179,7 +179,7 @@ void UploadWriter::abort() {
     if (failed_.is_ok()) failed_ = Status(Code::kCancelled, remote_ + ": upload aborted");
   }
   cv_.notify_all();
-  MasterClient master(ctx_, client_.masters, client_.timeout);
+  MasterClient master(ctx_, client_.masters, client_.timeout, client_.identity);
   (void)master.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
 }
 

@@ -39,8 +39,9 @@ class UploadWriter {
   // Adds bytes at the end. Fails with the first failure of any chunk; the
   // writer is then of no further use (abort() it).
   Status append(const char* data, size_t len);
-  // Sends what is left and commits. After a failure the upload is aborted.
-  Status finish();
+  // Sends what is left and commits, recording `etag` with the file (an S3
+  // ETag). After a failure the upload is aborted.
+  Status finish(const std::string& etag = "");
   // Drops the upload and its chunks (best effort: an unaborted upload
   // expires anyway).
   void abort();

@@ -53,7 +53,8 @@ struct CommitFileCmd {
   std::vector<ChunkInfo> chunks;
   int64_t mtime_ms = 0;
   uint32_t mode = kModeUnset;  // of a new file (unset: 0644); an overwrite keeps the old one's
-  DFS_MSGPACK_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms, mode);
+  std::string etag;            // see CommitUploadRequest
+  DFS_MSGPACK_MAP(path, overwrite, size, chunk_size, replication, chunks, mtime_ms, mode, etag);
   Status validate() const;
 };
 
@@ -168,7 +169,8 @@ struct CommitUploadCmd {
   std::string upload_id;
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;
-  DFS_MSGPACK_MAP(upload_id, size, chunks);
+  std::string etag;
+  DFS_MSGPACK_MAP(upload_id, size, chunks, etag);
   Status validate() const;
 };
 

@@ -269,6 +269,7 @@ Status AllocateChunkReply::validate() const {
 
 Status CommitUploadRequest::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
   return check_chunk_list(chunks, /*dense=*/true);
 }
 
@@ -441,6 +442,7 @@ Status MkdirCmd::validate() const {
 
 Status CommitFileCmd::validate() const {
   DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
   if (path == "/") return invalid_argument("cannot write a file at '/'");
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
   DFS_RETURN_IF_ERROR(check_chunk_list(chunks, /*dense=*/true));
@@ -544,6 +546,7 @@ Status AllocateChunkCmd::validate() const {
 
 Status CommitUploadCmd::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
   return check_chunk_list(chunks, /*dense=*/true);
 }
 

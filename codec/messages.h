@@ -29,6 +29,7 @@ inline constexpr uint64_t kMinChunkSize = 1 << 16;     // 64 KiB
 inline constexpr uint32_t kMaxReplication = 16;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
+inline constexpr size_t kMaxEtagBytes = 80;  // an MD5, or S3's multipart form
 inline constexpr size_t kMaxIdsPerMessage = 100000;
 inline constexpr size_t kMaxUploadChunksListed = 100000;
 // Workers keep a CRC-32C of each block of this many bytes of a chunk.
@@ -95,8 +96,9 @@ struct EntryInfo {
   std::string owner;
   std::string group;
   uint32_t mode = 0;  // permission bits
+  std::string etag;   // the content's MD5 (hex) when the writer gave one (the S3 gateway)
   DFS_MSGPACK_MAP(name, kind, size, mtime_ms, replication, chunk_size, chunk_count, owner, group,
-                  mode);
+                  mode, etag);
   Status validate() const;
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
 };
@@ -368,7 +370,8 @@ struct CommitUploadRequest {
   // (ChunkWrittenRequest), which keeps a huge file's commit small.
   std::vector<ChunkInfo> chunks;
   RequestSession session;
-  DFS_MSGPACK_MAP(upload_id, size, chunks, session);
+  std::string etag;  // recorded with the file (an S3 ETag: the content's MD5)
+  DFS_MSGPACK_MAP(upload_id, size, chunks, session, etag);
   Status validate() const;
 };
 

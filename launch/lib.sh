@@ -19,6 +19,7 @@ DFS_BUILD="${DFS_BUILD:-$DFS_ROOT/build}"
 DFS_BIN="$DFS_BUILD/bin"
 
 DFS_PACKAGES=(build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libfuse3-dev fuse3
+  libcpp-httplib-dev libpugixml-dev
   librocksdb-dev libssl-dev libboost-program-options-dev libspdlog-dev libgtest-dev libgmock-dev
   libbenchmark-dev ccache)
 
@@ -150,6 +151,20 @@ write_client_config() {
 }
 
 master_port() { echo $((BASE_PORT + 4 * ($1 - 1))); }
+s3_port() { echo $((BASE_PORT + 90)); }
+# The S3 gateway's access keys (s3/credentials, 0600): one for the admin,
+# made on first start, its secret random. Prints nothing.
+ensure_s3_credentials() {
+  local dir="$RUN_DIR/s3" file="$RUN_DIR/s3/credentials" secret key
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  [ -f "$file" ] && return 0
+  secret="$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)"
+  key="$([ "$INSECURE" = 1 ] && echo - || echo "$(KEYS_DIR)/admin.key")"
+  (umask 077 && printf '# ACCESS-KEY-ID SECRET-ACCESS-KEY DFS-KEY-FILE (- : the gateway'"'"'s own key)\ndfsadmin %s %s\n' "$secret" "$key" >"$file")
+}
+s3_access_key() { awk '!/^#/ && NF == 3 {print $1; exit}' "$RUN_DIR/s3/credentials"; }
+s3_secret_key() { awk '!/^#/ && NF == 3 {print $2; exit}' "$RUN_DIR/s3/credentials"; }
 master_endpoint() { echo "$HOST:$(master_port "${1:-1}")"; }
 # Every master's api endpoint, comma-separated (what --masters and DFS_MASTERS take).
 master_list() {
@@ -179,7 +194,7 @@ running_pid() {
 # Every process directory of the run directory: masters first, then workers.
 process_dirs() {
   local d
-  for d in "$RUN_DIR"/master-* "$RUN_DIR"/worker-*; do
+  for d in "$RUN_DIR"/master-* "$RUN_DIR"/worker-* "$RUN_DIR"/s3; do
     [ -d "$d" ] && echo "$d"
   done
   return 0

@@ -144,7 +144,7 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
     case MsgType::kCommitUploadRequest:
       return with<CommitUploadRequest>(
           request, [&](const CommitUploadRequest& r) -> Result<Command> {
-            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks}, ms, r.session);
+            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag}, ms, r.session);
           });
     case MsgType::kChunkWrittenRequest:
       return with<ChunkWrittenRequest>(

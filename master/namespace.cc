@@ -64,6 +64,7 @@ EntryInfo Namespace::entry_info(const std::string& name, const Inode& inode) {
   e.owner = o.effective_owner();
   e.group = o.effective_group();
   e.mode = o.effective_mode();
+  e.etag = inode.etag;
   return e;
 }
 
@@ -819,6 +820,7 @@ Status Namespace::apply_commit(const CommitFileCmd& cmd, const Caller& who,
   inode.replication = cmd.replication;
   inode.chunk_size = cmd.chunk_size;
   inode.chunks = cmd.chunks;
+  inode.etag = cmd.etag;  // new content: an old ETag would be wrong
   for (auto& c : inode.chunks) {
     c.corrupt.clear();  // kept in the chunks index, never in the inode
     batch->Put(store_->chunks(), c.id, "");

@@ -41,7 +41,9 @@ struct Inode {
   std::string owner;
   std::string group;
   uint32_t mode = kModeUnset;
-  DFS_MSGPACK_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks, owner, group, mode);
+  std::string etag;  // the content's MD5 when its writer gave one
+  DFS_MSGPACK_MAP(id, kind, size, mtime_ms, replication, chunk_size, chunks, owner, group, mode,
+                  etag);
   bool is_dir() const { return kind == static_cast<uint8_t>(EntryKind::kDirectory); }
   Ownership ownership() const { return Ownership{owner, group, mode, is_dir()}; }
   Status validate() const { return Status::ok(); }

@@ -94,7 +94,8 @@ class ContextPool {
         return ctx;
       }
     }
-    return std::make_unique<TransferContext>(process_context(), options_.masters, options_.timeout);
+    return std::make_unique<TransferContext>(process_context(), options_.masters, options_.timeout,
+                                             options_.identity);
   }
   void give(std::unique_ptr<TransferContext> ctx) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,0 +1,719 @@
+// The gateway's HTTP side: one handler per S3 operation, each a few calls
+// into the client library. Signing, listing and XML live in their own files.
+#include "client/s3/gateway.h"
+
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <random>
+
+#include "bus/socket.h"
+#include "client/file_range.h"
+#include "client/s3/credentials.h"
+#include "client/s3/listing.h"
+#include "client/s3/sigv4.h"
+#include "client/s3/xml.h"
+#include "client/upload_writer.h"
+#include "codec/path.h"
+#include "codec/sha256.h"
+
+namespace dfs::s3 {
+namespace {
+
+using httplib::ContentReader;
+using httplib::Request;
+using httplib::Response;
+
+constexpr size_t kMaxXmlBody = 2 << 20;     // DeleteObjects: 1000 keys fit easily
+constexpr uint64_t kStreamPiece = 8 << 20;  // read from dfs per write to the socket
+// An object's ETag when its MD5 was never recorded (written by dfs put):
+// the "-N" form, which clients know not to compare with an MD5.
+std::string derived_etag(const StatReply& file) {
+  std::string all;
+  for (const auto& c : file.chunks) all += c.sha256;
+  return Sha256::hex_of(all).substr(0, 32) + "-" +
+         std::to_string(std::max<size_t>(1, file.chunks.size()));
+}
+
+class Md5 {
+ public:
+  Md5() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr); }
+  ~Md5() { EVP_MD_CTX_free(ctx_); }
+  Md5(const Md5&) = delete;
+  Md5& operator=(const Md5&) = delete;
+  void update(const char* data, size_t len) { EVP_DigestUpdate(ctx_, data, len); }
+  std::string raw() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, out, &len);
+    return std::string(reinterpret_cast<char*>(out), len);
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+std::string hex_of(const std::string& raw) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string base64(const std::string& raw) {
+  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(raw.data()),
+                          static_cast<int>(raw.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+const std::string kEmptyMd5 = "d41d8cd98f00b204e9800998ecf8427e";
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// S3's rule for bucket names, which keeps them valid directory names too.
+bool valid_bucket(const std::string& b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  for (char c : b) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return b.front() != '-' && b.front() != '.' && b.back() != '-' && b.back() != '.';
+}
+
+// The dfs path of a key, if the key is one a path can hold: no empty, "."
+// or ".." levels (S3 allows them; a file system cannot).
+Result<std::string> object_path(const std::string& bucket, const std::string& key) {
+  std::string bare = key;
+  if (!bare.empty() && bare.back() == '/') bare.pop_back();  // a "directory" key
+  const std::string path = "/" + bucket + "/" + bare;
+  auto normal = normalize_path(path);
+  if (bare.empty() || !normal.is_ok() || normal.value() != path) {
+    return invalid_argument("the key '" + key + "' has an empty, '.' or '..' level, which dfs " +
+                            "cannot store");
+  }
+  return path;
+}
+
+std::string quoted(const std::string& etag) { return "\"" + etag + "\""; }
+
+// One byte range of an object of `size` bytes, as [from, to): "bytes=A-B",
+// "bytes=A-" or "bytes=-N". nullopt for anything else (several ranges, a
+// malformed header): the whole object is sent, as S3 does. A start at or
+// past the end comes back as from >= size (unsatisfiable).
+std::optional<std::pair<uint64_t, uint64_t>> parse_range(const std::string& header, uint64_t size) {
+  const std::string prefix = "bytes=";
+  if (header.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  const std::string spec = header.substr(prefix.size());
+  const size_t dash = spec.find('-');
+  if (dash == std::string::npos || spec.find_first_not_of("0123456789-") != std::string::npos ||
+      spec.find('-', dash + 1) != std::string::npos) {
+    return std::nullopt;
+  }
+  const std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (a.size() > 19 || b.size() > 19 || (a.empty() && b.empty())) return std::nullopt;
+  if (a.empty()) {  // the last N bytes
+    uint64_t n = static_cast<uint64_t>(std::stoull(b));
+    return std::make_pair(size - std::min(n, size), size);
+  }
+  uint64_t from = static_cast<uint64_t>(std::stoull(a));
+  uint64_t to = b.empty() ? size : std::min<uint64_t>(std::stoull(b) + 1, size);
+  if (!b.empty() && std::stoull(b) < from) return std::nullopt;
+  return std::make_pair(from, std::max(from, to));
+}
+
+// The access keys, read again when their file changes (checked at most
+// once a second), so keys are added and removed without a restart. A file
+// that no longer parses keeps the keys in force, with a warning.
+class KeyStore {
+ public:
+  KeyStore(std::string path, Credentials first)
+      : path_(std::move(path)), keys_(std::make_shared<Credentials>(std::move(first))) {
+    stamp_ = file_stamp();
+  }
+  // The key for `access_key` as of now (a copy: a reload may replace it).
+  std::optional<AccessKey> find(const std::string& access_key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checked_ >= std::chrono::seconds(1)) {
+      checked_ = now;
+      auto stamp = file_stamp();
+      if (stamp != stamp_) {
+        stamp_ = stamp;
+        auto again = Credentials::load(path_);
+        if (again.is_ok()) {
+          keys_ = std::make_shared<Credentials>(std::move(again).value());
+          spdlog::info("{}: {} access key(s)", path_, keys_->size());
+        } else {
+          spdlog::warn("{}: keeping the keys in force: {}", path_, again.status().message());
+        }
+      }
+    }
+    const AccessKey* k = keys_->find(access_key);
+    return k ? std::optional<AccessKey>(*k) : std::nullopt;
+  }
+
+ private:
+  std::string file_stamp() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) return "";
+    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" +
+           std::to_string(st.st_size) + "/" + std::to_string(st.st_ino);
+  }
+  const std::string path_;
+  std::mutex mu_;
+  std::shared_ptr<Credentials> keys_;
+  std::string stamp_;
+  std::chrono::steady_clock::time_point checked_{};
+};
+
+class Gateway {
+ public:
+  Gateway(const GatewayOptions& options, Credentials credentials)
+      : options_(options), credentials_(options.credentials, std::move(credentials)) {}
+
+  void route(httplib::Server& server) {
+    server.Get(".*", [this](const Request& req, Response& res) { handle(req, res, nullptr); });
+    server.Delete(".*", [this](const Request& req, Response& res) { handle(req, res, nullptr); });
+    server.Put(".*", [this](const Request& req, Response& res, const ContentReader& reader) {
+      handle(req, res, &reader);
+    });
+    server.Post(".*", [this](const Request& req, Response& res, const ContentReader& reader) {
+      handle(req, res, &reader);
+    });
+  }
+
+ private:
+  // One user's connections on this thread: a client for the namespace and
+  // a transfer context for bytes.
+  struct UserConn {
+    std::string public_key;
+    ClientOptions options;
+    std::unique_ptr<Client> client;
+    std::unique_ptr<TransferContext> transfer;
+  };
+
+  // `key` is the access key's entry as the request was verified against.
+  UserConn& conn(const std::string& access_key, const AccessKey& key) {
+    thread_local std::map<std::string, UserConn> conns;
+    auto& c = conns[access_key];
+    // A key file changed since (a reload): new connections, with the new key.
+    const std::string public_key = key.key_file == "-" ? "" : key.dfs_key.public_key;
+    if (c.client && c.public_key != public_key) c = UserConn{};
+    if (!c.client) {
+      c.public_key = public_key;
+      c.options = options_.client;
+      if (key.key_file != "-") c.options.identity = std::make_shared<KeyPair>(key.dfs_key);
+      c.client = std::make_unique<Client>(c.options);
+      c.transfer = std::make_unique<TransferContext>(process_context(), c.options.masters,
+                                                     c.options.timeout, c.options.identity);
+    }
+    return c;
+  }
+
+  void fail(Response& res, const S3Error& e, const std::string& resource, const std::string& id,
+            bool head) {
+    res.status = e.http;
+    res.set_header("x-amz-request-id", id);
+    if (e.http >= 500) spdlog::warn("{} {}: {} {}", id, resource, e.code, e.message);
+    if (!head) res.set_content(error_document(e, resource, id), "application/xml");
+  }
+
+  void xml(Response& res, const std::string& body) {
+    res.status = 200;
+    res.set_content(body, "application/xml");
+  }
+
+  void handle(const Request& req, Response& res, const ContentReader* reader) {
+    const std::string id = new_request_id();
+    const bool head = req.method == "HEAD";
+    res.set_header("x-amz-request-id", id);
+    res.set_header("Server", "dfs-s3");
+    // The path after the leading '/': "" (the service), "bucket" or "bucket/key".
+    const std::string rest = req.path.size() > 1 ? req.path.substr(1) : "";
+    const size_t slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    const std::string key = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    SignedRequest signed_req{req.method,
+                             req.path,
+                             {req.params.begin(), req.params.end()},
+                             [&req](const std::string& name) -> std::optional<std::string> {
+                               if (!req.has_header(name)) return std::nullopt;
+                               return req.get_header_value(name);
+                             }};
+    std::optional<AccessKey> access;
+    auto signer = verify(
+        signed_req,
+        [&](const std::string& k) -> std::optional<std::string> {
+          access = credentials_.find(k);
+          return access ? std::optional<std::string>(access->secret) : std::nullopt;
+        },
+        now_s());
+    if (!signer.ok()) return fail(res, signer.error(), req.path, id, head);
+    UserConn& user = conn(signer->access_key, *access);
+    auto error = [&](const S3Error& e) { fail(res, e, req.path, id, head); };
+    if (!bucket.empty() && !valid_bucket(bucket)) {
+      return error(S3Error{400, "InvalidBucketName",
+                           "the bucket name '" + bucket + "' is not valid (3-63 of a-z 0-9 . -)"});
+    }
+    const bool get = req.method == "GET" || head;
+    if (bucket.empty()) {
+      if (get) return list_buckets(user, signer->access_key, res, error);
+      return error(S3Error{405, "MethodNotAllowed", "the service supports GET only"});
+    }
+    if (req.has_param("uploads") || req.has_param("uploadId")) {
+      return error(S3Error{501, "NotImplemented", "multipart uploads are not supported yet"});
+    }
+    if (key.empty()) {
+      if (req.method == "PUT") return create_bucket(user, bucket, res, error);
+      if (req.method == "DELETE") return delete_bucket(user, bucket, res, error);
+      if (req.method == "POST" && req.has_param("delete")) {
+        return delete_objects(user, bucket, *reader, res, error);
+      }
+      if (get && req.has_param("location")) {
+        return xml(res,
+                   XmlWriter().open("LocationConstraint", true).close("LocationConstraint").str());
+      }
+      if (head) return head_bucket(user, bucket, res, error);
+      if (get) return list_objects(user, bucket, req, res, error);
+      return error(S3Error{405, "MethodNotAllowed", req.method + " is not allowed on a bucket"});
+    }
+    auto path = object_path(bucket, key);
+    if (!path.ok()) return error(path.error());
+    if (req.method == "PUT" && req.has_header("x-amz-copy-source")) {
+      return copy_object(user, bucket, path.value(), req.get_header_value("x-amz-copy-source"), res,
+                         error);
+    }
+    if (req.method == "PUT") {
+      return put_object(user, req, key, path.value(), signer->payload_hash, *reader, res, error);
+    }
+    if (get) return get_object(user, req, path.value(), res, error);
+    if (req.method == "DELETE") return delete_object(user, bucket, path.value(), res, error);
+    return error(S3Error{405, "MethodNotAllowed", req.method + " is not allowed on an object"});
+  }
+
+  using ErrorFn = std::function<void(const S3Error&)>;
+
+  void list_buckets(UserConn& user, const std::string& access_key, Response& res,
+                    const ErrorFn& error) {
+    auto entries = user.client->list("/", "");
+    if (!entries.is_ok()) return error(from_status(entries.status(), true));
+    XmlWriter w;
+    w.open("ListAllMyBucketsResult", true)
+        .open("Owner")
+        .leaf("ID", access_key)
+        .leaf("DisplayName", access_key)
+        .close("Owner")
+        .open("Buckets");
+    for (const auto& e : entries.value()) {
+      if (!e.is_dir() || !valid_bucket(e.name)) continue;
+      w.open("Bucket")
+          .leaf("Name", e.name)
+          .leaf("CreationDate", iso8601(e.mtime_ms))
+          .close("Bucket");
+    }
+    w.close("Buckets").close("ListAllMyBucketsResult");
+    xml(res, w.str());
+  }
+
+  void create_bucket(UserConn& user, const std::string& bucket, Response& res,
+                     const ErrorFn& error) {
+    Status s = user.client->mkdir("/" + bucket, false);
+    if (s.code() == Code::kAlreadyExists) {
+      return error(S3Error{409, "BucketAlreadyOwnedByYou", "bucket " + bucket + " exists"});
+    }
+    if (!s.is_ok()) return error(from_status(s, true));
+    res.status = 200;
+    res.set_header("Location", "/" + bucket);
+  }
+
+  void delete_bucket(UserConn& user, const std::string& bucket, Response& res,
+                     const ErrorFn& error) {
+    auto st = user.client->stat("/" + bucket);
+    if (!st.is_ok()) return error(from_status(st.status(), true));
+    if (!st->entry.is_dir()) return error(S3Error{404, "NoSuchBucket", bucket + " is no bucket"});
+    Status s = user.client->remove("/" + bucket, false);
+    if (!s.is_ok()) return error(from_status(s, true));
+    res.status = 204;
+  }
+
+  void head_bucket(UserConn& user, const std::string& bucket, Response& res, const ErrorFn& error) {
+    auto st = user.client->stat("/" + bucket);
+    if (!st.is_ok()) return error(from_status(st.status(), true));
+    if (!st->entry.is_dir()) return error(S3Error{404, "NoSuchBucket", bucket + " is no bucket"});
+    res.status = 200;
+  }
+
+  void list_objects(UserConn& user, const std::string& bucket, const Request& req, Response& res,
+                    const ErrorFn& error) {
+    const bool v2 = req.get_param_value("list-type") == "2";
+    const bool url = req.get_param_value("encoding-type") == "url";
+    ListQuery q;
+    q.prefix = req.get_param_value("prefix");
+    q.delimiter = req.get_param_value("delimiter");
+    if (req.has_param("max-keys")) {
+      try {
+        q.max_keys = static_cast<size_t>(
+            std::clamp(std::stoll(req.get_param_value("max-keys")), 0LL, 1000LL));
+      } catch (const std::exception&) {
+        return error(invalid_argument("max-keys must be a number"));
+      }
+    }
+    const std::string token = req.get_param_value("continuation-token");
+    if (v2) {
+      q.start_after = req.get_param_value("start-after");
+      if (!token.empty()) {
+        // The token is the hex of the last key or prefix given.
+        std::string after;
+        for (size_t i = 0; i + 1 < token.size(); i += 2) {
+          after.push_back(static_cast<char>(std::stoi(token.substr(i, 2), nullptr, 16)));
+        }
+        if (token.size() % 2 != 0 ||
+            token.find_first_not_of("0123456789abcdef") != std::string::npos) {
+          return error(invalid_argument("the continuation token is not one this gateway gave"));
+        }
+        q.start_after = std::max(q.start_after, after);
+      }
+    } else {
+      q.start_after = req.get_param_value("marker");
+    }
+    Client& client = *user.client;
+    auto listing =
+        s3::list_objects(bucket, q, [&](const std::string& dir) { return client.list(dir, ""); });
+    if (!listing.ok()) return error(listing.error());
+    auto enc = [&](const std::string& s) { return url ? uri_encode(s, true) : s; };
+    XmlWriter w;
+    w.open("ListBucketResult", true).leaf("Name", bucket).leaf("Prefix", enc(q.prefix));
+    if (!q.delimiter.empty()) w.leaf("Delimiter", enc(q.delimiter));
+    w.leaf("MaxKeys", std::to_string(q.max_keys));
+    if (url) w.leaf("EncodingType", "url");
+    w.leaf("IsTruncated", listing->truncated ? "true" : "false");
+    if (v2) {
+      w.leaf("KeyCount", std::to_string(listing->objects.size() + listing->common_prefixes.size()));
+      if (!token.empty()) w.leaf("ContinuationToken", token);
+      if (req.has_param("start-after"))
+        w.leaf("StartAfter", enc(req.get_param_value("start-after")));
+      if (listing->truncated) w.leaf("NextContinuationToken", hex_of(listing->next_after));
+    } else {
+      w.leaf("Marker", enc(q.start_after));
+      if (listing->truncated) w.leaf("NextMarker", enc(listing->next_after));
+    }
+    for (const auto& o : listing->objects) {
+      w.open("Contents")
+          .leaf("Key", enc(o.key))
+          .leaf("LastModified", iso8601(o.entry.mtime_ms))
+          .leaf("ETag",
+                quoted(o.entry.etag.empty() ? (o.entry.size == 0 ? kEmptyMd5 : "-") : o.entry.etag))
+          .leaf("Size", std::to_string(o.entry.size))
+          .leaf("StorageClass", "STANDARD")
+          .close("Contents");
+    }
+    for (const auto& p : listing->common_prefixes) {
+      w.open("CommonPrefixes").leaf("Prefix", enc(p)).close("CommonPrefixes");
+    }
+    w.close("ListBucketResult");
+    xml(res, w.str());
+  }
+
+  // Creates the missing directories above `path` (S3 has none to create).
+  Status make_parents(Client& client, const std::string& path) {
+    return client.mkdir(parent_path(path), /*parents=*/true);
+  }
+
+  void put_object(UserConn& user, const Request& req, const std::string& key,
+                  const std::string& path, const std::string& payload_hash,
+                  const ContentReader& reader, Response& res, const ErrorFn& error) {
+    if (key.back() == '/') {
+      // A "folder" marker: an empty object whose key ends in '/' is a directory.
+      std::string body;
+      reader([&](const char* d, size_t n) {
+        body.append(d, std::min<size_t>(n, 1));
+        return body.empty();
+      });
+      if (!body.empty())
+        return error(invalid_argument("an object whose key ends in '/' must be empty"));
+      Status s = user.client->mkdir(path, true);
+      if (!s.is_ok()) return error(from_status(s, false));
+      res.status = 200;
+      res.set_header("ETag", quoted(kEmptyMd5));
+      return;
+    }
+    PutOptions put;
+    put.overwrite = true;
+    put.resume = false;
+    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
+    if (!writer.is_ok() && writer.status().code() == Code::kNotFound) {
+      Status made = make_parents(*user.client, path);
+      if (!made.is_ok()) return error(from_status(made, false));
+      writer = UploadWriter::begin(process_context(), user.options, path, put);
+    }
+    if (!writer.is_ok()) return error(from_status(writer.status(), false));
+    UploadWriter& w = *writer.value();
+    Md5 md5;
+    Sha256 sha;
+    const bool check_sha = payload_hash != "UNSIGNED-PAYLOAD";
+    Status failed;
+    bool complete = reader([&](const char* data, size_t n) {
+      md5.update(data, n);
+      if (check_sha) sha.update(data, n);
+      failed = w.append(data, n);
+      return failed.is_ok();
+    });
+    if (!failed.is_ok()) return error(from_status(failed, false));
+    if (!complete) return error(S3Error{400, "IncompleteBody", "the body ended before its length"});
+    const std::string raw_md5 = md5.raw();
+    if (check_sha && sha.finish_hex() != payload_hash) {
+      return error(
+          S3Error{400, "XAmzContentSHA256Mismatch",
+                  "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
+    }
+    if (req.has_header("Content-MD5") && req.get_header_value("Content-MD5") != base64(raw_md5)) {
+      return error(S3Error{400, "BadDigest", "the body's MD5 is not its Content-MD5"});
+    }
+    const std::string etag = hex_of(raw_md5);
+    Status s = w.finish(etag);
+    if (!s.is_ok()) return error(from_status(s, false));
+    res.status = 200;
+    res.set_header("ETag", quoted(etag));
+  }
+
+  // Streams [from, to) of `file` into `out`, a piece at a time.
+  static Status copy_range(UserConn& user, const std::string& path, const StatReply& file,
+                           uint64_t from, uint64_t to,
+                           const std::function<bool(const char*, size_t)>& out) {
+    for (uint64_t at = from; at < to; at += kStreamPiece) {
+      Status s = read_file_range(
+          *user.transfer, user.options, path, file, at, std::min(kStreamPiece, to - at),
+          [&](const char* d, size_t n) {
+            return out(d, n) ? Status::ok() : Status(Code::kCancelled, "the receiver stopped");
+          });
+      DFS_RETURN_IF_ERROR(s);
+    }
+    return Status::ok();
+  }
+
+  void get_object(UserConn& user, const Request& req, const std::string& path, Response& res,
+                  const ErrorFn& error) {
+    auto file = user.client->stat(path, /*for_read=*/true);
+    if (!file.is_ok()) return error(from_status(file.status(), false));
+    if (file->entry.is_dir()) return error(S3Error{404, "NoSuchKey", "no such key"});
+    const uint64_t size = file->entry.size;
+    uint64_t from = 0, to = size;
+    // One range, as S3 serves: bytes=A-B, bytes=A-, bytes=-N. The library's
+    // own range handling is turned off: this handler does it.
+    const_cast<Request&>(req).ranges.clear();
+    if (req.has_header("Range")) {
+      auto range = parse_range(req.get_header_value("Range"), size);
+      if (range) std::tie(from, to) = *range;
+      if (from >= size && size > 0) {
+        res.set_header("Content-Range", "bytes */" + std::to_string(size));
+        return error(S3Error{416, "InvalidRange", "the range is not satisfiable"});
+      }
+      if (from > 0 || to < size) {
+        res.status = 206;
+        res.set_header("Content-Range", "bytes " + std::to_string(from) + "-" +
+                                            std::to_string(to - 1) + "/" + std::to_string(size));
+      }
+    }
+    if (res.status != 206) res.status = 200;
+    const std::string etag =
+        file->entry.etag.empty() ? (size == 0 ? kEmptyMd5 : derived_etag(*file)) : file->entry.etag;
+    res.set_header("ETag", quoted(etag));
+    res.set_header("Last-Modified", http_date(file->entry.mtime_ms));
+    res.set_header("Accept-Ranges", "bytes");
+    if (to == from) {  // nothing to stream (an empty object)
+      res.set_content("", "binary/octet-stream");
+      return;
+    }
+    auto held = std::make_shared<StatReply>(std::move(file).value());
+    res.set_content_provider(
+        static_cast<size_t>(to - from), "binary/octet-stream",
+        [this, &user, path, held, from](size_t offset, size_t length, httplib::DataSink& sink) {
+          // Bytes are checked block by block before they are given; a
+          // failure part way ends the response short, which clients see.
+          uint64_t at = from + offset;
+          uint64_t n = std::min<uint64_t>(length, kStreamPiece);
+          Status s = copy_range(user, path, *held, at, at + n,
+                                [&](const char* d, size_t len) { return sink.write(d, len); });
+          if (!s.is_ok()) spdlog::warn("GET {}: {}", path, s.to_string());
+          return s.is_ok();
+        });
+  }
+
+  // Removes the directories above a deleted key that it left empty, as S3
+  // has no directories to leave behind.
+  void prune_parents(Client& client, const std::string& bucket, std::string path) {
+    const std::string root = "/" + bucket;
+    for (path = parent_path(path); path != root && path != "/"; path = parent_path(path)) {
+      if (!client.remove(path, false).is_ok()) break;
+    }
+  }
+
+  Status delete_one(UserConn& user, const std::string& bucket, const std::string& path) {
+    Status s = user.client->remove(path, false);
+    if (s.code() == Code::kNotFound) return Status::ok();  // S3 deletes are idempotent
+    DFS_RETURN_IF_ERROR(s);
+    prune_parents(*user.client, bucket, path);
+    return Status::ok();
+  }
+
+  void delete_object(UserConn& user, const std::string& bucket, const std::string& path,
+                     Response& res, const ErrorFn& error) {
+    Status s = delete_one(user, bucket, path);
+    if (!s.is_ok()) return error(from_status(s, false));
+    res.status = 204;
+  }
+
+  void delete_objects(UserConn& user, const std::string& bucket, const ContentReader& reader,
+                      Response& res, const ErrorFn& error) {
+    std::string body;
+    bool fits = reader([&](const char* d, size_t n) {
+      if (body.size() + n > kMaxXmlBody) return false;
+      body.append(d, n);
+      return true;
+    });
+    if (!fits) return error(S3Error{400, "MalformedXML", "the request body is too large"});
+    auto doc = parse_delete(body);
+    if (!doc.ok()) return error(doc.error());
+    XmlWriter w;
+    w.open("DeleteResult", true);
+    for (const auto& key : doc->keys) {
+      auto path = object_path(bucket, key);
+      Status s = path.ok() ? delete_one(user, bucket, path.value())
+                           : Status(Code::kInvalidArgument, path.error().message);
+      if (s.is_ok()) {
+        if (!doc->quiet) w.open("Deleted").leaf("Key", key).close("Deleted");
+      } else {
+        S3Error e = from_status(s, false);
+        w.open("Error")
+            .leaf("Key", key)
+            .leaf("Code", e.code)
+            .leaf("Message", e.message)
+            .close("Error");
+      }
+    }
+    w.close("DeleteResult");
+    xml(res, w.str());
+  }
+
+  void copy_object(UserConn& user, const std::string& bucket, const std::string& path,
+                   std::string source, Response& res, const ErrorFn& error) {
+    source = httplib::detail::decode_url(source.substr(0, source.find('?')), false);
+    if (!source.empty() && source.front() == '/') source.erase(0, 1);
+    const size_t slash = source.find('/');
+    if (slash == std::string::npos)
+      return error(invalid_argument("x-amz-copy-source must be BUCKET/KEY"));
+    auto from = object_path(source.substr(0, slash), source.substr(slash + 1));
+    if (!from.ok()) return error(from.error());
+    auto file = user.client->stat(from.value(), /*for_read=*/true);
+    if (!file.is_ok()) return error(from_status(file.status(), false));
+    if (file->entry.is_dir()) return error(S3Error{404, "NoSuchKey", "no such key"});
+    PutOptions put;
+    put.overwrite = true;
+    put.resume = false;
+    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
+    if (!writer.is_ok() && writer.status().code() == Code::kNotFound) {
+      Status made = make_parents(*user.client, path);
+      if (!made.is_ok()) return error(from_status(made, false));
+      writer = UploadWriter::begin(process_context(), user.options, path, put);
+    }
+    if (!writer.is_ok()) return error(from_status(writer.status(), false));
+    Md5 md5;
+    Status failed;
+    Status s = copy_range(user, from.value(), file.value(), 0, file->entry.size,
+                          [&](const char* d, size_t n) {
+                            md5.update(d, n);
+                            failed = writer.value()->append(d, n);
+                            return failed.is_ok();
+                          });
+    if (!failed.is_ok()) s = failed;
+    const std::string etag = hex_of(md5.raw());
+    if (s.is_ok()) s = writer.value()->finish(etag);
+    if (!s.is_ok()) return error(from_status(s, false));
+    (void)bucket;
+    xml(res, XmlWriter()
+                 .open("CopyObjectResult", true)
+                 .leaf("LastModified", iso8601(now_s() * 1000))
+                 .leaf("ETag", quoted(etag))
+                 .close("CopyObjectResult")
+                 .str());
+  }
+
+  const GatewayOptions options_;
+  KeyStore credentials_;
+};
+
+}  // namespace
+
+int run_gateway(const GatewayOptions& options) {
+  auto credentials = Credentials::load(options.credentials);
+  if (!credentials.is_ok()) {
+    std::fprintf(stderr, "dfs-s3: --credentials: %s\n", credentials.status().message().c_str());
+    return 2;
+  }
+  if (credentials->size() == 0) {
+    std::fprintf(stderr, "dfs-s3: %s lists no access key\n", options.credentials.c_str());
+    return 2;
+  }
+  // SIGTERM and SIGINT are taken by one thread, which stops the server;
+  // every other thread (started after this) has them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Gateway gateway(options, std::move(credentials).value());
+  httplib::Server server;
+  const int threads = std::max(1, options.threads);
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  server.set_read_timeout(60);
+  server.set_write_timeout(60);
+  server.set_keep_alive_timeout(30);
+  gateway.route(server);
+  if (!server.bind_to_port(options.listen.c_str(), options.port)) {
+    std::fprintf(stderr, "dfs-s3: cannot listen on %s:%d\n", options.listen.c_str(), options.port);
+    return 1;
+  }
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("signal {}: stopping", sig);
+    server.stop();
+  });
+  spdlog::info("dfs-s3 serving http://{}:{} for {} access key(s)", options.listen, options.port,
+               options.credentials);
+  bool ok = server.listen_after_bind();
+  // Wakes the stopper if the server ended on its own.
+  if (stopper.joinable()) {
+    pthread_kill(stopper.native_handle(), SIGTERM);
+    stopper.join();
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace dfs::s3

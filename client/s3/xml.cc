@@ -1,0 +1,108 @@
+#include "client/s3/xml.h"
+
+#include <pugixml.hpp>
+
+#include <ctime>
+
+namespace dfs::s3 {
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+XmlWriter::XmlWriter() : out_("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") {}
+
+XmlWriter& XmlWriter::open(const std::string& name, bool s3_namespace) {
+  out_ +=
+      "<" + name + (s3_namespace ? " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"" : "") + ">";
+  return *this;
+}
+
+XmlWriter& XmlWriter::close(const std::string& name) {
+  out_ += "</" + name + ">";
+  return *this;
+}
+
+XmlWriter& XmlWriter::leaf(const std::string& name, const std::string& text) {
+  out_ += "<" + name + ">" + xml_escape(text) + "</" + name + ">";
+  return *this;
+}
+
+std::string error_document(const S3Error& error, const std::string& resource,
+                           const std::string& request_id) {
+  return XmlWriter()
+      .open("Error")
+      .leaf("Code", error.code)
+      .leaf("Message", error.message)
+      .leaf("Resource", resource)
+      .leaf("RequestId", request_id)
+      .close("Error")
+      .str();
+}
+
+Result<DeleteRequestDoc> parse_delete(const std::string& body) {
+  pugi::xml_document doc;
+  auto parsed =
+      doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype);
+  if (!parsed)
+    return S3Error{400, "MalformedXML",
+                   std::string("the body is not XML: ") + parsed.description()};
+  auto root = doc.child("Delete");
+  if (!root) return S3Error{400, "MalformedXML", "the body has no Delete element"};
+  DeleteRequestDoc out;
+  out.quiet = std::string(root.child_value("Quiet")) == "true";
+  for (auto object : root.children("Object")) {
+    auto key = object.child("Key");
+    if (!key) return S3Error{400, "MalformedXML", "an Object without a Key"};
+    out.keys.emplace_back(key.child_value());
+  }
+  if (out.keys.size() > 1000) {
+    return S3Error{400, "MalformedXML", "at most 1000 keys may be deleted at once"};
+  }
+  return out;
+}
+
+std::string iso8601(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::string http_date(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+}  // namespace dfs::s3
