@@ -16,7 +16,9 @@
 # (dd bs=4M in and out), next to the CLI's figures. --moosefs SCRIPT-OR-FILE
 # runs a MooseFS benchmark script (or reads its saved output) that prints
 # "moosefs_seq_read_...: MB/s" and "moosefs_seq_write_...: MB/s" lines, and
-# the mount's figures are compared with MooseFS's FUSE mount.
+# the mount's figures are compared with MooseFS's FUSE mount. With --s3 yes
+# (the default when awscli is installed) the 1 GiB also goes through the
+# cluster's S3 gateway (aws s3 cp, one PUT).
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
 #                       [--masters "1 3"] [--modes "curve insecure"] [--mount yes|no]
@@ -24,7 +26,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
-MODES="curve insecure" MOUNT=yes MOOSEFS=""
+MODES="curve insecure" MOUNT=yes MOOSEFS="" S3=$(command -v aws >/dev/null && echo yes || echo no)
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --dir) DIR="$2"; shift 2 ;;
     --mount) MOUNT="$2"; shift 2 ;;
     --moosefs) MOOSEFS="$2"; shift 2 ;;
+    --s3) S3="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -126,6 +129,25 @@ for mode in $MODES; do
     fusermount3 -u "$MNT"
     MNT=""
   fi
+  if [ "$S3" = yes ]; then
+    s3_endpoint="http://127.0.0.1:$((port + 90))"
+    s3() {
+      env -u AWS_CA_BUNDLE AWS_EC2_METADATA_DISABLED=true AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+        AWS_CONFIG_FILE="$DIR/aws.conf" AWS_DEFAULT_REGION=us-east-1 \
+        AWS_ACCESS_KEY_ID="$(awk '!/^#/ && NF == 3 {print $1; exit}' "$RUN/s3/credentials")" \
+        AWS_SECRET_ACCESS_KEY="$(awk '!/^#/ && NF == 3 {print $2; exit}' "$RUN/s3/credentials")" \
+        aws --endpoint-url "$s3_endpoint" "$@"
+    }
+    # One PUT of the whole object (the gateway does not take multipart yet).
+    printf '[default]\ns3 =\n  multipart_threshold = 4GB\n  addressing_style = path\n' >"$DIR/aws.conf"
+    s3 s3 mb s3://bench >/dev/null
+    cat "$DIR/input" >/dev/null
+    t_sput=$(seconds s3 s3 cp --quiet "$DIR/input" s3://bench/object)
+    drop_caches
+    t_sget=$(seconds s3 s3 cp --quiet s3://bench/object "$OUT_DIR/output")
+    cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: the gateway returned different bytes" >&2; exit 1; }
+    rm -f "$OUT_DIR/output"
+  fi
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
   ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
@@ -138,6 +160,11 @@ for mode in $MODES; do
     MPUT[$m-$r-$mode]=$mput MGET[$m-$r-$mode]=$mget
     printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "mount write (dd bs=4M)" "$mput" "$(pct "$mput" "$put")"
     printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "mount read (dd bs=4M)" "$mget" "$(pct "$mget" "$get")"
+  fi
+  if [ "$S3" = yes ]; then
+    sput=$(rate "$SIZE_MB" "$t_sput") sget=$(rate "$SIZE_MB" "$t_sget")
+    printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "S3 PUT (aws s3 cp)" "$sput" "$(pct "$sput" "$put")"
+    printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "S3 GET (aws s3 cp)" "$sget" "$(pct "$sget" "$get")"
   fi
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"

@@ -78,6 +78,17 @@ TEST(SigV4, RefusesAChangedRequestOrSignatureOrKey) {
   EXPECT_EQ(r.error().code, "InvalidAccessKeyId");
 }
 
+TEST(SigV4, RefusesAnUnsignedAmzHeader) {
+  auto req = request(aws_example_headers(kAwsSignature));
+  req.header_names = {"host", "range", "x-amz-content-sha256", "x-amz-date", "authorization"};
+  ASSERT_TRUE(verify(req, secrets(), k20130524).ok());
+  // Added to a captured request, it would turn a PUT into a copy.
+  req.header_names.push_back("x-amz-copy-source");
+  auto r = verify(req, secrets(), k20130524);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "AccessDenied");
+}
+
 TEST(SigV4, RefusesASkewedClockAndUnsignedRequests) {
   auto r = verify(request(aws_example_headers(kAwsSignature)), secrets(), k20130524 + 16 * 60);
   ASSERT_FALSE(r.ok());

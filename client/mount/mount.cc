@@ -123,6 +123,10 @@ struct OpenFile {
   // one (touch, an empty file) is made with one request instead.
   bool for_write = false;
   bool replace = false;  // of a file already at the path
+  // The thread that opened it. Its close commits; a close elsewhere (a
+  // child that inherited the descriptor exiting, close-on-exec) does not,
+  // and the last close of all (release) commits whatever is left.
+  pid_t opener = 0;
   std::mutex write_mu;
   std::unique_ptr<UploadWriter> writer;
   uint64_t written() const { return writer ? writer->size() : 0; }
@@ -536,6 +540,7 @@ int open_for_write(const char* path, mode_t mode, bool replace, struct fuse_file
   f->mode = mode & 07777;
   f->for_write = true;
   f->replace = replace;
+  f->opener = fuse_get_context()->pid;
   g_mount->start_writing(f);
   g_mount->cache().forget(path);
   fi->fh = reinterpret_cast<uint64_t>(new std::shared_ptr<OpenFile>(f));
@@ -544,7 +549,9 @@ int open_for_write(const char* path, mode_t mode, bool replace, struct fuse_file
 }
 
 int op_create(const char* path, mode_t mode, struct fuse_file_info* fi) {
-  return open_for_write(path, mode, /*replace=*/!(fi->flags & O_EXCL), fi);
+  // The kernel may think a name absent that another client made since (the
+  // negative entry cache): only O_TRUNC may replace what is there.
+  return open_for_write(path, mode, /*replace=*/(fi->flags & O_TRUNC) != 0, fi);
 }
 
 int op_open(const char* path, struct fuse_file_info* fi) {
@@ -611,7 +618,10 @@ int op_write(const char* path, const char* buf, size_t size, off_t offset,
   }
   Status s;
   if (!f->writer) {
-    auto writer = start_upload(f->path, f->mode, f->replace);
+    // A chmod before the first write (fchmod to 0600 before writing
+    // secrets) is the mode the upload is made with.
+    const uint32_t mode = f->mode_after != kModeUnset ? f->mode_after : f->mode;
+    auto writer = start_upload(f->path, mode, f->replace);
     s = writer.status();
     if (s.is_ok()) f->writer = std::move(writer).value();
   }
@@ -651,7 +661,9 @@ int op_truncate(const char* path, off_t size, struct fuse_file_info* fi) {
 int op_flush(const char*, struct fuse_file_info* fi) {
   auto& f = *handle_of(fi);
   if (!f->for_write) return 0;
-  // The first close commits, so that close() reports whether the file made it.
+  // The opener's close commits, so that its close() reports whether the
+  // file made it (release comes after close() has returned).
+  if (fuse_get_context()->pid != f->opener) return 0;
   Status s = finish_writing(*f);
   return s.is_ok() ? 0 : g_mount->fail("close", f->path, s);
 }
@@ -665,13 +677,11 @@ int op_fsync(const char*, int, struct fuse_file_info*) {
 int op_release(const char*, struct fuse_file_info* fi) {
   auto* h = handle_of(fi);
   auto& f = *h;
+  // The last descriptor is gone: whatever was not committed by its opener's
+  // close is committed now (no one is left to tell of a failure but the log).
   if (f->for_write) {
-    std::lock_guard<std::mutex> lock(f->write_mu);
-    if (!f->closed) {  // never flushed (the writer died): nothing appears
-      f->closed = true;
-      if (f->writer) f->writer->abort();
-      g_mount->stop_writing(*f);
-    }
+    Status s = finish_writing(*f);
+    if (!s.is_ok()) spdlog::warn("close {}: {}", f->path, s.to_string());
   }
   delete h;
   return 0;

@@ -120,6 +120,20 @@ Result<std::string> object_path(const std::string& bucket, const std::string& ke
 
 std::string quoted(const std::string& etag) { return "\"" + etag + "\""; }
 
+// The query parameters of the operations served; any other names a
+// sub-resource (acl, tagging, versioning, ...) that is not.
+bool served_parameter(const std::string& name) {
+  static const char* kServed[] = {"list-type",   "prefix",      "delimiter",
+                                  "max-keys",    "marker",      "start-after",
+                                  "encoding-type", "fetch-owner", "continuation-token",
+                                  "location",    "delete",      "x-id"};
+  if (name.compare(0, 6, "X-Amz-") == 0 || name.compare(0, 9, "response-") == 0) return true;
+  for (const char* s : kServed) {
+    if (name == s) return true;
+  }
+  return false;
+}
+
 // One byte range of an object of `size` bytes, as [from, to): "bytes=A-B",
 // "bytes=A-" or "bytes=-N". nullopt for anything else (several ranges, a
 // malformed header): the whole object is sent, as S3 does. A start at or
@@ -263,7 +277,13 @@ class Gateway {
                              [&req](const std::string& name) -> std::optional<std::string> {
                                if (!req.has_header(name)) return std::nullopt;
                                return req.get_header_value(name);
-                             }};
+                             },
+                             {}};
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      signed_req.header_names.push_back(lower);
+    }
     std::optional<AccessKey> access;
     auto signer = verify(
         signed_req,
@@ -287,11 +307,19 @@ class Gateway {
     if (req.has_param("uploads") || req.has_param("uploadId")) {
       return error(S3Error{501, "NotImplemented", "multipart uploads are not supported yet"});
     }
+    // A sub-resource this gateway does not serve (?acl, ?tagging, ...) must
+    // not fall through to the plain object or bucket operation: a PUT ?acl
+    // would empty the object, a DELETE ?tagging delete it.
+    for (const auto& [name, value] : req.params) {
+      if (!served_parameter(name)) {
+        return error(S3Error{501, "NotImplemented", "?" + name + " is not supported"});
+      }
+    }
     if (key.empty()) {
       if (req.method == "PUT") return create_bucket(user, bucket, res, error);
       if (req.method == "DELETE") return delete_bucket(user, bucket, res, error);
       if (req.method == "POST" && req.has_param("delete")) {
-        return delete_objects(user, bucket, *reader, res, error);
+        return delete_objects(user, bucket, signer->payload_hash, *reader, res, error);
       }
       if (get && req.has_param("location")) {
         return xml(res,
@@ -387,13 +415,13 @@ class Gateway {
       q.start_after = req.get_param_value("start-after");
       if (!token.empty()) {
         // The token is the hex of the last key or prefix given.
+        if (token.size() % 2 != 0 || token.size() > 4096 ||
+            token.find_first_not_of("0123456789abcdef") != std::string::npos) {
+          return error(invalid_argument("the continuation token is not one this gateway gave"));
+        }
         std::string after;
         for (size_t i = 0; i + 1 < token.size(); i += 2) {
           after.push_back(static_cast<char>(std::stoi(token.substr(i, 2), nullptr, 16)));
-        }
-        if (token.size() % 2 != 0 ||
-            token.find_first_not_of("0123456789abcdef") != std::string::npos) {
-          return error(invalid_argument("the continuation token is not one this gateway gave"));
         }
         q.start_after = std::max(q.start_after, after);
       }
@@ -455,6 +483,9 @@ class Gateway {
       });
       if (!body.empty())
         return error(invalid_argument("an object whose key ends in '/' must be empty"));
+      if (payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of("") != payload_hash) {
+        return error(S3Error{400, "XAmzContentSHA256Mismatch", "the body is not the one signed"});
+      }
       Status s = user.client->mkdir(path, true);
       if (!s.is_ok()) return error(from_status(s, false));
       res.status = 200;
@@ -587,8 +618,8 @@ class Gateway {
     res.status = 204;
   }
 
-  void delete_objects(UserConn& user, const std::string& bucket, const ContentReader& reader,
-                      Response& res, const ErrorFn& error) {
+  void delete_objects(UserConn& user, const std::string& bucket, const std::string& payload_hash,
+                      const ContentReader& reader, Response& res, const ErrorFn& error) {
     std::string body;
     bool fits = reader([&](const char* d, size_t n) {
       if (body.size() + n > kMaxXmlBody) return false;
@@ -596,6 +627,11 @@ class Gateway {
       return true;
     });
     if (!fits) return error(S3Error{400, "MalformedXML", "the request body is too large"});
+    // The key list is what was signed, not what a replayer put in its place.
+    if (payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of(body) != payload_hash) {
+      return error(S3Error{400, "XAmzContentSHA256Mismatch",
+                           "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
+    }
     auto doc = parse_delete(body);
     if (!doc.ok()) return error(doc.error());
     XmlWriter w;
@@ -695,6 +731,24 @@ int run_gateway(const GatewayOptions& options) {
   server.set_write_timeout(60);
   server.set_keep_alive_timeout(30);
   gateway.route(server);
+  // Only PUT and POST have bodies, read by their handlers a piece at a
+  // time. Any other request with a body is refused before the library
+  // reads it (it would buffer all of it, signed or not).
+  server.set_pre_routing_handler([](const Request& req, Response& res) {
+    const bool has_body =
+        req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    if (has_body && req.method != "PUT" && req.method != "POST") {
+      res.status = 400;
+      res.set_content(
+          error_document({400, "InvalidRequest", req.method + " takes no body"}, req.path, ""),
+          "application/xml");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // S3's largest single PUT.
+  server.set_payload_max_length(size_t{5} << 30);
   if (!server.bind_to_port(options.listen.c_str(), options.port)) {
     std::fprintf(stderr, "dfs-s3: cannot listen on %s:%d\n", options.listen.c_str(), options.port);
     return 1;

@@ -1,4 +1,7 @@
 // dfs-s3: the S3 gateway (client/s3/gateway.h).
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdio>
 
 #include "bus/endpoints.h"
@@ -11,6 +14,14 @@ namespace {
 int run(int argc, char** argv) {
   using namespace dfs;
   tune_allocator();
+  // SIGTERM and SIGINT are taken by the gateway's stopper thread: blocked
+  // here, before any thread (the logger's flusher) starts, so every thread
+  // inherits the mask and none is killed by them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   po::options_description desc("dfs-s3 options");
   add_security_options(desc);
   desc.add_options()  //

@@ -220,6 +220,15 @@ Result<Signer> verify(const SignedRequest& request, const SecretLookup& secrets,
       c.signed_headers.end()) {
     return malformed("the host header must be signed");
   }
+  // An unsigned x-amz-* header could change what a captured or presigned
+  // request does (x-amz-copy-source turns a PUT into a copy): refused.
+  for (const auto& name : request.header_names) {
+    if (name.compare(0, 6, "x-amz-") == 0 &&
+        std::find(c.signed_headers.begin(), c.signed_headers.end(), name) == c.signed_headers.end()) {
+      return access_denied("there were headers present in the request which were not signed: " +
+                           name);
+    }
+  }
   const int64_t at = parse_amz_date(c.amz_date);
   if (at < 0) return access_denied("X-Amz-Date is missing or not YYYYMMDDTHHMMSSZ");
   if (c.amz_date.compare(0, 8, c.date) != 0) {

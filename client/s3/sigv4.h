@@ -25,6 +25,8 @@ struct SignedRequest {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in any order
   // A header's value by lowercase name, if present.
   std::function<std::optional<std::string>(const std::string&)> header;
+  // Every header's name, lowercase: an x-amz-* header must be signed.
+  std::vector<std::string> header_names;
 };
 
 // What a good signature tells the caller.

@@ -110,6 +110,8 @@ assert open(existing, "rb").read() == b"x"
 EOF
 check "a shell redirect writes a file (its first close comes before the write)" \
   bash -c "echo hello >'$MNT/redirected' && [ \"\$(cat '$MNT/redirected')\" = hello ]"
+check "children writing to an inherited descriptor do not end the file early" \
+  bash -c "{ echo a; sh -c 'echo b'; /bin/echo c; } >'$MNT/grouped' && [ \"\$(cat '$MNT/grouped')\" = \"\$(printf 'a\\nb\\nc')\" ]"
 check "> on an existing file replaces it" \
   bash -c "echo bye >'$MNT/redirected' && [ \"\$(cat '$MNT/redirected')\" = bye ]"
 

@@ -51,6 +51,10 @@ check "dfs get reads what S3 wrote" bash -c "'$DFS' get /alpha/dir/nine.bin '$WO
 check "aws s3 cp downloads it" bash -c "aws s3 cp --quiet s3://alpha/dir/nine.bin '$WORK/down' && cmp '$WORK/down' '$WORK/nine'"
 check "its ETag is the MD5 of its bytes" bash -c "
   [ \"\$(aws s3api head-object --bucket alpha --key dir/nine.bin --query ETag --output text)\" = \"\\\"\$(md5sum <'$WORK/nine' | cut -d' ' -f1)\\\"\" ]"
+s3_error "an unserved sub-resource (?acl) is NotImplemented" "NotImplemented" \
+  aws s3api put-object-acl --bucket alpha --key dir/nine.bin --acl public-read
+check "and the object is untouched" bash -c "
+  aws s3 cp --quiet s3://alpha/dir/nine.bin '$WORK/down2' && cmp '$WORK/down2' '$WORK/nine'"
 check "an empty object round-trips" bash -c "aws s3 cp --quiet '$WORK/empty' s3://alpha/empty && aws s3 cp --quiet s3://alpha/empty '$WORK/e2' && [ ! -s '$WORK/e2' ]"
 "$DFS" put -q "$WORK/small" /alpha/from-dfs
 check "an object dfs put wrote reads through S3" \
