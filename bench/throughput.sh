@@ -140,11 +140,11 @@ for mode in $MODES; do
     }
     # One PUT of the whole object (the gateway does not take multipart yet).
     printf '[default]\ns3 =\n  multipart_threshold = 4GB\n  addressing_style = path\n' >"$DIR/aws.conf"
-    s3 s3 mb s3://bench >/dev/null
+    s3 s3 mb s3://s3bench >/dev/null
     cat "$DIR/input" >/dev/null
-    t_sput=$(seconds s3 s3 cp --quiet "$DIR/input" s3://bench/object)
+    t_sput=$(seconds s3 s3 cp --quiet "$DIR/input" s3://s3bench/object)
     drop_caches
-    t_sget=$(seconds s3 s3 cp --quiet s3://bench/object "$OUT_DIR/output")
+    t_sget=$(seconds s3 s3 cp --quiet s3://s3bench/object "$OUT_DIR/output")
     cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: the gateway returned different bytes" >&2; exit 1; }
     rm -f "$OUT_DIR/output"
   fi
