@@ -743,6 +743,7 @@ int serve(const MountOptions& options, const std::function<void(const std::strin
   struct fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   struct fuse_operations ops = make_operations();
   struct fuse* fuse = fuse_new(&fargs, &ops, sizeof(ops), nullptr);
+  fuse_opt_free_args(&fargs);  // fuse_new may have copied them
   if (!fuse) {
     ready("cannot start FUSE (see the message above)");
     return 1;

@@ -61,16 +61,6 @@ class Md5 {
   EVP_MD_CTX* ctx_;
 };
 
-std::string hex_of(const std::string& raw) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 std::string base64(const std::string& raw) {
   std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -123,10 +113,9 @@ std::string quoted(const std::string& etag) { return "\"" + etag + "\""; }
 // The query parameters of the operations served; any other names a
 // sub-resource (acl, tagging, versioning, ...) that is not.
 bool served_parameter(const std::string& name) {
-  static const char* kServed[] = {"list-type",   "prefix",      "delimiter",
-                                  "max-keys",    "marker",      "start-after",
-                                  "encoding-type", "fetch-owner", "continuation-token",
-                                  "location",    "delete",      "x-id"};
+  static const char* kServed[] = {
+      "list-type",     "prefix",      "delimiter",          "max-keys", "marker", "start-after",
+      "encoding-type", "fetch-owner", "continuation-token", "location", "delete", "x-id"};
   if (name.compare(0, 6, "X-Amz-") == 0 || name.compare(0, 9, "response-") == 0) return true;
   for (const char* s : kServed) {
     if (name == s) return true;
@@ -444,7 +433,7 @@ class Gateway {
       if (!token.empty()) w.leaf("ContinuationToken", token);
       if (req.has_param("start-after"))
         w.leaf("StartAfter", enc(req.get_param_value("start-after")));
-      if (listing->truncated) w.leaf("NextContinuationToken", hex_of(listing->next_after));
+      if (listing->truncated) w.leaf("NextContinuationToken", to_hex(listing->next_after));
     } else {
       w.leaf("Marker", enc(q.start_after));
       if (listing->truncated) w.leaf("NextMarker", enc(listing->next_after));
@@ -466,9 +455,17 @@ class Gateway {
     xml(res, w.str());
   }
 
-  // Creates the missing directories above `path` (S3 has none to create).
-  Status make_parents(Client& client, const std::string& path) {
-    return client.mkdir(parent_path(path), /*parents=*/true);
+  // An upload that replaces the object at `path`, making the directories
+  // above it that are missing (S3 has none to create).
+  dfs::Result<std::unique_ptr<UploadWriter>> object_writer(UserConn& user,
+                                                           const std::string& path) {
+    PutOptions put;
+    put.overwrite = true;
+    put.resume = false;
+    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
+    if (writer.is_ok() || writer.status().code() != Code::kNotFound) return writer;
+    DFS_RETURN_IF_ERROR(user.client->mkdir(parent_path(path), /*parents=*/true));
+    return UploadWriter::begin(process_context(), user.options, path, put);
   }
 
   void put_object(UserConn& user, const Request& req, const std::string& key,
@@ -492,15 +489,7 @@ class Gateway {
       res.set_header("ETag", quoted(kEmptyMd5));
       return;
     }
-    PutOptions put;
-    put.overwrite = true;
-    put.resume = false;
-    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
-    if (!writer.is_ok() && writer.status().code() == Code::kNotFound) {
-      Status made = make_parents(*user.client, path);
-      if (!made.is_ok()) return error(from_status(made, false));
-      writer = UploadWriter::begin(process_context(), user.options, path, put);
-    }
+    auto writer = object_writer(user, path);
     if (!writer.is_ok()) return error(from_status(writer.status(), false));
     UploadWriter& w = *writer.value();
     Md5 md5;
@@ -524,7 +513,7 @@ class Gateway {
     if (req.has_header("Content-MD5") && req.get_header_value("Content-MD5") != base64(raw_md5)) {
       return error(S3Error{400, "BadDigest", "the body's MD5 is not its Content-MD5"});
     }
-    const std::string etag = hex_of(raw_md5);
+    const std::string etag = to_hex(raw_md5);
     Status s = w.finish(etag);
     if (!s.is_ok()) return error(from_status(s, false));
     res.status = 200;
@@ -629,8 +618,9 @@ class Gateway {
     if (!fits) return error(S3Error{400, "MalformedXML", "the request body is too large"});
     // The key list is what was signed, not what a replayer put in its place.
     if (payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of(body) != payload_hash) {
-      return error(S3Error{400, "XAmzContentSHA256Mismatch",
-                           "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
+      return error(
+          S3Error{400, "XAmzContentSHA256Mismatch",
+                  "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
     }
     auto doc = parse_delete(body);
     if (!doc.ok()) return error(doc.error());
@@ -667,15 +657,7 @@ class Gateway {
     auto file = user.client->stat(from.value(), /*for_read=*/true);
     if (!file.is_ok()) return error(from_status(file.status(), false));
     if (file->entry.is_dir()) return error(S3Error{404, "NoSuchKey", "no such key"});
-    PutOptions put;
-    put.overwrite = true;
-    put.resume = false;
-    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
-    if (!writer.is_ok() && writer.status().code() == Code::kNotFound) {
-      Status made = make_parents(*user.client, path);
-      if (!made.is_ok()) return error(from_status(made, false));
-      writer = UploadWriter::begin(process_context(), user.options, path, put);
-    }
+    auto writer = object_writer(user, path);
     if (!writer.is_ok()) return error(from_status(writer.status(), false));
     Md5 md5;
     Status failed;
@@ -686,7 +668,7 @@ class Gateway {
                             return failed.is_ok();
                           });
     if (!failed.is_ok()) s = failed;
-    const std::string etag = hex_of(md5.raw());
+    const std::string etag = to_hex(md5.raw());
     if (s.is_ok()) s = writer.value()->finish(etag);
     if (!s.is_ok()) return error(from_status(s, false));
     (void)bucket;

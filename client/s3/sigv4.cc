@@ -23,16 +23,6 @@ std::string hmac(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 std::string trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t");
   if (b == std::string_view::npos) return "";
@@ -98,6 +88,16 @@ Result<Claimed> parse_credential(const std::string& credential, Claimed c) {
 
 }  // namespace
 
+std::string to_hex(const std::string& bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
 std::string uri_encode(std::string_view s, bool keep_slash) {
   static const char* kDigits = "0123456789ABCDEF";
   std::string out;
@@ -120,7 +120,7 @@ std::string signature(const std::string& secret, const std::string& date, const 
   key = hmac(key, region);
   key = hmac(key, "s3");
   key = hmac(key, "aws4_request");
-  return hex(hmac(key, string_to_sign));
+  return to_hex(hmac(key, string_to_sign));
 }
 
 std::string canonical_request(const SignedRequest& request,
@@ -224,7 +224,8 @@ Result<Signer> verify(const SignedRequest& request, const SecretLookup& secrets,
   // request does (x-amz-copy-source turns a PUT into a copy): refused.
   for (const auto& name : request.header_names) {
     if (name.compare(0, 6, "x-amz-") == 0 &&
-        std::find(c.signed_headers.begin(), c.signed_headers.end(), name) == c.signed_headers.end()) {
+        std::find(c.signed_headers.begin(), c.signed_headers.end(), name) ==
+            c.signed_headers.end()) {
       return access_denied("there were headers present in the request which were not signed: " +
                            name);
     }

@@ -49,6 +49,9 @@ inline constexpr int64_t kMaxPresignedExpiryS = 7 * 24 * 3600;
 // (seconds since the epoch). A request with neither is AccessDenied.
 Result<Signer> verify(const SignedRequest& request, const SecretLookup& secrets, int64_t now_s);
 
+// Lowercase hex of raw bytes (digests, signatures, the listing's tokens).
+std::string to_hex(const std::string& bytes);
+
 // Encodes as SigV4 wants: every byte but A-Z a-z 0-9 - _ . ~ as %XX
 // (uppercase), and '/' too unless `keep_slash`.
 std::string uri_encode(std::string_view s, bool keep_slash);
