@@ -184,17 +184,24 @@ check "the copy is whole" cmp "$MNT/fo" "$WORK/fo"
 check "reads go on under the new leader" cmp "$MNT/big" "$WORK/big"
 
 # ---- unmount ----
-MNT3="$WORK/mnt3"
-mkdir -p "$MNT3"
-MOUNTS+=("$MNT3")
-"$DFS" mount -f "$MNT3" 2>"$WORK/mount3.err" &
-fg_pid=$!
-check "a foreground mount comes up" eventually 20 mounted "$MNT3"
-kill -TERM "$fg_pid"
-fg_rc=0
-wait "$fg_pid" || fg_rc=$?
-check "SIGTERM ends a foreground mount with status 0" [ "$fg_rc" -eq 0 ]
-check "and leaves it unmounted" bash -c "! mountpoint -q '$MNT3'"
+# ThreadSanitizer ends any process whose threads started in an uninstrumented
+# library (libfuse's workers) finish "with ignores enabled", so under it the
+# mount cannot exit cleanly: the clean exit is checked in the other builds.
+if [[ "$DFS_BUILD" == *thread* ]]; then
+  echo "skip SIGTERM's clean unmount: ThreadSanitizer aborts libfuse's exiting worker threads"
+else
+  MNT3="$WORK/mnt3"
+  mkdir -p "$MNT3"
+  MOUNTS+=("$MNT3")
+  "$DFS" mount -f "$MNT3" 2>"$WORK/mount3.err" &
+  fg_pid=$!
+  check "a foreground mount comes up" eventually 20 mounted "$MNT3"
+  kill -TERM "$fg_pid"
+  fg_rc=0
+  wait "$fg_pid" || fg_rc=$?
+  check "SIGTERM ends a foreground mount with status 0 (got $fg_rc)" [ "$fg_rc" -eq 0 ]
+  check "and leaves it unmounted" bash -c "! mountpoint -q '$MNT3'"
+fi
 expect_error "mounting on a missing directory is a usage error" "not a directory" \
   "$DFS" mount "$WORK/nowhere"
 mkdir -p "$WORK/mnt4"
