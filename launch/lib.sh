@@ -10,7 +10,8 @@
 #   master-M/              metadata (meta/), Raft log (raft/), log, pid
 #   worker-N/              chunks, log, pid
 # Ports: master M uses BASE+4(M-1) .. BASE+4(M-1)+3 (api, raft peers, events,
-# jobs); worker N listens on BASE+100+2N (data) and BASE+101+2N (pipeline).
+# jobs); worker N listens on BASE+100+2N (data) and BASE+101+2N (pipeline);
+# the S3 gateway (s3/: credentials, log, pid) on BASE+90.
 
 set -euo pipefail
 

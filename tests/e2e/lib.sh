@@ -20,14 +20,14 @@ cleanup() {
 trap cleanup EXIT
 
 # A base port with nothing listening on the ports of masters 1..5 or those
-# of workers 1..15 (data and pipeline).
+# of workers 1..15 (data and pipeline), or the S3 gateway's (base + 90).
 free_base_port() {
   local base p
   for _ in $(seq 1 50); do
     # Below the kernel's ephemeral range (32768+), so no outgoing connection holds one.
     base=$((10000 + (RANDOM * 7 + $$) % 22000))
     local busy=0
-    for p in $(seq "$base" $((base + 19))) $(seq $((base + 100)) $((base + 131))); do
+    for p in $(seq "$base" $((base + 19))) $((base + 90)) $(seq $((base + 100)) $((base + 131))); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
     done
     [ $busy -eq 0 ] && { echo "$base"; return; }
