@@ -170,9 +170,9 @@ Status check_readable(const std::string& path, const StatReply& file) {
 
 }  // namespace
 
-Status read_file_range(TransferContext& ctx, const ClientOptions& options,
-                       const std::string& path, const StatReply& file, uint64_t offset,
-                       uint64_t length, const Client::RangeSink& sink) {
+Status read_file_range(TransferContext& ctx, const ClientOptions& options, const std::string& path,
+                       const StatReply& file, uint64_t offset, uint64_t length,
+                       const Client::RangeSink& sink) {
   DFS_RETURN_IF_ERROR(check_readable(path, file));
   const uint64_t size = file.entry.size;
   if (offset >= size || length == 0) return Status::ok();

@@ -142,10 +142,10 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
       return with<AllocateChunkRequest>(
           request, [&](const AllocateChunkRequest& r) { return plan_allocation(r, now); });
     case MsgType::kCommitUploadRequest:
-      return with<CommitUploadRequest>(
-          request, [&](const CommitUploadRequest& r) -> Result<Command> {
-            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag}, ms, r.session);
-          });
+      return with<
+          CommitUploadRequest>(request, [&](const CommitUploadRequest& r) -> Result<Command> {
+        return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag}, ms, r.session);
+      });
     case MsgType::kChunkWrittenRequest:
       return with<ChunkWrittenRequest>(
           request, [&](const ChunkWrittenRequest& r) -> Result<Command> {

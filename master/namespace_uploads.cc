@@ -194,9 +194,9 @@ Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& 
     }
     DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, c));
   }
-  CommitFileCmd file{upload->path,        upload->overwrite, cmd.size, upload->chunk_size,
-                     upload->replication, chunks,            now_ms,   upload->mode,
-                     cmd.etag};
+  CommitFileCmd file{
+      upload->path, upload->overwrite, cmd.size, upload->chunk_size, upload->replication, chunks,
+      now_ms,       upload->mode,      cmd.etag};
   DFS_RETURN_IF_ERROR(file.validate());
   // A commit from marks is small, but the file's record must still fit one
   // message (a stat answers with it): the bound an explicit list has.
