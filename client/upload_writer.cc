@@ -13,8 +13,11 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                                                           const ClientOptions& client,
                                                           const std::string& remote,
                                                           const PutOptions& options) {
-  MasterClient master(ctx, client.masters, client.timeout, client.identity);
-  auto upload = master.call<CreateUploadRequest, CreateUploadReply>(
+  // One set of connections serves the create, the last chunk, the commit
+  // and an abort: a small file costs one handshake per peer, not three.
+  auto own =
+      std::make_unique<TransferContext>(ctx, client.masters, client.timeout, client.identity);
+  auto upload = own->master->call<CreateUploadRequest, CreateUploadReply>(
       CreateUploadRequest{remote,
                           options.chunk_size,
                           options.replication,
@@ -24,13 +27,15 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                           client.umask});
   if (!upload.is_ok()) return about_path(remote, upload.status());
   std::unique_ptr<UploadWriter> writer(
-      new UploadWriter(ctx, client, remote, upload->upload_id, upload->chunk_size));
+      new UploadWriter(ctx, std::move(own), client, remote, upload->upload_id, upload->chunk_size));
   return writer;
 }
 
-UploadWriter::UploadWriter(zmq::context_t& ctx, const ClientOptions& client, std::string remote,
-                           std::string upload_id, uint64_t chunk_size)
+UploadWriter::UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
+                           const ClientOptions& client, std::string remote, std::string upload_id,
+                           uint64_t chunk_size)
     : ctx_(ctx),
+      own_(std::move(own)),
       client_(client),
       remote_(std::move(remote)),
       upload_id_(std::move(upload_id)),
@@ -67,7 +72,8 @@ Result<int> UploadWriter::free_spool() {
 }
 
 Status UploadWriter::append(const char* data, size_t len) {
-  if (done_) return Status(Code::kCancelled, remote_ + ": the upload is over");
+  if (done_)
+    return Status(Code::kCancelled, remote_ + ": already closed or aborted: no more bytes");
   DFS_RETURN_IF_ERROR(failure());
   while (len > 0) {
     if (fill_.fd < 0) {
@@ -145,21 +151,19 @@ Status UploadWriter::drain() {
 }
 
 Status UploadWriter::finish(const std::string& etag) {
-  if (done_) return Status(Code::kCancelled, remote_ + ": the upload is over");
+  if (done_) return Status(Code::kCancelled, remote_ + ": already closed or aborted");
   Status s = drain();
   if (s.is_ok() && fill_.len > 0) {
     // The last chunk goes from this thread: no sender is needed for it.
-    TransferContext ctx(ctx_, client_.masters, client_.timeout, client_.identity);
     ChunkSource source = [fd = fill_.fd](uint64_t off, char* out, size_t count) {
       return pread_exact(fd, out, count, off, "read spooled bytes");
     };
-    auto sent = upload_chunk(ctx, client_, upload_id_, fill_.index, fill_.len, source, progress_);
+    auto sent = upload_chunk(*own_, client_, upload_id_, fill_.index, fill_.len, source, progress_);
     s = sent.status();
   }
   if (s.is_ok()) {
     // The chunks are the ones marked written: the commit is small.
-    MasterClient master(ctx_, client_.masters, client_.timeout, client_.identity);
-    auto commit = master.call<CommitUploadRequest, OkReply>(
+    auto commit = own_->master->call<CommitUploadRequest, OkReply>(
         CommitUploadRequest{upload_id_, size_, {}, {}, etag});
     s = commit.status();
   }
@@ -179,8 +183,7 @@ void UploadWriter::abort() {
     if (failed_.is_ok()) failed_ = Status(Code::kCancelled, remote_ + ": upload aborted");
   }
   cv_.notify_all();
-  MasterClient master(ctx_, client_.masters, client_.timeout, client_.identity);
-  (void)master.call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
+  (void)own_->master->call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
 }
 
 }  // namespace dfs

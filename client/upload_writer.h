@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/worker_pool.h"
 
 namespace dfs {
 
@@ -62,8 +63,9 @@ class UploadWriter {
     uint64_t len = 0;
   };
 
-  UploadWriter(zmq::context_t& ctx, const ClientOptions& client, std::string remote,
-               std::string upload_id, uint64_t chunk_size);
+  UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
+               const ClientOptions& client, std::string remote, std::string upload_id,
+               uint64_t chunk_size);
   // Hands the filled spool to the senders; waits for room first.
   Status submit();
   // Waits until every chunk handed over is sent; the first failure.
@@ -73,6 +75,9 @@ class UploadWriter {
   Result<int> free_spool();
 
   zmq::context_t& ctx_;
+  // This thread's connections (create, last chunk, commit, abort); each
+  // sender has its own.
+  std::unique_ptr<TransferContext> own_;
   ClientOptions client_;
   std::string remote_;
   std::string upload_id_;

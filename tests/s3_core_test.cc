@@ -294,6 +294,11 @@ TEST(S3Xml, ParsesDeleteAndRefusesGarbage) {
   EXPECT_EQ(xml_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
 }
 
+TEST(S3Xml, WritesTimesAsS3Does) {
+  EXPECT_EQ(iso8601(k20130524 * 1000 + 123), "2013-05-24T00:00:00.123Z");
+  EXPECT_EQ(http_date(k20130524 * 1000 + 999), "Fri, 24 May 2013 00:00:00 GMT");
+}
+
 TEST(Credentials, ParsesLinesAndRefusesBadOnes) {
   auto c = Credentials::parse(
       "# keys\nAK1 secret-one /k/one.key\n\nAK2 secret-two /k/two.key # me\n", "creds", false);

@@ -85,24 +85,24 @@ Result<DeleteRequestDoc> parse_delete(const std::string& body) {
   return out;
 }
 
-std::string iso8601(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
-
-std::string http_date(int64_t ms) {
+namespace {
+// `ms` since the epoch, in UTC, as strftime's `format` has it.
+std::string utc(int64_t ms, const char* format) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[64];
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  std::strftime(buf, sizeof(buf), format, &tm);
   return buf;
 }
+}  // namespace
+
+std::string iso8601(int64_t ms) {
+  char millis[8];
+  std::snprintf(millis, sizeof(millis), ".%03dZ", static_cast<int>(ms % 1000));
+  return utc(ms, "%Y-%m-%dT%H:%M:%S") + millis;
+}
+
+std::string http_date(int64_t ms) { return utc(ms, "%a, %d %b %Y %H:%M:%S GMT"); }
 
 }  // namespace dfs::s3
