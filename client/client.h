@@ -116,8 +116,16 @@ class Client {
   Status put(const std::string& local, const std::string& remote, const PutOptions& options,
              const ProgressFn& progress, PutReport* report = nullptr);
   // Uploads in progress the caller may see, or one (with its written chunks
-  // from `from_index`).
-  Result<UploadsReply> uploads(const std::string& upload_id = "", uint64_t from_index = 0);
+  // from `from_index`, or a multipart upload's parts after `after_part`).
+  Result<UploadsReply> uploads(const std::string& upload_id = "", uint64_t from_index = 0,
+                               uint32_t after_part = 0);
+  // A multipart upload (the S3 gateway's): started for `remote`, written a
+  // part at a time (UploadWriter::part), and made the file at `remote` by
+  // naming its parts in order, each with the ETag it was written with.
+  Result<CreateUploadReply> create_multipart(const std::string& remote,
+                                             const PutOptions& options);
+  Status commit_parts(const std::string& upload_id, uint64_t size,
+                      const std::vector<PartRef>& parts, const std::string& etag);
   Status abort_upload(const std::string& upload_id);
   // Every chunk marked written in an upload (all pages).
   Result<std::vector<ChunkInfo>> written_chunks(const std::string& upload_id);

@@ -219,13 +219,16 @@ Status Client::fetch_chunks(const std::string& path, const StatReply& file, int 
   // spins waiting for it: with four threads that burned more CPU than the
   // copy itself. Waiting on a mutex in user space sleeps instead.
   std::mutex write_mu;
-  uint64_t chunk_size = file.entry.chunk_size;
+  // Where each chunk starts: chunks vary in size (a multipart upload's
+  // parts end where they end), so offsets add up rather than multiply.
+  std::vector<uint64_t> starts(file.chunks.size());
+  for (size_t i = 1; i < starts.size(); ++i) starts[i] = starts[i - 1] + file.chunks[i - 1].size;
   std::function<TransferContext()> make = [&] {
     return TransferContext(ctx_, options_.masters, options_.timeout, options_.identity);
   };
   std::function<Status(size_t, TransferContext&)> job = [&](size_t i, TransferContext& ctx) {
     const ChunkInfo& chunk = file.chunks[i];
-    uint64_t base = chunk.index * chunk_size;
+    uint64_t base = starts[i];
     ChunkSink sink = [&](uint64_t off, const char* buf, size_t len) {
       std::lock_guard<std::mutex> lock(write_mu);
       return pwrite_all(fd, buf, len, base + off, "write local file");

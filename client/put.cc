@@ -89,8 +89,32 @@ Status Client::put_stream(int fd, const std::string& remote, const PutOptions& o
   return w.finish();
 }
 
-Result<UploadsReply> Client::uploads(const std::string& upload_id, uint64_t from_index) {
-  return master_.call<UploadsRequest, UploadsReply>(UploadsRequest{upload_id, from_index});
+Result<UploadsReply> Client::uploads(const std::string& upload_id, uint64_t from_index,
+                                     uint32_t after_part) {
+  return master_.call<UploadsRequest, UploadsReply>(
+      UploadsRequest{upload_id, from_index, after_part});
+}
+
+Result<CreateUploadReply> Client::create_multipart(const std::string& remote,
+                                                   const PutOptions& options) {
+  CreateUploadRequest req{remote,
+                          options.chunk_size,
+                          options.replication,
+                          options.overwrite,
+                          options.min_replication,
+                          {},
+                          options_.umask,
+                          /*multipart=*/true};
+  auto r = master_.call<CreateUploadRequest, CreateUploadReply>(req);
+  if (!r.is_ok()) return about_path(remote, r.status());
+  return r;
+}
+
+Status Client::commit_parts(const std::string& upload_id, uint64_t size,
+                            const std::vector<PartRef>& parts, const std::string& etag) {
+  return master_
+      .call<CommitUploadRequest, OkReply>(CommitUploadRequest{upload_id, size, {}, {}, etag, parts})
+      .status();
 }
 
 Status Client::abort_upload(const std::string& upload_id) {

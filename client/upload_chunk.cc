@@ -39,7 +39,8 @@ std::chrono::milliseconds backoff(int attempt) {
 
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
-                               const ChunkSource& source, const ProgressFn& progress) {
+                               const ChunkSource& source, const ProgressFn& progress,
+                               bool mark) {
   std::vector<std::string> exclude;
   Status last;
   TransferOptions topts;
@@ -79,6 +80,7 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
       info.size = size;
       info.sha256 = sha.value();
       for (const auto& w : pipeline) info.replicas.push_back(w.id);
+      if (!mark) return info;
       auto marked =
           ctx.master->call<ChunkWrittenRequest, OkReply>(ChunkWrittenRequest{upload_id, info, {}});
       if (!marked.is_ok()) {

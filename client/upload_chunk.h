@@ -12,11 +12,13 @@
 namespace dfs {
 
 // Allocates and writes chunk `index` (`size` bytes from `source`) through a
-// pipeline of workers, then records it written with the masters. When the
-// pipeline fails, leaves out the worker at fault and tries a fresh one, up
-// to options.chunk_attempts times.
+// pipeline of workers, then records it written with the masters (unless
+// `mark` is false: a multipart upload's part records its chunks at once).
+// When the pipeline fails, leaves out the worker at fault and tries a
+// fresh one, up to options.chunk_attempts times.
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
-                               const ChunkSource& source, const ProgressFn& progress);
+                               const ChunkSource& source, const ProgressFn& progress,
+                               bool mark = true);
 
 }  // namespace dfs

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "client/local_file.h"
 #include "client/upload_chunk.h"
 #include "client/worker_pool.h"
@@ -31,15 +33,28 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
   return writer;
 }
 
+std::unique_ptr<UploadWriter> UploadWriter::part(zmq::context_t& ctx, const ClientOptions& client,
+                                                 const std::string& upload_id,
+                                                 uint64_t chunk_size, uint32_t number) {
+  auto own =
+      std::make_unique<TransferContext>(ctx, client.masters, client.timeout, client.identity);
+  return std::unique_ptr<UploadWriter>(new UploadWriter(
+      ctx, std::move(own), client, "part " + std::to_string(number) + " of upload " + upload_id,
+      upload_id, chunk_size, number));
+}
+
 UploadWriter::UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
                            const ClientOptions& client, std::string remote, std::string upload_id,
-                           uint64_t chunk_size)
+                           uint64_t chunk_size, uint32_t part)
     : ctx_(ctx),
       own_(std::move(own)),
       client_(client),
       remote_(std::move(remote)),
       upload_id_(std::move(upload_id)),
-      chunk_size_(chunk_size) {}
+      chunk_size_(chunk_size),
+      part_(part),
+      first_index_(part * kPartIndexStride),
+      next_index_(first_index_) {}
 
 UploadWriter::~UploadWriter() {
   if (!done_) abort();
@@ -77,6 +92,11 @@ Status UploadWriter::append(const char* data, size_t len) {
   DFS_RETURN_IF_ERROR(failure());
   while (len > 0) {
     if (fill_.fd < 0) {
+      if (part_ != 0 && next_index_ - first_index_ == kPartIndexStride) {
+        return invalid_argument(remote_ + ": a part may have at most " +
+                                std::to_string(kPartIndexStride) + " chunks of " +
+                                std::to_string(chunk_size_) + " bytes");
+      }
       auto fd = free_spool();
       if (!fd.is_ok()) return fd.status();
       fill_ = Spool{fd.value(), next_index_, 0};
@@ -133,9 +153,11 @@ void UploadWriter::send_loop() {
     ChunkSource source = [fd = spool.fd](uint64_t off, char* out, size_t count) {
       return pread_exact(fd, out, count, off, "read spooled bytes");
     };
-    auto sent = upload_chunk(ctx, client_, upload_id_, spool.index, spool.len, source, progress_);
+    auto sent = upload_chunk(ctx, client_, upload_id_, spool.index, spool.len, source, progress_,
+                             /*mark=*/part_ == 0);
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (sent.is_ok() && part_ != 0) sent_.push_back(std::move(sent).value());
       if (!sent.is_ok() && failed_.is_ok()) failed_ = sent.status();
       free_fds_.push_back(spool.fd);
       --in_flight_;
@@ -158,13 +180,21 @@ Status UploadWriter::finish(const std::string& etag) {
     ChunkSource source = [fd = fill_.fd](uint64_t off, char* out, size_t count) {
       return pread_exact(fd, out, count, off, "read spooled bytes");
     };
-    auto sent = upload_chunk(*own_, client_, upload_id_, fill_.index, fill_.len, source, progress_);
+    auto sent = upload_chunk(*own_, client_, upload_id_, fill_.index, fill_.len, source, progress_,
+                             /*mark=*/part_ == 0);
     s = sent.status();
+    if (sent.is_ok() && part_ != 0) sent_.push_back(std::move(sent).value());
   }
-  if (s.is_ok()) {
+  if (s.is_ok() && part_ != 0) {
+    std::sort(sent_.begin(), sent_.end(),
+              [](const ChunkInfo& a, const ChunkInfo& b) { return a.index < b.index; });
+    s = own_->master
+            ->call<PartWrittenRequest, OkReply>(PartWrittenRequest{upload_id_, part_, etag, sent_, {}})
+            .status();
+  } else if (s.is_ok()) {
     // The chunks are the ones marked written: the commit is small.
     auto commit = own_->master->call<CommitUploadRequest, OkReply>(
-        CommitUploadRequest{upload_id_, size_, {}, {}, etag});
+        CommitUploadRequest{upload_id_, size_, {}, {}, etag, {}});
     s = commit.status();
   }
   if (!s.is_ok()) {
@@ -183,6 +213,9 @@ void UploadWriter::abort() {
     if (failed_.is_ok()) failed_ = Status(Code::kCancelled, remote_ + ": upload aborted");
   }
   cv_.notify_all();
+  // A part's chunks are the upload's, collected when it ends: the upload
+  // itself goes on.
+  if (part_ != 0) return;
   (void)own_->master->call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
 }
 

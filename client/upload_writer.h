@@ -33,7 +33,12 @@ class UploadWriter {
                                                      const ClientOptions& client,
                                                      const std::string& remote,
                                                      const PutOptions& options);
-  ~UploadWriter();  // aborts the upload unless finished
+  // Writes part `number` of the multipart upload `upload_id`, whose chunks
+  // are `chunk_size` bytes (UploadListing.chunk_size).
+  static std::unique_ptr<UploadWriter> part(zmq::context_t& ctx, const ClientOptions& client,
+                                            const std::string& upload_id, uint64_t chunk_size,
+                                            uint32_t number);
+  ~UploadWriter();  // aborts the upload unless finished (a part: drops it)
   UploadWriter(const UploadWriter&) = delete;
   UploadWriter& operator=(const UploadWriter&) = delete;
 
@@ -41,10 +46,11 @@ class UploadWriter {
   // writer is then of no further use (abort() it).
   Status append(const char* data, size_t len);
   // Sends what is left and commits, recording `etag` with the file (an S3
-  // ETag). After a failure the upload is aborted.
+  // ETag); a part is recorded under `etag` instead. After a failure the
+  // upload is aborted (a part: dropped, the upload left as it was).
   Status finish(const std::string& etag = "");
   // Drops the upload and its chunks (best effort: an unaborted upload
-  // expires anyway).
+  // expires anyway). A part's chunks become garbage with its upload.
   void abort();
 
   // Called from the sending threads with the bytes sent (see ProgressFn).
@@ -54,7 +60,7 @@ class UploadWriter {
   const std::string& upload_id() const { return upload_id_; }
   const std::string& remote() const { return remote_; }
   // Chunks the upload has: sent, in flight or being filled.
-  uint64_t chunks() const { return next_index_ + (fill_len_ > 0 ? 1 : 0); }
+  uint64_t chunks() const { return next_index_ - first_index_ + (fill_len_ > 0 ? 1 : 0); }
 
  private:
   struct Spool {
@@ -65,7 +71,7 @@ class UploadWriter {
 
   UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
                const ClientOptions& client, std::string remote, std::string upload_id,
-               uint64_t chunk_size);
+               uint64_t chunk_size, uint32_t part = 0);
   // Hands the filled spool to the senders; waits for room first.
   Status submit();
   // Waits until every chunk handed over is sent; the first failure.
@@ -82,8 +88,10 @@ class UploadWriter {
   std::string remote_;
   std::string upload_id_;
   uint64_t chunk_size_;
+  uint32_t part_;  // 0: a whole file
+  uint64_t first_index_;
   uint64_t size_ = 0;
-  uint64_t next_index_ = 0;  // of the spool being filled
+  uint64_t next_index_;  // of the spool being filled
   Spool fill_;
   uint64_t fill_len_ = 0;
   bool done_ = false;  // finished or aborted
@@ -96,6 +104,7 @@ class UploadWriter {
   size_t in_flight_ = 0;       // queued or being sent
   bool stopping_ = false;
   Status failed_;
+  std::vector<ChunkInfo> sent_;  // a part's chunks, as they were written
   std::vector<std::thread> senders_;  // started with the first full chunk
 };
 

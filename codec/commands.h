@@ -143,8 +143,9 @@ struct CreateUploadCmd {
   bool overwrite = false;
   uint64_t max_uploads = 0;    // refuse when this many are in progress
   uint32_t mode = kModeUnset;  // of the file it makes
+  bool multipart = false;      // see CreateUploadRequest
   DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite, max_uploads,
-                  mode);
+                  mode, multipart);
   Status validate() const;
 };
 
@@ -170,7 +171,8 @@ struct CommitUploadCmd {
   uint64_t size = 0;
   std::vector<ChunkInfo> chunks;
   std::string etag;
-  DFS_MSGPACK_MAP(upload_id, size, chunks, etag);
+  std::vector<PartRef> parts;  // a multipart upload's, in the file's order
+  DFS_MSGPACK_MAP(upload_id, size, chunks, etag, parts);
   Status validate() const;
 };
 
@@ -180,6 +182,17 @@ struct ChunkWrittenCmd {
   std::string upload_id;
   ChunkInfo chunk;
   DFS_MSGPACK_MAP(upload_id, chunk);
+  Status validate() const;
+};
+
+// Records part `number` of a multipart upload (PartWrittenRequest).
+struct PartWrittenCmd {
+  static constexpr MsgType kType = MsgType::kPartWrittenCmd;
+  std::string upload_id;
+  uint32_t number = 0;
+  std::string etag;
+  std::vector<ChunkInfo> chunks;
+  DFS_MSGPACK_MAP(upload_id, number, etag, chunks);
   Status validate() const;
 };
 

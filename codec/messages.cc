@@ -267,10 +267,70 @@ Status AllocateChunkReply::validate() const {
   return check_pipeline(pipeline);
 }
 
+namespace {
+Status check_part_number(uint32_t number) {
+  if (number == 0 || number > kMaxParts) {
+    return invalid_argument("part number " + std::to_string(number) + " outside [1, " +
+                            std::to_string(kMaxParts) + "]");
+  }
+  return Status::ok();
+}
+
+// A part's chunks sit at consecutive indexes from its number's stride.
+Status check_part(uint32_t number, const std::string& etag, const std::vector<ChunkInfo>& chunks) {
+  DFS_RETURN_IF_ERROR(check_part_number(number));
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
+  if (chunks.size() > kPartIndexStride) {
+    return invalid_argument("a part of " + std::to_string(chunks.size()) + " chunks; at most " +
+                            std::to_string(kPartIndexStride));
+  }
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    DFS_RETURN_IF_ERROR(chunks[i].validate());
+    if (chunks[i].index != number * kPartIndexStride + i) {
+      return invalid_argument("chunk " + std::to_string(i) + " of part " + std::to_string(number) +
+                              " has index " + std::to_string(chunks[i].index));
+    }
+  }
+  return Status::ok();
+}
+
+// The parts a commit names: in increasing order, each once, and never
+// together with a chunk list.
+Status check_commit(const std::string& etag, const std::vector<ChunkInfo>& chunks,
+                    const std::vector<PartRef>& parts) {
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
+  if (parts.size() > kMaxParts) return invalid_argument("too many parts");
+  if (!parts.empty() && !chunks.empty()) return invalid_argument("both parts and chunks named");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    DFS_RETURN_IF_ERROR(parts[i].validate());
+    if (i > 0 && parts[i].number <= parts[i - 1].number) {
+      return invalid_argument("parts must be named in increasing order");
+    }
+  }
+  return check_chunk_list(chunks, /*dense=*/true);
+}
+}  // namespace
+
+Status PartRef::validate() const {
+  DFS_RETURN_IF_ERROR(check_part_number(number));
+  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
+  return Status::ok();
+}
+
 Status CommitUploadRequest::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_commit(etag, chunks, parts);
+}
+
+Status PartWrittenRequest::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_part(number, etag, chunks);
+}
+
+Status PartListing::validate() const {
+  DFS_RETURN_IF_ERROR(check_part_number(number));
   if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
-  return check_chunk_list(chunks, /*dense=*/true);
+  return Status::ok();
 }
 
 Status ChunkWrittenRequest::validate() const {
@@ -285,6 +345,8 @@ Status UploadsRequest::validate() const {
 
 Status UploadListing::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  if (parts.size() > kMaxPartsListed) return invalid_argument("too many parts");
+  for (const auto& p : parts) DFS_RETURN_IF_ERROR(p.validate());
   return check_chunk_list(chunks, /*dense=*/false);
 }
 
@@ -546,8 +608,12 @@ Status AllocateChunkCmd::validate() const {
 
 Status CommitUploadCmd::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
-  if (etag.size() > kMaxEtagBytes) return invalid_argument("etag too long");
-  return check_chunk_list(chunks, /*dense=*/true);
+  return check_commit(etag, chunks, parts);
+}
+
+Status PartWrittenCmd::validate() const {
+  if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  return check_part(number, etag, chunks);
 }
 
 Status ChunkWrittenCmd::validate() const {

@@ -32,6 +32,16 @@ inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxEtagBytes = 80;  // an MD5, or S3's multipart form
 inline constexpr size_t kMaxIdsPerMessage = 100000;
 inline constexpr size_t kMaxUploadChunksListed = 100000;
+// Multipart uploads (S3's): parts are numbered 1..kMaxParts, and part N's
+// chunks are allocated at indexes [N * kPartIndexStride, ...), so a part
+// has at most kPartIndexStride chunks. The commit lays the parts' chunks
+// end to end, numbered from 0.
+inline constexpr uint32_t kMaxParts = 10000;
+inline constexpr uint64_t kPartIndexStride = 400;
+inline constexpr size_t kMaxPartsListed = 1000;
+// A multipart upload's chunks are at least this big, so that S3's largest
+// part (5 GiB) fits its kPartIndexStride chunks.
+inline constexpr uint64_t kMinMultipartChunkSize = 16 << 20;
 // Workers keep a CRC-32C of each block of this many bytes of a chunk.
 inline constexpr uint32_t kCrcBlockSize = 64 << 10;
 // Keys the log may add or revoke, the length of one keyring line, and of
@@ -312,7 +322,11 @@ struct CreateUploadRequest {
   uint32_t min_replication = 0;
   RequestSession session;
   uint32_t umask = kDefaultUmask;  // the file gets 0666 without these bits
-  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session, umask);
+  // Written as numbered parts (PartWrittenRequest), committed by naming
+  // them, rather than as chunks in order.
+  bool multipart = false;
+  DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session, umask,
+                  multipart);
   Status validate() const;
 };
 
@@ -362,6 +376,14 @@ struct AllocateChunkReply {
   Status validate() const;
 };
 
+// A part of a multipart upload as the commit names it.
+struct PartRef {
+  uint32_t number = 0;
+  std::string etag;
+  DFS_MSGPACK_MAP(number, etag);
+  Status validate() const;
+};
+
 struct CommitUploadRequest {
   static constexpr MsgType kType = MsgType::kCommitUploadRequest;
   std::string upload_id;
@@ -371,7 +393,10 @@ struct CommitUploadRequest {
   std::vector<ChunkInfo> chunks;
   RequestSession session;
   std::string etag;  // recorded with the file (an S3 ETag: the content's MD5)
-  DFS_MSGPACK_MAP(upload_id, size, chunks, session, etag);
+  // A multipart upload's file: these parts, in this order, each with the
+  // ETag it was written with (`chunks` is then empty).
+  std::vector<PartRef> parts;
+  DFS_MSGPACK_MAP(upload_id, size, chunks, session, etag, parts);
   Status validate() const;
 };
 
@@ -395,13 +420,37 @@ struct ChunkWrittenRequest {
   Status validate() const;
 };
 
-// Uploads in progress: one (`upload_id`, with its written chunks) or every
-// one the caller may see (admin: all; a user: their own).
+// Part `number` of a multipart upload is written: `chunks`, in order, at
+// indexes number * kPartIndexStride + 0, 1, ...; `etag` is what the
+// commit must name it by. A part written again replaces the first.
+struct PartWrittenRequest {
+  static constexpr MsgType kType = MsgType::kPartWrittenRequest;
+  std::string upload_id;
+  uint32_t number = 0;
+  std::string etag;
+  std::vector<ChunkInfo> chunks;
+  RequestSession session;
+  DFS_MSGPACK_MAP(upload_id, number, etag, chunks, session);
+  Status validate() const;
+};
+
+// Uploads in progress: one (`upload_id`, with its written chunks or parts)
+// or every one the caller may see (admin: all; a user: their own).
 struct UploadsRequest {
   static constexpr MsgType kType = MsgType::kUploadsRequest;
   std::string upload_id;    // "": all
   uint64_t from_index = 0;  // one upload's written chunks from this index
-  DFS_MSGPACK_MAP(upload_id, from_index);
+  uint32_t after_part = 0;  // one multipart upload's parts after this number
+  DFS_MSGPACK_MAP(upload_id, from_index, after_part);
+  Status validate() const;
+};
+
+struct PartListing {
+  uint32_t number = 0;
+  uint64_t size = 0;
+  std::string etag;
+  int64_t mtime_ms = 0;
+  DFS_MSGPACK_MAP(number, size, etag, mtime_ms);
   Status validate() const;
 };
 
@@ -418,8 +467,13 @@ struct UploadListing {
   // most kMaxUploadChunksListed (UploadsReply.truncated: ask again from
   // the next index).
   std::vector<ChunkInfo> chunks;
+  bool multipart = false;
+  int64_t created_ms = 0;
+  // A multipart upload's parts, when it alone was asked for: at most
+  // kMaxPartsListed (truncated: ask again after the last).
+  std::vector<PartListing> parts;
   DFS_MSGPACK_MAP(upload_id, path, owner, chunk_size, replication, last_active_ms, chunks_written,
-                  bytes_written, chunks);
+                  bytes_written, chunks, multipart, created_ms, parts);
   Status validate() const;
 };
 

@@ -28,6 +28,8 @@ std::string_view msg_type_name(MsgType type) {
       return "CreateUploadReply";
     case MsgType::kChunkWrittenRequest:
       return "ChunkWrittenRequest";
+    case MsgType::kPartWrittenRequest:
+      return "PartWrittenRequest";
     case MsgType::kUploadsRequest:
       return "UploadsRequest";
     case MsgType::kUploadsReply:
@@ -102,6 +104,8 @@ std::string_view msg_type_name(MsgType type) {
       return "CommitUploadCmd";
     case MsgType::kChunkWrittenCmd:
       return "ChunkWrittenCmd";
+    case MsgType::kPartWrittenCmd:
+      return "PartWrittenCmd";
     case MsgType::kAbortUploadCmd:
       return "AbortUploadCmd";
     case MsgType::kExpireCmd:

@@ -35,6 +35,7 @@ enum class MsgType : uint16_t {
   // Uploads in progress (resume, dfs admin uploads); 40-46 are the data socket's.
   kUploadsRequest = 47,
   kUploadsReply = 48,
+  kPartWrittenRequest = 49,
   // Admin -> master: the masters' own membership.
   kMembersRequest = 50,
   kMembersReply = 51,
@@ -92,6 +93,7 @@ enum class MsgType : uint16_t {
   kKeyAddCmd = 119,
   kKeyRevokeCmd = 123,  // 120-122 are the Raft transport's
   kChunkWrittenCmd = 124,
+  kPartWrittenCmd = 125,
 };
 
 bool is_known_msg_type(uint16_t value);

@@ -125,9 +125,16 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
                                       " is above the replication " + std::to_string(replication));
             }
             uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
-            CreateUploadCmd cmd{
-                new_id(),        r.path,      chunk_size,           replication,
-                min_replication, r.overwrite, options_.max_uploads, mode_for_new(false, r.umask)};
+            if (r.multipart) chunk_size = std::max(chunk_size, kMinMultipartChunkSize);
+            CreateUploadCmd cmd{new_id(),
+                                r.path,
+                                chunk_size,
+                                replication,
+                                min_replication,
+                                r.overwrite,
+                                options_.max_uploads,
+                                mode_for_new(false, r.umask),
+                                r.multipart};
             return make_command(cmd, ms, r.session);
           });
     case MsgType::kCreateFileRequest:
@@ -144,13 +151,18 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
     case MsgType::kCommitUploadRequest:
       return with<
           CommitUploadRequest>(request, [&](const CommitUploadRequest& r) -> Result<Command> {
-        return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag}, ms, r.session);
+        return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag, r.parts}, ms,
+                            r.session);
       });
     case MsgType::kChunkWrittenRequest:
       return with<ChunkWrittenRequest>(
           request, [&](const ChunkWrittenRequest& r) -> Result<Command> {
             return make_command(ChunkWrittenCmd{r.upload_id, r.chunk}, ms, r.session);
           });
+    case MsgType::kPartWrittenRequest:
+      return with<PartWrittenRequest>(request, [&](const PartWrittenRequest& r) -> Result<Command> {
+        return make_command(PartWrittenCmd{r.upload_id, r.number, r.etag, r.chunks}, ms, r.session);
+      });
     case MsgType::kAbortUploadRequest:
       return with<AbortUploadRequest>(request, [&](const AbortUploadRequest& r) -> Result<Command> {
         return make_command(AbortUploadCmd{r.upload_id}, ms, r.session);

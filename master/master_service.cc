@@ -43,6 +43,7 @@ bool is_mutation(MsgType type) {
     case MsgType::kCommitUploadRequest:
     case MsgType::kAbortUploadRequest:
     case MsgType::kChunkWrittenRequest:
+    case MsgType::kPartWrittenRequest:
     case MsgType::kReportBadReplicaRequest:
     case MsgType::kMemberChangeRequest:
     case MsgType::kWorkerDrainRequest:

@@ -43,6 +43,7 @@ bool is_user_command(MsgType type) {
     case MsgType::kCommitUploadCmd:
     case MsgType::kAbortUploadCmd:
     case MsgType::kChunkWrittenCmd:
+    case MsgType::kPartWrittenCmd:
       return true;
     default:
       return false;
@@ -676,6 +677,10 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
     case MsgType::kChunkWrittenCmd:
       with(std::type_identity<ChunkWrittenCmd>{},
            [&](const ChunkWrittenCmd& c) { return apply_chunk_written(c, who, now, batch); });
+      break;
+    case MsgType::kPartWrittenCmd:
+      with(std::type_identity<PartWrittenCmd>{},
+           [&](const PartWrittenCmd& c) { return apply_part_written(c, who, now, batch); });
       break;
     case MsgType::kAbortUploadCmd:
       with(std::type_identity<AbortUploadCmd>{},

@@ -266,6 +266,13 @@ class Namespace {
                             const ChunkInfo& chunk) const;
   Status apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& who, int64_t now_ms,
                              rocksdb::WriteBatch* batch);
+  Status apply_part_written(const PartWrittenCmd& cmd, const Caller& who, int64_t now_ms,
+                            rocksdb::WriteBatch* batch);
+  // The chunks a commit makes the file of, numbered from 0 and checked.
+  Result<std::vector<ChunkInfo>> commit_chunks(const CommitUploadCmd& cmd,
+                                               const UploadRecord& upload) const;
+  Result<std::vector<ChunkInfo>> commit_parts(const CommitUploadCmd& cmd,
+                                              const UploadRecord& upload) const;
   Status apply_abort_upload(const AbortUploadCmd& cmd, const Caller& who,
                             rocksdb::WriteBatch* batch, Outcome* out);
   // The upload `id`, if `who` started it (or is the superuser).

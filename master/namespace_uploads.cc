@@ -40,7 +40,8 @@ Result<UploadRecord> Namespace::own_upload(const Caller& who, const std::string&
 Result<UploadsReply> Namespace::list_uploads(const Caller& who, const UploadsRequest& req) const {
   UploadsReply rep;
   auto listing = [&](const std::string& id, const UploadRecord& u) {
-    UploadListing l{id, u.path, u.owner, u.chunk_size, u.replication, u.last_active_ms, 0, 0, {}};
+    UploadListing l{id, u.path, u.owner, u.chunk_size, u.replication, u.last_active_ms, 0, 0, {},
+                    u.multipart, u.created_ms, {}};
     for (const auto& c : uploads_.written(id)) {
       ++l.chunks_written;
       l.bytes_written += c.size;
@@ -55,6 +56,16 @@ Result<UploadsReply> Namespace::list_uploads(const Caller& who, const UploadsReq
     if (l.chunks.size() > kMaxUploadChunksListed) {
       l.chunks.pop_back();
       rep.truncated = true;
+    }
+    if (upload->multipart) {
+      auto parts = uploads_.parts(req.upload_id, req.after_part, kMaxPartsListed + 1);
+      if (parts.size() > kMaxPartsListed) {
+        parts.pop_back();
+        rep.truncated = true;
+      }
+      for (const auto& [number, p] : parts) {
+        l.parts.push_back(PartListing{number, p.size, p.etag, p.mtime_ms});
+      }
     }
     rep.uploads.push_back(std::move(l));
     return rep;
@@ -84,8 +95,9 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& 
                                           std::to_string(counters_.uploads) + "); try again later");
   }
   if (uploads_.find(cmd.upload_id)) return Status(Code::kAlreadyExists, "upload id in use");
-  UploadRecord record{cmd.path,      cmd.chunk_size, cmd.replication, cmd.min_replication,
-                      cmd.overwrite, now_ms,         who.user,        cmd.mode};
+  UploadRecord record{cmd.path,     cmd.chunk_size, cmd.replication, cmd.min_replication,
+                      cmd.overwrite, now_ms,        who.user,       cmd.mode,
+                      cmd.multipart, now_ms};
   uploads_.put(batch, cmd.upload_id, record);
   ++counters_.uploads;
   out->reply_type = MsgType::kCreateUploadReply;
@@ -170,13 +182,66 @@ Status Namespace::apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& 
   return Status::ok();
 }
 
-Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
-                                      rocksdb::WriteBatch* batch, Outcome* out) {
+Status Namespace::apply_part_written(const PartWrittenCmd& cmd, const Caller& who, int64_t now_ms,
+                                     rocksdb::WriteBatch* batch) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
+  if (!upload->multipart) {
+    return invalid_argument("upload " + cmd.upload_id + " is not a multipart upload");
+  }
+  PartRecord part{cmd.etag, 0, now_ms, cmd.chunks};
+  for (const auto& c : cmd.chunks) {
+    DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, c));
+    part.size += c.size;
+  }
+  // The chunks of a part this one replaces stay allocated, and become
+  // garbage when the upload ends.
+  uploads_.put_part(batch, cmd.upload_id, cmd.number, part);
+  UploadRecord touched = *upload;
+  touched.last_active_ms = std::max(upload->last_active_ms, now_ms);
+  uploads_.put(batch, cmd.upload_id, touched, &*upload);
+  return Status::ok();
+}
+
+Result<std::vector<ChunkInfo>> Namespace::commit_parts(const CommitUploadCmd& cmd,
+                                                       const UploadRecord& upload) const {
+  std::vector<ChunkInfo> chunks;
+  for (const auto& ref : cmd.parts) {
+    auto part = uploads_.part(cmd.upload_id, ref.number);
+    const std::string name = "part " + std::to_string(ref.number);
+    if (!part) return invalid_argument(name + " of the upload was never written");
+    if (part->etag != ref.etag) {
+      return invalid_argument(name + " was written with ETag " + part->etag + ", not " + ref.etag);
+    }
+    for (ChunkInfo c : part->chunks) {
+      DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, upload, c));
+      c.index = chunks.size();  // end to end, numbered from 0
+      chunks.push_back(std::move(c));
+    }
+  }
+  return chunks;
+}
+
+Result<std::vector<ChunkInfo>> Namespace::commit_chunks(const CommitUploadCmd& cmd,
+                                                        const UploadRecord& upload) const {
+  if (upload.multipart != !cmd.parts.empty()) {
+    return invalid_argument(upload.multipart ? "a multipart upload commits by naming its parts"
+                                             : "only a multipart upload has parts to name");
+  }
+  if (upload.multipart) {
+    auto chunks = commit_parts(cmd, upload);
+    if (!chunks.is_ok()) return chunks.status();
+    uint64_t total = 0;
+    for (const auto& c : chunks.value()) total += c.size;
+    if (total != cmd.size) {
+      return invalid_argument("the parts named hold " + std::to_string(total) + " bytes, not " +
+                              std::to_string(cmd.size));
+    }
+    return chunks;
+  }
   const bool from_marks = cmd.chunks.empty();
-  const std::vector<ChunkInfo> chunks = from_marks ? uploads_.written(cmd.upload_id) : cmd.chunks;
-  uint64_t expected_chunks = (cmd.size + upload->chunk_size - 1) / upload->chunk_size;
+  std::vector<ChunkInfo> chunks = from_marks ? uploads_.written(cmd.upload_id) : cmd.chunks;
+  uint64_t expected_chunks = (cmd.size + upload.chunk_size - 1) / upload.chunk_size;
   if (chunks.size() != expected_chunks) {
     return invalid_argument("a file of " + std::to_string(cmd.size) + " bytes has " +
                             std::to_string(expected_chunks) + " chunks, " +
@@ -188,19 +253,30 @@ Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& 
       return invalid_argument("chunk " + std::to_string(i) + " of the upload is not written");
     }
     bool last = c.index + 1 == expected_chunks;
-    uint64_t want = last ? cmd.size - c.index * upload->chunk_size : upload->chunk_size;
+    uint64_t want = last ? cmd.size - c.index * upload.chunk_size : upload.chunk_size;
     if (c.size != want) {
       return invalid_argument("chunk " + std::to_string(c.index) + " has the wrong size");
     }
-    DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, c));
+    DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, upload, c));
   }
+  return chunks;
+}
+
+Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
+                                      rocksdb::WriteBatch* batch, Outcome* out) {
+  auto upload = own_upload(who, cmd.upload_id);
+  if (!upload.is_ok()) return upload.status();
+  auto listed = commit_chunks(cmd, *upload);
+  if (!listed.is_ok()) return listed.status();
+  std::vector<ChunkInfo> chunks = std::move(listed).value();
   CommitFileCmd file{
       upload->path, upload->overwrite, cmd.size, upload->chunk_size, upload->replication, chunks,
       now_ms,       upload->mode,      cmd.etag};
   DFS_RETURN_IF_ERROR(file.validate());
-  // A commit from marks is small, but the file's record must still fit one
-  // message (a stat answers with it): the bound an explicit list has.
-  if (from_marks && encode(file).size() > kMaxBodyBytes / 2) {
+  // A commit from marks or parts is small, but the file's record must
+  // still fit one message (a stat answers with it): the bound an explicit
+  // list has.
+  if (cmd.chunks.empty() && encode(file).size() > kMaxBodyBytes / 2) {
     return invalid_argument("a file of " + std::to_string(chunks.size()) +
                             " chunks is more than one record holds; use bigger chunks");
   }

@@ -19,6 +19,15 @@ std::string written_key(const std::string& upload, uint64_t index) {
   return "w" + upload + be64(index);
 }
 
+std::string be32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+  return out;
+}
+std::string part_key(const std::string& upload, uint32_t number) {
+  return "p" + upload + be32(number);
+}
+
 }  // namespace
 
 std::optional<UploadRecord> UploadTable::find(const std::string& id) const {
@@ -74,6 +83,31 @@ std::vector<ChunkInfo> UploadTable::written(const std::string& upload_id, uint64
   return out;
 }
 
+std::optional<PartRecord> UploadTable::part(const std::string& upload_id, uint32_t number) const {
+  auto v = store_->get(store_->uploads(), part_key(upload_id, number));
+  if (!v) return std::nullopt;
+  return decode_stored<PartRecord>(*v, "part " + std::to_string(number));
+}
+
+std::vector<std::pair<uint32_t, PartRecord>> UploadTable::parts(const std::string& upload_id,
+                                                                uint32_t after,
+                                                                size_t limit) const {
+  std::vector<std::pair<uint32_t, PartRecord>> out;
+  if (after == UINT32_MAX) return out;
+  const std::string from = part_key(upload_id, after + 1);
+  auto r = store_->scan(store_->uploads(), from, part_key(upload_id, UINT32_MAX));
+  for (; r.valid() && out.size() < limit; r.next()) {
+    const auto key = r.key();
+    uint32_t number = 0;
+    for (size_t i = key.size() - 4; i < key.size(); ++i) {
+      number = (number << 8) | static_cast<unsigned char>(key[i]);
+    }
+    out.emplace_back(number, decode_stored<PartRecord>(r.value(), "part"));
+  }
+  MetaStore::check_scan(r);
+  return out;
+}
+
 std::vector<std::string> UploadTable::idle_before(int64_t time_ms, size_t limit) const {
   std::vector<std::string> out;
   auto r = store_->scan(store_->uploads(), "t", time_key(time_ms, ""));
@@ -101,6 +135,11 @@ void UploadTable::mark_written(rocksdb::WriteBatch* batch, const std::string& up
   batch->Put(store_->uploads(), written_key(upload_id, chunk.index), encode(chunk));
 }
 
+void UploadTable::put_part(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                           uint32_t number, const PartRecord& part) const {
+  batch->Put(store_->uploads(), part_key(upload_id, number), encode(part));
+}
+
 void UploadTable::remove(rocksdb::WriteBatch* batch, const std::string& id,
                          const UploadRecord& record) const {
   for (const auto& [chunk, allocation] : allocations(id)) {
@@ -108,6 +147,9 @@ void UploadTable::remove(rocksdb::WriteBatch* batch, const std::string& id,
     batch->Delete(store_->uploads(), chunk_key(chunk));
   }
   for (const auto& c : written(id)) batch->Delete(store_->uploads(), written_key(id, c.index));
+  for (const auto& [number, part] : parts(id, 0, SIZE_MAX)) {
+    batch->Delete(store_->uploads(), part_key(id, number));
+  }
   batch->Delete(store_->uploads(), upload_key(id));
   batch->Delete(store_->uploads(), time_key(record.last_active_ms, id));
 }

@@ -11,6 +11,7 @@
 //   'a' + upload id + chunk id           AllocationRecord
 //   'c' + chunk id                       upload id (is this chunk allocated?)
 //   'w' + upload id + be64(chunk index)  ChunkInfo (that index is written)
+//   'p' + upload id + be32(part number)  PartRecord (a multipart upload's part)
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -34,8 +35,19 @@ struct UploadRecord {
   int64_t last_active_ms = 0;
   std::string owner;           // who started it ("": admin); only they may go on with it
   uint32_t mode = kModeUnset;  // of the file it makes
+  bool multipart = false;      // written as numbered parts
+  int64_t created_ms = 0;
   DFS_MSGPACK_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms, owner,
-                  mode);
+                  mode, multipart, created_ms);
+  Status validate() const { return Status::ok(); }
+};
+
+struct PartRecord {
+  std::string etag;
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+  std::vector<ChunkInfo> chunks;  // at the part's indexes (kPartIndexStride)
+  DFS_MSGPACK_MAP(etag, size, mtime_ms, chunks);
   Status validate() const { return Status::ok(); }
 };
 
@@ -67,6 +79,10 @@ class UploadTable {
   // The chunks marked written, by index, from `from_index`, at most `limit`.
   std::vector<ChunkInfo> written(const std::string& upload_id, uint64_t from_index = 0,
                                  size_t limit = SIZE_MAX) const;
+  std::optional<PartRecord> part(const std::string& upload_id, uint32_t number) const;
+  // Parts after number `after`, by number, at most `limit`.
+  std::vector<std::pair<uint32_t, PartRecord>> parts(const std::string& upload_id, uint32_t after,
+                                                     size_t limit) const;
   // Ids of uploads last active before `time_ms`, oldest first, at most `limit`.
   std::vector<std::string> idle_before(int64_t time_ms, size_t limit) const;
 
@@ -78,6 +94,9 @@ class UploadTable {
   // Records `chunk` as the written chunk at its index (replacing any other).
   void mark_written(rocksdb::WriteBatch* batch, const std::string& upload_id,
                     const ChunkInfo& chunk) const;
+  // Records part `number` (replacing any other).
+  void put_part(rocksdb::WriteBatch* batch, const std::string& upload_id, uint32_t number,
+                const PartRecord& part) const;
   // Deletes the upload with everything allocated to it.
   void remove(rocksdb::WriteBatch* batch, const std::string& id, const UploadRecord& record) const;
 

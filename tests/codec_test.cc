@@ -101,11 +101,39 @@ UploadsRequest sample() {
 }
 template <>
 UploadsReply sample() {
-  return {{{kChunk, "/a/b", "alice", 1 << 20, 3, 1234, 2, 200, {chunk(0), chunk(1)}}}, true};
+  return {{{kChunk,
+             "/a/b",
+             "alice",
+             1 << 20,
+             3,
+             1234,
+             2,
+             200,
+             {chunk(0), chunk(1)},
+             true,
+             1000,
+             {{1, 5 << 20, "e1", 1200}, {3, 7, "e3", 1300}}}},
+          true};
 }
 template <>
 ChunkWrittenCmd sample() {
   return {kChunk, chunk(5)};
+}
+ChunkInfo part_chunk(uint32_t part, uint64_t i) {
+  ChunkInfo c = chunk(part * kPartIndexStride + i);
+  return c;
+}
+template <>
+PartWrittenRequest sample() {
+  return {kChunk, 3, kSha.substr(0, 32), {part_chunk(3, 0), part_chunk(3, 1)}, {9, 5}};
+}
+template <>
+PartWrittenCmd sample() {
+  return {kChunk, 2, kSha.substr(0, 32), {part_chunk(2, 0)}};
+}
+template <>
+CommitUploadCmd sample() {
+  return {kChunk, 300, {}, "etag-2", {{1, "a"}, {4, "b"}}};
 }
 template <>
 ClusterStatusRequest sample() {
@@ -253,7 +281,8 @@ using AllMessages = ::testing::Types<
     ReplicaAbort, Heartbeat, DeleteChunksJob, ChunkReport, ClusterEvent, MkdirCmd, CommitFileCmd,
     DeleteCmd, RenameCmd, RegisterWorkerCmd, GcDoneCmd, AddGarbageCmd, MarkReplicaBadCmd,
     ReplicateChunkJob, ReplicateChunkDone, ReplicaAddedCmd, ReplicaDroppedCmd, raft::Message,
-    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd>;
+    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd, PartWrittenRequest,
+    PartWrittenCmd, CommitUploadCmd>;
 TYPED_TEST_SUITE(CodecTest, AllMessages);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

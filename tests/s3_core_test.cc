@@ -5,6 +5,7 @@
 #include <map>
 
 #include "client/s3/credentials.h"
+#include "client/s3/digest.h"
 #include "client/s3/listing.h"
 #include "client/s3/sigv4.h"
 #include "client/s3/xml.h"
@@ -292,6 +293,51 @@ TEST(S3Xml, ParsesDeleteAndRefusesGarbage) {
     EXPECT_EQ(e.error().code, "MalformedXML");
   }
   EXPECT_EQ(xml_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+}
+
+TEST(S3Xml, ParsesCompleteMultipartUploadAndRefusesBadPartLists) {
+  auto parts = parse_complete(
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"abc\"</ETag></Part>"
+      "<Part><ETag>&quot;def&quot;</ETag><PartNumber>7</PartNumber></Part>"
+      "</CompleteMultipartUpload>");
+  ASSERT_TRUE(parts.ok()) << parts.error().message;
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ(parts.value()[0].number, 1u);
+  EXPECT_EQ(parts.value()[0].etag, "abc");  // unquoted
+  EXPECT_EQ(parts.value()[1].number, 7u);
+  EXPECT_EQ(parts.value()[1].etag, "def");
+  auto code = [](const std::string& body) {
+    auto r = parse_complete(body);
+    return r.ok() ? std::string("ok") : r.error().code;
+  };
+  const std::string part2 = "<Part><PartNumber>2</PartNumber><ETag>a</ETag></Part>";
+  const std::string part1 = "<Part><PartNumber>1</PartNumber><ETag>a</ETag></Part>";
+  EXPECT_EQ(code("<CompleteMultipartUpload>" + part2 + part1 + "</CompleteMultipartUpload>"),
+            "InvalidPartOrder");
+  EXPECT_EQ(code("<CompleteMultipartUpload>" + part1 + part1 + "</CompleteMultipartUpload>"),
+            "InvalidPartOrder");
+  EXPECT_EQ(code("<CompleteMultipartUpload></CompleteMultipartUpload>"), "MalformedXML");
+  EXPECT_EQ(code("<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>"),
+            "MalformedXML");
+  EXPECT_EQ(code("<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber></Part>"
+                 "</CompleteMultipartUpload>"),
+            "InvalidArgument");
+  EXPECT_EQ(code("<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber></Part>"
+                 "</CompleteMultipartUpload>"),
+            "MalformedXML");
+  EXPECT_EQ(code("not xml"), "MalformedXML");
+  EXPECT_EQ(code("<Other/>"), "MalformedXML");
+}
+
+TEST(S3Digest, AMultipartETagIsTheMd5OfThePartsMd5sThenTheirCount) {
+  Md5 hello;
+  hello.update("hello", 5);
+  EXPECT_EQ(to_hex(hello.raw()), "5d41402abc4b2a76b9719d911017c592");
+  // md5(bytes of md5("hello") then md5("world")), as S3 and its clients compute it.
+  EXPECT_EQ(multipart_etag({"5d41402abc4b2a76b9719d911017c592", "7d793037a0760186574b0282f2f435e7"}),
+            "065947336a2f2a95ba8899f3675c3be6-2");
+  EXPECT_EQ(multipart_etag({"not-an-md5"}), "");
+  EXPECT_EQ(base64("hello"), "aGVsbG8=");
 }
 
 TEST(S3Xml, WritesTimesAsS3Does) {

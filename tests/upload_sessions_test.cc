@@ -190,6 +190,143 @@ TEST_F(UploadSessionTest, UsersSeeTheirOwnUploadsAndAdminSeesAll) {
   EXPECT_EQ(ns_->list_uploads(alice_, UploadsRequest{id(8), 0}).status().code(), Code::kNotFound);
 }
 
+// A multipart upload (S3's): parts of any size, written in any order and
+// again, committed by naming them.
+class MultipartUploadTest : public UploadSessionTest {
+ protected:
+  void SetUp() override {
+    UploadSessionTest::SetUp();
+    CreateUploadCmd create{mp_, "/home/mp", kChunk, 2, 2, true, 0, 0644, /*multipart=*/true};
+    ASSERT_TRUE(run(alice_, create).is_ok());
+  }
+  // Writes part `number` as chunks of these sizes (ids from `first_id`).
+  std::vector<std::string> write_part(uint32_t number, const std::vector<uint64_t>& sizes,
+                                      unsigned first_id, const std::string& etag) {
+    std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "", ""}, {"w2", "tcp://h:2", "", ""}};
+    std::vector<ChunkInfo> chunks;
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      uint64_t index = number * kPartIndexStride + i;
+      std::string cid = id(first_id + static_cast<unsigned>(i));
+      EXPECT_TRUE(run(alice_, AllocateChunkCmd{mp_, cid, sizes[i], pipeline, index}).is_ok());
+      chunks.push_back(chunk(index, cid, sizes[i]));
+      ids.push_back(cid);
+    }
+    EXPECT_TRUE(run(alice_, PartWrittenCmd{mp_, number, etag, chunks}).is_ok());
+    return ids;
+  }
+  const std::string mp_ = std::string(32, '2');
+};
+
+TEST_F(MultipartUploadTest, TheCommitLaysTheNamedPartsEndToEnd) {
+  // Out of order, of sizes that are no multiple of the chunk size.
+  auto p3 = write_part(3, {300}, 30, "e3");
+  auto p1 = write_part(1, {kChunk, 5}, 10, "e1");
+  auto p2 = write_part(2, {kChunk}, 20, "e2");  // written, never named
+  auto listed = ns_->list_uploads(alice_, UploadsRequest{mp_, 0, 0});
+  ASSERT_TRUE(listed.is_ok());
+  const auto& parts = listed->uploads[0].parts;
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].number, 1u);
+  EXPECT_EQ(parts[0].size, kChunk + 5);
+  EXPECT_EQ(parts[0].etag, "e1");
+  EXPECT_EQ(parts[2].number, 3u);
+  EXPECT_TRUE(listed->uploads[0].multipart);
+  // After part 1 only.
+  EXPECT_EQ(ns_->list_uploads(alice_, UploadsRequest{mp_, 0, 1})->uploads[0].parts.size(), 2u);
+
+  ASSERT_TRUE(
+      run(alice_, CommitUploadCmd{mp_, kChunk + 305, {}, "x-2", {{1, "e1"}, {3, "e3"}}}).is_ok());
+  auto file = ns_->lookup("/home/mp");
+  ASSERT_TRUE(file.is_ok());
+  ASSERT_EQ(file->chunks.size(), 3u);
+  EXPECT_EQ(file->size, kChunk + 305);
+  EXPECT_EQ(file->etag, "x-2");
+  for (uint64_t i = 0; i < 3; ++i) EXPECT_EQ(file->chunks[i].index, i);
+  EXPECT_EQ(file->chunks[0].id, p1[0]);
+  EXPECT_EQ(file->chunks[1].id, p1[1]);
+  EXPECT_EQ(file->chunks[1].size, 5u);
+  EXPECT_EQ(file->chunks[2].id, p3[0]);
+  // The part not named is collected with the upload; the others are the file's.
+  EXPECT_TRUE(garbage(p2[0]));
+  EXPECT_FALSE(garbage(p1[0]));
+  EXPECT_FALSE(ns_->uploads().find(mp_).has_value());
+  EXPECT_TRUE(ns_->uploads().parts(mp_, 0, 100).empty());
+}
+
+TEST_F(MultipartUploadTest, APartWrittenAgainReplacesTheFirstWhichIsCollected) {
+  auto first = write_part(1, {100}, 10, "old");
+  auto second = write_part(1, {200}, 20, "new");
+  // Named by the first's ETag: refused, and nothing is made.
+  EXPECT_EQ(run(alice_, CommitUploadCmd{mp_, 100, {}, "", {{1, "old"}}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(ns_->lookup("/home/mp").is_ok());
+  ASSERT_TRUE(run(alice_, CommitUploadCmd{mp_, 200, {}, "", {{1, "new"}}}).is_ok());
+  EXPECT_EQ(ns_->lookup("/home/mp")->chunks[0].id, second[0]);
+  EXPECT_TRUE(garbage(first[0]));
+}
+
+TEST_F(MultipartUploadTest, TheCommitRefusesPartsThatDoNotMakeTheFile) {
+  write_part(1, {100}, 10, "e1");
+  // A part never written, a wrong size, and no parts at all.
+  EXPECT_EQ(run(alice_, CommitUploadCmd{mp_, 100, {}, "", {{1, "e1"}, {2, "e2"}}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(run(alice_, CommitUploadCmd{mp_, 101, {}, "", {{1, "e1"}}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(run(alice_, CommitUploadCmd{mp_, 100, {}}).code(), Code::kInvalidArgument);
+  // Parts out of order or twice never reach the state machine.
+  EXPECT_FALSE(CommitUploadCmd({mp_, 200, {}, "", {{2, "a"}, {1, "b"}}}).validate().is_ok());
+  EXPECT_FALSE(CommitUploadCmd({mp_, 200, {}, "", {{1, "a"}, {1, "a"}}}).validate().is_ok());
+  // Another user cannot finish it.
+  EXPECT_EQ(run(bob_, CommitUploadCmd{mp_, 100, {}, "", {{1, "e1"}}}).code(),
+            Code::kPermissionDenied);
+  EXPECT_FALSE(ns_->lookup("/home/mp").is_ok());
+  ASSERT_TRUE(run(alice_, CommitUploadCmd{mp_, 100, {}, "", {{1, "e1"}}}).is_ok());
+}
+
+TEST_F(MultipartUploadTest, APartMustBeItsOwnUploadsChunksAtItsOwnIndexes) {
+  std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "", ""}, {"w2", "tcp://h:2", "", ""}};
+  // Allocated for part 2's first index, claimed as part 1's.
+  ASSERT_TRUE(
+      run(alice_, AllocateChunkCmd{mp_, id(5), 100, pipeline, 2 * kPartIndexStride}).is_ok());
+  ChunkInfo c = chunk(kPartIndexStride, id(5), 100);
+  EXPECT_EQ(run(alice_, PartWrittenCmd{mp_, 1, "e", {c}}).code(), Code::kInvalidArgument);
+  // A part of an upload that is not multipart, and a plain commit of a multipart one.
+  EXPECT_EQ(run(alice_, PartWrittenCmd{upload_, 1, "e", {}}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(run(alice_, CommitUploadCmd{upload_, 0, {}, "", {{1, "e"}}}).code(),
+            Code::kInvalidArgument);
+  // Indexes that are not the part's are refused before the state machine.
+  EXPECT_FALSE(PartWrittenCmd({mp_, 1, "e", {chunk(0, id(5), 100)}}).validate().is_ok());
+  EXPECT_FALSE(PartWrittenCmd({mp_, kMaxParts + 1, "e", {}}).validate().is_ok());
+  EXPECT_EQ(run(bob_, PartWrittenCmd{mp_, 1, "e", {}}).code(), Code::kPermissionDenied);
+}
+
+TEST_F(MultipartUploadTest, AnAbortCollectsEveryPart) {
+  auto p1 = write_part(1, {100}, 10, "e1");
+  auto p2 = write_part(2, {100, 7}, 20, "e2");
+  ASSERT_TRUE(run(alice_, AbortUploadCmd{mp_}).is_ok());
+  EXPECT_TRUE(ns_->uploads().parts(mp_, 0, 100).empty());
+  EXPECT_TRUE(garbage(p1[0]));
+  EXPECT_TRUE(garbage(p2[1]));
+}
+
+TEST_F(MultipartUploadTest, PartsAreListedAPageAtATime) {
+  std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "", ""}, {"w2", "tcp://h:2", "", ""}};
+  const uint32_t n = kMaxPartsListed + 5;
+  for (uint32_t p = 1; p <= n; ++p) {
+    ASSERT_TRUE(run(alice_, PartWrittenCmd{mp_, p, "e" + std::to_string(p), {}}).is_ok());
+  }
+  auto first = ns_->list_uploads(alice_, UploadsRequest{mp_, 0, 0});
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_TRUE(first->truncated);
+  ASSERT_EQ(first->uploads[0].parts.size(), kMaxPartsListed);
+  uint32_t last = first->uploads[0].parts.back().number;
+  auto rest = ns_->list_uploads(alice_, UploadsRequest{mp_, 0, last});
+  EXPECT_FALSE(rest->truncated);
+  ASSERT_EQ(rest->uploads[0].parts.size(), 5u);
+  EXPECT_EQ(rest->uploads[0].parts.back().number, n);
+}
+
 TEST(ChunksDoneTest, OnlyMarksOfTheRightIndexAndSizeCount) {
   const uint64_t chunk = 100;
   auto mark = [](uint64_t index, uint64_t size) {

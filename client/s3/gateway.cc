@@ -18,6 +18,9 @@
 #include "bus/socket.h"
 #include "client/file_range.h"
 #include "client/s3/credentials.h"
+#include "client/s3/digest.h"
+#include "client/s3/handler.h"
+#include "client/s3/multipart.h"
 #include "client/s3/listing.h"
 #include "client/s3/sigv4.h"
 #include "client/s3/xml.h"
@@ -32,8 +35,6 @@ using httplib::ContentReader;
 using httplib::Request;
 using httplib::Response;
 
-constexpr size_t kMaxXmlBody = 2 << 20;     // DeleteObjects: 1000 keys fit easily
-constexpr uint64_t kStreamPiece = 8 << 20;  // read from dfs per write to the socket
 // An object's ETag when its MD5 was never recorded (written by dfs put):
 // the "-N" form, which clients know not to compare with an MD5.
 std::string derived_etag(const StatReply& file) {
@@ -43,46 +44,11 @@ std::string derived_etag(const StatReply& file) {
          std::to_string(std::max<size_t>(1, file.chunks.size()));
 }
 
-class Md5 {
- public:
-  Md5() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr); }
-  ~Md5() { EVP_MD_CTX_free(ctx_); }
-  Md5(const Md5&) = delete;
-  Md5& operator=(const Md5&) = delete;
-  void update(const char* data, size_t len) { EVP_DigestUpdate(ctx_, data, len); }
-  std::string raw() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, out, &len);
-    return std::string(reinterpret_cast<char*>(out), len);
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-std::string base64(const std::string& raw) {
-  std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(raw.data()),
-                          static_cast<int>(raw.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-const std::string kEmptyMd5 = "d41d8cd98f00b204e9800998ecf8427e";
-
 std::string new_request_id() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
-}
-
-int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // S3's rule for bucket names, which keeps them valid directory names too.
@@ -94,28 +60,15 @@ bool valid_bucket(const std::string& b) {
   return b.front() != '-' && b.front() != '.' && b.back() != '-' && b.back() != '.';
 }
 
-// The dfs path of a key, if the key is one a path can hold: no empty, "."
-// or ".." levels (S3 allows them; a file system cannot).
-Result<std::string> object_path(const std::string& bucket, const std::string& key) {
-  std::string bare = key;
-  if (!bare.empty() && bare.back() == '/') bare.pop_back();  // a "directory" key
-  const std::string path = "/" + bucket + "/" + bare;
-  auto normal = normalize_path(path);
-  if (bare.empty() || !normal.is_ok() || normal.value() != path) {
-    return invalid_argument("the key '" + key + "' has an empty, '.' or '..' level, which dfs " +
-                            "cannot store");
-  }
-  return path;
-}
-
-std::string quoted(const std::string& etag) { return "\"" + etag + "\""; }
-
 // The query parameters of the operations served; any other names a
 // sub-resource (acl, tagging, versioning, ...) that is not.
 bool served_parameter(const std::string& name) {
   static const char* kServed[] = {
-      "list-type",     "prefix",      "delimiter",          "max-keys", "marker", "start-after",
-      "encoding-type", "fetch-owner", "continuation-token", "location", "delete", "x-id"};
+      "list-type",     "prefix",      "delimiter",          "max-keys",   "marker",
+      "start-after",   "encoding-type", "fetch-owner",      "continuation-token",
+      "location",      "delete",      "x-id",               "uploads",    "uploadId",
+      "partNumber",    "max-parts",   "part-number-marker", "max-uploads", "key-marker",
+      "upload-id-marker"};
   if (name.compare(0, 6, "X-Amz-") == 0 || name.compare(0, 9, "response-") == 0) return true;
   for (const char* s : kServed) {
     if (name == s) return true;
@@ -210,15 +163,6 @@ class Gateway {
   }
 
  private:
-  // One user's connections on this thread: a client for the namespace and
-  // a transfer context for bytes.
-  struct UserConn {
-    std::string public_key;
-    ClientOptions options;
-    std::unique_ptr<Client> client;
-    std::unique_ptr<TransferContext> transfer;
-  };
-
   // `key` is the access key's entry as the request was verified against.
   UserConn& conn(const std::string& access_key, const AccessKey& key) {
     thread_local std::map<std::string, UserConn> conns;
@@ -237,17 +181,15 @@ class Gateway {
     return c;
   }
 
+  // `has_body`: the request may have a body that was never read, which
+  // the client must not take for the next response's place: the
+  // connection ends with this response.
   void fail(Response& res, const S3Error& e, const std::string& resource, const std::string& id,
-            bool head) {
+            bool head, bool has_body) {
     res.status = e.http;
-    res.set_header("x-amz-request-id", id);
+    if (has_body) res.set_header("Connection", "close");
     if (e.http >= 500) spdlog::warn("{} {}: {} {}", id, resource, e.code, e.message);
     if (!head) res.set_content(error_document(e, resource, id), "application/xml");
-  }
-
-  void xml(Response& res, const std::string& body) {
-    res.status = 200;
-    res.set_content(body, "application/xml");
   }
 
   void handle(const Request& req, Response& res, const ContentReader* reader) {
@@ -281,9 +223,9 @@ class Gateway {
           return access ? std::optional<std::string>(access->secret) : std::nullopt;
         },
         now_s());
-    if (!signer.ok()) return fail(res, signer.error(), req.path, id, head);
+    if (!signer.ok()) return fail(res, signer.error(), req.path, id, head, reader != nullptr);
     UserConn& user = conn(signer->access_key, *access);
-    auto error = [&](const S3Error& e) { fail(res, e, req.path, id, head); };
+    auto error = [&](const S3Error& e) { fail(res, e, req.path, id, head, reader != nullptr); };
     if (!bucket.empty() && !valid_bucket(bucket)) {
       return error(S3Error{400, "InvalidBucketName",
                            "the bucket name '" + bucket + "' is not valid (3-63 of a-z 0-9 . -)"});
@@ -293,9 +235,6 @@ class Gateway {
       if (get) return list_buckets(user, signer->access_key, res, error);
       return error(S3Error{405, "MethodNotAllowed", "the service supports GET only"});
     }
-    if (req.has_param("uploads") || req.has_param("uploadId")) {
-      return error(S3Error{501, "NotImplemented", "multipart uploads are not supported yet"});
-    }
     // A sub-resource this gateway does not serve (?acl, ?tagging, ...) must
     // not fall through to the plain object or bucket operation: a PUT ?acl
     // would empty the object, a DELETE ?tagging delete it.
@@ -304,6 +243,16 @@ class Gateway {
         return error(S3Error{501, "NotImplemented", "?" + name + " is not supported"});
       }
     }
+    if (is_multipart_request(req)) {
+      std::string path;
+      if (!key.empty()) {
+        auto p = object_path(bucket, key);
+        if (!p.ok()) return error(p.error());
+        path = p.value();
+      }
+      return handle_multipart(
+          ObjectCall{user, req, res, error, bucket, key, path, signer->payload_hash}, reader);
+    }
     if (key.empty()) {
       if (req.method == "PUT") return create_bucket(user, bucket, res, error);
       if (req.method == "DELETE") return delete_bucket(user, bucket, res, error);
@@ -311,7 +260,7 @@ class Gateway {
         return delete_objects(user, bucket, signer->payload_hash, *reader, res, error);
       }
       if (get && req.has_param("location")) {
-        return xml(res,
+        return send_xml(res,
                    XmlWriter().open("LocationConstraint", true).close("LocationConstraint").str());
       }
       if (head) return head_bucket(user, bucket, res, error);
@@ -325,14 +274,14 @@ class Gateway {
                          error);
     }
     if (req.method == "PUT") {
-      return put_object(user, req, key, path.value(), signer->payload_hash, *reader, res, error);
+      return put_object(ObjectCall{user, req, res, error, bucket, key, path.value(),
+                                   signer->payload_hash},
+                        *reader);
     }
     if (get) return get_object(user, req, path.value(), res, error);
     if (req.method == "DELETE") return delete_object(user, bucket, path.value(), res, error);
     return error(S3Error{405, "MethodNotAllowed", req.method + " is not allowed on an object"});
   }
-
-  using ErrorFn = std::function<void(const S3Error&)>;
 
   void list_buckets(UserConn& user, const std::string& access_key, Response& res,
                     const ErrorFn& error) {
@@ -353,7 +302,7 @@ class Gateway {
           .close("Bucket");
     }
     w.close("Buckets").close("ListAllMyBucketsResult");
-    xml(res, w.str());
+    send_xml(res, w.str());
   }
 
   void create_bucket(UserConn& user, const std::string& bucket, Response& res,
@@ -443,7 +392,7 @@ class Gateway {
           .leaf("Key", enc(o.key))
           .leaf("LastModified", iso8601(o.entry.mtime_ms))
           .leaf("ETag",
-                quoted(o.entry.etag.empty() ? (o.entry.size == 0 ? kEmptyMd5 : "-") : o.entry.etag))
+                quote_etag(o.entry.etag.empty() ? (o.entry.size == 0 ? kEmptyMd5 : "-") : o.entry.etag))
           .leaf("Size", std::to_string(o.entry.size))
           .leaf("StorageClass", "STANDARD")
           .close("Contents");
@@ -452,7 +401,7 @@ class Gateway {
       w.open("CommonPrefixes").leaf("Prefix", enc(p)).close("CommonPrefixes");
     }
     w.close("ListBucketResult");
-    xml(res, w.str());
+    send_xml(res, w.str());
   }
 
   // An upload that replaces the object at `path`, making the directories
@@ -468,10 +417,8 @@ class Gateway {
     return UploadWriter::begin(process_context(), user.options, path, put);
   }
 
-  void put_object(UserConn& user, const Request& req, const std::string& key,
-                  const std::string& path, const std::string& payload_hash,
-                  const ContentReader& reader, Response& res, const ErrorFn& error) {
-    if (key.back() == '/') {
+  void put_object(const ObjectCall& call, const ContentReader& reader) {
+    if (call.key.back() == '/') {
       // A "folder" marker: an empty object whose key ends in '/' is a directory.
       std::string body;
       reader([&](const char* d, size_t n) {
@@ -479,60 +426,25 @@ class Gateway {
         return body.empty();
       });
       if (!body.empty())
-        return error(invalid_argument("an object whose key ends in '/' must be empty"));
-      if (payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of("") != payload_hash) {
-        return error(S3Error{400, "XAmzContentSHA256Mismatch", "the body is not the one signed"});
+        return call.error(invalid_argument("an object whose key ends in '/' must be empty"));
+      if (call.payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of("") != call.payload_hash) {
+        return call.error(
+            S3Error{400, "XAmzContentSHA256Mismatch", "the body is not the one signed"});
       }
-      Status s = user.client->mkdir(path, true);
-      if (!s.is_ok()) return error(from_status(s, false));
-      res.status = 200;
-      res.set_header("ETag", quoted(kEmptyMd5));
+      Status s = call.user.client->mkdir(call.path, true);
+      if (!s.is_ok()) return call.error(from_status(s, false));
+      call.res.status = 200;
+      call.res.set_header("ETag", quote_etag(kEmptyMd5));
       return;
     }
-    auto writer = object_writer(user, path);
-    if (!writer.is_ok()) return error(from_status(writer.status(), false));
-    UploadWriter& w = *writer.value();
-    Md5 md5;
-    Sha256 sha;
-    const bool check_sha = payload_hash != "UNSIGNED-PAYLOAD";
-    Status failed;
-    bool complete = reader([&](const char* data, size_t n) {
-      md5.update(data, n);
-      if (check_sha) sha.update(data, n);
-      failed = w.append(data, n);
-      return failed.is_ok();
-    });
-    if (!failed.is_ok()) return error(from_status(failed, false));
-    if (!complete) return error(S3Error{400, "IncompleteBody", "the body ended before its length"});
-    const std::string raw_md5 = md5.raw();
-    if (check_sha && sha.finish_hex() != payload_hash) {
-      return error(
-          S3Error{400, "XAmzContentSHA256Mismatch",
-                  "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
-    }
-    if (req.has_header("Content-MD5") && req.get_header_value("Content-MD5") != base64(raw_md5)) {
-      return error(S3Error{400, "BadDigest", "the body's MD5 is not its Content-MD5"});
-    }
-    const std::string etag = to_hex(raw_md5);
-    Status s = w.finish(etag);
-    if (!s.is_ok()) return error(from_status(s, false));
-    res.status = 200;
-    res.set_header("ETag", quoted(etag));
-  }
-
-  // Streams [from, to) of `file` into `out`, a piece at a time.
-  static Status copy_range(UserConn& user, const std::string& path, const StatReply& file,
-                           uint64_t from, uint64_t to,
-                           const std::function<bool(const char*, size_t)>& out) {
-    for (uint64_t at = from; at < to; at += kStreamPiece) {
-      Status s = read_file_range(
-          *user.transfer, user.options, path, file, at, std::min(kStreamPiece, to - at),
-          [&](const char* d, size_t n) {
-            return out(d, n) ? Status::ok() : Status(Code::kCancelled, "the receiver stopped");
-          });
-      DFS_RETURN_IF_ERROR(s);
-    }
-    return Status::ok();
+    auto writer = object_writer(call.user, call.path);
+    if (!writer.is_ok()) return call.error(from_status(writer.status(), false));
+    auto etag = stream_body(call, reader, *writer.value());
+    if (!etag.ok()) return call.error(etag.error());
+    Status s = writer.value()->finish(etag.value());
+    if (!s.is_ok()) return call.error(from_status(s, false));
+    call.res.status = 200;
+    call.res.set_header("ETag", quote_etag(etag.value()));
   }
 
   void get_object(UserConn& user, const Request& req, const std::string& path, Response& res,
@@ -561,7 +473,7 @@ class Gateway {
     if (res.status != 206) res.status = 200;
     const std::string etag =
         file->entry.etag.empty() ? (size == 0 ? kEmptyMd5 : derived_etag(*file)) : file->entry.etag;
-    res.set_header("ETag", quoted(etag));
+    res.set_header("ETag", quote_etag(etag));
     res.set_header("Last-Modified", http_date(file->entry.mtime_ms));
     res.set_header("Accept-Ranges", "bytes");
     if (to == from) {  // nothing to stream (an empty object)
@@ -609,20 +521,9 @@ class Gateway {
 
   void delete_objects(UserConn& user, const std::string& bucket, const std::string& payload_hash,
                       const ContentReader& reader, Response& res, const ErrorFn& error) {
-    std::string body;
-    bool fits = reader([&](const char* d, size_t n) {
-      if (body.size() + n > kMaxXmlBody) return false;
-      body.append(d, n);
-      return true;
-    });
-    if (!fits) return error(S3Error{400, "MalformedXML", "the request body is too large"});
-    // The key list is what was signed, not what a replayer put in its place.
-    if (payload_hash != "UNSIGNED-PAYLOAD" && Sha256::hex_of(body) != payload_hash) {
-      return error(
-          S3Error{400, "XAmzContentSHA256Mismatch",
-                  "the body's SHA-256 is not the x-amz-content-sha256 it was signed with"});
-    }
-    auto doc = parse_delete(body);
+    auto body = read_small_body(reader, payload_hash);
+    if (!body.ok()) return error(body.error());
+    auto doc = parse_delete(body.value());
     if (!doc.ok()) return error(doc.error());
     XmlWriter w;
     w.open("DeleteResult", true);
@@ -642,17 +543,12 @@ class Gateway {
       }
     }
     w.close("DeleteResult");
-    xml(res, w.str());
+    send_xml(res, w.str());
   }
 
   void copy_object(UserConn& user, const std::string& bucket, const std::string& path,
-                   std::string source, Response& res, const ErrorFn& error) {
-    source = httplib::detail::decode_url(source.substr(0, source.find('?')), false);
-    if (!source.empty() && source.front() == '/') source.erase(0, 1);
-    const size_t slash = source.find('/');
-    if (slash == std::string::npos)
-      return error(invalid_argument("x-amz-copy-source must be BUCKET/KEY"));
-    auto from = object_path(source.substr(0, slash), source.substr(slash + 1));
+                   const std::string& source, Response& res, const ErrorFn& error) {
+    auto from = copy_source_path(source);
     if (!from.ok()) return error(from.error());
     auto file = user.client->stat(from.value(), /*for_read=*/true);
     if (!file.is_ok()) return error(from_status(file.status(), false));
@@ -672,10 +568,10 @@ class Gateway {
     if (s.is_ok()) s = writer.value()->finish(etag);
     if (!s.is_ok()) return error(from_status(s, false));
     (void)bucket;
-    xml(res, XmlWriter()
+    send_xml(res, XmlWriter()
                  .open("CopyObjectResult", true)
                  .leaf("LastModified", iso8601(now_s() * 1000))
-                 .leaf("ETag", quoted(etag))
+                 .leaf("ETag", quote_etag(etag))
                  .close("CopyObjectResult")
                  .str());
   }

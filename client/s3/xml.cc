@@ -85,6 +85,41 @@ Result<DeleteRequestDoc> parse_delete(const std::string& body) {
   return out;
 }
 
+Result<std::vector<PartRef>> parse_complete(const std::string& body) {
+  pugi::xml_document doc;
+  auto parsed =
+      doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype);
+  if (!parsed)
+    return S3Error{400, "MalformedXML",
+                   std::string("the body is not XML: ") + parsed.description()};
+  auto root = doc.child("CompleteMultipartUpload");
+  if (!root) return S3Error{400, "MalformedXML", "the body has no CompleteMultipartUpload element"};
+  std::vector<PartRef> parts;
+  for (auto part : root.children("Part")) {
+    const std::string number = part.child_value("PartNumber");
+    std::string etag = part.child_value("ETag");
+    if (number.empty() || number.size() > 5 ||
+        number.find_first_not_of("0123456789") != std::string::npos) {
+      return S3Error{400, "MalformedXML", "a Part without a PartNumber"};
+    }
+    const auto n = static_cast<uint32_t>(std::stoul(number));
+    if (n == 0 || n > kMaxParts) {
+      return S3Error{400, "InvalidArgument",
+                     "part numbers are 1 to " + std::to_string(kMaxParts) + ", not " + number};
+    }
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+      etag = etag.substr(1, etag.size() - 2);
+    }
+    if (!parts.empty() && n <= parts.back().number) {
+      return S3Error{400, "InvalidPartOrder", "the parts must be listed in increasing order"};
+    }
+    if (parts.size() == kMaxParts) return S3Error{400, "MalformedXML", "too many parts"};
+    parts.push_back(PartRef{n, etag});
+  }
+  if (parts.empty()) return S3Error{400, "MalformedXML", "the upload names no part"};
+  return parts;
+}
+
 namespace {
 // `ms` since the epoch, in UTC, as strftime's `format` has it.
 std::string utc(int64_t ms, const char* format) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "client/s3/s3_error.h"
+#include "codec/messages.h"
 
 namespace dfs::s3 {
 
@@ -35,6 +36,11 @@ struct DeleteRequestDoc {
   bool quiet = false;
 };
 Result<DeleteRequestDoc> parse_delete(const std::string& body);
+
+// The parts a CompleteMultipartUpload names, in order, with their ETags
+// unquoted. Part numbers must rise (InvalidPartOrder) and lie in
+// 1..kMaxParts; at least one part.
+Result<std::vector<PartRef>> parse_complete(const std::string& body);
 
 // ISO 8601 with milliseconds, as S3 writes LastModified: 2026-12-06T17:00:00.000Z.
 std::string iso8601(int64_t ms);

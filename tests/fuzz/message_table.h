@@ -36,7 +36,8 @@ using MessageTypes = std::tuple<
     raft::SnapshotManifest, raft::SnapshotFileRequest, raft::SnapshotFileReply,
     // added later: appended, so the kept corpora keep their meaning
     KeyChangeRequest, KeysRequest, KeysReply, KeyringUpdate, KeyAddCmd, KeyRevokeCmd,
-    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd>;
+    ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd, PartWrittenRequest,
+    PartWrittenCmd>;
 
 inline constexpr size_t kMessageTypes = std::tuple_size_v<MessageTypes>;
 inline constexpr size_t kCommandPick = kMessageTypes;
