@@ -18,7 +18,9 @@
 # "moosefs_seq_read_...: MB/s" and "moosefs_seq_write_...: MB/s" lines, and
 # the mount's figures are compared with MooseFS's FUSE mount. With --s3 yes
 # (the default when awscli is installed) the 1 GiB also goes through the
-# cluster's S3 gateway (aws s3 cp, one PUT).
+# cluster's S3 gateway: aws s3 cp with awscli's defaults (a multipart upload
+# of 8 MiB parts, 10 at once, and ranged GETs likewise), and as one PUT and
+# one GET.
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
 #                       [--masters "1 3"] [--modes "curve insecure"] [--mount yes|no]
@@ -138,15 +140,23 @@ for mode in $MODES; do
         AWS_SECRET_ACCESS_KEY="$(awk '!/^#/ && NF == 3 {print $2; exit}' "$RUN/s3/credentials")" \
         aws --endpoint-url "$s3_endpoint" "$@"
     }
-    # One PUT of the whole object (the gateway does not take multipart yet).
-    printf '[default]\ns3 =\n  multipart_threshold = 4GB\n  addressing_style = path\n' >"$DIR/aws.conf"
+    # awscli as it comes (multipart above 8 MiB), then one PUT and one GET.
     s3 s3 mb s3://s3bench >/dev/null
     cat "$DIR/input" >/dev/null
-    t_sput=$(seconds s3 s3 cp --quiet "$DIR/input" s3://s3bench/object)
-    drop_caches
-    t_sget=$(seconds s3 s3 cp --quiet s3://s3bench/object "$OUT_DIR/output")
-    cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: the gateway returned different bytes" >&2; exit 1; }
-    rm -f "$OUT_DIR/output"
+    for way in multipart single; do
+      if [ "$way" = multipart ]; then
+        printf '[default]\ns3 =\n  addressing_style = path\n' >"$DIR/aws.conf"
+      else
+        printf '[default]\ns3 =\n  multipart_threshold = 8GB\n  addressing_style = path\n' >"$DIR/aws.conf"
+      fi
+      t=$(seconds s3 s3 cp --quiet "$DIR/input" "s3://s3bench/$way")
+      drop_caches
+      t_get_way=$(seconds s3 s3 cp --quiet "s3://s3bench/$way" "$OUT_DIR/output")
+      cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: the gateway returned different bytes" >&2; exit 1; }
+      rm -f "$OUT_DIR/output"
+      s3 s3 rm --quiet "s3://s3bench/$way"
+      if [ "$way" = multipart ]; then t_sput=$t t_sget=$t_get_way; else t_s1put=$t t_s1get=$t_get_way; fi
+    done
   fi
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
@@ -163,8 +173,11 @@ for mode in $MODES; do
   fi
   if [ "$S3" = yes ]; then
     sput=$(rate "$SIZE_MB" "$t_sput") sget=$(rate "$SIZE_MB" "$t_sget")
+    s1put=$(rate "$SIZE_MB" "$t_s1put") s1get=$(rate "$SIZE_MB" "$t_s1get")
     printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "S3 PUT (aws s3 cp)" "$sput" "$(pct "$sput" "$put")"
     printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "S3 GET (aws s3 cp)" "$sget" "$(pct "$sget" "$get")"
+    printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "S3 one PUT" "$s1put" "$(pct "$s1put" "$put")"
+    printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "S3 one GET" "$s1get" "$(pct "$s1get" "$get")"
   fi
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"

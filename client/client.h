@@ -122,8 +122,7 @@ class Client {
   // A multipart upload (the S3 gateway's): started for `remote`, written a
   // part at a time (UploadWriter::part), and made the file at `remote` by
   // naming its parts in order, each with the ETag it was written with.
-  Result<CreateUploadReply> create_multipart(const std::string& remote,
-                                             const PutOptions& options);
+  Result<CreateUploadReply> create_multipart(const std::string& remote, const PutOptions& options);
   Status commit_parts(const std::string& upload_id, uint64_t size,
                       const std::vector<PartRef>& parts, const std::string& etag);
   Status abort_upload(const std::string& upload_id);

@@ -39,8 +39,7 @@ std::chrono::milliseconds backoff(int attempt) {
 
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
-                               const ChunkSource& source, const ProgressFn& progress,
-                               bool mark) {
+                               const ChunkSource& source, const ProgressFn& progress, bool mark) {
   std::vector<std::string> exclude;
   Status last;
   TransferOptions topts;

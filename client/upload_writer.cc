@@ -34,8 +34,8 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
 }
 
 std::unique_ptr<UploadWriter> UploadWriter::part(zmq::context_t& ctx, const ClientOptions& client,
-                                                 const std::string& upload_id,
-                                                 uint64_t chunk_size, uint32_t number) {
+                                                 const std::string& upload_id, uint64_t chunk_size,
+                                                 uint32_t number) {
   auto own =
       std::make_unique<TransferContext>(ctx, client.masters, client.timeout, client.identity);
   return std::unique_ptr<UploadWriter>(new UploadWriter(
@@ -189,7 +189,8 @@ Status UploadWriter::finish(const std::string& etag) {
     std::sort(sent_.begin(), sent_.end(),
               [](const ChunkInfo& a, const ChunkInfo& b) { return a.index < b.index; });
     s = own_->master
-            ->call<PartWrittenRequest, OkReply>(PartWrittenRequest{upload_id_, part_, etag, sent_, {}})
+            ->call<PartWrittenRequest, OkReply>(
+                PartWrittenRequest{upload_id_, part_, etag, sent_, {}})
             .status();
   } else if (s.is_ok()) {
     // The chunks are the ones marked written: the commit is small.

@@ -104,7 +104,7 @@ class UploadWriter {
   size_t in_flight_ = 0;       // queued or being sent
   bool stopping_ = false;
   Status failed_;
-  std::vector<ChunkInfo> sent_;  // a part's chunks, as they were written
+  std::vector<ChunkInfo> sent_;       // a part's chunks, as they were written
   std::vector<std::thread> senders_;  // started with the first full chunk
 };
 

@@ -126,15 +126,10 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
             }
             uint64_t chunk_size = r.chunk_size ? r.chunk_size : options_.default_chunk_size;
             if (r.multipart) chunk_size = std::max(chunk_size, kMinMultipartChunkSize);
-            CreateUploadCmd cmd{new_id(),
-                                r.path,
-                                chunk_size,
-                                replication,
-                                min_replication,
-                                r.overwrite,
-                                options_.max_uploads,
-                                mode_for_new(false, r.umask),
-                                r.multipart};
+            CreateUploadCmd cmd{
+                new_id(),        r.path,      chunk_size,           replication,
+                min_replication, r.overwrite, options_.max_uploads, mode_for_new(false, r.umask),
+                r.multipart};
             return make_command(cmd, ms, r.session);
           });
     case MsgType::kCreateFileRequest:
@@ -149,11 +144,11 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
       return with<AllocateChunkRequest>(
           request, [&](const AllocateChunkRequest& r) { return plan_allocation(r, now); });
     case MsgType::kCommitUploadRequest:
-      return with<
-          CommitUploadRequest>(request, [&](const CommitUploadRequest& r) -> Result<Command> {
-        return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag, r.parts}, ms,
-                            r.session);
-      });
+      return with<CommitUploadRequest>(
+          request, [&](const CommitUploadRequest& r) -> Result<Command> {
+            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag, r.parts}, ms,
+                                r.session);
+          });
     case MsgType::kChunkWrittenRequest:
       return with<ChunkWrittenRequest>(
           request, [&](const ChunkWrittenRequest& r) -> Result<Command> {

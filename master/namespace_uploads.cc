@@ -40,8 +40,8 @@ Result<UploadRecord> Namespace::own_upload(const Caller& who, const std::string&
 Result<UploadsReply> Namespace::list_uploads(const Caller& who, const UploadsRequest& req) const {
   UploadsReply rep;
   auto listing = [&](const std::string& id, const UploadRecord& u) {
-    UploadListing l{id, u.path, u.owner, u.chunk_size, u.replication, u.last_active_ms, 0, 0, {},
-                    u.multipart, u.created_ms, {}};
+    UploadListing l{id, u.path, u.owner, u.chunk_size, u.replication, u.last_active_ms,
+                    0,  0,      {},      u.multipart,  u.created_ms,  {}};
     for (const auto& c : uploads_.written(id)) {
       ++l.chunks_written;
       l.bytes_written += c.size;
@@ -95,9 +95,8 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& 
                                           std::to_string(counters_.uploads) + "); try again later");
   }
   if (uploads_.find(cmd.upload_id)) return Status(Code::kAlreadyExists, "upload id in use");
-  UploadRecord record{cmd.path,     cmd.chunk_size, cmd.replication, cmd.min_replication,
-                      cmd.overwrite, now_ms,        who.user,       cmd.mode,
-                      cmd.multipart, now_ms};
+  UploadRecord record{cmd.path, cmd.chunk_size, cmd.replication, cmd.min_replication, cmd.overwrite,
+                      now_ms,   who.user,       cmd.mode,        cmd.multipart,       now_ms};
   uploads_.put(batch, cmd.upload_id, record);
   ++counters_.uploads;
   out->reply_type = MsgType::kCreateUploadReply;
@@ -166,6 +165,9 @@ Status Namespace::apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& 
                                       rocksdb::WriteBatch* batch) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
+  if (upload->multipart) {
+    return invalid_argument("upload " + cmd.upload_id + " is written in parts, not chunk by chunk");
+  }
   if (cmd.chunk.index >= kMaxChunksPerFile) {
     return invalid_argument("chunk index " + std::to_string(cmd.chunk.index) + " is past the " +
                             std::to_string(kMaxChunksPerFile) + " chunks a file may have");

@@ -65,7 +65,7 @@ RenameRequest sample() {
 }
 template <>
 CreateUploadRequest sample() {
-  return {"/a/f", 1 << 20, 3, true, 2};
+  return {"/a/f", 1 << 20, 3, true, 2, {}, 022, /*multipart=*/true};
 }
 template <>
 CreateFileRequest sample() {
@@ -85,7 +85,7 @@ AllocateChunkReply sample() {
 }
 template <>
 CommitUploadRequest sample() {
-  return {kChunk, 100, {chunk(0)}};
+  return {kChunk, 100, {}, {}, "etag-2", {{1, "a"}, {2, "b"}}};
 }
 template <>
 AbortUploadRequest sample() {
@@ -97,22 +97,22 @@ ChunkWrittenRequest sample() {
 }
 template <>
 UploadsRequest sample() {
-  return {kChunk, 7};
+  return {kChunk, 7, 12};
 }
 template <>
 UploadsReply sample() {
   return {{{kChunk,
-             "/a/b",
-             "alice",
-             1 << 20,
-             3,
-             1234,
-             2,
-             200,
-             {chunk(0), chunk(1)},
-             true,
-             1000,
-             {{1, 5 << 20, "e1", 1200}, {3, 7, "e3", 1300}}}},
+            "/a/b",
+            "alice",
+            1 << 20,
+            3,
+            1234,
+            2,
+            200,
+            {chunk(0), chunk(1)},
+            true,
+            1000,
+            {{1, 5 << 20, "e1", 1200}, {3, 7, "e3", 1300}}}},
           true};
 }
 template <>
@@ -385,9 +385,27 @@ TEST(CodecValidation, BadFieldsAreRejectedAfterDecoding) {
   CommitFileCmd sizes_disagree = sample<CommitFileCmd>();
   sizes_disagree.size = 99;
   EXPECT_FALSE(decode<CommitFileCmd>(encode(sizes_disagree)).is_ok());
-  CommitUploadRequest gap = sample<CommitUploadRequest>();
+  CommitUploadRequest gap{kChunk, 100, {chunk(0)}};
   gap.chunks[0].index = 1;
   EXPECT_FALSE(decode<CommitUploadRequest>(encode(gap)).is_ok());
+  // Parts: never with chunks, never part 0, never out of order.
+  CommitUploadRequest both = sample<CommitUploadRequest>();
+  both.chunks = {chunk(0)};
+  EXPECT_FALSE(decode<CommitUploadRequest>(encode(both)).is_ok());
+  CommitUploadRequest zero = sample<CommitUploadRequest>();
+  zero.parts[0].number = 0;
+  EXPECT_FALSE(decode<CommitUploadRequest>(encode(zero)).is_ok());
+  CommitUploadRequest backwards = sample<CommitUploadRequest>();
+  std::swap(backwards.parts[0], backwards.parts[1]);
+  EXPECT_FALSE(decode<CommitUploadRequest>(encode(backwards)).is_ok());
+  // A part's chunks sit at its own indexes, at most kPartIndexStride of them.
+  PartWrittenRequest elsewhere = sample<PartWrittenRequest>();
+  elsewhere.chunks[1].index += 1;
+  EXPECT_FALSE(decode<PartWrittenRequest>(encode(elsewhere)).is_ok());
+  PartWrittenRequest too_many = sample<PartWrittenRequest>();
+  too_many.chunks.clear();
+  for (uint64_t i = 0; i <= kPartIndexStride; ++i) too_many.chunks.push_back(part_chunk(3, i));
+  EXPECT_FALSE(decode<PartWrittenRequest>(encode(too_many)).is_ok());
 }
 
 TEST(Header, RoundTripAndRejections) {

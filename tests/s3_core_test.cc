@@ -334,8 +334,9 @@ TEST(S3Digest, AMultipartETagIsTheMd5OfThePartsMd5sThenTheirCount) {
   hello.update("hello", 5);
   EXPECT_EQ(to_hex(hello.raw()), "5d41402abc4b2a76b9719d911017c592");
   // md5(bytes of md5("hello") then md5("world")), as S3 and its clients compute it.
-  EXPECT_EQ(multipart_etag({"5d41402abc4b2a76b9719d911017c592", "7d793037a0760186574b0282f2f435e7"}),
-            "065947336a2f2a95ba8899f3675c3be6-2");
+  EXPECT_EQ(
+      multipart_etag({"5d41402abc4b2a76b9719d911017c592", "7d793037a0760186574b0282f2f435e7"}),
+      "065947336a2f2a95ba8899f3675c3be6-2");
   EXPECT_EQ(multipart_etag({"not-an-md5"}), "");
   EXPECT_EQ(base64("hello"), "aGVsbG8=");
 }

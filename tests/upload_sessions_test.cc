@@ -291,7 +291,9 @@ TEST_F(MultipartUploadTest, APartMustBeItsOwnUploadsChunksAtItsOwnIndexes) {
       run(alice_, AllocateChunkCmd{mp_, id(5), 100, pipeline, 2 * kPartIndexStride}).is_ok());
   ChunkInfo c = chunk(kPartIndexStride, id(5), 100);
   EXPECT_EQ(run(alice_, PartWrittenCmd{mp_, 1, "e", {c}}).code(), Code::kInvalidArgument);
-  // A part of an upload that is not multipart, and a plain commit of a multipart one.
+  // Chunk marks on a multipart upload, a part of an upload that is not
+  // multipart, and a plain commit of a multipart one.
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{mp_, chunk(0, id(5), 100)}).code(), Code::kInvalidArgument);
   EXPECT_EQ(run(alice_, PartWrittenCmd{upload_, 1, "e", {}}).code(), Code::kInvalidArgument);
   EXPECT_EQ(run(alice_, CommitUploadCmd{upload_, 0, {}, "", {{1, "e"}}}).code(),
             Code::kInvalidArgument);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "bus/socket.h"
@@ -20,8 +21,8 @@
 #include "client/s3/credentials.h"
 #include "client/s3/digest.h"
 #include "client/s3/handler.h"
-#include "client/s3/multipart.h"
 #include "client/s3/listing.h"
+#include "client/s3/multipart.h"
 #include "client/s3/sigv4.h"
 #include "client/s3/xml.h"
 #include "client/upload_writer.h"
@@ -63,12 +64,26 @@ bool valid_bucket(const std::string& b) {
 // The query parameters of the operations served; any other names a
 // sub-resource (acl, tagging, versioning, ...) that is not.
 bool served_parameter(const std::string& name) {
-  static const char* kServed[] = {
-      "list-type",     "prefix",      "delimiter",          "max-keys",   "marker",
-      "start-after",   "encoding-type", "fetch-owner",      "continuation-token",
-      "location",      "delete",      "x-id",               "uploads",    "uploadId",
-      "partNumber",    "max-parts",   "part-number-marker", "max-uploads", "key-marker",
-      "upload-id-marker"};
+  static const char* kServed[] = {"list-type",
+                                  "prefix",
+                                  "delimiter",
+                                  "max-keys",
+                                  "marker",
+                                  "start-after",
+                                  "encoding-type",
+                                  "fetch-owner",
+                                  "continuation-token",
+                                  "location",
+                                  "delete",
+                                  "x-id",
+                                  "uploads",
+                                  "uploadId",
+                                  "partNumber",
+                                  "max-parts",
+                                  "part-number-marker",
+                                  "max-uploads",
+                                  "key-marker",
+                                  "upload-id-marker"};
   if (name.compare(0, 6, "X-Amz-") == 0 || name.compare(0, 9, "response-") == 0) return true;
   for (const char* s : kServed) {
     if (name == s) return true;
@@ -181,18 +196,38 @@ class Gateway {
     return c;
   }
 
-  // `has_body`: the request may have a body that was never read, which
-  // the client must not take for the next response's place: the
-  // connection ends with this response.
   void fail(Response& res, const S3Error& e, const std::string& resource, const std::string& id,
-            bool head, bool has_body) {
+            bool head) {
     res.status = e.http;
-    if (has_body) res.set_header("Connection", "close");
     if (e.http >= 500) spdlog::warn("{} {}: {} {}", id, resource, e.code, e.message);
     if (!head) res.set_content(error_document(e, resource, id), "application/xml");
   }
 
-  void handle(const Request& req, Response& res, const ContentReader* reader) {
+  void handle(const Request& req, Response& res, const ContentReader* given) {
+    // A body not read by the time the response goes (a request refused
+    // before its body) is read and dropped: the connection stays in step,
+    // never taking the rest of a body for the next request.
+    bool body_read = false;
+    std::optional<ContentReader> tracked;
+    if (given != nullptr) {
+      tracked.emplace(
+          [&](httplib::ContentReceiver receive) {
+            body_read = true;
+            return (*given)(std::move(receive));
+          },
+          [&](httplib::MultipartContentHeader header, httplib::ContentReceiver receive) {
+            body_read = true;
+            return (*given)(std::move(header), std::move(receive));
+          });
+    }
+    const ContentReader* reader = tracked ? &*tracked : nullptr;
+    struct DrainAtEnd {
+      const ContentReader* reader;
+      bool& read;
+      ~DrainAtEnd() {
+        if (reader != nullptr && !read) (*reader)([](const char*, size_t) { return true; });
+      }
+    } drain{reader, body_read};
     const std::string id = new_request_id();
     const bool head = req.method == "HEAD";
     res.set_header("x-amz-request-id", id);
@@ -223,9 +258,9 @@ class Gateway {
           return access ? std::optional<std::string>(access->secret) : std::nullopt;
         },
         now_s());
-    if (!signer.ok()) return fail(res, signer.error(), req.path, id, head, reader != nullptr);
+    if (!signer.ok()) return fail(res, signer.error(), req.path, id, head);
     UserConn& user = conn(signer->access_key, *access);
-    auto error = [&](const S3Error& e) { fail(res, e, req.path, id, head, reader != nullptr); };
+    auto error = [&](const S3Error& e) { fail(res, e, req.path, id, head); };
     if (!bucket.empty() && !valid_bucket(bucket)) {
       return error(S3Error{400, "InvalidBucketName",
                            "the bucket name '" + bucket + "' is not valid (3-63 of a-z 0-9 . -)"});
@@ -260,8 +295,8 @@ class Gateway {
         return delete_objects(user, bucket, signer->payload_hash, *reader, res, error);
       }
       if (get && req.has_param("location")) {
-        return send_xml(res,
-                   XmlWriter().open("LocationConstraint", true).close("LocationConstraint").str());
+        return send_xml(
+            res, XmlWriter().open("LocationConstraint", true).close("LocationConstraint").str());
       }
       if (head) return head_bucket(user, bucket, res, error);
       if (get) return list_objects(user, bucket, req, res, error);
@@ -274,9 +309,9 @@ class Gateway {
                          error);
     }
     if (req.method == "PUT") {
-      return put_object(ObjectCall{user, req, res, error, bucket, key, path.value(),
-                                   signer->payload_hash},
-                        *reader);
+      return put_object(
+          ObjectCall{user, req, res, error, bucket, key, path.value(), signer->payload_hash},
+          *reader);
     }
     if (get) return get_object(user, req, path.value(), res, error);
     if (req.method == "DELETE") return delete_object(user, bucket, path.value(), res, error);
@@ -391,8 +426,8 @@ class Gateway {
       w.open("Contents")
           .leaf("Key", enc(o.key))
           .leaf("LastModified", iso8601(o.entry.mtime_ms))
-          .leaf("ETag",
-                quote_etag(o.entry.etag.empty() ? (o.entry.size == 0 ? kEmptyMd5 : "-") : o.entry.etag))
+          .leaf("ETag", quote_etag(o.entry.etag.empty() ? (o.entry.size == 0 ? kEmptyMd5 : "-")
+                                                        : o.entry.etag))
           .leaf("Size", std::to_string(o.entry.size))
           .leaf("StorageClass", "STANDARD")
           .close("Contents");
@@ -422,8 +457,8 @@ class Gateway {
       // A "folder" marker: an empty object whose key ends in '/' is a directory.
       std::string body;
       reader([&](const char* d, size_t n) {
-        body.append(d, std::min<size_t>(n, 1));
-        return body.empty();
+        if (body.empty()) body.append(d, std::min<size_t>(n, 1));
+        return true;  // read whole, so the connection stays in step
       });
       if (!body.empty())
         return call.error(invalid_argument("an object whose key ends in '/' must be empty"));
@@ -569,11 +604,11 @@ class Gateway {
     if (!s.is_ok()) return error(from_status(s, false));
     (void)bucket;
     send_xml(res, XmlWriter()
-                 .open("CopyObjectResult", true)
-                 .leaf("LastModified", iso8601(now_s() * 1000))
-                 .leaf("ETag", quote_etag(etag))
-                 .close("CopyObjectResult")
-                 .str());
+                      .open("CopyObjectResult", true)
+                      .leaf("LastModified", iso8601(now_s() * 1000))
+                      .leaf("ETag", quote_etag(etag))
+                      .close("CopyObjectResult")
+                      .str());
   }
 
   const GatewayOptions options_;
@@ -607,7 +642,14 @@ int run_gateway(const GatewayOptions& options) {
   };
   server.set_read_timeout(60);
   server.set_write_timeout(60);
-  server.set_keep_alive_timeout(30);
+  // A connection holds a server thread while it is open, idle or not: an
+  // idle one is let go after 5 s, so clients that pool connections (boto3
+  // keeps ten) cannot hold every thread.
+  server.set_keep_alive_timeout(5);
+  server.set_keep_alive_max_count(1000);
+  // Headers and a small body go out in separate writes; with Nagle's
+  // algorithm the second waits for the client's delayed ACK (40 ms).
+  server.set_tcp_nodelay(true);
   gateway.route(server);
   // Only PUT and POST have bodies, read by their handlers a piece at a
   // time. Any other request with a body is refused before the library

@@ -10,7 +10,7 @@
 
 namespace dfs::s3 {
 namespace {
-constexpr size_t kMaxSmallBody = 2 << 20;   // DeleteObjects: 1000 keys fit easily
+constexpr size_t kMaxSmallBody = 2 << 20;  // DeleteObjects: 1000 keys fit easily
 }  // namespace
 
 int64_t now_s() {
@@ -42,9 +42,12 @@ Result<std::string> copy_source_path(const std::string& header) {
 Result<std::string> read_small_body(const httplib::ContentReader& reader,
                                     const std::string& payload_hash) {
   std::string body;
-  bool fits = reader([&](const char* d, size_t n) {
-    if (body.size() + n > kMaxSmallBody) return false;
-    body.append(d, n);
+  bool fits = true;
+  reader([&](const char* d, size_t n) {
+    // Past the bound the rest is read and dropped, so the connection stays
+    // in step for the next request.
+    fits = fits && body.size() + n <= kMaxSmallBody;
+    if (fits) body.append(d, n);
     return true;
   });
   if (!fits) return S3Error{400, "MalformedXML", "the request body is too large"};
@@ -68,10 +71,13 @@ Result<std::string> stream_body(const ObjectCall& call, const httplib::ContentRe
   const bool check_sha = call.payload_hash != "UNSIGNED-PAYLOAD";
   Status failed;
   bool complete = reader([&](const char* data, size_t n) {
+    // After a failure the rest is read and dropped, so the connection
+    // stays in step for the next request.
+    if (!failed.is_ok()) return true;
     md5.update(data, n);
     if (check_sha) sha.update(data, n);
     failed = writer.append(data, n);
-    return failed.is_ok();
+    return true;
   });
   if (!failed.is_ok()) return from_status(failed, false);
   if (!complete) return S3Error{400, "IncompleteBody", "the body ended before its length"};

@@ -17,6 +17,7 @@ namespace dfs::s3 {
 namespace {
 
 constexpr uint64_t kMinPartSize = 5 << 20;  // S3's, for every part but the last
+constexpr uint64_t kMaxPartBytes = uint64_t{5} << 30;
 
 S3Error no_such_upload(const std::string& id) {
   return S3Error{404, "NoSuchUpload",
@@ -118,23 +119,29 @@ void upload_part(const ObjectCall& call, const httplib::ContentReader& reader) {
       const std::string range = call.req.get_header_value("x-amz-copy-source-range");
       unsigned long long a = 0, b = 0;
       char tail = 0;
-      if (std::sscanf(range.c_str(), "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || b < a ||
-          b >= file->entry.size) {
-        return call.error(S3Error{400, "InvalidArgument",
-                                  "x-amz-copy-source-range must be bytes=FIRST-LAST within the "
-                                  "source object"});
+      if (range.compare(0, 6, "bytes=") != 0 ||
+          range.find_first_not_of("0123456789-", 6) != std::string::npos ||
+          std::sscanf(range.c_str(), "bytes=%llu-%llu%c", &a, &b, &tail) != 2 || b < a) {
+        return call.error(invalid_argument("x-amz-copy-source-range must be bytes=FIRST-LAST"));
+      }
+      if (b >= file->entry.size) {
+        return call.error(S3Error{416, "InvalidRange",
+                                  "x-amz-copy-source-range is past the source object's end"});
       }
       from = a;
       to = b + 1;
     }
+    if (to - from > kMaxPartBytes) {
+      return call.error(S3Error{400, "EntityTooLarge", "a part is at most 5 GiB"});
+    }
     Md5 md5;
     Status failed;
-    Status s = copy_range(call.user, source.value(), file.value(), from, to,
-                          [&](const char* d, size_t n) {
-                            md5.update(d, n);
-                            failed = writer->append(d, n);
-                            return failed.is_ok();
-                          });
+    Status s =
+        copy_range(call.user, source.value(), file.value(), from, to, [&](const char* d, size_t n) {
+          md5.update(d, n);
+          failed = writer->append(d, n);
+          return failed.is_ok();
+        });
     if (!failed.is_ok()) s = failed;
     if (s.is_ok()) {
       etag = to_hex(md5.raw());
@@ -171,7 +178,7 @@ void complete_upload(const ObjectCall& call, const httplib::ContentReader& reade
     auto page = find_upload(call, id, after);
     if (!page.ok()) return call.error(page.error());
     for (auto& p : page->uploads[0].parts) written[p.number] = std::move(p);
-    if (!page->truncated || written.empty()) break;
+    if (!page->truncated || written.empty() || written.rbegin()->first <= after) break;
     after = written.rbegin()->first;
   }
   uint64_t size = 0;
@@ -194,10 +201,18 @@ void complete_upload(const ObjectCall& call, const httplib::ContentReader& reade
     etags.push_back(it->second.etag);
   }
   const std::string etag = multipart_etag(etags);
-  Status s = call.user.client->commit_parts(id, size, parts, etag);
-  if (s.code() == Code::kNotFound && !call.user.client->uploads(id).is_ok()) {
-    return call.error(no_such_upload(id));
+  Client& client = *call.user.client;
+  Status s = client.commit_parts(id, size, parts, etag);
+  if (s.code() == Code::kNotFound) {
+    if (!client.uploads(id).is_ok()) return call.error(no_such_upload(id));
+    // The key's directory went meanwhile (the last key beside it was
+    // deleted, which prunes it): S3 has none, so make it again.
+    Status made = client.mkdir(parent_path(call.path), /*parents=*/true);
+    s = made.is_ok() ? client.commit_parts(id, size, parts, etag) : made;
   }
+  // Parts the masters find changed since they were checked here.
+  if (s.code() == Code::kInvalidArgument)
+    return call.error(S3Error{400, "InvalidPart", s.message()});
   if (!s.is_ok()) return call.error(from_status(s, false));
   send_xml(call.res, XmlWriter()
                          .open("CompleteMultipartUploadResult", true)
@@ -221,7 +236,7 @@ void abort_upload(const ObjectCall& call) {
 
 void list_parts(const ObjectCall& call) {
   const std::string id = call.req.get_param_value("uploadId");
-  auto max = number_param(call.req, "max-parts", 0, kMaxPartsListed, kMaxPartsListed);
+  auto max = number_param(call.req, "max-parts", 1, kMaxPartsListed, kMaxPartsListed);
   if (!max.ok()) return call.error(max.error());
   auto marker = number_param(call.req, "part-number-marker", 0, kMaxParts, 0);
   if (!marker.ok()) return call.error(marker.error());
@@ -263,7 +278,7 @@ void list_parts(const ObjectCall& call) {
 // key order (then upload id), after key-marker / upload-id-marker.
 void list_uploads(const ObjectCall& call) {
   const httplib::Request& req = call.req;
-  auto max = number_param(req, "max-uploads", 0, 1000, 1000);
+  auto max = number_param(req, "max-uploads", 1, 1000, 1000);
   if (!max.ok()) return call.error(max.error());
   const std::string prefix = req.get_param_value("prefix");
   const std::string delimiter = req.get_param_value("delimiter");
@@ -278,6 +293,12 @@ void list_uploads(const ObjectCall& call) {
     std::string key = u.path.substr(root.size());
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
     if (key < key_marker || (key == key_marker && (id_marker.empty() || u.upload_id <= id_marker)))
+      continue;
+    // A marker that is a common prefix given before: everything under it was.
+    if (!delimiter.empty() && key_marker.size() >= delimiter.size() &&
+        key_marker.compare(key_marker.size() - delimiter.size(), delimiter.size(), delimiter) ==
+            0 &&
+        key.compare(0, key_marker.size(), key_marker) == 0)
       continue;
     found.emplace_back(std::move(key), u.upload_id, &u);
   }
@@ -307,8 +328,8 @@ void list_uploads(const ObjectCall& call) {
         last_prefix = common;
         prefixes.push_back(common);
         ++given;
-        next_key = key;
-        next_id = upload_id;
+        next_key = common;
+        next_id.clear();
         continue;
       }
     }
@@ -327,7 +348,9 @@ void list_uploads(const ObjectCall& call) {
         .close("Upload");
   }
   for (const auto& p : prefixes) w.open("CommonPrefixes").leaf("Prefix", p).close("CommonPrefixes");
-  w.leaf("IsTruncated", truncated || all->truncated ? "true" : "false");
+  // Only the caller's first 10,000 uploads in the cluster are looked at
+  // (docs/s3.md): a page is truncated only where it was cut here.
+  w.leaf("IsTruncated", truncated ? "true" : "false");
   if (truncated) w.leaf("NextKeyMarker", next_key).leaf("NextUploadIdMarker", next_id);
   w.close("ListMultipartUploadsResult");
   send_xml(call.res, w.str());

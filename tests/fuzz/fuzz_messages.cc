@@ -51,11 +51,10 @@ bool command(std::string_view body) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  size_t pick = data[0] % (dfs::kDecoders.size() + 1);
-  if (pick == dfs::kDecoders.size()) {
+  if (data[0] == dfs::fuzz::kCommandPick) {
     dfs::command(body);
   } else {
-    dfs::kDecoders[pick](body);
+    dfs::kDecoders[data[0] % dfs::kDecoders.size()](body);
   }
   return 0;
 }

@@ -40,7 +40,11 @@ using MessageTypes = std::tuple<
     PartWrittenCmd>;
 
 inline constexpr size_t kMessageTypes = std::tuple_size_v<MessageTypes>;
-inline constexpr size_t kCommandPick = kMessageTypes;
+// A first byte of 255 picks the log-entry decoder; any other picks a
+// message type (modulo their count). Fixed, so that the kept corpus keeps
+// its meaning as types are appended.
+inline constexpr size_t kCommandPick = 255;
+static_assert(kMessageTypes < kCommandPick);
 
 // The place of T in MessageTypes.
 template <typename T, size_t I = 0>
