@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench/figures.h"
 #include "bus/endpoints.h"
 #include "bus/process.h"
 #include "bus/security.h"
@@ -41,13 +42,6 @@ struct Phase {
   std::function<Request(int c, uint64_t i)> make;
   // Told of each request that succeeded.
   std::function<void(int c, uint64_t i)> succeeded;
-};
-
-struct Figures {
-  uint64_t ops = 0;
-  uint64_t failures = 0;
-  double seconds = 0;
-  double p50_ms = 0, p99_ms = 0;
 };
 
 bool succeeded(const Result<Envelope>& reply) {
@@ -115,18 +109,8 @@ Figures run_phase(const ClientOptions& options, const Phase& phase, int clients,
   } else {
     drive_pipeline(options, phase, clients, deadline, max_ops_per_client, &latencies, &failures);
   }
-  Figures f;
-  f.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  f.ops = all.size();
-  f.failures = failures;
-  if (!all.empty()) {
-    f.p50_ms = all[all.size() / 2];
-    f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  return f;
+  return summarize(latencies, failures,
+                   std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 int run(int argc, char** argv) {

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/figures.h"
 #include "bus/endpoints.h"
 #include "bus/process.h"
 #include "bus/security.h"
@@ -40,11 +41,6 @@ namespace dfs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Figures {
-  uint64_t ops = 0, failures = 0;
-  double seconds = 0, p50_ms = 0, p99_ms = 0;
-};
 
 // The first failure of a phase, printed with its figures.
 std::mutex first_failure_mu;
@@ -77,18 +73,8 @@ Figures run_phase(int clients, double seconds, const std::function<bool(int, uin
     });
   }
   for (auto& t : threads) t.join();
-  Figures f;
-  f.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  f.ops = all.size();
-  f.failures = failures;
-  if (!all.empty()) {
-    f.p50_ms = all[all.size() / 2];
-    f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  return f;
+  return summarize(latencies, failures,
+                   std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 void print(const char* name, int clients, const Figures& f) {

@@ -63,15 +63,27 @@ std::string error_document(const S3Error& error, const std::string& resource,
       .str();
 }
 
-Result<DeleteRequestDoc> parse_delete(const std::string& body) {
-  pugi::xml_document doc;
+namespace {
+// The document's `name` element, parsed without DTDs (so no entities).
+Result<pugi::xml_node> document_root(pugi::xml_document& doc, const std::string& body,
+                                     const char* name) {
   auto parsed =
       doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype);
   if (!parsed)
     return S3Error{400, "MalformedXML",
                    std::string("the body is not XML: ") + parsed.description()};
-  auto root = doc.child("Delete");
-  if (!root) return S3Error{400, "MalformedXML", "the body has no Delete element"};
+  auto root = doc.child(name);
+  if (!root)
+    return S3Error{400, "MalformedXML", std::string("the body has no ") + name + " element"};
+  return root;
+}
+}  // namespace
+
+Result<DeleteRequestDoc> parse_delete(const std::string& body) {
+  pugi::xml_document doc;
+  auto found = document_root(doc, body, "Delete");
+  if (!found.ok()) return found.error();
+  const pugi::xml_node root = found.value();
   DeleteRequestDoc out;
   out.quiet = std::string(root.child_value("Quiet")) == "true";
   for (auto object : root.children("Object")) {
@@ -87,13 +99,9 @@ Result<DeleteRequestDoc> parse_delete(const std::string& body) {
 
 Result<std::vector<PartRef>> parse_complete(const std::string& body) {
   pugi::xml_document doc;
-  auto parsed =
-      doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype);
-  if (!parsed)
-    return S3Error{400, "MalformedXML",
-                   std::string("the body is not XML: ") + parsed.description()};
-  auto root = doc.child("CompleteMultipartUpload");
-  if (!root) return S3Error{400, "MalformedXML", "the body has no CompleteMultipartUpload element"};
+  auto found = document_root(doc, body, "CompleteMultipartUpload");
+  if (!found.ok()) return found.error();
+  const pugi::xml_node root = found.value();
   std::vector<PartRef> parts;
   for (auto part : root.children("Part")) {
     const std::string number = part.child_value("PartNumber");
