@@ -680,7 +680,7 @@ Outcome Namespace::run(const Command& cmd, rocksdb::WriteBatch* batch) {
       break;
     case MsgType::kPartWrittenCmd:
       with(std::type_identity<PartWrittenCmd>{},
-           [&](const PartWrittenCmd& c) { return apply_part_written(c, who, now, batch); });
+           [&](const PartWrittenCmd& c) { return apply_part_written(c, who, now, batch, &out); });
       break;
     case MsgType::kAbortUploadCmd:
       with(std::type_identity<AbortUploadCmd>{},

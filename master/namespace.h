@@ -267,7 +267,7 @@ class Namespace {
   Status apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& who, int64_t now_ms,
                              rocksdb::WriteBatch* batch);
   Status apply_part_written(const PartWrittenCmd& cmd, const Caller& who, int64_t now_ms,
-                            rocksdb::WriteBatch* batch);
+                            rocksdb::WriteBatch* batch, Outcome* out);
   // The chunks a commit makes the file of, numbered from 0 and checked.
   Result<std::vector<ChunkInfo>> commit_chunks(const CommitUploadCmd& cmd,
                                                const UploadRecord& upload) const;

@@ -185,7 +185,7 @@ Status Namespace::apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& 
 }
 
 Status Namespace::apply_part_written(const PartWrittenCmd& cmd, const Caller& who, int64_t now_ms,
-                                     rocksdb::WriteBatch* batch) {
+                                     rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
   if (!upload->multipart) {
@@ -196,8 +196,22 @@ Status Namespace::apply_part_written(const PartWrittenCmd& cmd, const Caller& wh
     DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, *upload, c));
     part.size += c.size;
   }
-  // The chunks of a part this one replaces stay allocated, and become
-  // garbage when the upload ends.
+  // The part this one replaces (a client sending it again) is garbage
+  // now: no commit can name it any more, and an upload retrying parts
+  // must not hold their space until it ends.
+  if (auto replaced = uploads_.part(cmd.upload_id, cmd.number)) {
+    std::unordered_set<std::string> kept;
+    for (const auto& c : cmd.chunks) kept.insert(c.id);
+    std::vector<ChunkInfo> garbage;
+    for (const auto& c : replaced->chunks) {
+      auto allocation = uploads_.allocation(cmd.upload_id, c.id);
+      if (kept.count(c.id) || !allocation) continue;
+      for (const auto& w : allocation->workers) out->released.emplace_back(w, allocation->size);
+      garbage.push_back(garbage_chunk(c.id, allocation->workers));
+      uploads_.remove_allocation(batch, cmd.upload_id, c.id);
+    }
+    add_garbage(batch, garbage);
+  }
   uploads_.put_part(batch, cmd.upload_id, cmd.number, part);
   UploadRecord touched = *upload;
   touched.last_active_ms = std::max(upload->last_active_ms, now_ms);

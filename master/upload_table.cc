@@ -135,6 +135,12 @@ void UploadTable::mark_written(rocksdb::WriteBatch* batch, const std::string& up
   batch->Put(store_->uploads(), written_key(upload_id, chunk.index), encode(chunk));
 }
 
+void UploadTable::remove_allocation(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                                    const std::string& chunk_id) const {
+  batch->Delete(store_->uploads(), allocation_key(upload_id, chunk_id));
+  batch->Delete(store_->uploads(), chunk_key(chunk_id));
+}
+
 void UploadTable::put_part(rocksdb::WriteBatch* batch, const std::string& upload_id,
                            uint32_t number, const PartRecord& part) const {
   batch->Put(store_->uploads(), part_key(upload_id, number), encode(part));

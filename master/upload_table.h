@@ -94,6 +94,9 @@ class UploadTable {
   // Records `chunk` as the written chunk at its index (replacing any other).
   void mark_written(rocksdb::WriteBatch* batch, const std::string& upload_id,
                     const ChunkInfo& chunk) const;
+  // Forgets chunk `chunk_id`'s allocation to the upload (it became garbage).
+  void remove_allocation(rocksdb::WriteBatch* batch, const std::string& upload_id,
+                         const std::string& chunk_id) const;
   // Records part `number` (replacing any other).
   void put_part(rocksdb::WriteBatch* batch, const std::string& upload_id, uint32_t number,
                 const PartRecord& part) const;

@@ -254,9 +254,13 @@ TEST_F(MultipartUploadTest, TheCommitLaysTheNamedPartsEndToEnd) {
   EXPECT_TRUE(ns_->uploads().parts(mp_, 0, 100).empty());
 }
 
-TEST_F(MultipartUploadTest, APartWrittenAgainReplacesTheFirstWhichIsCollected) {
+TEST_F(MultipartUploadTest, APartWrittenAgainReplacesTheFirstWhoseChunksAreCollectedAtOnce) {
   auto first = write_part(1, {100}, 10, "old");
   auto second = write_part(1, {200}, 20, "new");
+  // Collected at once, not when the upload ends.
+  EXPECT_TRUE(garbage(first[0]));
+  EXPECT_FALSE(garbage(second[0]));
+  EXPECT_FALSE(ns_->uploads().allocation(mp_, first[0]).has_value());
   // Named by the first's ETag: refused, and nothing is made.
   EXPECT_EQ(run(alice_, CommitUploadCmd{mp_, 100, {}, "", {{1, "old"}}}).code(),
             Code::kInvalidArgument);

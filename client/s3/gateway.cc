@@ -161,6 +161,9 @@ class KeyStore {
   std::chrono::steady_clock::time_point checked_{};
 };
 
+// Users whose connections one server thread keeps at once.
+constexpr size_t kMaxConnsPerThread = 32;
+
 class Gateway {
  public:
   Gateway(const GatewayOptions& options, Credentials credentials)
@@ -181,6 +184,9 @@ class Gateway {
   // `key` is the access key's entry as the request was verified against.
   UserConn& conn(const std::string& access_key, const AccessKey& key) {
     thread_local std::map<std::string, UserConn> conns;
+    // Bounded: a thread that has served many keys starts its set again
+    // (each entry holds sockets to the masters and workers).
+    if (conns.size() >= kMaxConnsPerThread && conns.count(access_key) == 0) conns.clear();
     auto& c = conns[access_key];
     // A key file changed since (a reload): new connections, with the new key.
     const std::string public_key = key.key_file == "-" ? "" : key.dfs_key.public_key;

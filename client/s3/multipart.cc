@@ -165,6 +165,30 @@ void upload_part(const ObjectCall& call, const httplib::ContentReader& reader) {
                          .str());
 }
 
+void send_completed(const ObjectCall& call, const std::string& etag) {
+  send_xml(call.res, XmlWriter()
+                         .open("CompleteMultipartUploadResult", true)
+                         .leaf("Location", "/" + call.bucket + "/" + call.key)
+                         .leaf("Bucket", call.bucket)
+                         .leaf("Key", call.key)
+                         .leaf("ETag", quote_etag(etag))
+                         .close("CompleteMultipartUploadResult")
+                         .str());
+}
+
+// Whether the object at the key is what completing these parts made: a
+// client that lost the answer to its Complete and sends it again is told
+// it succeeded, as S3 does.
+bool already_completed(const ObjectCall& call, const std::vector<PartRef>& parts) {
+  std::vector<std::string> etags;
+  for (const auto& p : parts) etags.push_back(p.etag);
+  const std::string etag = multipart_etag(etags);
+  auto file = call.user.client->stat(call.path);
+  if (etag.empty() || !file.is_ok() || file->entry.etag != etag) return false;
+  send_completed(call, etag);
+  return true;
+}
+
 void complete_upload(const ObjectCall& call, const httplib::ContentReader& reader) {
   const std::string id = call.req.get_param_value("uploadId");
   auto body = read_small_body(reader, call.payload_hash);
@@ -176,6 +200,10 @@ void complete_upload(const ObjectCall& call, const httplib::ContentReader& reade
   std::map<uint32_t, PartListing> written;
   for (uint32_t after = 0;;) {
     auto page = find_upload(call, id, after);
+    if (!page.ok() && page.error().code == "NoSuchUpload" &&
+        already_completed(call, named.value())) {
+      return;  // a retry of a Complete whose answer was lost
+    }
     if (!page.ok()) return call.error(page.error());
     for (auto& p : page->uploads[0].parts) written[p.number] = std::move(p);
     if (!page->truncated || written.empty() || written.rbegin()->first <= after) break;
@@ -214,14 +242,7 @@ void complete_upload(const ObjectCall& call, const httplib::ContentReader& reade
   if (s.code() == Code::kInvalidArgument)
     return call.error(S3Error{400, "InvalidPart", s.message()});
   if (!s.is_ok()) return call.error(from_status(s, false));
-  send_xml(call.res, XmlWriter()
-                         .open("CompleteMultipartUploadResult", true)
-                         .leaf("Location", "/" + call.bucket + "/" + call.key)
-                         .leaf("Bucket", call.bucket)
-                         .leaf("Key", call.key)
-                         .leaf("ETag", quote_etag(etag))
-                         .close("CompleteMultipartUploadResult")
-                         .str());
+  send_completed(call, etag);
 }
 
 void abort_upload(const ObjectCall& call) {

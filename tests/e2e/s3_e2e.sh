@@ -212,6 +212,7 @@ r = complete([(1, e1), (2, e2), (3, e3)])
 digests = b"".join(hashlib.md5(p).digest() for p in (p1, p2, p3))
 assert r["ETag"] == '"%s-3"' % hashlib.md5(digests).hexdigest(), r["ETag"]
 assert s3.head_object(Bucket="beta", Key="mp/object")["ETag"] == r["ETag"]
+assert complete([(1, e1), (2, e2), (3, e3)])["ETag"] == r["ETag"], "a Complete sent again succeeds"
 body = s3.get_object(Bucket="beta", Key="mp/object")["Body"].read()
 assert body == p1 + p2 + p3, "the object is its parts end to end"
 rng = s3.get_object(Bucket="beta", Key="mp/object", Range="bytes=%d-%d" % (5 * MiB - 10, 5 * MiB + 9))["Body"].read()
