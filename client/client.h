@@ -53,6 +53,10 @@ struct PutOptions {
   bool resume = true;
   // One-line notes for the user: a resume, or why one starts over.
   std::function<void(const std::string&)> notice;
+  // The file's size, when known before its bytes (UploadWriter): a file of
+  // one chunk then has its chunk allocated with the upload, and is committed
+  // with it, without a mark: two log entries rather than four.
+  uint64_t size_hint = 0;
 };
 
 // What a put did.

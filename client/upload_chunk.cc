@@ -39,15 +39,18 @@ std::chrono::milliseconds backoff(int attempt) {
 
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
-                               const ChunkSource& source, const ProgressFn& progress, bool mark) {
+                               const ChunkSource& source, const ProgressFn& progress, bool mark,
+                               const AllocateChunkReply* allocated) {
   std::vector<std::string> exclude;
   Status last;
   TransferOptions topts;
   topts.window = options.window;
   for (int attempt = 0; attempt < options.chunk_attempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(backoff(attempt));
-    auto alloc = ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
-        AllocateChunkRequest{upload_id, index, size, exclude, {}});
+    auto alloc = attempt == 0 && allocated != nullptr
+                     ? Result<AllocateChunkReply>(*allocated)
+                     : ctx.master->call<AllocateChunkRequest, AllocateChunkReply>(
+                           AllocateChunkRequest{upload_id, index, size, exclude, {}});
     if (!alloc.is_ok()) {
       if (!last.is_ok()) {
         // A placement error after a failure says why no retry is possible;

@@ -15,10 +15,12 @@ namespace dfs {
 // pipeline of workers, then records it written with the masters (unless
 // `mark` is false: a multipart upload's part records its chunks at once).
 // When the pipeline fails, leaves out the worker at fault and tries a
-// fresh one, up to options.chunk_attempts times.
+// fresh one, up to options.chunk_attempts times. `allocated`, if given, is
+// the chunk's allocation made with the upload (CreateUploadReply.first_chunk):
+// the first attempt uses it instead of asking for one.
 Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& options,
                                const std::string& upload_id, uint64_t index, uint64_t size,
                                const ChunkSource& source, const ProgressFn& progress,
-                               bool mark = true);
+                               bool mark = true, const AllocateChunkReply* allocated = nullptr);
 
 }  // namespace dfs

@@ -14,11 +14,13 @@ namespace dfs {
 Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                                                           const ClientOptions& client,
                                                           const std::string& remote,
-                                                          const PutOptions& options) {
+                                                          const PutOptions& options,
+                                                          TransferPool* pool) {
   // One set of connections serves the create, the last chunk, the commit
   // and an abort: a small file costs one handshake per peer, not three.
-  auto own =
-      std::make_unique<TransferContext>(ctx, client.masters, client.timeout, client.identity);
+  auto own = pool ? pool->take()
+                  : std::make_unique<TransferContext>(ctx, client.masters, client.timeout,
+                                                      client.identity);
   auto upload = own->master->call<CreateUploadRequest, CreateUploadReply>(
       CreateUploadRequest{remote,
                           options.chunk_size,
@@ -26,27 +28,41 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                           options.overwrite,
                           options.min_replication,
                           {},
-                          client.umask});
-  if (!upload.is_ok()) return about_path(remote, upload.status());
-  std::unique_ptr<UploadWriter> writer(
-      new UploadWriter(ctx, std::move(own), client, remote, upload->upload_id, upload->chunk_size));
+                          client.umask,
+                          /*multipart=*/false,
+                          /*first_chunk_size=*/options.size_hint});
+  if (!upload.is_ok()) {
+    if (pool) pool->give(std::move(own));
+    return about_path(remote, upload.status());
+  }
+  std::unique_ptr<UploadWriter> writer(new UploadWriter(ctx, pool, std::move(own), client, remote,
+                                                        upload->upload_id, upload->chunk_size));
+  if (!upload->first_chunk.empty()) {
+    writer->first_chunk_ = std::move(upload->first_chunk.front());
+    writer->first_size_ = options.size_hint;
+    writer->in_memory_ = options.size_hint <= kMemoryBytes;
+  }
   return writer;
 }
 
 std::unique_ptr<UploadWriter> UploadWriter::part(zmq::context_t& ctx, const ClientOptions& client,
                                                  const std::string& upload_id, uint64_t chunk_size,
-                                                 uint32_t number) {
-  auto own =
-      std::make_unique<TransferContext>(ctx, client.masters, client.timeout, client.identity);
+                                                 uint32_t number, TransferPool* pool) {
+  auto own = pool ? pool->take()
+                  : std::make_unique<TransferContext>(ctx, client.masters, client.timeout,
+                                                      client.identity);
   return std::unique_ptr<UploadWriter>(new UploadWriter(
-      ctx, std::move(own), client, "part " + std::to_string(number) + " of upload " + upload_id,
-      upload_id, chunk_size, number));
+      ctx, pool, std::move(own), client,
+      "part " + std::to_string(number) + " of upload " + upload_id, upload_id, chunk_size,
+      number));
 }
 
-UploadWriter::UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
-                           const ClientOptions& client, std::string remote, std::string upload_id,
-                           uint64_t chunk_size, uint32_t part)
+UploadWriter::UploadWriter(zmq::context_t& ctx, TransferPool* pool,
+                           std::unique_ptr<TransferContext> own, const ClientOptions& client,
+                           std::string remote, std::string upload_id, uint64_t chunk_size,
+                           uint32_t part)
     : ctx_(ctx),
+      pool_(pool),
       own_(std::move(own)),
       client_(client),
       remote_(std::move(remote)),
@@ -55,6 +71,12 @@ UploadWriter::UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext>
       part_(part),
       first_index_(part * kPartIndexStride),
       next_index_(first_index_) {}
+
+std::unique_ptr<TransferContext> UploadWriter::take_connections() const {
+  if (pool_) return pool_->take();
+  return std::make_unique<TransferContext>(ctx_, client_.masters, client_.timeout,
+                                           client_.identity);
+}
 
 UploadWriter::~UploadWriter() {
   if (!done_) abort();
@@ -67,6 +89,18 @@ UploadWriter::~UploadWriter() {
   for (const auto& s : queue_) ::close(s.fd);
   for (int fd : free_fds_) ::close(fd);
   if (fill_.fd >= 0) ::close(fill_.fd);
+  if (pool_) pool_->give(std::move(own_));
+}
+
+Status UploadWriter::spill() {
+  auto fd = free_spool();
+  if (!fd.is_ok()) return fd.status();
+  fill_ = Spool{fd.value(), next_index_, 0};
+  in_memory_ = false;
+  Status s = pwrite_all(fill_.fd, memory_.data(), memory_.size(), 0, "spool " + remote_);
+  fill_.len = memory_.size();
+  std::string().swap(memory_);
+  return s;
 }
 
 Status UploadWriter::failure() const {
@@ -90,6 +124,15 @@ Status UploadWriter::append(const char* data, size_t len) {
   if (done_)
     return Status(Code::kCancelled, remote_ + ": already closed or aborted: no more bytes");
   DFS_RETURN_IF_ERROR(failure());
+  if (in_memory_) {
+    if (memory_.size() + len <= first_size_) {
+      memory_.append(data, len);
+      size_ += len;
+      fill_len_ = memory_.size();
+      return Status::ok();
+    }
+    DFS_RETURN_IF_ERROR(spill());
+  }
   while (len > 0) {
     if (fill_.fd < 0) {
       if (part_ != 0 && next_index_ - first_index_ == kPartIndexStride) {
@@ -134,13 +177,17 @@ Status UploadWriter::submit() {
 }
 
 void UploadWriter::send_loop() {
-  TransferContext ctx(ctx_, client_.masters, client_.timeout, client_.identity);
+  auto connections = take_connections();
+  TransferContext& ctx = *connections;
   for (;;) {
     Spool spool;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      if (queue_.empty()) {
+        if (pool_) pool_->give(std::move(connections));
+        return;
+      }
       spool = queue_.front();
       queue_.pop_front();
       if (!failed_.is_ok()) {  // a chunk failed: the rest need not go
@@ -172,10 +219,32 @@ Status UploadWriter::drain() {
   return failed_;
 }
 
+Status UploadWriter::finish_single(const std::string& etag) {
+  const uint64_t len = in_memory_ ? memory_.size() : fill_.len;
+  ChunkSource source = [&](uint64_t off, char* out, size_t count) -> Status {
+    if (!in_memory_) return pread_exact(fill_.fd, out, count, off, "read spooled bytes");
+    std::copy_n(memory_.data() + off, count, out);
+    return Status::ok();
+  };
+  // The allocation made with the upload fits only a file of the hinted size.
+  const AllocateChunkReply* allocated = first_chunk_ && len == first_size_ ? &*first_chunk_ : nullptr;
+  auto sent = upload_chunk(*own_, client_, upload_id_, 0, len, source, progress_, /*mark=*/false,
+                           allocated);
+  if (!sent.is_ok()) return sent.status();
+  // The chunk goes in the commit itself: no mark, one entry fewer.
+  return own_->master
+      ->call<CommitUploadRequest, OkReply>(
+          CommitUploadRequest{upload_id_, size_, {std::move(sent).value()}, {}, etag, {}})
+      .status();
+}
+
 Status UploadWriter::finish(const std::string& etag) {
   if (done_) return Status(Code::kCancelled, remote_ + ": already closed or aborted");
   Status s = drain();
-  if (s.is_ok() && fill_.len > 0) {
+  const bool single = part_ == 0 && next_index_ == first_index_ && size_ > 0;
+  if (s.is_ok() && single) {
+    s = finish_single(etag);
+  } else if (s.is_ok() && fill_.len > 0) {
     // The last chunk goes from this thread: no sender is needed for it.
     ChunkSource source = [fd = fill_.fd](uint64_t off, char* out, size_t count) {
       return pread_exact(fd, out, count, off, "read spooled bytes");
@@ -192,7 +261,7 @@ Status UploadWriter::finish(const std::string& etag) {
             ->call<PartWrittenRequest, OkReply>(
                 PartWrittenRequest{upload_id_, part_, etag, sent_, {}})
             .status();
-  } else if (s.is_ok()) {
+  } else if (s.is_ok() && !single) {
     // The chunks are the ones marked written: the commit is small.
     auto commit = own_->master->call<CommitUploadRequest, OkReply>(
         CommitUploadRequest{upload_id_, size_, {}, {}, etag, {}});

@@ -16,6 +16,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,15 +30,21 @@ class UploadWriter {
  public:
   // Starts an upload to `remote` (the masters check the path and the
   // caller's permissions now, not at the end).
+  // Connections come from `pool` when given (and go back to it), else are
+  // made for this upload alone. With options.size_hint, a file of one chunk
+  // small enough (kMemoryBytes) is held in memory rather than spooled.
   static Result<std::unique_ptr<UploadWriter>> begin(zmq::context_t& ctx,
                                                      const ClientOptions& client,
                                                      const std::string& remote,
-                                                     const PutOptions& options);
+                                                     const PutOptions& options,
+                                                     TransferPool* pool = nullptr);
   // Writes part `number` of the multipart upload `upload_id`, whose chunks
   // are `chunk_size` bytes (UploadListing.chunk_size).
   static std::unique_ptr<UploadWriter> part(zmq::context_t& ctx, const ClientOptions& client,
                                             const std::string& upload_id, uint64_t chunk_size,
-                                            uint32_t number);
+                                            uint32_t number, TransferPool* pool = nullptr);
+  // The largest file held in memory instead of a spool file.
+  static constexpr uint64_t kMemoryBytes = 1 << 20;
   ~UploadWriter();  // aborts the upload unless finished (a part: drops it)
   UploadWriter(const UploadWriter&) = delete;
   UploadWriter& operator=(const UploadWriter&) = delete;
@@ -69,9 +76,14 @@ class UploadWriter {
     uint64_t len = 0;
   };
 
-  UploadWriter(zmq::context_t& ctx, std::unique_ptr<TransferContext> own,
+  UploadWriter(zmq::context_t& ctx, TransferPool* pool, std::unique_ptr<TransferContext> own,
                const ClientOptions& client, std::string remote, std::string upload_id,
                uint64_t chunk_size, uint32_t part = 0);
+  std::unique_ptr<TransferContext> take_connections() const;
+  // Moves what memory holds to a spool file: the file outgrew its hint.
+  Status spill();
+  // Sends the file's only chunk (being filled) and commits the file with it.
+  Status finish_single(const std::string& etag);
   // Hands the filled spool to the senders; waits for room first.
   Status submit();
   // Waits until every chunk handed over is sent; the first failure.
@@ -81,9 +93,15 @@ class UploadWriter {
   Result<int> free_spool();
 
   zmq::context_t& ctx_;
+  TransferPool* pool_;  // null: connections made for this upload
   // This thread's connections (create, last chunk, commit, abort); each
   // sender has its own.
   std::unique_ptr<TransferContext> own_;
+  // Chunk 0 as allocated with the upload, for `first_size_` bytes.
+  std::optional<AllocateChunkReply> first_chunk_;
+  uint64_t first_size_ = 0;
+  bool in_memory_ = false;  // the chunk being filled is `memory_`, not a spool
+  std::string memory_;
   ClientOptions client_;
   std::string remote_;
   std::string upload_id_;

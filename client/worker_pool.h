@@ -1,10 +1,12 @@
 // One thread's connections: a MasterClient and one RpcClient per worker
-// endpoint, made on first use.
+// endpoint, made on first use; and a pool of them to lend.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "bus/rpc_client.h"
 #include "client/master_client.h"
@@ -36,6 +38,48 @@ struct TransferContext {
   std::unique_ptr<MasterClient> master;
   std::map<std::string, std::unique_ptr<RpcClient>> workers;
   std::shared_ptr<const KeyPair> identity;
+};
+
+// Connections lent out and given back. Each new connection costs a CURVE
+// handshake on both ends (and libsodium's guarded allocations, with their
+// page-table flushes): a program that writes or reads many files (the mount,
+// the S3 gateway) keeps them instead. Thread-safe; keeps at most kKept idle.
+class TransferPool {
+ public:
+  TransferPool(zmq::context_t& ctx, std::vector<HostPort> masters, std::chrono::milliseconds timeout,
+               std::shared_ptr<const KeyPair> identity = nullptr)
+      : ctx_(ctx),
+        masters_(std::move(masters)),
+        timeout_(timeout),
+        identity_(std::move(identity)) {}
+
+  std::unique_ptr<TransferContext> take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        auto ctx = std::move(free_.back());
+        free_.pop_back();
+        return ctx;
+      }
+    }
+    return std::make_unique<TransferContext>(ctx_, masters_, timeout_, identity_);
+  }
+  // Takes back connections that are still of use (after a failure too: an
+  // RpcClient recovers from a lost peer by itself).
+  void give(std::unique_ptr<TransferContext> ctx) {
+    if (!ctx) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kKept) free_.push_back(std::move(ctx));
+  }
+
+ private:
+  static constexpr size_t kKept = 32;
+  zmq::context_t& ctx_;
+  const std::vector<HostPort> masters_;
+  const std::chrono::milliseconds timeout_;
+  const std::shared_ptr<const KeyPair> identity_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<TransferContext>> free_;
 };
 
 }  // namespace dfs

@@ -144,8 +144,13 @@ struct CreateUploadCmd {
   uint64_t max_uploads = 0;    // refuse when this many are in progress
   uint32_t mode = kModeUnset;  // of the file it makes
   bool multipart = false;      // see CreateUploadRequest
+  // Chunk 0, allocated with the upload (CreateUploadRequest.first_chunk_size):
+  // as an AllocateChunkCmd's fields; first_chunk_id empty: none.
+  std::string first_chunk_id;
+  uint64_t first_chunk_size = 0;
+  std::vector<WorkerAddr> first_pipeline;
   DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite, max_uploads,
-                  mode, multipart);
+                  mode, multipart, first_chunk_id, first_chunk_size, first_pipeline);
   Status validate() const;
 };
 

@@ -228,6 +228,10 @@ Status CreateUploadRequest::validate() const {
     return invalid_argument("minimum replication above the replication");
   }
   if (min_replication > kMaxReplication) return invalid_argument("minimum replication too high");
+  if (first_chunk_size > kMaxChunkSize) return invalid_argument("first chunk too large");
+  if (multipart && first_chunk_size != 0) {
+    return invalid_argument("a multipart upload's chunks are its parts': no first chunk");
+  }
   return check_umask(umask);
 }
 
@@ -247,6 +251,8 @@ Status CreateUploadReply::validate() const {
   if (min_replication == 0 || min_replication > replication) {
     return invalid_argument("bad minimum replication");
   }
+  if (first_chunk.size() > 1) return invalid_argument("more than one first chunk");
+  for (const auto& c : first_chunk) DFS_RETURN_IF_ERROR(c.validate());
   return Status::ok();
 }
 
@@ -593,6 +599,19 @@ Status CreateUploadCmd::validate() const {
   if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
   if (min_replication == 0 || min_replication > replication)
     return invalid_argument("bad minimum replication");
+  if (!first_chunk_id.empty()) {
+    if (!is_chunk_id(first_chunk_id)) return invalid_argument("bad first chunk id");
+    if (multipart) return invalid_argument("a multipart upload has no first chunk");
+    if (first_chunk_size == 0 || first_chunk_size > chunk_size) {
+      return invalid_argument("bad first chunk size");
+    }
+    if (first_pipeline.empty() || first_pipeline.size() > kMaxReplication) {
+      return invalid_argument("bad first chunk pipeline");
+    }
+    for (const auto& w : first_pipeline) DFS_RETURN_IF_ERROR(w.validate());
+  } else if (first_chunk_size != 0 || !first_pipeline.empty()) {
+    return invalid_argument("a first chunk without an id");
+  }
   return check_mode(mode);
 }
 

@@ -325,8 +325,12 @@ struct CreateUploadRequest {
   // Written as numbered parts (PartWrittenRequest), committed by naming
   // them, rather than as chunks in order.
   bool multipart = false;
+  // A file of one chunk: allocate chunk 0, of this many bytes, with the
+  // upload (one log entry and one round trip for both; the reply's
+  // first_chunk). 0, or more than the upload's chunk size: none.
+  uint64_t first_chunk_size = 0;
   DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session, umask,
-                  multipart);
+                  multipart, first_chunk_size);
   Status validate() const;
 };
 
@@ -341,16 +345,6 @@ struct CreateFileRequest {
   RequestSession session;
   uint32_t umask = kDefaultUmask;
   DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, session, umask);
-  Status validate() const;
-};
-
-struct CreateUploadReply {
-  static constexpr MsgType kType = MsgType::kCreateUploadReply;
-  std::string upload_id;
-  uint64_t chunk_size = 0;
-  uint32_t replication = 0;
-  uint32_t min_replication = 0;
-  DFS_MSGPACK_MAP(upload_id, chunk_size, replication, min_replication);
   Status validate() const;
 };
 
@@ -373,6 +367,19 @@ struct AllocateChunkReply {
   std::vector<WorkerAddr> pipeline;
   ChunkTicket ticket;  // to write the chunk (every frame carries it)
   DFS_MSGPACK_MAP(chunk_id, pipeline, ticket);
+  Status validate() const;
+};
+
+struct CreateUploadReply {
+  static constexpr MsgType kType = MsgType::kCreateUploadReply;
+  std::string upload_id;
+  uint64_t chunk_size = 0;
+  uint32_t replication = 0;
+  uint32_t min_replication = 0;
+  // Chunk 0 as allocated with the upload (CreateUploadRequest.first_chunk_size):
+  // empty, or one allocation of index 0.
+  std::vector<AllocateChunkReply> first_chunk;
+  DFS_MSGPACK_MAP(upload_id, chunk_size, replication, min_replication, first_chunk);
   Status validate() const;
 };
 

@@ -130,6 +130,13 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
                 new_id(),        r.path,      chunk_size,           replication,
                 min_replication, r.overwrite, options_.max_uploads, mode_for_new(false, r.umask),
                 r.multipart};
+            if (r.first_chunk_size != 0 && r.first_chunk_size <= chunk_size) {
+              auto pipeline = place(r.first_chunk_size, replication, min_replication, {}, now);
+              if (!pipeline.is_ok()) return pipeline.status();
+              cmd.first_chunk_id = new_id();
+              cmd.first_chunk_size = r.first_chunk_size;
+              cmd.first_pipeline = std::move(pipeline).value();
+            }
             return make_command(cmd, ms, r.session);
           });
     case MsgType::kCreateFileRequest:

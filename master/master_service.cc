@@ -216,7 +216,8 @@ void MasterService::mutate(const Held& request, Clock::time_point now) {
                                                                   : session_->plan(env, now);
   if (cmd.is_ok()) cmd->caller = request.caller;
   if (!cmd.is_ok()) {
-    if (request.header.type == MsgType::kAllocateChunkRequest &&
+    if ((request.header.type == MsgType::kAllocateChunkRequest ||
+         request.header.type == MsgType::kCreateUploadRequest) &&
         may_wait_for_workers(cmd.status()) && session_->in_startup_grace(now) &&
         parked_.size() < options_.max_pending) {
       parked_.push_back(request);  // the workers' first heartbeats may be on their way
@@ -337,11 +338,19 @@ void MasterService::answer(const Held& to, Outcome out) {
     reply_error(to, out.status);
     return;
   }
+  // Write tickets are signed as they leave, never stored: a replayed answer
+  // gets a fresh one.
   if (out.reply_type == MsgType::kAllocateChunkReply && options_.tickets) {
-    // Signed as it leaves, never stored: a replayed answer gets a fresh one.
     auto rep = decode<AllocateChunkReply>(out.reply_body);
     if (rep.is_ok()) {
       rep->ticket = ticket(rep->chunk_id, to.caller.user, "write");
+      out.reply_body = encode(rep.value());
+    }
+  }
+  if (out.reply_type == MsgType::kCreateUploadReply && options_.tickets) {
+    auto rep = decode<CreateUploadReply>(out.reply_body);
+    if (rep.is_ok() && !rep->first_chunk.empty()) {
+      for (auto& c : rep->first_chunk) c.ticket = ticket(c.chunk_id, to.caller.user, "write");
       out.reply_body = encode(rep.value());
     }
   }

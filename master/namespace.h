@@ -256,6 +256,9 @@ class Namespace {
   // Uploads (namespace_uploads.cc).
   Status apply_create_upload(const CreateUploadCmd& cmd, const Caller& who, int64_t now_ms,
                              rocksdb::WriteBatch* batch, Outcome* out);
+  // Whether `cmd` may allocate a chunk to `upload`; then records it.
+  Status check_allocation(const AllocateChunkCmd& cmd, const UploadRecord& upload) const;
+  void add_allocation(rocksdb::WriteBatch* batch, const AllocateChunkCmd& cmd);
   Status apply_allocate(const AllocateChunkCmd& cmd, const Caller& who, int64_t now_ms,
                         rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,

@@ -97,11 +97,18 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& 
   if (uploads_.find(cmd.upload_id)) return Status(Code::kAlreadyExists, "upload id in use");
   UploadRecord record{cmd.path, cmd.chunk_size, cmd.replication, cmd.min_replication, cmd.overwrite,
                       now_ms,   who.user,       cmd.mode,        cmd.multipart,       now_ms};
+  CreateUploadReply reply{cmd.upload_id, cmd.chunk_size, cmd.replication, cmd.min_replication, {}};
+  if (!cmd.first_chunk_id.empty()) {
+    AllocateChunkCmd first{cmd.upload_id, cmd.first_chunk_id, cmd.first_chunk_size,
+                           cmd.first_pipeline, 0};
+    DFS_RETURN_IF_ERROR(check_allocation(first, record));
+    add_allocation(batch, first);
+    reply.first_chunk.push_back(AllocateChunkReply{first.chunk_id, first.pipeline, {}});
+  }
   uploads_.put(batch, cmd.upload_id, record);
   ++counters_.uploads;
   out->reply_type = MsgType::kCreateUploadReply;
-  out->reply_body = encode(
-      CreateUploadReply{cmd.upload_id, cmd.chunk_size, cmd.replication, cmd.min_replication});
+  out->reply_body = encode(reply);
   return Status::ok();
 }
 
@@ -109,26 +116,35 @@ Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, const Caller& who,
                                  rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
-  if (cmd.size > upload->chunk_size) {
-    return invalid_argument("chunk larger than the upload's chunk size");
-  }
-  if (cmd.pipeline.size() < upload->min_replication || cmd.pipeline.size() > upload->replication) {
-    return invalid_argument("a pipeline of " + std::to_string(cmd.pipeline.size()) +
-                            " workers for an upload that wants " +
-                            std::to_string(upload->replication));
-  }
-  if (references_chunk(cmd.chunk_id) || uploads_.is_allocated(cmd.chunk_id)) {
-    return Status(Code::kAlreadyExists, "chunk id " + cmd.chunk_id + " is in use");
-  }
-  AllocationRecord allocation{cmd.size, {}, cmd.index, true};
-  for (const auto& w : cmd.pipeline) allocation.workers.push_back(w.id);
-  uploads_.add_allocation(batch, cmd.upload_id, cmd.chunk_id, allocation);
+  DFS_RETURN_IF_ERROR(check_allocation(cmd, *upload));
+  add_allocation(batch, cmd);
   UploadRecord touched = *upload;
   touched.last_active_ms = std::max(upload->last_active_ms, now_ms);
   uploads_.put(batch, cmd.upload_id, touched, &*upload);
   out->reply_type = MsgType::kAllocateChunkReply;
   out->reply_body = encode(AllocateChunkReply{cmd.chunk_id, cmd.pipeline});
   return Status::ok();
+}
+
+Status Namespace::check_allocation(const AllocateChunkCmd& cmd, const UploadRecord& upload) const {
+  if (cmd.size > upload.chunk_size) {
+    return invalid_argument("chunk larger than the upload's chunk size");
+  }
+  if (cmd.pipeline.size() < upload.min_replication || cmd.pipeline.size() > upload.replication) {
+    return invalid_argument("a pipeline of " + std::to_string(cmd.pipeline.size()) +
+                            " workers for an upload that wants " +
+                            std::to_string(upload.replication));
+  }
+  if (references_chunk(cmd.chunk_id) || uploads_.is_allocated(cmd.chunk_id)) {
+    return Status(Code::kAlreadyExists, "chunk id " + cmd.chunk_id + " is in use");
+  }
+  return Status::ok();
+}
+
+void Namespace::add_allocation(rocksdb::WriteBatch* batch, const AllocateChunkCmd& cmd) {
+  AllocationRecord allocation{cmd.size, {}, cmd.index, true};
+  for (const auto& w : cmd.pipeline) allocation.workers.push_back(w.id);
+  uploads_.add_allocation(batch, cmd.upload_id, cmd.chunk_id, allocation);
 }
 
 Status Namespace::check_upload_chunk(const std::string& upload_id, const UploadRecord& upload,

@@ -27,9 +27,18 @@ class ChunkServiceTest : public ::testing::Test {
     return {WriteChunkFrame{kId, offset, total, last, sha, {}},
             zmq::message_t(data.data(), data.size())};
   }
+  // One frame, answered as the disk thread answers it: a sealed chunk
+  // (the last frame) once it is committed.
   Result<WriteChunkAck> send(Frame f, ChunkService::Clock::time_point at = {}) {
-    ReplicaAck ack =
+    auto answer =
         service_->write(f.header, f.data, at == ChunkService::Clock::time_point{} ? now_ : at);
+    if (!answer) {
+      auto committed = service_->commit_sealed();
+      EXPECT_EQ(committed.size(), 1u);
+      if (committed.empty()) return Status(Code::kInternal, "sealed but not committed");
+      answer = committed.front();
+    }
+    const ReplicaAck& ack = *answer;
     EXPECT_EQ(ack.worker_id, "w1");
     if (ack.failed()) return Status(static_cast<Code>(ack.code), ack.message);
     return WriteChunkAck{ack.chunk_id, ack.received, ack.stored};
@@ -62,6 +71,42 @@ TEST_F(ChunkServiceTest, FramesInOrderStoreTheChunkAndReadsReturnIt) {
   EXPECT_TRUE(last->stored);
   EXPECT_EQ(service_->open_writes(), 0u);
   EXPECT_EQ(read(0, 2048, now_).value() + read(2048, 2048, now_).value(), data);
+}
+
+// Group commit: chunks sealed while more frames wait are made durable
+// together; none is visible, nor answered, before that.
+TEST_F(ChunkServiceTest, SealedChunksAreAnsweredAndVisibleOnlyOnceCommittedTogether) {
+  std::vector<std::string> ids, bodies;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back("abcdefabcdefabcdefabcdefabcdef" + std::to_string(10 + i));
+    bodies.push_back(test::random_bytes(4096 + i, 10 + i));
+    WriteChunkFrame f{ids.back(), 0, bodies.back().size(), true, Sha256::hex_of(bodies.back()), {}};
+    zmq::message_t data(bodies.back().data(), bodies.back().size());
+    EXPECT_FALSE(service_->write(f, data, now_).has_value()) << "answered before it is durable";
+    EXPECT_FALSE(store_->contains(ids.back())) << "visible before it is durable";
+  }
+  // One is dropped while sealed (its client gave up): it never appears.
+  service_->abort(ids[2]);
+  EXPECT_EQ(service_->sealed(), 4u);
+  auto acks = service_->commit_sealed();
+  ASSERT_EQ(acks.size(), 4u);
+  EXPECT_EQ(service_->sealed(), 0u);
+  for (const auto& ack : acks) {
+    EXPECT_FALSE(ack.failed()) << ack.message;
+    EXPECT_TRUE(ack.stored);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i == 2) {
+      EXPECT_FALSE(store_->contains(ids[i]));
+      continue;
+    }
+    std::string got(bodies[i].size(), '\0');
+    uint64_t total = 0;
+    auto n = store_->read(ids[i], 0, got.size(), got.data(), &total);
+    ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+    EXPECT_EQ(got, bodies[i]);
+  }
+  EXPECT_EQ(store_->chunk_count(), 4u);
 }
 
 TEST_F(ChunkServiceTest, AGapInOffsetsAbortsTheWrite) {

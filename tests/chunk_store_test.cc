@@ -209,6 +209,63 @@ TEST_F(ChunkStoreTest, LeftoverTemporariesAreSweptAtOpen) {
   EXPECT_EQ(cs->chunk_count(), 0u);
 }
 
+// A group commit: sealed writers published together, each stored whole;
+// before publish, a crash (the store opened again) leaves none of them.
+TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneSurvivesACrashBefore) {
+  std::vector<std::string> ids, bodies;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back("0123456789abcdef0123456789abcd" + std::to_string(10 + i));
+    bodies.push_back(test::random_bytes(3000 + 1000 * i, 20 + i));
+  }
+  {
+    auto cs = open();
+    std::vector<std::unique_ptr<ChunkWriter>> writers;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto w = cs->create(ids[i], bodies[i].size());
+      ASSERT_TRUE(w.is_ok());
+      ASSERT_TRUE(w.value()->append(bodies[i].data(), bodies[i].size()).is_ok());
+      ASSERT_TRUE(w.value()->seal(Sha256::hex_of(bodies[i])).is_ok());
+      EXPECT_FALSE(cs->contains(ids[i]));
+      writers.push_back(std::move(w).value());
+    }
+    // The crash: the store is opened again, the writers' files left as
+    // they are, unpublished.
+    auto after_crash = open();
+    EXPECT_EQ(after_crash->chunk_count(), 0u);
+    EXPECT_EQ(temporaries(), 0u);
+  }
+  auto cs = open();
+  EXPECT_EQ(cs->chunk_count(), 0u);
+
+  std::vector<std::unique_ptr<ChunkWriter>> writers;
+  std::vector<ChunkWriter*> sealed;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto w = cs->create(ids[i], bodies[i].size());
+    ASSERT_TRUE(w.is_ok());
+    ASSERT_TRUE(w.value()->append(bodies[i].data(), bodies[i].size()).is_ok());
+    // One seal fails (a wrong checksum): it drops out, the rest go on.
+    Status sealed_ok = w.value()->seal(i == 1 ? Sha256::hex_of("other") : Sha256::hex_of(bodies[i]));
+    EXPECT_EQ(sealed_ok.is_ok(), i != 1);
+    if (sealed_ok.is_ok()) sealed.push_back(w.value().get());
+    writers.push_back(std::move(w).value());
+  }
+  auto done = cs->publish(sealed);
+  ASSERT_EQ(done.size(), 3u);
+  for (const auto& s : done) EXPECT_TRUE(s.is_ok()) << s.to_string();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i == 1) {
+      EXPECT_FALSE(cs->contains(ids[i]));
+    } else {
+      EXPECT_EQ(read_all(*cs, ids[i]), bodies[i]);
+    }
+  }
+  EXPECT_EQ(temporaries(), 0u);
+  EXPECT_EQ(cs->used(), chunk_file_bytes(3000) + chunk_file_bytes(5000) + chunk_file_bytes(6000));
+  writers.clear();  // published writers are done: nothing is undone
+  auto again = open();
+  EXPECT_EQ(again->chunk_count(), 3u);
+}
+
 TEST_F(ChunkStoreTest, ReopenCountsWhatIsStored) {
   {
     auto cs = open();

@@ -5,7 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "bus/process.h"
 #include "bus/rpc_client.h"
+#include "client/upload_writer.h"
+#include "client/worker_pool.h"
 #include "codec/sha256.h"
 #include "tests/cluster_fixture.h"
 #include "tests/reply_dropper.h"
@@ -74,6 +77,45 @@ TEST_F(ClusterTest, FilesOfEveryBoundarySizeComeBackIdentical) {
     EXPECT_EQ(st->entry.size, size);
     EXPECT_EQ(st->chunks.size(), (size + kChunk - 1) / kChunk);
   }
+}
+
+// Writers told the file's size: a file of one chunk has it allocated with
+// the upload and committed with it. Wrong hints (more bytes, fewer, more than
+// a chunk) fall back to the general path; every file comes back whole, and
+// the pooled connections serve writer after writer.
+TEST_F(ClusterTest, WritersGivenTheSizeStoreEveryFileWholeWhateverTheHint) {
+  const ClientOptions options = cluster_->client_options();
+  TransferPool pool(process_context(), options.masters, options.timeout, options.identity);
+  struct Case {
+    uint64_t hint;
+    uint64_t size;
+  };
+  const std::vector<Case> cases{{4096, 4096},          {kChunk, kChunk},     {4096, 4000},
+                                {4096, 5000},          {4096, 3 * kChunk},   {3 * kChunk, 3 * kChunk},
+                                {kChunk - 1, kChunk - 1}, {0, 100},          {100, 0}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string path = "/hinted" + std::to_string(i);
+    const std::string data = test::random_bytes(cases[i].size, 50 + static_cast<uint32_t>(i));
+    PutOptions put;
+    put.size_hint = cases[i].hint;
+    auto writer = UploadWriter::begin(process_context(), options, path, put, &pool);
+    ASSERT_TRUE(writer.is_ok()) << writer.status().to_string();
+    // In pieces, as a gateway streams a body.
+    for (size_t at = 0; at < data.size(); at += 1500) {
+      ASSERT_TRUE(
+          writer.value()->append(data.data() + at, std::min<size_t>(1500, data.size() - at)).is_ok());
+    }
+    Status s = writer.value()->finish();
+    ASSERT_TRUE(s.is_ok()) << i << ": " << s.to_string();
+    writer.value().reset();
+    ASSERT_TRUE(client_->get(path, local("hinted.back"), nullptr).is_ok()) << i;
+    EXPECT_EQ(read_local("hinted.back"), data) << "case " << i;
+  }
+  auto left = client_->uploads("");
+  ASSERT_TRUE(left.is_ok());
+  EXPECT_TRUE(left->uploads.empty()) << "an upload was left open";
+  // The allocations the wrong hints made and never used are collected.
+  EXPECT_TRUE(wait_until_garbage_collected());
 }
 
 TEST_F(ClusterTest, ChunksSpreadOverWorkers) {

@@ -73,7 +73,7 @@ CreateFileRequest sample() {
 }
 template <>
 CreateUploadReply sample() {
-  return {kChunk, 1 << 20, 3, 2};
+  return {kChunk, 1 << 20, 3, 2, {{kChunk, {addr("w1"), addr("w2")}}}};
 }
 template <>
 AllocateChunkRequest sample() {
@@ -362,6 +362,23 @@ TEST(CodecLimits, HugeDeclaredArrayDoesNotAllocate) {
   // A map whose only value claims 2^32-1 array elements but carries none.
   std::string body = "\x81\xa4path\xdd\xff\xff\xff\xff";
   EXPECT_FALSE(decode<StatRequest>(body).is_ok());
+}
+
+TEST(CodecValidation, AFirstChunkIsOneOfAtMostTheLargestChunkAndNeverWithParts) {
+  CreateUploadRequest req{"/a/f", 0, 3, false, 0, {}, 022};
+  req.first_chunk_size = kMaxChunkSize;
+  EXPECT_TRUE(req.validate().is_ok());
+  req.first_chunk_size = kMaxChunkSize + 1;
+  EXPECT_FALSE(req.validate().is_ok());
+  req.first_chunk_size = 4096;
+  req.multipart = true;
+  EXPECT_FALSE(req.validate().is_ok());
+  CreateUploadReply rep = sample<CreateUploadReply>();
+  EXPECT_TRUE(rep.validate().is_ok());
+  rep.first_chunk.push_back(rep.first_chunk.front());
+  EXPECT_FALSE(rep.validate().is_ok());
+  rep.first_chunk = {AllocateChunkReply{"not-an-id", {addr("w1")}}};
+  EXPECT_FALSE(rep.validate().is_ok());
 }
 
 TEST(CodecValidation, BadFieldsAreRejectedAfterDecoding) {

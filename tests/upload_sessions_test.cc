@@ -87,6 +87,51 @@ TEST_F(UploadSessionTest, WrittenChunksAreRecordedByIndexAndTheCommitTakesThem) 
   EXPECT_TRUE(ns_->uploads().written(upload_).empty());  // the marks went with the upload
 }
 
+// A file of one chunk: its chunk allocated with the upload, committed with
+// the chunk named in the commit (no mark): two entries in all.
+TEST_F(UploadSessionTest, AFirstChunkAllocatedWithTheUploadIsCommittedWithoutAMark) {
+  const std::string up = std::string(32, '2');
+  std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "tcp://h:11", ""},
+                                   {"w2", "tcp://h:2", "tcp://h:12", ""}};
+  CreateUploadCmd create{up, "/home/small", kChunk, 2, 2, false, 0, 0644};
+  create.first_chunk_id = id(40);
+  create.first_chunk_size = 4096;
+  create.first_pipeline = pipeline;
+  Command c = make_command(create, 5);
+  c.caller = alice_;
+  Outcome out = ns_->apply(ns_->applied_index() + 1, c);
+  ASSERT_TRUE(out.status.is_ok()) << out.status.to_string();
+  auto reply = decode<CreateUploadReply>(out.reply_body);
+  ASSERT_TRUE(reply.is_ok()) << reply.status().to_string();
+  ASSERT_EQ(reply->first_chunk.size(), 1u);
+  EXPECT_EQ(reply->first_chunk[0].chunk_id, id(40));
+  EXPECT_EQ(reply->first_chunk[0].pipeline.size(), 2u);
+  EXPECT_TRUE(ns_->uploads().is_allocated(id(40)));
+  // The allocation holds like any other: a size it was not made for is refused.
+  EXPECT_EQ(run(alice_, CommitUploadCmd{up, 4000, {chunk(0, id(40), 4000)}}).code(),
+            Code::kInvalidArgument);
+  ASSERT_TRUE(run(alice_, CommitUploadCmd{up, 4096, {chunk(0, id(40), 4096)}}).is_ok());
+  auto file = ns_->lookup("/home/small");
+  ASSERT_TRUE(file.is_ok());
+  ASSERT_EQ(file->chunks.size(), 1u);
+  EXPECT_EQ(file->chunks[0].id, id(40));
+  EXPECT_FALSE(ns_->uploads().is_allocated(id(40)));
+
+  // A first chunk whose id is already in use is refused with the upload.
+  CreateUploadCmd again = create;
+  again.upload_id = std::string(32, '3');
+  again.path = "/home/other";
+  EXPECT_EQ(run(alice_, again).code(), Code::kAlreadyExists);
+  EXPECT_FALSE(ns_->uploads().find(again.upload_id));
+  // And one larger than the chunk size, or with no pipeline, never decodes.
+  again.first_chunk_id = id(41);
+  again.first_chunk_size = kChunk + 1;
+  EXPECT_FALSE(again.validate().is_ok());
+  again.first_chunk_size = 10;
+  again.first_pipeline.clear();
+  EXPECT_FALSE(again.validate().is_ok());
+}
+
 TEST_F(UploadSessionTest, AChunkWrittenAgainReplacesTheFirstWhichIsCollected) {
   std::string first = allocate(1, 100);
   std::string second = allocate(2, 100);

@@ -24,22 +24,43 @@ Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
   }
 }
 
-ReplicaAck ChunkService::write(const WriteChunkFrame& frame, const zmq::message_t& data,
-                               Clock::time_point now) {
-  ReplicaAck ack{frame.chunk_id, worker_id_, 0, false, 0, ""};
+namespace {
+ReplicaAck failed_ack(const std::string& chunk_id, const std::string& worker, const Status& s) {
+  return ReplicaAck{chunk_id, worker, 0, false, static_cast<uint16_t>(s.code()),
+                    "worker " + worker + ": " + s.message()};
+}
+}  // namespace
+
+std::optional<ReplicaAck> ChunkService::write(const WriteChunkFrame& frame,
+                                              const zmq::message_t& data, Clock::time_point now) {
   auto done = write_frame(frame, data, now);
-  if (done.is_ok()) {
-    ack.received = done->received;
-    ack.stored = done->stored;
-  } else {
-    ack.code = static_cast<uint16_t>(done.status().code());
-    ack.message = "worker " + worker_id_ + ": " + done.status().message();
+  if (!done.is_ok()) return failed_ack(frame.chunk_id, worker_id_, done.status());
+  if (frame.last) return std::nullopt;  // sealed: answered by commit_sealed()
+  return ReplicaAck{frame.chunk_id, worker_id_, done->received, false, 0, ""};
+}
+
+std::vector<ReplicaAck> ChunkService::commit_sealed() {
+  std::vector<ChunkWriter*> writers;
+  for (const auto& w : sealed_) writers.push_back(w.get());
+  std::vector<Status> done = store_->publish(writers);
+  std::vector<ReplicaAck> acks;
+  for (size_t i = 0; i < sealed_.size(); ++i) {
+    const ChunkWriter& w = *sealed_[i];
+    if (done[i].is_ok()) {
+      spdlog::debug("stored chunk {} ({} bytes)", w.id(), w.total_size());
+      acks.push_back(ReplicaAck{w.id(), worker_id_, w.total_size(), true, 0, ""});
+    } else {
+      acks.push_back(failed_ack(w.id(), worker_id_, done[i]));
+    }
   }
-  return ack;
+  sealed_.clear();
+  return acks;
 }
 
 void ChunkService::abort(const std::string& chunk_id) {
-  if (writes_.erase(chunk_id) > 0) spdlog::debug("dropped the write of chunk {}", chunk_id);
+  size_t dropped = writes_.erase(chunk_id);
+  dropped += std::erase_if(sealed_, [&](const auto& w) { return w->id() == chunk_id; });
+  if (dropped > 0) spdlog::debug("dropped the write of chunk {}", chunk_id);
 }
 
 Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame,
@@ -76,11 +97,10 @@ Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame,
   ack.chunk_id = frame.chunk_id;
   ack.received = w.written();
   if (frame.last) {
-    s = w.commit(frame.sha256);
+    s = w.seal(frame.sha256);
     if (!s.is_ok()) return fail(s);
+    sealed_.push_back(std::move(it->second.writer));
     writes_.erase(it);
-    ack.stored = true;
-    spdlog::debug("stored chunk {} ({} bytes)", frame.chunk_id, ack.received);
   } else if (w.written() == w.total_size()) {
     return fail(invalid_argument("chunk " + frame.chunk_id + ": all bytes sent but no last frame"));
   }
@@ -153,6 +173,7 @@ size_t ChunkService::expire_idle(Clock::time_point now) {
 void ChunkService::abort_all() {
   if (!writes_.empty()) spdlog::info("aborting {} unfinished chunk writes", writes_.size());
   writes_.clear();
+  sealed_.clear();
 }
 
 }  // namespace dfs

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bus/wire.h"
 #include "worker/chunk_store.h"
@@ -25,11 +27,16 @@ class ChunkService {
   Envelope handle(Envelope&& request, Clock::time_point now);
 
   // Appends one frame of a chunk write; the frame with offset 0 opens it and
-  // the one with last=true commits it. The answer says how many bytes this
-  // worker holds and whether the chunk is stored, or why the write failed
-  // (it is then dropped).
-  ReplicaAck write(const WriteChunkFrame& frame, const zmq::message_t& data, Clock::time_point now);
-  // Drops the write of `chunk_id` (its temporary) if it is open.
+  // the one with last=true seals it. The answer says how many bytes this
+  // worker holds, or why the write failed (it is then dropped). A sealed
+  // chunk has no answer here: it waits for commit_sealed().
+  std::optional<ReplicaAck> write(const WriteChunkFrame& frame, const zmq::message_t& data,
+                                  Clock::time_point now);
+  // Makes every sealed chunk durable and visible at once (group commit:
+  // ChunkStore::publish) and answers each: stored, or why not.
+  std::vector<ReplicaAck> commit_sealed();
+  size_t sealed() const { return sealed_.size(); }
+  // Drops the write of `chunk_id` (its temporary) if it is open or sealed.
   void abort(const std::string& chunk_id);
 
   // Aborts writes that have seen no frame for longer than the idle timeout
@@ -61,6 +68,7 @@ class ChunkService {
   ChunkStore* store_;
   std::chrono::milliseconds idle_timeout_;
   std::map<std::string, OpenWrite> writes_;  // by chunk id
+  std::vector<std::unique_ptr<ChunkWriter>> sealed_;  // waiting for commit_sealed()
   std::map<std::string, OpenRead> reads_;    // by chunk id, at most kMaxOpenReads
 };
 

@@ -71,18 +71,20 @@ Status ChunkWriter::append(const void* data, size_t size) {
   return Status::ok();
 }
 
-Status ChunkWriter::commit(const std::string& expected_sha256) {
-  if (done_) return {Code::kInternal, "chunk " + id_ + " is already closed"};
+Status ChunkWriter::fail(Status s) {
+  abort();
+  return s;
+}
+
+Status ChunkWriter::seal(const std::string& expected_sha256) {
+  if (done_ || sealed_) return {Code::kInternal, "chunk " + id_ + " is already closed"};
   if (written_ != total_size_) {
-    Status s = invalid_argument("chunk " + id_ + ": got " + std::to_string(written_) +
-                                " bytes, expected " + std::to_string(total_size_));
-    abort();
-    return s;
+    return fail(invalid_argument("chunk " + id_ + ": got " + std::to_string(written_) +
+                                 " bytes, expected " + std::to_string(total_size_)));
   }
   std::string actual = hash_.finish_hex();
   if (actual != expected_sha256) {
-    abort();
-    return {Code::kChecksumMismatch, "chunk " + id_ + ": data does not match its SHA-256"};
+    return fail({Code::kChecksumMismatch, "chunk " + id_ + ": data does not match its SHA-256"});
   }
   ChunkFileHeader header{total_size_, actual, kCrcBlockSize};
   std::string table = encode_crcs(crcs_.finish());
@@ -90,45 +92,101 @@ Status ChunkWriter::commit(const std::string& expected_sha256) {
                        static_cast<off_t>(kChunkHeaderSize + total_size_));
   std::string h = header.encode();
   if (s.is_ok()) s = write_all(fd_, h.data(), h.size(), 0);
-  if (!s.is_ok()) {
-    abort();
-    return s;
-  }
-  if (::fsync(fd_) != 0) {
-    int err = errno;
-    if (err == ENOSPC || err == EDQUOT) {
-      abort();
-      return {Code::kDiskFull, "chunk " + id_ + ": no space left on device"};
-    }
-    // Never retry a failed fsync: the kernel may have dropped the dirty pages
-    // and a second fsync would report success for lost data.
-    spdlog::critical("fsync of {} failed: {}; stopping", tmp_path_, std::strerror(err));
-    spdlog::default_logger()->flush();
-    std::abort();
-  }
+  if (!s.is_ok()) return fail(s);
+  sealed_ = true;
+  return Status::ok();
+}
+
+Status ChunkWriter::commit(const std::string& expected_sha256) {
+  DFS_RETURN_IF_ERROR(seal(expected_sha256));
+  return store_->publish({this}).front();
+}
+
+namespace {
+
+// A failed sync may have dropped our bytes, and a second one would report
+// success for them (see fsync_or_die): the process stops.
+[[noreturn]] void die_of_sync(const std::string& what, int err) {
+  spdlog::critical("sync of {} failed: {}; stopping", what, std::strerror(err));
+  spdlog::default_logger()->flush();
+  std::abort();
+}
+
+// Before anything is visible, a full disk is the one failure the writers are
+// told of (delayed allocation finds it here).
+Status sync_failed(const std::string& what, int err) {
+  if (err == ENOSPC || err == EDQUOT) return {Code::kDiskFull, what + ": no space left on device"};
+  die_of_sync(what, err);
+}
+
+}  // namespace
+
+Status ChunkWriter::rename_into_place() {
   ::close(fd_);
   fd_ = -1;
   std::string final_path = store_->chunk_path(id_);
   std::string final_dir = fs::path(final_path).parent_path();
   std::error_code ec;
-  bool created = fs::create_directories(final_dir, ec);
-  if (ec) {
-    abort();
-    return io_error("cannot create " + final_dir + ": " + ec.message());
-  }
-  if (created) {
-    fsync_dir(fs::path(final_dir).parent_path());
-    fsync_dir(fs::path(final_dir).parent_path().parent_path());
-  }
+  fs::create_directories(final_dir, ec);
+  if (ec) return fail(io_error("cannot create " + final_dir + ": " + ec.message()));
   if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
-    int err = errno;
-    abort();
-    return io_error(errno_text("rename into place", err));
+    return fail(io_error(errno_text("rename into place", errno)));
   }
-  fsync_dir(final_dir);
   done_ = true;
-  store_->release(id_, chunk_file_bytes(total_size_), /*stored=*/true);
   return Status::ok();
+}
+
+std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed) {
+  std::vector<Status> out(sealed.size());
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    if (!sealed[i]->sealed_ || sealed[i]->done_) {
+      out[i] = {Code::kInternal, "chunk " + sealed[i]->id_ + " is not sealed"};
+    }
+  }
+  if (sealed.size() == 1 && out[0].is_ok()) {
+    ChunkWriter& w = *sealed[0];
+    if (::fsync(w.fd_) != 0) return {w.fail(sync_failed(w.tmp_path_, errno))};
+    const std::string final_dir = fs::path(chunk_path(w.id_)).parent_path();
+    const bool existed = fs::exists(final_dir);
+    out[0] = w.rename_into_place();
+    if (!out[0].is_ok()) return out;
+    if (!existed) {  // made now: its entry in the levels above must last too
+      fsync_dir(fs::path(final_dir).parent_path());
+      fsync_dir(fs::path(final_dir).parent_path().parent_path());
+    }
+    fsync_dir(final_dir);
+    release(w.id_, chunk_file_bytes(w.total_size_), /*stored=*/true);
+    return out;
+  }
+  int any_fd = -1;
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    if (out[i].is_ok()) any_fd = sealed[i]->fd_;
+  }
+  if (any_fd < 0) return out;
+  // Every file's bytes, then every rename: the second sync also carries the
+  // directories the renames made.
+  if (::syncfs(any_fd) != 0) {
+    Status s = sync_failed(dir_ + " (chunk bytes)", errno);
+    for (size_t i = 0; i < sealed.size(); ++i) {
+      if (out[i].is_ok()) out[i] = sealed[i]->fail(s);
+    }
+    return out;
+  }
+  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) die_of_sync(dir_, errno);
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    if (out[i].is_ok()) out[i] = sealed[i]->rename_into_place();
+  }
+  // The renames are made but not known durable: none may be acknowledged,
+  // and without a sync none can be.
+  if (::syncfs(dir_fd) != 0) die_of_sync(dir_ + " (renames)", errno);
+  ::close(dir_fd);
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    if (out[i].is_ok()) {
+      release(sealed[i]->id_, chunk_file_bytes(sealed[i]->total_size_), /*stored=*/true);
+    }
+  }
+  return out;
 }
 
 void ChunkWriter::abort() {

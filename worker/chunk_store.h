@@ -40,6 +40,12 @@ class ChunkWriter {
   // Checks size and checksum, fsyncs, and renames into place. Afterwards the
   // chunk is durable and visible. On failure the temporary is removed.
   Status commit(const std::string& expected_sha256);
+  // The first half of commit: checks size and checksum and writes the
+  // chunk's header and CRCs, but neither syncs nor renames; the writer is
+  // then given to ChunkStore::publish. On failure the temporary is removed.
+  Status seal(const std::string& expected_sha256);
+  bool sealed() const { return sealed_; }
+  const std::string& id() const { return id_; }
   // Removes the temporary and releases the reserved space.
   void abort();
 
@@ -56,8 +62,14 @@ class ChunkWriter {
   int fd_;
   uint64_t total_size_;
   uint64_t written_ = 0;
+  // Makes the sealed file visible (closes it, renames it into place) without
+  // syncing; the caller syncs around it.
+  Status rename_into_place();
+  Status fail(Status s);  // aborts, then returns s
+
   Sha256 hash_;
   BlockCrcs crcs_;
+  bool sealed_ = false;
   bool done_ = false;
 };
 
@@ -108,6 +120,14 @@ class ChunkStore {
   Result<std::unique_ptr<ChunkReader>> open_reader(const std::string& id);
   // The header of a stored chunk (size and checksum), kNotFound if absent.
   Result<ChunkFileHeader> header(const std::string& id);
+
+  // Makes sealed writers durable and visible, one status each, in order.
+  // Group commit: one writer is fsynced, renamed and its directory fsynced;
+  // several share two syncs of the whole filesystem (syncfs), one before the
+  // renames (every file's bytes) and one after (every rename), whatever
+  // their number. Either way a crash leaves each chunk whole or a temporary,
+  // and nothing is visible before its bytes are on disk.
+  std::vector<Status> publish(const std::vector<ChunkWriter*>& sealed);
 
   // Removes a stored chunk; ok if it was not there. Recorded for take_deleted().
   Status remove(const std::string& id);

@@ -93,9 +93,21 @@ void DiskPool::run_lane(Lane* lane) {
       spdlog::error("cannot hand a result to the socket thread: {}", sent.to_string());
     }
   };
+  // Group commit: sealed chunks wait while more work is queued, and are made
+  // durable together (two syncs for any number) once the queue is empty or
+  // kMaxGroup have gathered.
+  constexpr size_t kMaxGroup = 32;
+  auto commit_sealed = [&] {
+    for (auto& ack : service.commit_sealed()) hand_back(acks, Framing::kPlain, make_envelope(ack));
+  };
   auto next_sweep = ChunkService::Clock::now() + std::chrono::seconds(1);
   while (true) {
-    auto task = lane->queue.pop(std::chrono::milliseconds(200));
+    auto task = lane->queue.pop(service.sealed() > 0 ? std::chrono::milliseconds(0)
+                                                      : std::chrono::milliseconds(200));
+    if (!task && service.sealed() > 0) {
+      commit_sealed();
+      continue;
+    }
     auto now = ChunkService::Clock::now();
     if (now >= next_sweep) {
       service.expire_idle(now);
@@ -110,8 +122,10 @@ void DiskPool::run_lane(Lane* lane) {
         hand_back(replies, Framing::kRouted, service.handle(std::move(task->request), now));
         break;
       case Task::Kind::kWrite:
-        hand_back(acks, Framing::kPlain,
-                  make_envelope(service.write(task->write.frame, task->write.data, now)));
+        if (auto ack = service.write(task->write.frame, task->write.data, now)) {
+          hand_back(acks, Framing::kPlain, make_envelope(*ack));
+        }
+        if (service.sealed() >= kMaxGroup) commit_sealed();
         break;
       case Task::Kind::kAbort:
         service.abort(task->chunk_id);

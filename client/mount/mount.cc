@@ -79,36 +79,6 @@ int64_t now_ms() {
       .count();
 }
 
-// Connections for reads in the background, lent out and given back: a
-// window fetched in pieces needs one per piece, and making them anew each
-// time would cost a CURVE handshake per worker per window.
-class ContextPool {
- public:
-  explicit ContextPool(const ClientOptions& options) : options_(options) {}
-  std::unique_ptr<TransferContext> take() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!free_.empty()) {
-        auto ctx = std::move(free_.back());
-        free_.pop_back();
-        return ctx;
-      }
-    }
-    return std::make_unique<TransferContext>(process_context(), options_.masters, options_.timeout,
-                                             options_.identity);
-  }
-  void give(std::unique_ptr<TransferContext> ctx) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < kKept) free_.push_back(std::move(ctx));
-  }
-
- private:
-  static constexpr size_t kKept = 32;
-  const ClientOptions options_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<TransferContext>> free_;
-};
-
 // A file open through the mount: read from a stat taken at open, or written
 // as an upload.
 struct OpenFile {
@@ -145,7 +115,8 @@ class Mount {
   explicit Mount(const MountOptions& options)
       : options_(options),
         cache_(options.attr_ttl_ms, options.cache_entries),
-        pool_(options.client),
+        pool_(process_context(), options.client.masters, options.client.timeout,
+              options.client.identity),
         uid_(::getuid()),
         gid_(::getgid()) {
     auto ring = process_security().keyring();
@@ -156,6 +127,7 @@ class Mount {
   }
 
   const MountOptions& options() const { return options_; }
+  TransferPool& connections() { return pool_; }
   MetaCache& cache() { return cache_; }
 
   // This thread's client: a FUSE thread serves one request at a time.
@@ -337,7 +309,10 @@ class Mount {
  private:
   const MountOptions options_;
   MetaCache cache_;
-  ContextPool pool_;
+  // Connections lent to background reads (a window fetched in pieces needs
+  // one per piece) and to uploads: made anew each time, each would cost a
+  // CURVE handshake per worker.
+  TransferPool pool_;
   const uid_t uid_;
   const gid_t gid_;
   std::string user_;
@@ -529,7 +504,7 @@ Result<std::unique_ptr<UploadWriter>> start_upload(const std::string& path, uint
   put.resume = false;
   ClientOptions options = g_mount->options().client;
   options.umask = ~mode & 0777;
-  return UploadWriter::begin(process_context(), options, path, put);
+  return UploadWriter::begin(process_context(), options, path, put, &g_mount->connections());
 }
 
 // Opens `path` for writing from its first byte: an upload that replaces the

@@ -198,6 +198,8 @@ class Gateway {
       c.client = std::make_unique<Client>(c.options);
       c.transfer = std::make_unique<TransferContext>(process_context(), c.options.masters,
                                                      c.options.timeout, c.options.identity);
+      c.writers = std::make_unique<TransferPool>(process_context(), c.options.masters,
+                                                 c.options.timeout, c.options.identity);
     }
     return c;
   }
@@ -447,15 +449,17 @@ class Gateway {
 
   // An upload that replaces the object at `path`, making the directories
   // above it that are missing (S3 has none to create).
-  dfs::Result<std::unique_ptr<UploadWriter>> object_writer(UserConn& user,
-                                                           const std::string& path) {
+  // `size`: the object's size when known (0: not known).
+  dfs::Result<std::unique_ptr<UploadWriter>> object_writer(UserConn& user, const std::string& path,
+                                                           uint64_t size) {
     PutOptions put;
     put.overwrite = true;
     put.resume = false;
-    auto writer = UploadWriter::begin(process_context(), user.options, path, put);
+    put.size_hint = size;
+    auto writer = UploadWriter::begin(process_context(), user.options, path, put, user.writers.get());
     if (writer.is_ok() || writer.status().code() != Code::kNotFound) return writer;
     DFS_RETURN_IF_ERROR(user.client->mkdir(parent_path(path), /*parents=*/true));
-    return UploadWriter::begin(process_context(), user.options, path, put);
+    return UploadWriter::begin(process_context(), user.options, path, put, user.writers.get());
   }
 
   void put_object(const ObjectCall& call, const ContentReader& reader) {
@@ -478,7 +482,7 @@ class Gateway {
       call.res.set_header("ETag", quote_etag(kEmptyMd5));
       return;
     }
-    auto writer = object_writer(call.user, call.path);
+    auto writer = object_writer(call.user, call.path, declared_length(call.req));
     if (!writer.is_ok()) return call.error(from_status(writer.status(), false));
     auto etag = stream_body(call, reader, *writer.value());
     if (!etag.ok()) return call.error(etag.error());
@@ -594,7 +598,7 @@ class Gateway {
     auto file = user.client->stat(from.value(), /*for_read=*/true);
     if (!file.is_ok()) return error(from_status(file.status(), false));
     if (file->entry.is_dir()) return error(S3Error{404, "NoSuchKey", "no such key"});
-    auto writer = object_writer(user, path);
+    auto writer = object_writer(user, path, file->entry.size);
     if (!writer.is_ok()) return error(from_status(writer.status(), false));
     Md5 md5;
     Status failed;

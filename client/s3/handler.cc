@@ -1,5 +1,6 @@
 #include "client/s3/handler.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "client/file_range.h"
@@ -37,6 +38,15 @@ Result<std::string> copy_source_path(const std::string& header) {
   const size_t slash = source.find('/');
   if (slash == std::string::npos) return invalid_argument("x-amz-copy-source must be BUCKET/KEY");
   return object_path(source.substr(0, slash), source.substr(slash + 1));
+}
+
+uint64_t declared_length(const httplib::Request& req) {
+  const std::string v = req.get_header_value("Content-Length");
+  if (v.empty() || v.size() > 18 ||
+      !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return 0;
+  }
+  return std::stoull(v);
 }
 
 Result<std::string> read_small_body(const httplib::ContentReader& reader,

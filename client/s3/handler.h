@@ -25,6 +25,7 @@ struct UserConn {
   ClientOptions options;
   std::unique_ptr<Client> client;
   std::unique_ptr<TransferContext> transfer;
+  std::unique_ptr<TransferPool> writers;  // connections for uploads, kept between requests
 };
 
 using ErrorFn = std::function<void(const S3Error&)>;
@@ -51,6 +52,9 @@ Result<std::string> object_path(const std::string& bucket, const std::string& ke
 Result<std::string> copy_source_path(const std::string& header);
 // A request body of at most 2 MiB (an XML document), whole, checked
 // against the SHA-256 it was signed with.
+// The body's length as Content-Length declares it; 0 when absent or
+// unreadable (a hint only: the body itself is what counts).
+uint64_t declared_length(const httplib::Request& req);
 Result<std::string> read_small_body(const httplib::ContentReader& reader,
                                     const std::string& payload_hash);
 void send_xml(httplib::Response& res, const std::string& body);
