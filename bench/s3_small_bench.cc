@@ -1,15 +1,16 @@
-// Small objects per second: 4 KiB PUTs and GETs through the S3 gateway at
-// C concurrent HTTP clients, next to the same writes and reads through the
-// client library in this process (UploadWriter; a stat and a ranged read
-// on held connections), as the gateway itself makes them, at the same
-// concurrency. Prints ops/s and
-// p50/p99 latency per phase; asserts nothing, but a failed operation is
-// counted and printed.
+// Small files per second: 4 KiB PUTs and GETs through the S3 gateway at
+// C concurrent HTTP clients, next to the same through the client library in
+// this process, as the gateway itself makes them, at the same concurrency:
+// puts (UploadWriter told the size, connections pooled), gets (a stat and a
+// ranged read on held connections), stats, and deletes of every file the
+// put phase wrote. Prints ops/s and p50/p99 latency per phase; asserts
+// nothing, but a failed operation is counted and printed. Without
+// --endpoint, only the library's phases run.
 //
 // Each S3 client is a thread with its own keep-alive connection that signs
 // every request with SigV4, as awscli and boto3 do.
 //
-//   build/bin/s3_small_bench --endpoint HOST:PORT --access-key K --secret S
+//   build/bin/s3_small_bench [--endpoint HOST:PORT --access-key K --secret S]
 //                            --masters H:P[,...] [--clients 16] [--seconds 3] [--size 4096]
 #include <httplib.h>
 
@@ -51,10 +52,12 @@ bool failed(const std::string& why) {
   return false;
 }
 
-// Runs op(client, i) from `clients` threads until `seconds` pass; each
-// thread calls `at_end` as it finishes (to close what it opened).
+// Runs op(client, i) from `clients` threads until `seconds` pass (or, with
+// `more`, until more(client, i) is false); each thread calls `at_end` as it
+// finishes (to close what it opened).
 Figures run_phase(int clients, double seconds, const std::function<bool(int, uint64_t)>& op,
-                  const std::function<void()>& at_end = {}) {
+                  const std::function<void()>& at_end = {},
+                  const std::function<bool(int, uint64_t)>& more = {}) {
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<uint64_t> failures{0};
   const auto start = Clock::now();
@@ -63,7 +66,7 @@ Figures run_phase(int clients, double seconds, const std::function<bool(int, uin
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      for (uint64_t i = 0; Clock::now() < deadline; ++i) {
+      for (uint64_t i = 0; Clock::now() < deadline && (!more || more(c, i)); ++i) {
         auto t0 = Clock::now();
         if (!op(c, i)) ++failures;
         latencies[c].push_back(
@@ -157,10 +160,12 @@ int run(int argc, char** argv) {
     }
   }
   auto list = parse_endpoint_list(masters);
+  const bool s3 = !endpoint.empty();
   const size_t colon = endpoint.rfind(':');
-  if (!list.is_ok() || colon == std::string::npos || access_key.empty()) {
+  if (!list.is_ok() || (s3 && (colon == std::string::npos || access_key.empty()))) {
     std::fprintf(stderr,
-                 "s3_small_bench: needs --endpoint HOST:PORT --access-key --secret --masters\n");
+                 "s3_small_bench: needs --masters, and with --endpoint HOST:PORT, --access-key "
+                 "and --secret\n");
     return 2;
   }
   Status secured = init_security(security_flags_from_env(), "s3_small_bench");
@@ -168,8 +173,8 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "s3_small_bench: %s\n", secured.message().c_str());
     return 2;
   }
-  const std::string host = endpoint.substr(0, colon);
-  const int port = std::atoi(endpoint.substr(colon + 1).c_str());
+  const std::string host = s3 ? endpoint.substr(0, colon) : "";
+  const int port = s3 ? std::atoi(endpoint.substr(colon + 1).c_str()) : 0;
   const S3Signer signer(access_key, secret);
   std::string body(size, 'x');
   std::mt19937_64 fill(42);
@@ -177,47 +182,9 @@ int run(int argc, char** argv) {
 
   ClientOptions options;
   options.masters = list.value();
-  // Through S3: the bucket, then each client's PUTs and GETs of its own keys.
-  {
-    httplib::Client http(host, port);
-    (void)http.Put("/smallbench", signer.sign("PUT", "/smallbench", endpoint, ""), "", "");
-  }
-  std::vector<uint64_t> s3_written(clients, 0), lib_written(clients, 0);
-  thread_local std::unique_ptr<httplib::Client> http;
-  auto connection = [&]() -> httplib::Client& {
-    if (!http) {
-      http = std::make_unique<httplib::Client>(host, port);
-      http->set_keep_alive(true);
-      // As awscli and boto3 (urllib3) do: a body sent after its headers is
-      // not held back for the gateway's delayed ACK.
-      http->set_tcp_nodelay(true);
-    }
-    return *http;
-  };
-  // A connection left open holds one of the gateway's threads until its
-  // keep-alive ends: each phase closes its own.
-  auto hang_up = [&] {
-    if (http) http->stop();
-    http.reset();
-  };
-  auto s3_key = [](int c, uint64_t i) {
-    return "/smallbench/s3/c" + std::to_string(c) + "/" + std::to_string(i);
-  };
   std::printf("%zu-byte objects, %d concurrent clients, %.0f s a phase\n", size, clients, seconds);
-  Figures put = run_phase(
-      clients, seconds,
-      [&](int c, uint64_t i) {
-        const std::string path = s3_key(c, i);
-        auto r = connection().Put(path, signer.sign("PUT", path, endpoint, body), body,
-                                  "application/octet-stream");
-        if (!r) return failed("PUT " + path + ": " + httplib::to_string(r.error()));
-        if (r->status != 200)
-          return failed("PUT " + path + ": " + std::to_string(r->status) + " " + r->body);
-        s3_written[c] = i + 1;
-        return true;
-      },
-      hang_up);
-  print("s3 put", clients, put);
+  Figures put, get;
+  std::vector<uint64_t> s3_written(clients, 0), lib_written(clients, 0);
   // Reads spread over every key written, whoever wrote it.
   auto pick = [clients](const std::vector<uint64_t>& written, int c, uint64_t i) {
     for (int k = 0; k < clients; ++k) {
@@ -226,20 +193,61 @@ int run(int argc, char** argv) {
     }
     return std::make_pair(-1, uint64_t{0});
   };
-  Figures get = run_phase(
-      clients, seconds,
-      [&](int c, uint64_t i) {
-        auto [owner, n] = pick(s3_written, c, i);
-        if (owner < 0) return failed("no object was written");
-        const std::string path = s3_key(owner, n);
-        auto r = connection().Get(path, signer.sign("GET", path, endpoint, ""));
-        if (!r) return failed("GET " + path + ": " + httplib::to_string(r.error()));
-        if (r->status != 200)
-          return failed("GET " + path + ": " + std::to_string(r->status) + " " + r->body);
-        return r->body == body || failed("GET " + path + ": other bytes");
-      },
-      hang_up);
-  print("s3 get", clients, get);
+  // Through S3: the bucket, then each client's PUTs and GETs of its own keys.
+  if (s3) {
+    {
+      httplib::Client bucket(host, port);
+      (void)bucket.Put("/smallbench", signer.sign("PUT", "/smallbench", endpoint, ""), "", "");
+    }
+    thread_local std::unique_ptr<httplib::Client> http;
+    auto connection = [&]() -> httplib::Client& {
+      if (!http) {
+        http = std::make_unique<httplib::Client>(host, port);
+        http->set_keep_alive(true);
+        // As awscli and boto3 (urllib3) do: a body sent after its headers is
+        // not held back for the gateway's delayed ACK.
+        http->set_tcp_nodelay(true);
+      }
+      return *http;
+    };
+    // A connection left open holds one of the gateway's threads until its
+    // keep-alive ends: each phase closes its own.
+    auto hang_up = [&] {
+      if (http) http->stop();
+      http.reset();
+    };
+    auto s3_key = [](int c, uint64_t i) {
+      return "/smallbench/s3/c" + std::to_string(c) + "/" + std::to_string(i);
+    };
+    put = run_phase(
+        clients, seconds,
+        [&](int c, uint64_t i) {
+          const std::string path = s3_key(c, i);
+          auto r = connection().Put(path, signer.sign("PUT", path, endpoint, body), body,
+                                    "application/octet-stream");
+          if (!r) return failed("PUT " + path + ": " + httplib::to_string(r.error()));
+          if (r->status != 200)
+            return failed("PUT " + path + ": " + std::to_string(r->status) + " " + r->body);
+          s3_written[c] = i + 1;
+          return true;
+        },
+        hang_up);
+    print("s3 put", clients, put);
+    get = run_phase(
+        clients, seconds,
+        [&](int c, uint64_t i) {
+          auto [owner, n] = pick(s3_written, c, i);
+          if (owner < 0) return failed("no object was written");
+          const std::string path = s3_key(owner, n);
+          auto r = connection().Get(path, signer.sign("GET", path, endpoint, ""));
+          if (!r) return failed("GET " + path + ": " + httplib::to_string(r.error()));
+          if (r->status != 200)
+            return failed("GET " + path + ": " + std::to_string(r->status) + " " + r->body);
+          return r->body == body || failed("GET " + path + ": other bytes");
+        },
+        hang_up);
+    print("s3 get", clients, get);
+  }
 
   // Through the library: an upload and a ranged read per object.
   Client setup(options);
@@ -291,6 +299,24 @@ int run(int argc, char** argv) {
     return got == body || failed("read other bytes");
   });
   print("lib get", clients, lib_get);
+  Figures lib_stat = run_phase(clients, seconds, [&](int c, uint64_t i) {
+    auto [owner, n] = pick(lib_written, c, i);
+    if (owner < 0) return failed("no file was written");
+    auto file = library().stat(lib_path(owner, n));
+    return file.is_ok() || failed(file.status().to_string());
+  });
+  print("lib stat", clients, lib_stat);
+  // Each client deletes what it wrote, from its first file on, until the
+  // time is up or none is left.
+  Figures lib_delete = run_phase(
+      clients, seconds,
+      [&](int c, uint64_t i) {
+        Status s = library().remove(lib_path(c, i), /*recursive=*/false);
+        return s.is_ok() || failed(s.to_string());
+      },
+      {}, [&](int c, uint64_t i) { return i < lib_written[c]; });
+  print("lib delete", clients, lib_delete);
+  if (!s3) return 0;
   auto rate = [](const Figures& f) { return f.seconds > 0 ? f.ops / f.seconds : 0.0; };
   std::printf("s3 as a share of the library: put %.0f%%, get %.0f%%\n",
               rate(lib_put) > 0 ? 100 * rate(put) / rate(lib_put) : 0.0,

@@ -240,9 +240,13 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   auto closer = [&] {
     if (fd != STDIN_FILENO) ::close(fd);
   };
-  if (from_stdin) {
-    // Cannot be read again, so it cannot resume: spooled and sent as it comes.
-    Status s = put_stream(fd, remote, options, progress, report);
+  if (from_stdin || (size > 0 && size <= UploadWriter::kMemoryBytes)) {
+    // Standard input cannot be read again, so it cannot resume: spooled and
+    // sent as it comes. A small file has nothing worth resuming: sent whole,
+    // its chunk allocated with its upload (two log entries, not four).
+    PutOptions once = options;
+    if (!from_stdin) once.size_hint = size;
+    Status s = put_stream(fd, remote, once, progress, report);
     closer();
     return about_path(remote, s);
   }

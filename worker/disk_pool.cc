@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "bus/socket.h"
@@ -93,17 +94,23 @@ void DiskPool::run_lane(Lane* lane) {
       spdlog::error("cannot hand a result to the socket thread: {}", sent.to_string());
     }
   };
-  // Group commit: sealed chunks wait while more work is queued, and are made
-  // durable together (two syncs for any number) once the queue is empty or
-  // kMaxGroup have gathered.
+  // Group commit: sealed chunks wait while more work is queued (and for the
+  // group delay, if one is set), and are made durable together (two syncs
+  // for any number) once the queue is empty or kMaxGroup have gathered.
   constexpr size_t kMaxGroup = 32;
+  ChunkService::Clock::time_point group_due{};  // when the sealed chunks must commit
   auto commit_sealed = [&] {
     for (auto& ack : service.commit_sealed()) hand_back(acks, Framing::kPlain, make_envelope(ack));
   };
   auto next_sweep = ChunkService::Clock::now() + std::chrono::seconds(1);
   while (true) {
-    auto task = lane->queue.pop(service.sealed() > 0 ? std::chrono::milliseconds(0)
-                                                      : std::chrono::milliseconds(200));
+    auto wait = std::chrono::milliseconds(200);
+    if (service.sealed() > 0) {
+      wait = std::max(std::chrono::milliseconds(0),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                          group_due - ChunkService::Clock::now()));
+    }
+    auto task = lane->queue.pop(wait);
     if (!task && service.sealed() > 0) {
       commit_sealed();
       continue;
@@ -121,12 +128,15 @@ void DiskPool::run_lane(Lane* lane) {
       case Task::Kind::kRequest:
         hand_back(replies, Framing::kRouted, service.handle(std::move(task->request), now));
         break;
-      case Task::Kind::kWrite:
+      case Task::Kind::kWrite: {
+        const size_t before = service.sealed();
         if (auto ack = service.write(task->write.frame, task->write.data, now)) {
           hand_back(acks, Framing::kPlain, make_envelope(*ack));
         }
+        if (before == 0 && service.sealed() > 0) group_due = now + options_.group_delay;
         if (service.sealed() >= kMaxGroup) commit_sealed();
         break;
+      }
       case Task::Kind::kAbort:
         service.abort(task->chunk_id);
         break;

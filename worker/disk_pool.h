@@ -28,6 +28,9 @@ class DiskPool {
     int threads = 2;
     size_t queue_depth = 16;
     std::chrono::milliseconds idle_timeout{30000};
+    // How long the first sealed chunk of a group waits for more (0: until
+    // the queue is empty).
+    std::chrono::milliseconds group_delay{0};
   };
 
   // The caller has bound PULL sockets to both inproc endpoints: read

@@ -1,6 +1,7 @@
 // dfs-worker: stores chunks and serves them.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "bus/endpoints.h"
@@ -33,6 +34,9 @@ static int run(int argc, char** argv) {
        "fail a replicated write when the next worker is silent this long (per worker left "
        "in the pipeline)")                                                            //
       ("disk-threads", po::value<int>()->default_value(2), "threads doing disk I/O")  //
+      ("group-commit-delay-ms", po::value<int>()->default_value(0),
+       "how long a chunk whose last frame arrived may wait for others to commit with it "
+       "(larger groups, fewer syncs, later answers)")  //
       ("copy-threads", po::value<int>()->default_value(2),
        "repair copies this worker sends at once")  //
       ("scrub-rate", po::value<std::string>()->default_value("20M"),
@@ -84,6 +88,8 @@ static int run(int argc, char** argv) {
   config.idle_timeout = std::chrono::milliseconds(vm["idle-timeout-ms"].as<int>());
   config.hop_timeout = std::chrono::milliseconds(std::max(1, vm["pipeline-timeout-ms"].as<int>()));
   config.disk_threads = std::max(1, vm["disk-threads"].as<int>());
+  config.group_commit_delay =
+      std::chrono::milliseconds(std::clamp(vm["group-commit-delay-ms"].as<int>(), 0, 1000));
   config.copy_threads = std::max(1, vm["copy-threads"].as<int>());
   auto scrub_rate = parse_size(vm["scrub-rate"].as<std::string>());
   if (!scrub_rate.is_ok()) {

@@ -34,6 +34,9 @@ struct WorkerConfig {
   std::chrono::milliseconds hop_timeout{5000};       // silence allowed per downstream worker
   std::chrono::milliseconds report_interval{60000};  // full chunk inventory to the masters
   int disk_threads = 2;
+  // How long a sealed chunk may wait for more to commit with it (0: commit
+  // as soon as the disk thread's queue is empty).
+  std::chrono::milliseconds group_commit_delay{0};
   int copy_threads = 2;               // repair copies this worker sends at once
   uint64_t scrub_rate = 20ull << 20;  // bytes/s the scrubber re-reads; 0: no scrubbing
   std::chrono::milliseconds scrub_interval{std::chrono::hours(1)};  // pause between passes
