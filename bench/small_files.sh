@@ -23,26 +23,25 @@ while [ $# -gt 0 ]; do
   esac
 done
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/dfs-small-bench-XXXXXX")"
-cleanup() { "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN"; }
+cleanup() { "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1 || true; rm -rf "$RUN" "$RUN.up.log"; }
 trap cleanup EXIT
 PORT=$((20000 + RANDOM % 8000))
-"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers 3 --replication 3 >/dev/null
+"$ROOT/launch/up" --dir "$RUN" --base-port "$PORT" --workers 3 --replication 3 >"$RUN.up.log" 2>&1 ||
+  { cat "$RUN.up.log" >&2; exit 1; }
 cmake --build "$ROOT/build" --target s3_small_bench >/dev/null
 OUT="$(DFS_KEY="$RUN/keys/admin.key" DFS_KEYRING="$RUN/keys/keyring" "$ROOT/build/bin/s3_small_bench" \
   --masters "127.0.0.1:$PORT" --clients "$CLIENTS" --seconds "$SECONDS_PER_PHASE" --size "$SIZE")"
 echo "$OUT"
 
-# The CLI, one process per operation, CLIENTS at a time for SECONDS_PER_PHASE.
+# The CLI, one process per operation, CLIENTS at a time, 20 rounds' worth.
 export DFS_CONFIG="$RUN/dfs.conf"
 "$ROOT/build/bin/dfs" put -q /dev/null /cli-probe 2>/dev/null || true
 cli_rate() {
-  local n=0 end=$((SECONDS + SECONDS_PER_PHASE)) start=$SECONDS
-  while [ $SECONDS -lt $end ]; do
-    for _ in $(seq 1 "$CLIENTS"); do "$@" >/dev/null 2>&1 & done
-    wait
-    n=$((n + CLIENTS))
-  done
-  echo "$n $((SECONDS - start))" | awk '{printf "%.0f", $1 / ($2 > 0 ? $2 : 1)}'
+  local n=$((CLIENTS * 20)) start end
+  start=$(date +%s.%N)
+  seq "$n" | xargs -P "$CLIENTS" -I{} "$@" >/dev/null 2>&1 || true
+  end=$(date +%s.%N)
+  awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN {printf "%.0f", n / (e - s)}'
 }
 echo "cli: dfs stat, $CLIENTS at a time: $(cli_rate "$ROOT/build/bin/dfs" stat /cli-probe) ops/s;" \
   "dfs --help: $(cli_rate "$ROOT/build/bin/dfs" --help) ops/s"
