@@ -80,7 +80,8 @@ Status Client::put_stream(int fd, const std::string& remote, const PutOptions& o
   report->upload_id = w.upload_id();
   std::vector<char> buf(1 << 20);
   for (;;) {
-    auto got = read_full(fd, buf.data(), buf.size(), "read standard input");
+    auto got = read_full(fd, buf.data(), buf.size(),
+                         fd == STDIN_FILENO ? "read standard input" : "read the local file");
     if (!got.is_ok()) return got.status();  // the writer aborts the upload
     DFS_RETURN_IF_ERROR(w.append(buf.data(), got.value()));
     if (got.value() < buf.size()) break;
@@ -250,7 +251,6 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
     closer();
     return about_path(remote, s);
   }
-  // A regular file can be read again: its put resumes.
   // Only a regular file can be read again: only its put resumes.
   std::string manifest;
   UploadManifest record;

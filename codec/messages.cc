@@ -377,6 +377,12 @@ Status WriteChunkFrame::validate() const {
   if (total_size == 0 || total_size > kMaxChunkSize) return invalid_argument("bad chunk size");
   if (offset >= total_size) return invalid_argument("offset past the end of the chunk");
   if (last && !is_sha256_hex(sha256)) return invalid_argument("last frame without a valid sha256");
+  if (!block_crcs.empty()) {
+    if (offset % kCrcBlockSize != 0) return invalid_argument("block CRCs on a frame off a block");
+    if (block_crcs.size() > kMaxFrameBytes / kCrcBlockSize) {
+      return invalid_argument("more block CRCs than a frame has blocks");
+    }
+  }
   return check_pipeline(downstream);
 }
 

@@ -660,7 +660,13 @@ struct WriteChunkFrame {
   std::string sha256;                  // with last=true: the whole chunk's digest
   std::vector<WorkerAddr> downstream;  // with offset 0: the rest of the pipeline
   ChunkTicket ticket;                  // from AllocateChunkReply
-  DFS_MSGPACK_MAP(chunk_id, offset, total_size, last, sha256, downstream, ticket);
+  // The CRC-32C of each kCrcBlockSize block of this frame's data (the last
+  // one short at the chunk's end). A worker checks each block against it
+  // instead of hashing the chunk; empty: the worker checks the SHA-256. A
+  // chunk's frames all carry them or none do, and with them every frame
+  // but the last starts and ends on a block boundary.
+  std::vector<uint32_t> block_crcs;
+  DFS_MSGPACK_MAP(chunk_id, offset, total_size, last, sha256, downstream, ticket, block_crcs);
   Status validate() const;
 };
 

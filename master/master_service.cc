@@ -399,7 +399,8 @@ void MasterService::on_applied(uint64_t index, uint64_t term, std::string_view d
   if (!waiter) return;
   Held to{
       waiter->routing_id, Header{MsgType::kErrorReply, waiter->request_id}, "", waiter->since, {}};
-  if (out.reply_type == MsgType::kAllocateChunkReply) {
+  if (out.reply_type == MsgType::kAllocateChunkReply ||
+      out.reply_type == MsgType::kCreateUploadReply) {
     auto cmd = decode<Command>(data);  // whose ticket it is
     if (cmd.is_ok()) to.caller = cmd->caller;
   }

@@ -2,6 +2,7 @@
 // rules, reads in frames, and what happens to abandoned or deleted chunks.
 #include <gtest/gtest.h>
 
+#include "codec/crc32c.h"
 #include "codec/sha256.h"
 #include "tests/test_util.h"
 #include "worker/chunk_service.h"
@@ -107,6 +108,63 @@ TEST_F(ChunkServiceTest, SealedChunksAreAnsweredAndVisibleOnlyOnceCommittedToget
     EXPECT_EQ(got, bodies[i]);
   }
   EXPECT_EQ(store_->chunk_count(), 4u);
+}
+
+// Frames with block CRCs: each block is checked as it arrives, instead of
+// the chunk being hashed; a damaged block fails the write, and a chunk's
+// frames carry CRCs all or none.
+TEST_F(ChunkServiceTest, BlockCrcsCheckEachFrameAndADamagedBlockFailsTheWrite) {
+  const uint64_t total = 2 * kCrcBlockSize + 100;
+  std::string data = test::random_bytes(total, 3);
+  auto crcs_of = [&](uint64_t from, uint64_t len) {
+    std::vector<uint32_t> out;
+    for (uint64_t at = from; at < from + len; at += kCrcBlockSize) {
+      out.push_back(crc32c(data.data() + at, std::min<uint64_t>(kCrcBlockSize, from + len - at)));
+    }
+    return out;
+  };
+  Frame first = frame(data.substr(0, kCrcBlockSize), 0, total, false);
+  first.header.block_crcs = crcs_of(0, kCrcBlockSize);
+  ASSERT_TRUE(send(std::move(first)).is_ok());
+  Frame rest = frame(data.substr(kCrcBlockSize), kCrcBlockSize, total, true, Sha256::hex_of(data));
+  rest.header.block_crcs = crcs_of(kCrcBlockSize, total - kCrcBlockSize);
+  auto stored = send(std::move(rest));
+  ASSERT_TRUE(stored.is_ok()) << stored.status().to_string();
+  EXPECT_TRUE(stored->stored);
+  auto back = read(0, total, now_);
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(back.value(), data);
+
+  // A byte flipped on the way: the CRC the writer computed does not match.
+  const std::string other = "abcdefabcdefabcdefabcdefabcdef99";
+  std::string damaged = data.substr(0, kCrcBlockSize);
+  damaged[100] ^= 1;
+  WriteChunkFrame bad{other, 0, kCrcBlockSize, true, Sha256::hex_of(data.substr(0, kCrcBlockSize)),
+                      {}};
+  bad.block_crcs = crcs_of(0, kCrcBlockSize);
+  zmq::message_t bytes(damaged.data(), damaged.size());
+  auto refused = service_->write(bad, bytes, now_);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, static_cast<uint16_t>(Code::kChecksumMismatch)) << refused->message;
+  EXPECT_NE(refused->message.find("block 0"), std::string::npos) << refused->message;
+  EXPECT_FALSE(store_->contains(other));
+  EXPECT_EQ(service_->sealed(), 0u);
+
+  // CRCs on the first frame only: the second is refused.
+  WriteChunkFrame one{other, 0, 2 * kCrcBlockSize, false, "", {}};
+  one.block_crcs = crcs_of(0, kCrcBlockSize);
+  zmq::message_t a(data.data(), kCrcBlockSize);
+  ASSERT_FALSE(service_->write(one, a, now_)->failed());
+  WriteChunkFrame two{other,
+                      kCrcBlockSize,
+                      2 * kCrcBlockSize,
+                      true,
+                      Sha256::hex_of(data.substr(0, 2 * kCrcBlockSize)),
+                      {}};
+  zmq::message_t b(data.data() + kCrcBlockSize, kCrcBlockSize);
+  auto mixed = service_->write(two, b, now_);
+  ASSERT_TRUE(mixed.has_value());
+  EXPECT_EQ(mixed->code, static_cast<uint16_t>(Code::kInvalidArgument)) << mixed->message;
 }
 
 TEST_F(ChunkServiceTest, AGapInOffsetsAbortsTheWrite) {

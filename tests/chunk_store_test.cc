@@ -210,8 +210,8 @@ TEST_F(ChunkStoreTest, LeftoverTemporariesAreSweptAtOpen) {
 }
 
 // A group commit: sealed writers published together, each stored whole;
-// before publish, a crash (the store opened again) leaves none of them.
-TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneSurvivesACrashBefore) {
+// before publish, a restart (the store opened again) finds none of them.
+TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneIsFoundByARestartBefore) {
   std::vector<std::string> ids, bodies;
   for (int i = 0; i < 4; ++i) {
     ids.push_back("0123456789abcdef0123456789abcd" + std::to_string(10 + i));
@@ -228,7 +228,7 @@ TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneSurvivesACrashBef
       EXPECT_FALSE(cs->contains(ids[i]));
       writers.push_back(std::move(w).value());
     }
-    // The crash: the store is opened again, the writers' files left as
+    // The restart: the store is opened again, the writers' files left as
     // they are, unpublished.
     auto after_crash = open();
     EXPECT_EQ(after_crash->chunk_count(), 0u);
@@ -244,7 +244,8 @@ TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneSurvivesACrashBef
     ASSERT_TRUE(w.is_ok());
     ASSERT_TRUE(w.value()->append(bodies[i].data(), bodies[i].size()).is_ok());
     // One seal fails (a wrong checksum): it drops out, the rest go on.
-    Status sealed_ok = w.value()->seal(i == 1 ? Sha256::hex_of("other") : Sha256::hex_of(bodies[i]));
+    Status sealed_ok =
+        w.value()->seal(i == 1 ? Sha256::hex_of("other") : Sha256::hex_of(bodies[i]));
     EXPECT_EQ(sealed_ok.is_ok(), i != 1);
     if (sealed_ok.is_ok()) sealed.push_back(w.value().get());
     writers.push_back(std::move(w).value());
@@ -354,6 +355,33 @@ TEST_F(ChunkStoreTest, TheScrubberFindsAFlippedByteATruncationAndAVanishedFile) 
   EXPECT_NE(Scrubber::check(*cs, c).find("shorter"), std::string::npos);
   std::filesystem::remove(cs->chunk_path(d));
   EXPECT_EQ(Scrubber::check(*cs, d), "missing");
+}
+
+// With block CRCs a worker checks blocks, not the SHA-256: a writer whose
+// SHA-256 does not match its bytes (a bug, or a liar harming its own file)
+// gets a chunk stored under it, which the scrubber then finds.
+TEST_F(ChunkStoreTest, AChunkCheckedByCrcsCarriesTheWritersSha256WhichTheScrubberChecks) {
+  auto cs = open();
+  std::string data = test::random_bytes(100000, 17);
+  std::vector<uint32_t> crcs;
+  for (size_t at = 0; at < data.size(); at += kCrcBlockSize) {
+    crcs.push_back(crc32c(data.data() + at, std::min<size_t>(kCrcBlockSize, data.size() - at)));
+  }
+  auto good = cs->create(kId, data.size());
+  ASSERT_TRUE(good.is_ok());
+  ASSERT_TRUE(good.value()->append(data.data(), data.size(), crcs).is_ok());
+  ASSERT_TRUE(good.value()->commit(Sha256::hex_of(data)).is_ok());
+  EXPECT_EQ(Scrubber::check(*cs, kId), "");
+  auto crcs_back = cs->open_reader(kId);
+  ASSERT_TRUE(crcs_back.is_ok());
+  EXPECT_EQ(crcs_back.value()->block_crcs(0, data.size()), crcs);
+
+  const std::string liar = "ffeeddccbbaa99887766554433221100";
+  auto w = cs->create(liar, data.size());
+  ASSERT_TRUE(w.is_ok());
+  ASSERT_TRUE(w.value()->append(data.data(), data.size(), crcs).is_ok());
+  ASSERT_TRUE(w.value()->commit(Sha256::hex_of("something else")).is_ok());
+  EXPECT_NE(Scrubber::check(*cs, liar).find("SHA-256"), std::string::npos);
 }
 
 TEST_F(ChunkStoreTest, TheScrubberFindsADamagedCrcTable) {

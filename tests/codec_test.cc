@@ -145,7 +145,7 @@ ClusterStatusReply sample() {
 }
 template <>
 WriteChunkFrame sample() {
-  return {kChunk, 0, 100, true, kSha, {addr("w2")}};
+  return {kChunk, 0, 100, true, kSha, {addr("w2")}, {}, {0x1234abcd}};
 }
 template <>
 WriteChunkAck sample() {
@@ -362,6 +362,17 @@ TEST(CodecLimits, HugeDeclaredArrayDoesNotAllocate) {
   // A map whose only value claims 2^32-1 array elements but carries none.
   std::string body = "\x81\xa4path\xdd\xff\xff\xff\xff";
   EXPECT_FALSE(decode<StatRequest>(body).is_ok());
+}
+
+TEST(CodecValidation, BlockCrcsComeOnABlockBoundaryAndAtMostAFramesWorth) {
+  WriteChunkFrame f{kChunk, kCrcBlockSize, 4 * kCrcBlockSize, false, "", {}};
+  f.block_crcs = {1, 2};
+  EXPECT_TRUE(f.validate().is_ok());
+  f.offset = kCrcBlockSize + 1;
+  EXPECT_FALSE(f.validate().is_ok());
+  f.offset = 0;
+  f.block_crcs.assign(kMaxFrameBytes / kCrcBlockSize + 1, 7);
+  EXPECT_FALSE(f.validate().is_ok());
 }
 
 TEST(CodecValidation, AFirstChunkIsOneOfAtMostTheLargestChunkAndNeverWithParts) {

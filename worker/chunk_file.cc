@@ -66,6 +66,10 @@ void BlockCrcs::update(const void* data, size_t size) {
   }
 }
 
+void BlockCrcs::add(const std::vector<uint32_t>& crcs) {
+  done_.insert(done_.end(), crcs.begin(), crcs.end());
+}
+
 std::vector<uint32_t> BlockCrcs::finish() {
   if (filled_ > 0) done_.push_back(crc_);
   std::vector<uint32_t> out;

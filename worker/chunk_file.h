@@ -42,6 +42,10 @@ inline uint64_t chunk_file_bytes(uint64_t size) {
 class BlockCrcs {
  public:
   void update(const void* data, size_t size);
+  // Takes the CRCs of whole blocks computed elsewhere (the last may be
+  // short, and then ends the data); only on a block boundary.
+  void add(const std::vector<uint32_t>& crcs);
+  bool on_boundary() const { return filled_ == 0; }
   // Every block's CRC, the last one short if the data ended inside it.
   std::vector<uint32_t> finish();
 

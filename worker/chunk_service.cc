@@ -91,7 +91,7 @@ Result<WriteChunkAck> ChunkService::write_frame(const WriteChunkFrame& frame,
                                  std::to_string(frame.offset) + ", expected " +
                                  std::to_string(w.written())));
   }
-  Status s = w.append(data.data(), data.size());
+  Status s = w.append(data.data(), data.size(), frame.block_crcs);
   if (!s.is_ok()) return fail(s);
   WriteChunkAck ack;
   ack.chunk_id = frame.chunk_id;

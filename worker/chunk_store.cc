@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "bus/files.h"
+#include "codec/crc32c.h"
 #include "codec/messages.h"
 #include "worker/chunk_file.h"
 
@@ -48,25 +50,52 @@ ChunkStore::Filesystem ChunkStore::filesystem() const {
 // ---- ChunkWriter ----
 
 ChunkWriter::ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd,
-                         uint64_t total)
+                         uint64_t total, uint64_t seq)
     : store_(store),
       id_(std::move(id)),
       tmp_path_(std::move(tmp_path)),
       fd_(fd),
-      total_size_(total) {}
+      total_size_(total),
+      seq_(seq) {}
 
 ChunkWriter::~ChunkWriter() { abort(); }
 
-Status ChunkWriter::append(const void* data, size_t size) {
+Status ChunkWriter::append(const void* data, size_t size, const std::vector<uint32_t>& block_crcs) {
   if (done_) return {Code::kInternal, "chunk " + id_ + " is already closed"};
   if (written_ + size > total_size_) {
     return invalid_argument("chunk " + id_ + ": more bytes than its declared size");
   }
-  Status s = write_all(fd_, static_cast<const char*>(data), size,
-                       static_cast<off_t>(kChunkHeaderSize + written_));
+  if (written_ == 0) checked_by_crcs_ = !block_crcs.empty();
+  if (checked_by_crcs_ != !block_crcs.empty()) {
+    return invalid_argument("chunk " + id_ + ": every frame carries block CRCs, or none does");
+  }
+  const auto* bytes = static_cast<const char*>(data);
+  if (checked_by_crcs_) {
+    const bool ends_chunk = written_ + size == total_size_;
+    if (!crcs_.on_boundary() || (size % kCrcBlockSize != 0 && !ends_chunk)) {
+      return invalid_argument("chunk " + id_ + ": a frame with block CRCs off a block boundary");
+    }
+    if (block_crcs.size() != (size + kCrcBlockSize - 1) / kCrcBlockSize) {
+      return invalid_argument("chunk " + id_ + ": " + std::to_string(block_crcs.size()) +
+                              " block CRCs for " + std::to_string(size) + " bytes");
+    }
+    for (size_t i = 0; i < block_crcs.size(); ++i) {
+      const size_t at = i * kCrcBlockSize;
+      if (crc32c(bytes + at, std::min<size_t>(kCrcBlockSize, size - at)) != block_crcs[i]) {
+        return {Code::kChecksumMismatch, "chunk " + id_ + ": block " +
+                                             std::to_string((written_ + at) / kCrcBlockSize) +
+                                             " arrived damaged (its CRC-32C does not match)"};
+      }
+    }
+  }
+  Status s = write_all(fd_, bytes, size, static_cast<off_t>(kChunkHeaderSize + written_));
   if (!s.is_ok()) return Status(s.code(), "chunk " + id_ + ": " + s.message());
-  hash_.update(data, size);
-  crcs_.update(data, size);
+  if (checked_by_crcs_) {
+    crcs_.add(block_crcs);
+  } else {
+    hash_.update(data, size);
+    crcs_.update(data, size);
+  }
   written_ += size;
   return Status::ok();
 }
@@ -82,7 +111,11 @@ Status ChunkWriter::seal(const std::string& expected_sha256) {
     return fail(invalid_argument("chunk " + id_ + ": got " + std::to_string(written_) +
                                  " bytes, expected " + std::to_string(total_size_)));
   }
-  std::string actual = hash_.finish_hex();
+  // Checked block by block as it came, the chunk is not hashed again here.
+  if (checked_by_crcs_ && !is_sha256_hex(expected_sha256)) {
+    return fail(invalid_argument("chunk " + id_ + ": a bad SHA-256 '" + expected_sha256 + "'"));
+  }
+  std::string actual = checked_by_crcs_ ? expected_sha256 : hash_.finish_hex();
   if (actual != expected_sha256) {
     return fail({Code::kChecksumMismatch, "chunk " + id_ + ": data does not match its SHA-256"});
   }
@@ -147,7 +180,8 @@ std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed)
     ChunkWriter& w = *sealed[0];
     if (::fsync(w.fd_) != 0) return {w.fail(sync_failed(w.tmp_path_, errno))};
     const std::string final_dir = fs::path(chunk_path(w.id_)).parent_path();
-    const bool existed = fs::exists(final_dir);
+    std::error_code ec;
+    const bool existed = fs::exists(final_dir, ec);
     out[0] = w.rename_into_place();
     if (!out[0].is_ok()) return out;
     if (!existed) {  // made now: its entry in the levels above must last too
@@ -158,29 +192,41 @@ std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed)
     release(w.id_, chunk_file_bytes(w.total_size_), /*stored=*/true);
     return out;
   }
-  int any_fd = -1;
+  // The oldest file of the group was opened before any of the group's bytes
+  // were written: a sync on it reports every write error since (the kernel's
+  // error sequence is per filesystem, sampled when a file is opened).
+  ChunkWriter* oldest = nullptr;
   for (size_t i = 0; i < sealed.size(); ++i) {
-    if (out[i].is_ok()) any_fd = sealed[i]->fd_;
+    if (out[i].is_ok() && (!oldest || sealed[i]->seq_ < oldest->seq_)) oldest = sealed[i];
   }
-  if (any_fd < 0) return out;
-  // Every file's bytes, then every rename: the second sync also carries the
-  // directories the renames made.
-  if (::syncfs(any_fd) != 0) {
+  if (!oldest) return out;
+  // Every file's bytes first; nothing is renamed before they are durable.
+  if (::syncfs(oldest->fd_) != 0) {
     Status s = sync_failed(dir_ + " (chunk bytes)", errno);
     for (size_t i = 0; i < sealed.size(); ++i) {
       if (out[i].is_ok()) out[i] = sealed[i]->fail(s);
     }
     return out;
   }
-  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) die_of_sync(dir_, errno);
+  std::set<std::string> dirs;
   for (size_t i = 0; i < sealed.size(); ++i) {
-    if (out[i].is_ok()) out[i] = sealed[i]->rename_into_place();
+    if (!out[i].is_ok()) continue;
+    std::string dir = fs::path(chunk_path(sealed[i]->id_)).parent_path();
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {  // made by the rename: the levels above change too
+      dirs.insert(fs::path(dir).parent_path());
+      dirs.insert(fs::path(dir).parent_path().parent_path());
+    }
+    dirs.insert(dir);
+    out[i] = sealed[i]->rename_into_place();
   }
-  // The renames are made but not known durable: none may be acknowledged,
-  // and without a sync none can be.
-  if (::syncfs(dir_fd) != 0) die_of_sync(dir_ + " (renames)", errno);
-  ::close(dir_fd);
+  // Then every rename. A full disk reported here is another file's (ours
+  // are written): the renames' directories are then synced one by one.
+  if (::syncfs(dir_fd_) != 0) {
+    const int err = errno;
+    if (err != ENOSPC && err != EDQUOT) die_of_sync(dir_ + " (renames)", err);
+    for (const auto& d : dirs) fsync_dir(d);
+  }
   for (size_t i = 0; i < sealed.size(); ++i) {
     if (out[i].is_ok()) {
       release(sealed[i]->id_, chunk_file_bytes(sealed[i]->total_size_), /*stored=*/true);
@@ -211,8 +257,14 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreOptions& op
   if (ec)
     return io_error("cannot create chunk directories in " + store->dir_ + ": " + ec.message());
   if (store->capacity_ == 0) store->capacity_ = fs_total_bytes(store->dir_);
+  store->dir_fd_ = ::open(store->dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (store->dir_fd_ < 0) return io_error(errno_text("open " + store->dir_, errno));
   DFS_RETURN_IF_ERROR(store->scan());
   return store;
+}
+
+ChunkStore::~ChunkStore() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
 Status ChunkStore::scan() {
@@ -247,6 +299,7 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   uint64_t need = chunk_file_bytes(total_size);
   std::string tmp;
+  uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (writing_.count(id) || ::access(chunk_path(id).c_str(), F_OK) == 0) {
@@ -264,7 +317,8 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
     }
     reserved_bytes_ += need;
     writing_.insert(id);
-    tmp = dir_ + "/tmp/" + id + "." + std::to_string(++tmp_seq_);
+    seq = ++tmp_seq_;
+    tmp = dir_ + "/tmp/" + id + "." + std::to_string(seq);
   }
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -273,7 +327,7 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
     if (err == ENOSPC) return Status(Code::kDiskFull, "no space left on device");
     return io_error(errno_text("create " + tmp, err));
   }
-  return std::unique_ptr<ChunkWriter>(new ChunkWriter(this, id, tmp, fd, total_size));
+  return std::unique_ptr<ChunkWriter>(new ChunkWriter(this, id, tmp, fd, total_size, seq));
 }
 
 void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored) {

@@ -35,8 +35,12 @@ class ChunkWriter {
   ChunkWriter(const ChunkWriter&) = delete;
   ChunkWriter& operator=(const ChunkWriter&) = delete;
 
-  // Appends the next bytes. kDiskFull when the filesystem runs out.
-  Status append(const void* data, size_t size);
+  // Appends the next bytes. kDiskFull when the filesystem runs out. With
+  // `block_crcs` (WriteChunkFrame.block_crcs), each block is checked against
+  // its CRC (kChecksumMismatch) and the chunk is not hashed: its SHA-256 is
+  // then the writer's word, checked by whole-chunk readers and the scrubber.
+  // A chunk's appends all carry CRCs or none do.
+  Status append(const void* data, size_t size, const std::vector<uint32_t>& block_crcs = {});
   // Checks size and checksum, fsyncs, and renames into place. Afterwards the
   // chunk is durable and visible. On failure the temporary is removed.
   Status commit(const std::string& expected_sha256);
@@ -54,21 +58,24 @@ class ChunkWriter {
 
  private:
   friend class ChunkStore;
-  ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd, uint64_t total);
+  ChunkWriter(ChunkStore* store, std::string id, std::string tmp_path, int fd, uint64_t total,
+              uint64_t seq);
 
   ChunkStore* store_;
   std::string id_;
   std::string tmp_path_;
   int fd_;
   uint64_t total_size_;
+  uint64_t seq_;  // creation order within the store
   uint64_t written_ = 0;
   // Makes the sealed file visible (closes it, renames it into place) without
   // syncing; the caller syncs around it.
   Status rename_into_place();
   Status fail(Status s);  // aborts, then returns s
 
-  Sha256 hash_;
+  Sha256 hash_;  // without block CRCs from the writer
   BlockCrcs crcs_;
+  bool checked_by_crcs_ = false;  // the writer sent block CRCs
   bool sealed_ = false;
   bool done_ = false;
 };
@@ -104,6 +111,7 @@ class ChunkStore {
   // Creates the directories, removes leftover temporaries, and counts what is
   // stored. Fails if the directory cannot be used.
   static Result<std::unique_ptr<ChunkStore>> open(const ChunkStoreOptions& options);
+  ~ChunkStore();
 
   // Starts writing a chunk of `total_size` bytes, reserving the space.
   // kAlreadyExists if the chunk is stored or being written; kDiskFull if it
@@ -162,6 +170,7 @@ class ChunkStore {
   void release(const std::string& id, uint64_t reserved, bool stored);
 
   std::string dir_;
+  int dir_fd_ = -1;  // held open: a group commit's sync needs no new descriptor
   uint64_t capacity_ = 0;
 
   mutable std::mutex mu_;

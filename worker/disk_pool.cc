@@ -94,11 +94,15 @@ void DiskPool::run_lane(Lane* lane) {
       spdlog::error("cannot hand a result to the socket thread: {}", sent.to_string());
     }
   };
-  // Group commit: sealed chunks wait while more work is queued (and for the
-  // group delay, if one is set), and are made durable together (two syncs
-  // for any number) once the queue is empty or kMaxGroup have gathered.
+  // Group commit: sealed chunks wait while more work is queued, and for the
+  // group delay if one is set, and are made durable together (two syncs for
+  // any number) once the queue is empty and the delay is over, or kMaxGroup
+  // have gathered, or the first has waited kMaxHold behind a busy queue
+  // (a large chunk's frames streaming in must not hold a small one back).
   constexpr size_t kMaxGroup = 32;
-  ChunkService::Clock::time_point group_due{};  // when the sealed chunks must commit
+  const auto max_hold = std::max(options_.group_delay, std::chrono::milliseconds(2));
+  ChunkService::Clock::time_point group_due{};    // the group delay's end
+  ChunkService::Clock::time_point group_limit{};  // when the group commits, queue or not
   auto commit_sealed = [&] {
     for (auto& ack : service.commit_sealed()) hand_back(acks, Framing::kPlain, make_envelope(ack));
   };
@@ -106,9 +110,8 @@ void DiskPool::run_lane(Lane* lane) {
   while (true) {
     auto wait = std::chrono::milliseconds(200);
     if (service.sealed() > 0) {
-      wait = std::max(std::chrono::milliseconds(0),
-                      std::chrono::duration_cast<std::chrono::milliseconds>(
-                          group_due - ChunkService::Clock::now()));
+      wait = std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(
+                                                        group_due - ChunkService::Clock::now()));
     }
     auto task = lane->queue.pop(wait);
     if (!task && service.sealed() > 0) {
@@ -133,8 +136,10 @@ void DiskPool::run_lane(Lane* lane) {
         if (auto ack = service.write(task->write.frame, task->write.data, now)) {
           hand_back(acks, Framing::kPlain, make_envelope(*ack));
         }
-        if (before == 0 && service.sealed() > 0) group_due = now + options_.group_delay;
-        if (service.sealed() >= kMaxGroup) commit_sealed();
+        if (before == 0 && service.sealed() > 0) {
+          group_due = now + options_.group_delay;
+          group_limit = now + max_hold;
+        }
         break;
       }
       case Task::Kind::kAbort:
@@ -146,6 +151,10 @@ void DiskPool::run_lane(Lane* lane) {
           if (!s.is_ok()) spdlog::warn("cannot remove chunk {}: {}", id, s.to_string());
         }
         break;
+    }
+    if (service.sealed() >= kMaxGroup ||
+        (service.sealed() > 0 && ChunkService::Clock::now() >= group_limit)) {
+      commit_sealed();
     }
   }
   service.abort_all();

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Small files with real processes: many `dfs put`s of a few KiB at once, so
 # the worker commits their chunks in groups, with the only worker killed
-# with kill -9 three times in the middle and restarted. With one replica there is no
-# other copy to read: every put that said it succeeded must read back
-# byte-identical from that worker afterwards (an answer given before its
-# group was durable and renamed into place would be swept at restart).
+# with kill -9 three times in the middle and restarted. With one replica
+# there is no other copy to read: every put that said it succeeded must
+# read back byte-identical from that worker afterwards. What this catches
+# is an answer given before the group's rename into place (the temporary
+# is swept at restart); kill -9 leaves the page cache, so a missing sync
+# would go unseen here: the order of syncs is the unit tests' to pin.
 # The worker holds each group 20 ms (--group-commit-delay-ms), so that an
 # answer given before the group's commit would be caught by a kill. Also: a
 # file of one chunk costs two log entries, not four.
