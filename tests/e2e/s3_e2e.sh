@@ -77,7 +77,7 @@ check "and the object is untouched" bash -c "
 BIG_MIB=1024
 [ "$(basename "$DFS_BUILD")" = build ] || BIG_MIB=96
 head -c $((BIG_MIB << 20)) /dev/urandom >"$WORK/big"
-check "aws s3 cp uploads $BIG_MIB MiB as a multipart upload" aws s3 cp --quiet "$WORK/big" s3://alpha/big.bin
+check "aws s3 cp uploads $BIG_MIB MiB as a multipart upload" aws s3 cp --only-show-errors "$WORK/big" s3://alpha/big.bin
 check "its ETag names $((BIG_MIB / 8)) parts, with their MD5s" bash -c "
   $(declare -f etag_of multipart_etag); [ \"\$(etag_of alpha big.bin)\" = \"\$(multipart_etag '$WORK/big' 8388608)\" ]"
 check "dfs get reads the parts back as one file" bash -c "
