@@ -53,8 +53,7 @@ std::unique_ptr<UploadWriter> UploadWriter::part(zmq::context_t& ctx, const Clie
                                                       client.identity);
   return std::unique_ptr<UploadWriter>(new UploadWriter(
       ctx, pool, std::move(own), client,
-      "part " + std::to_string(number) + " of upload " + upload_id, upload_id, chunk_size,
-      number));
+      "part " + std::to_string(number) + " of upload " + upload_id, upload_id, chunk_size, number));
 }
 
 UploadWriter::UploadWriter(zmq::context_t& ctx, TransferPool* pool,
@@ -227,7 +226,8 @@ Status UploadWriter::finish_single(const std::string& etag) {
     return Status::ok();
   };
   // The allocation made with the upload fits only a file of the hinted size.
-  const AllocateChunkReply* allocated = first_chunk_ && len == first_size_ ? &*first_chunk_ : nullptr;
+  const AllocateChunkReply* allocated =
+      first_chunk_ && len == first_size_ ? &*first_chunk_ : nullptr;
   auto sent = upload_chunk(*own_, client_, upload_id_, 0, len, source, progress_, /*mark=*/false,
                            allocated);
   if (!sent.is_ok()) return sent.status();

@@ -46,8 +46,8 @@ struct TransferContext {
 // the S3 gateway) keeps them instead. Thread-safe; keeps at most kKept idle.
 class TransferPool {
  public:
-  TransferPool(zmq::context_t& ctx, std::vector<HostPort> masters, std::chrono::milliseconds timeout,
-               std::shared_ptr<const KeyPair> identity = nullptr)
+  TransferPool(zmq::context_t& ctx, std::vector<HostPort> masters,
+               std::chrono::milliseconds timeout, std::shared_ptr<const KeyPair> identity = nullptr)
       : ctx_(ctx),
         masters_(std::move(masters)),
         timeout_(timeout),

@@ -90,9 +90,15 @@ TEST_F(ClusterTest, WritersGivenTheSizeStoreEveryFileWholeWhateverTheHint) {
     uint64_t hint;
     uint64_t size;
   };
-  const std::vector<Case> cases{{4096, 4096},          {kChunk, kChunk},     {4096, 4000},
-                                {4096, 5000},          {4096, 3 * kChunk},   {3 * kChunk, 3 * kChunk},
-                                {kChunk - 1, kChunk - 1}, {0, 100},          {100, 0}};
+  const std::vector<Case> cases{{4096, 4096},
+                                {kChunk, kChunk},
+                                {4096, 4000},
+                                {4096, 5000},
+                                {4096, 3 * kChunk},
+                                {3 * kChunk, 3 * kChunk},
+                                {kChunk - 1, kChunk - 1},
+                                {0, 100},
+                                {100, 0}};
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string path = "/hinted" + std::to_string(i);
     const std::string data = test::random_bytes(cases[i].size, 50 + static_cast<uint32_t>(i));
@@ -102,8 +108,9 @@ TEST_F(ClusterTest, WritersGivenTheSizeStoreEveryFileWholeWhateverTheHint) {
     ASSERT_TRUE(writer.is_ok()) << writer.status().to_string();
     // In pieces, as a gateway streams a body.
     for (size_t at = 0; at < data.size(); at += 1500) {
-      ASSERT_TRUE(
-          writer.value()->append(data.data() + at, std::min<size_t>(1500, data.size() - at)).is_ok());
+      ASSERT_TRUE(writer.value()
+                      ->append(data.data() + at, std::min<size_t>(1500, data.size() - at))
+                      .is_ok());
     }
     Status s = writer.value()->finish();
     ASSERT_TRUE(s.is_ok()) << i << ": " << s.to_string();

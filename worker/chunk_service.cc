@@ -26,7 +26,11 @@ Envelope ChunkService::handle(Envelope&& request, Clock::time_point now) {
 
 namespace {
 ReplicaAck failed_ack(const std::string& chunk_id, const std::string& worker, const Status& s) {
-  return ReplicaAck{chunk_id, worker, 0, false, static_cast<uint16_t>(s.code()),
+  return ReplicaAck{chunk_id,
+                    worker,
+                    0,
+                    false,
+                    static_cast<uint16_t>(s.code()),
                     "worker " + worker + ": " + s.message()};
 }
 }  // namespace

@@ -69,9 +69,9 @@ class ChunkService {
   std::string worker_id_;
   ChunkStore* store_;
   std::chrono::milliseconds idle_timeout_;
-  std::map<std::string, OpenWrite> writes_;  // by chunk id
+  std::map<std::string, OpenWrite> writes_;           // by chunk id
   std::vector<std::unique_ptr<ChunkWriter>> sealed_;  // waiting for commit_sealed()
-  std::map<std::string, OpenRead> reads_;    // by chunk id, at most kMaxOpenReads
+  std::map<std::string, OpenRead> reads_;             // by chunk id, at most kMaxOpenReads
 };
 
 }  // namespace dfs

@@ -425,10 +425,10 @@ Status WorkerServer::run() {
   // Frames in flight per peer are bounded by the clients' windows; the HWM
   // is the backstop that turns a peer that stopped reading into an error.
   peers_ = std::make_unique<PushPeers>(ctx_, 128, std::chrono::minutes(5));
-  DiskPool pool(ctx_, config_.id, store_.get(),
-                DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout,
-                                  config_.group_commit_delay}, reply_endpoint,
-                ack_endpoint);
+  DiskPool pool(
+      ctx_, config_.id, store_.get(),
+      DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout, config_.group_commit_delay},
+      reply_endpoint, ack_endpoint);
   spdlog::info("worker {} serving on {}, pipeline on {}", config_.id, config_.listen.tcp(),
                config_.pipeline.tcp());
 

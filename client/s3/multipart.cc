@@ -100,9 +100,9 @@ void upload_part(const ObjectCall& call, const httplib::ContentReader& reader) {
   const std::string id = call.req.get_param_value("uploadId");
   auto upload = find_upload(call, id, UINT32_MAX);
   if (!upload.ok()) return call.error(upload.error());
-  auto writer = UploadWriter::part(process_context(), call.user.options, id,
-                                   upload->uploads[0].chunk_size, number.value(),
-                                   call.user.writers.get());
+  auto writer =
+      UploadWriter::part(process_context(), call.user.options, id, upload->uploads[0].chunk_size,
+                         number.value(), call.user.writers.get());
   const bool copy = call.req.has_header("x-amz-copy-source");
   Result<std::string> etag = std::string();
   int64_t source_mtime_ms = 0;
