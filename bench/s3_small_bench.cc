@@ -53,10 +53,8 @@ bool failed(const std::string& why) {
 }
 
 // Runs op(client, i) from `clients` threads until `seconds` pass (or, with
-// `more`, until more(client, i) is false); each thread calls `at_end` as it
-// finishes (to close what it opened).
+// `more`, until more(client, i) is false).
 Figures run_phase(int clients, double seconds, const std::function<bool(int, uint64_t)>& op,
-                  const std::function<void()>& at_end = {},
                   const std::function<bool(int, uint64_t)>& more = {}) {
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<uint64_t> failures{0};
@@ -72,7 +70,6 @@ Figures run_phase(int clients, double seconds, const std::function<bool(int, uin
         latencies[c].push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       }
-      if (at_end) at_end();
     });
   }
   for (auto& t : threads) t.join();
@@ -199,8 +196,12 @@ int run(int argc, char** argv) {
       httplib::Client bucket(host, port);
       (void)bucket.Put("/smallbench", signer.sign("PUT", "/smallbench", endpoint, ""), "", "");
     }
-    thread_local std::unique_ptr<httplib::Client> http;
-    auto connection = [&]() -> httplib::Client& {
+    // One connection per client slot, not per thread: a block-scope
+    // thread_local is never destroyed in a thread that did not pass its
+    // declaration, so each phase's threads would leak theirs.
+    std::vector<std::unique_ptr<httplib::Client>> https(clients);
+    auto connection = [&](int c) -> httplib::Client& {
+      auto& http = https[c];
       if (!http) {
         http = std::make_unique<httplib::Client>(host, port);
         http->set_keep_alive(true);
@@ -213,39 +214,37 @@ int run(int argc, char** argv) {
     // A connection left open holds one of the gateway's threads until its
     // keep-alive ends: each phase closes its own.
     auto hang_up = [&] {
-      if (http) http->stop();
-      http.reset();
+      for (auto& http : https) {
+        if (http) http->stop();
+        http.reset();
+      }
     };
     auto s3_key = [](int c, uint64_t i) {
       return "/smallbench/s3/c" + std::to_string(c) + "/" + std::to_string(i);
     };
-    put = run_phase(
-        clients, seconds,
-        [&](int c, uint64_t i) {
-          const std::string path = s3_key(c, i);
-          auto r = connection().Put(path, signer.sign("PUT", path, endpoint, body), body,
-                                    "application/octet-stream");
-          if (!r) return failed("PUT " + path + ": " + httplib::to_string(r.error()));
-          if (r->status != 200)
-            return failed("PUT " + path + ": " + std::to_string(r->status) + " " + r->body);
-          s3_written[c] = i + 1;
-          return true;
-        },
-        hang_up);
+    put = run_phase(clients, seconds, [&](int c, uint64_t i) {
+      const std::string path = s3_key(c, i);
+      auto r = connection(c).Put(path, signer.sign("PUT", path, endpoint, body), body,
+                                 "application/octet-stream");
+      if (!r) return failed("PUT " + path + ": " + httplib::to_string(r.error()));
+      if (r->status != 200)
+        return failed("PUT " + path + ": " + std::to_string(r->status) + " " + r->body);
+      s3_written[c] = i + 1;
+      return true;
+    });
+    hang_up();
     print("s3 put", clients, put);
-    get = run_phase(
-        clients, seconds,
-        [&](int c, uint64_t i) {
-          auto [owner, n] = pick(s3_written, c, i);
-          if (owner < 0) return failed("no object was written");
-          const std::string path = s3_key(owner, n);
-          auto r = connection().Get(path, signer.sign("GET", path, endpoint, ""));
-          if (!r) return failed("GET " + path + ": " + httplib::to_string(r.error()));
-          if (r->status != 200)
-            return failed("GET " + path + ": " + std::to_string(r->status) + " " + r->body);
-          return r->body == body || failed("GET " + path + ": other bytes");
-        },
-        hang_up);
+    get = run_phase(clients, seconds, [&](int c, uint64_t i) {
+      auto [owner, n] = pick(s3_written, c, i);
+      if (owner < 0) return failed("no object was written");
+      const std::string path = s3_key(owner, n);
+      auto r = connection(c).Get(path, signer.sign("GET", path, endpoint, ""));
+      if (!r) return failed("GET " + path + ": " + httplib::to_string(r.error()));
+      if (r->status != 200)
+        return failed("GET " + path + ": " + std::to_string(r->status) + " " + r->body);
+      return r->body == body || failed("GET " + path + ": other bytes");
+    });
+    hang_up();
     print("s3 get", clients, get);
   }
 
@@ -253,16 +252,17 @@ int run(int argc, char** argv) {
   Client setup(options);
   for (int c = 0; c < clients; ++c)
     (void)setup.mkdir("/smallbench/lib/c" + std::to_string(c), true);
-  // Each client thread keeps its connections, as the gateway's threads do.
-  thread_local std::unique_ptr<Client> lib;
-  thread_local std::unique_ptr<TransferContext> transfer;
-  auto library = [&]() -> Client& {
-    if (!lib) {
-      lib = std::make_unique<Client>(options);
-      transfer = std::make_unique<TransferContext>(process_context(), options.masters,
-                                                   options.timeout, options.identity);
+  // Each client keeps its connections from phase to phase, as the
+  // gateway's threads do.
+  std::vector<std::unique_ptr<Client>> libs(clients);
+  std::vector<std::unique_ptr<TransferContext>> transfers(clients);
+  auto library = [&](int c) -> Client& {
+    if (!libs[c]) {
+      libs[c] = std::make_unique<Client>(options);
+      transfers[c] = std::make_unique<TransferContext>(process_context(), options.masters,
+                                                       options.timeout, options.identity);
     }
-    return *lib;
+    return *libs[c];
   };
   auto lib_path = [](int c, uint64_t i) {
     return "/smallbench/lib/c" + std::to_string(c) + "/" + std::to_string(i);
@@ -288,9 +288,9 @@ int run(int argc, char** argv) {
     if (owner < 0) return failed("no file was written");
     std::string got;
     const std::string path = lib_path(owner, n);
-    auto file = library().stat(path, /*for_read=*/true);
+    auto file = library(c).stat(path, /*for_read=*/true);
     if (!file.is_ok()) return failed(file.status().to_string());
-    Status s = read_file_range(*transfer, options, path, file.value(), 0, size,
+    Status s = read_file_range(*transfers[c], options, path, file.value(), 0, size,
                                [&](const char* d, size_t len) {
                                  got.append(d, len);
                                  return Status::ok();
@@ -302,7 +302,7 @@ int run(int argc, char** argv) {
   Figures lib_stat = run_phase(clients, seconds, [&](int c, uint64_t i) {
     auto [owner, n] = pick(lib_written, c, i);
     if (owner < 0) return failed("no file was written");
-    auto file = library().stat(lib_path(owner, n));
+    auto file = library(c).stat(lib_path(owner, n));
     return file.is_ok() || failed(file.status().to_string());
   });
   print("lib stat", clients, lib_stat);
@@ -311,10 +311,10 @@ int run(int argc, char** argv) {
   Figures lib_delete = run_phase(
       clients, seconds,
       [&](int c, uint64_t i) {
-        Status s = library().remove(lib_path(c, i), /*recursive=*/false);
+        Status s = library(c).remove(lib_path(c, i), /*recursive=*/false);
         return s.is_ok() || failed(s.to_string());
       },
-      {}, [&](int c, uint64_t i) { return i < lib_written[c]; });
+      [&](int c, uint64_t i) { return i < lib_written[c]; });
   print("lib delete", clients, lib_delete);
   if (!s3) return 0;
   auto rate = [](const Figures& f) { return f.seconds > 0 ? f.ops / f.seconds : 0.0; };
