@@ -44,23 +44,9 @@ std::optional<ReplicaAck> ChunkService::write(const WriteChunkFrame& frame,
 }
 
 std::vector<ReplicaAck> ChunkService::commit_sealed() {
-  // Small chunks are published as one group. A large chunk goes alone: its
-  // fsync is cheap beside its bytes, and a whole-filesystem sync would also
-  // wait for every other file's dirty pages (another process's, on a shared
-  // disk), which can be gigabytes.
-  std::vector<ChunkWriter*> group;
-  std::vector<Status> done(sealed_.size());
-  for (size_t i = 0; i < sealed_.size(); ++i) {
-    if (sealed_[i]->total_size() <= kGroupChunkBytes) {
-      group.push_back(sealed_[i].get());
-    } else {
-      done[i] = store_->publish({sealed_[i].get()}).front();
-    }
-  }
-  std::vector<Status> grouped = store_->publish(group);
-  for (size_t i = 0, g = 0; i < sealed_.size(); ++i) {
-    if (sealed_[i]->total_size() <= kGroupChunkBytes) done[i] = grouped[g++];
-  }
+  std::vector<ChunkWriter*> writers;
+  for (const auto& w : sealed_) writers.push_back(w.get());
+  const std::vector<Status> done = store_->publish(writers);
   std::vector<ReplicaAck> acks;
   for (size_t i = 0; i < sealed_.size(); ++i) {
     const ChunkWriter& w = *sealed_[i];

@@ -32,11 +32,9 @@ class ChunkService {
   // chunk has no answer here: it waits for commit_sealed().
   std::optional<ReplicaAck> write(const WriteChunkFrame& frame, const zmq::message_t& data,
                                   Clock::time_point now);
-  // Makes every sealed chunk durable and visible (group commit: the chunks
-  // of at most kGroupChunkBytes together, larger ones one by one; see
+  // Makes every sealed chunk durable and visible (group commit, see
   // ChunkStore::publish) and answers each: stored, or why not.
   std::vector<ReplicaAck> commit_sealed();
-  static constexpr uint64_t kGroupChunkBytes = 1 << 20;
   size_t sealed() const { return sealed_.size(); }
   // Drops the write of `chunk_id` (its temporary) if it is open or sealed.
   void abort(const std::string& chunk_id);

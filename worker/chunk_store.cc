@@ -170,55 +170,71 @@ Status ChunkWriter::rename_into_place() {
 }
 
 std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed) {
+  // Small chunks share one group. A large chunk goes alone: its fsync is
+  // cheap beside its bytes, and a whole-filesystem sync would also wait for
+  // every other file's dirty pages (another process's, on a shared disk),
+  // which can be gigabytes.
   std::vector<Status> out(sealed.size());
+  std::vector<ChunkWriter*> group;
   for (size_t i = 0; i < sealed.size(); ++i) {
-    if (!sealed[i]->sealed_ || sealed[i]->done_) {
-      out[i] = {Code::kInternal, "chunk " + sealed[i]->id_ + " is not sealed"};
+    ChunkWriter& w = *sealed[i];
+    if (!w.sealed_ || w.done_) {
+      out[i] = {Code::kInternal, "chunk " + w.id_ + " is not sealed"};
+    } else if (w.total_size_ > kGroupChunkBytes) {
+      out[i] = publish_alone(w);
+    } else {
+      group.push_back(&w);
     }
   }
-  if (sealed.size() == 1 && out[0].is_ok()) {
-    ChunkWriter& w = *sealed[0];
-    if (::fsync(w.fd_) != 0) return {w.fail(sync_failed(w.tmp_path_, errno))};
-    const std::string final_dir = fs::path(chunk_path(w.id_)).parent_path();
-    std::error_code ec;
-    const bool existed = fs::exists(final_dir, ec);
-    out[0] = w.rename_into_place();
-    if (!out[0].is_ok()) return out;
-    if (!existed) {  // made now: its entry in the levels above must last too
-      fsync_dir(fs::path(final_dir).parent_path());
-      fsync_dir(fs::path(final_dir).parent_path().parent_path());
-    }
-    fsync_dir(final_dir);
-    release(w.id_, chunk_file_bytes(w.total_size_), /*stored=*/true);
-    return out;
+  if (group.empty()) return out;
+  std::vector<Status> grouped =
+      group.size() == 1 ? std::vector<Status>{publish_alone(*group[0])} : publish_group(group);
+  for (size_t i = 0, g = 0; i < sealed.size() && g < group.size(); ++i) {
+    if (sealed[i] == group[g]) out[i] = grouped[g++];
   }
+  return out;
+}
+
+Status ChunkStore::publish_alone(ChunkWriter& w) {
+  if (::fsync(w.fd_) != 0) return w.fail(sync_failed(w.tmp_path_, errno));
+  const std::string final_dir = fs::path(chunk_path(w.id_)).parent_path();
+  std::error_code ec;
+  const bool existed = fs::exists(final_dir, ec);
+  DFS_RETURN_IF_ERROR(w.rename_into_place());
+  if (!existed) {  // made now: its entry in the levels above must last too
+    fsync_dir(fs::path(final_dir).parent_path());
+    fsync_dir(fs::path(final_dir).parent_path().parent_path());
+  }
+  fsync_dir(final_dir);
+  release(w.id_, chunk_file_bytes(w.total_size_), /*stored=*/true);
+  return Status::ok();
+}
+
+std::vector<Status> ChunkStore::publish_group(const std::vector<ChunkWriter*>& group) {
+  std::vector<Status> out(group.size());
   // The oldest file of the group was opened before any of the group's bytes
   // were written: a sync on it reports every write error since (the kernel's
   // error sequence is per filesystem, sampled when a file is opened).
-  ChunkWriter* oldest = nullptr;
-  for (size_t i = 0; i < sealed.size(); ++i) {
-    if (out[i].is_ok() && (!oldest || sealed[i]->seq_ < oldest->seq_)) oldest = sealed[i];
+  ChunkWriter* oldest = group[0];
+  for (ChunkWriter* w : group) {
+    if (w->seq_ < oldest->seq_) oldest = w;
   }
-  if (!oldest) return out;
   // Every file's bytes first; nothing is renamed before they are durable.
   if (::syncfs(oldest->fd_) != 0) {
     Status s = sync_failed(dir_ + " (chunk bytes)", errno);
-    for (size_t i = 0; i < sealed.size(); ++i) {
-      if (out[i].is_ok()) out[i] = sealed[i]->fail(s);
-    }
+    for (size_t i = 0; i < group.size(); ++i) out[i] = group[i]->fail(s);
     return out;
   }
   std::set<std::string> dirs;
-  for (size_t i = 0; i < sealed.size(); ++i) {
-    if (!out[i].is_ok()) continue;
-    std::string dir = fs::path(chunk_path(sealed[i]->id_)).parent_path();
+  for (size_t i = 0; i < group.size(); ++i) {
+    std::string dir = fs::path(chunk_path(group[i]->id_)).parent_path();
     std::error_code ec;
     if (!fs::exists(dir, ec)) {  // made by the rename: the levels above change too
       dirs.insert(fs::path(dir).parent_path());
       dirs.insert(fs::path(dir).parent_path().parent_path());
     }
     dirs.insert(dir);
-    out[i] = sealed[i]->rename_into_place();
+    out[i] = group[i]->rename_into_place();
   }
   // Then every rename. A full disk reported here is another file's (ours
   // are written): the renames' directories are then synced one by one.
@@ -227,9 +243,9 @@ std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed)
     if (err != ENOSPC && err != EDQUOT) die_of_sync(dir_ + " (renames)", err);
     for (const auto& d : dirs) fsync_dir(d);
   }
-  for (size_t i = 0; i < sealed.size(); ++i) {
+  for (size_t i = 0; i < group.size(); ++i) {
     if (out[i].is_ok()) {
-      release(sealed[i]->id_, chunk_file_bytes(sealed[i]->total_size_), /*stored=*/true);
+      release(group[i]->id_, chunk_file_bytes(group[i]->total_size_), /*stored=*/true);
     }
   }
   return out;

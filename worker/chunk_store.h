@@ -130,12 +130,14 @@ class ChunkStore {
   Result<ChunkFileHeader> header(const std::string& id);
 
   // Makes sealed writers durable and visible, one status each, in order.
-  // Group commit: one writer is fsynced, renamed and its directory fsynced;
-  // several share two syncs of the whole filesystem (syncfs), one before the
-  // renames (every file's bytes) and one after (every rename), whatever
-  // their number. Either way a crash leaves each chunk whole or a temporary,
-  // and nothing is visible before its bytes are on disk.
+  // Group commit: the chunks of at most kGroupChunkBytes share two syncs of
+  // the whole filesystem (syncfs), one before the renames (every file's
+  // bytes) and one after (every rename), whatever their number; a larger
+  // chunk, or a lone small one, is fsynced, renamed and its directory
+  // fsynced. Either way a crash leaves each chunk whole or a temporary, and
+  // nothing is visible before its bytes are on disk.
   std::vector<Status> publish(const std::vector<ChunkWriter*>& sealed);
+  static constexpr uint64_t kGroupChunkBytes = 1 << 20;
 
   // Removes a stored chunk; ok if it was not there. Recorded for take_deleted().
   Status remove(const std::string& id);
@@ -168,6 +170,8 @@ class ChunkStore {
   explicit ChunkStore(ChunkStoreOptions options);
   Status scan();
   void release(const std::string& id, uint64_t reserved, bool stored);
+  Status publish_alone(ChunkWriter& w);
+  std::vector<Status> publish_group(const std::vector<ChunkWriter*>& group);
 
   std::string dir_;
   int dir_fd_ = -1;  // held open: a group commit's sync needs no new descriptor
