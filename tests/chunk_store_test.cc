@@ -271,11 +271,13 @@ TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneIsFoundByARestart
   EXPECT_EQ(again->chunk_count(), 3u);
 }
 
-// A publish may mix small chunks (grouped), a large one (published alone)
-// and a writer that is not sealed: each answer stays in its writer's place.
+// A publish may mix small chunks (grouped), a large one (published alone),
+// a writer that is not sealed and a grouped one whose rename fails: each
+// answer stays in its writer's place.
 TEST_F(ChunkStoreTest, PublishAnswersEachWriterInItsPlaceWhateverItsSize) {
   auto cs = open();
-  const std::vector<size_t> sizes = {4000, ChunkStore::kGroupChunkBytes + 1, 5000, 6000};
+  const std::vector<size_t> sizes = {4000, ChunkStore::kGroupChunkBytes + 1, 5000, 6000, 7000};
+  const size_t unsealed = 2, blocked = 3;
   std::vector<std::string> ids, bodies;
   std::vector<std::unique_ptr<ChunkWriter>> writers;
   std::vector<ChunkWriter*> given;
@@ -285,23 +287,34 @@ TEST_F(ChunkStoreTest, PublishAnswersEachWriterInItsPlaceWhateverItsSize) {
     auto w = cs->create(ids[i], bodies[i].size());
     ASSERT_TRUE(w.is_ok());
     ASSERT_TRUE(w.value()->append(bodies[i].data(), bodies[i].size()).is_ok());
-    if (i != 2) {
+    if (i != unsealed) {
       ASSERT_TRUE(w.value()->seal(Sha256::hex_of(bodies[i])).is_ok());
     }
     given.push_back(w.value().get());
     writers.push_back(std::move(w).value());
   }
+  // A directory where a chunk's file must go: its rename fails.
+  std::filesystem::create_directories(cs->chunk_path(ids[blocked]));
   auto done = cs->publish(given);
-  ASSERT_EQ(done.size(), 4u);
-  EXPECT_TRUE(done[0].is_ok()) << done[0].to_string();
-  EXPECT_TRUE(done[1].is_ok()) << done[1].to_string();
-  EXPECT_EQ(done[2].code(), Code::kInternal);  // not sealed: not published
-  EXPECT_TRUE(done[3].is_ok()) << done[3].to_string();
-  for (size_t i : {0, 1, 3}) {
-    const std::string got = read_all(*cs, ids[i]);
-    EXPECT_TRUE(got == bodies[i]) << "chunk " << i << ": read " << got.size() << " bytes";
+  ASSERT_EQ(done.size(), sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (i == unsealed) {
+      EXPECT_EQ(done[i].code(), Code::kInternal) << done[i].to_string();
+    } else if (i == blocked) {
+      EXPECT_EQ(done[i].code(), Code::kIoError) << done[i].to_string();
+      EXPECT_NE(done[i].message().find("rename"), std::string::npos) << done[i].to_string();
+    } else {
+      EXPECT_TRUE(done[i].is_ok()) << i << ": " << done[i].to_string();
+      const std::string got = read_all(*cs, ids[i]);
+      EXPECT_TRUE(got == bodies[i]) << "chunk " << i << ": read " << got.size() << " bytes";
+    }
   }
-  EXPECT_FALSE(cs->contains(ids[2]));
+  EXPECT_FALSE(cs->contains(ids[unsealed]));
+  EXPECT_EQ(temporaries(), 1u);  // the unsealed writer's, until it is dropped
+  writers.clear();
+  EXPECT_EQ(temporaries(), 0u);
+  EXPECT_EQ(cs->used(),
+            chunk_file_bytes(sizes[0]) + chunk_file_bytes(sizes[1]) + chunk_file_bytes(sizes[4]));
 }
 
 TEST_F(ChunkStoreTest, ReopenCountsWhatIsStored) {
