@@ -1,11 +1,14 @@
 #include "worker/chunk_store.h"
 
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +18,7 @@
 #include "codec/crc32c.h"
 #include "codec/messages.h"
 #include "worker/chunk_file.h"
+#include "worker/volume.h"
 
 namespace dfs {
 namespace fs = std::filesystem;
@@ -88,8 +92,12 @@ Status ChunkWriter::append(const void* data, size_t size, const std::vector<uint
       }
     }
   }
-  Status s = write_all(fd_, bytes, size, static_cast<off_t>(kChunkHeaderSize + written_));
-  if (!s.is_ok()) return Status(s.code(), "chunk " + id_ + ": " + s.message());
+  if (packed_) {
+    std::memcpy(record_.data() + kRecordHeaderSize + kChunkHeaderSize + written_, bytes, size);
+  } else {
+    Status s = write_all(fd_, bytes, size, static_cast<off_t>(kChunkHeaderSize + written_));
+    if (!s.is_ok()) return Status(s.code(), "chunk " + id_ + ": " + s.message());
+  }
   if (checked_by_crcs_) {
     crcs_.add(block_crcs);
   } else {
@@ -121,11 +129,17 @@ Status ChunkWriter::seal(const std::string& expected_sha256) {
   }
   ChunkFileHeader header{total_size_, actual, kCrcBlockSize};
   std::string table = encode_crcs(crcs_.finish());
-  Status s = write_all(fd_, table.data(), table.size(),
-                       static_cast<off_t>(kChunkHeaderSize + total_size_));
   std::string h = header.encode();
-  if (s.is_ok()) s = write_all(fd_, h.data(), h.size(), 0);
-  if (!s.is_ok()) return fail(s);
+  if (packed_) {  // the record's header is written at publish
+    std::memcpy(record_.data() + kRecordHeaderSize + kChunkHeaderSize + total_size_, table.data(),
+                table.size());
+    std::memcpy(record_.data() + kRecordHeaderSize, h.data(), h.size());
+  } else {
+    Status s = write_all(fd_, table.data(), table.size(),
+                         static_cast<off_t>(kChunkHeaderSize + total_size_));
+    if (s.is_ok()) s = write_all(fd_, h.data(), h.size(), 0);
+    if (!s.is_ok()) return fail(s);
+  }
   sealed_ = true;
   return Status::ok();
 }
@@ -175,24 +189,132 @@ std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed)
   // every other file's dirty pages (another process's, on a shared disk),
   // which can be gigabytes.
   std::vector<Status> out(sealed.size());
-  std::vector<ChunkWriter*> group;
+  std::vector<ChunkWriter*> group, packed;
   for (size_t i = 0; i < sealed.size(); ++i) {
     ChunkWriter& w = *sealed[i];
     if (!w.sealed_ || w.done_) {
       out[i] = {Code::kInternal, "chunk " + w.id_ + " is not sealed"};
+    } else if (w.packed_) {
+      packed.push_back(&w);
     } else if (w.total_size_ > kGroupChunkBytes) {
       out[i] = publish_alone(w);
     } else {
       group.push_back(&w);
     }
   }
-  if (group.empty()) return out;
-  std::vector<Status> grouped =
-      group.size() == 1 ? std::vector<Status>{publish_alone(*group[0])} : publish_group(group);
-  for (size_t i = 0, g = 0; i < sealed.size() && g < group.size(); ++i) {
-    if (sealed[i] == group[g]) out[i] = grouped[g++];
+  // Each result back to its writer's place (both lists keep input order).
+  auto place = [&](const std::vector<ChunkWriter*>& writers, const std::vector<Status>& done) {
+    for (size_t i = 0, g = 0; i < sealed.size() && g < writers.size(); ++i) {
+      if (sealed[i] == writers[g]) out[i] = done[g++];
+    }
+  };
+  if (!packed.empty()) place(packed, publish_packed(packed));
+  if (group.size() == 1) {
+    place(group, {publish_alone(*group[0])});
+  } else if (!group.empty()) {
+    place(group, publish_group(group));
+  }
+  reclaim();
+  return out;
+}
+
+std::vector<Status> ChunkStore::publish_packed(const std::vector<ChunkWriter*>& group) {
+  std::vector<Status> out(group.size());
+  std::vector<Packed> where(group.size());
+  {
+    std::lock_guard<std::mutex> vol_lock(vol_mu_);
+    std::vector<int> to_sync;  // a volume filled mid-group is synced before it is let go
+    for (size_t i = 0; i < group.size(); ++i) {
+      ChunkWriter& w = *group[i];
+      const uint64_t payload = chunk_file_bytes(w.total_size_);
+      if (active_fd_ < 0 || active_end_ + w.record_.size() > volume_bytes_) {
+        if (active_fd_ >= 0) to_sync.push_back(active_fd_);
+        if (Status s = open_volume(); !s.is_ok()) {
+          out[i] = w.fail(s);
+          continue;
+        }
+      }
+      const std::string header = encode_record_header(active_salt_, w.id_, payload, active_synced_);
+      std::memcpy(w.record_.data(), header.data(), header.size());
+      Status s = write_all(active_fd_, w.record_.data(), w.record_.size(),
+                           static_cast<off_t>(active_end_));
+      if (!s.is_ok()) {
+        // The next record goes over what this one left.
+        out[i] = w.fail(Status(s.code(), "chunk " + w.id_ + ": " + s.message()));
+        continue;
+      }
+      where[i] = Packed{active_volume_, active_end_, payload};
+      active_end_ += w.record_.size();
+    }
+    to_sync.push_back(active_fd_);
+    bool synced = true;
+    for (int fd : to_sync) {
+      if (fd < 0 || !synced || ::fdatasync(fd) == 0) continue;
+      synced = false;
+      Status s = sync_failed(dir_ + "/volumes", errno);
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (out[i].is_ok()) out[i] = group[i]->fail(s);
+      }
+    }
+    for (int fd : to_sync) {
+      if (fd >= 0 && fd != active_fd_) ::close(fd);
+    }
+    if (synced) active_synced_ = active_end_;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!out[i].is_ok()) continue;
+    ChunkWriter& w = *group[i];
+    w.done_ = true;
+    const uint64_t held = w.record_.size();
+    std::string().swap(w.record_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      packed_[w.id_] = where[i];
+      ++live_records_[where[i].volume];
+    }
+    release(w.id_, held, /*stored=*/true, held);
   }
   return out;
+}
+
+std::string ChunkStore::volume_path(uint64_t n) const {
+  return dir_ + "/volumes/" + volume_name(n);
+}
+
+Status ChunkStore::open_volume() {
+  std::string salt(kVolumeSaltSize, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) !=
+      1) {
+    return Status(Code::kInternal, "no random bytes for a volume's salt");
+  }
+  const uint64_t n = next_volume_;
+  const std::string path = volume_path(n);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == ENOSPC) return Status(Code::kDiskFull, "no space left on device");
+    return io_error(errno_text("create volume " + path, errno));
+  }
+  const std::string page = encode_volume_header(salt);
+  Status s = write_all(fd, page.data(), page.size(), 0);
+  // The volume's header and its name must last before any record counts on them.
+  if (s.is_ok() && ::fsync(fd) != 0) s = sync_failed(path, errno);
+  if (!s.is_ok()) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return s;
+  }
+  fsync_dir(dir_ + "/volumes");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_records_.emplace(n, 0);
+  }
+  ++next_volume_;
+  active_volume_ = n;
+  active_fd_ = fd;
+  active_salt_ = salt;
+  active_end_ = kVolumePage;
+  active_synced_ = kVolumePage;
+  return Status::ok();
 }
 
 Status ChunkStore::publish_alone(ChunkWriter& w) {
@@ -254,6 +376,12 @@ std::vector<Status> ChunkStore::publish_group(const std::vector<ChunkWriter*>& g
 void ChunkWriter::abort() {
   if (done_) return;
   done_ = true;
+  if (packed_) {
+    const uint64_t held = record_.size();
+    std::string().swap(record_);
+    store_->release(id_, held, /*stored=*/false, held);
+    return;
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(tmp_path_.c_str());
@@ -263,13 +391,18 @@ void ChunkWriter::abort() {
 // ---- ChunkStore ----
 
 ChunkStore::ChunkStore(ChunkStoreOptions options)
-    : dir_(std::move(options.dir)), capacity_(options.capacity) {}
+    : dir_(std::move(options.dir)),
+      capacity_(options.capacity),
+      pack_max_(options.pack_max_bytes),
+      volume_bytes_(options.volume_bytes),
+      punch_delay_(options.punch_delay) {}
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreOptions& options) {
   std::unique_ptr<ChunkStore> store(new ChunkStore(options));
   std::error_code ec;
   fs::create_directories(store->dir_ + "/chunks", ec);
   if (!ec) fs::create_directories(store->dir_ + "/tmp", ec);
+  if (!ec) fs::create_directories(store->dir_ + "/volumes", ec);
   if (ec)
     return io_error("cannot create chunk directories in " + store->dir_ + ": " + ec.message());
   if (store->capacity_ == 0) store->capacity_ = fs_total_bytes(store->dir_);
@@ -281,6 +414,7 @@ Result<std::unique_ptr<ChunkStore>> ChunkStore::open(const ChunkStoreOptions& op
 
 ChunkStore::~ChunkStore() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
+  if (active_fd_ >= 0) ::close(active_fd_);
 }
 
 Status ChunkStore::scan() {
@@ -303,6 +437,66 @@ Status ChunkStore::scan() {
     ++chunk_count_;
   }
   if (ec) return io_error("cannot scan " + dir_ + "/chunks: " + ec.message());
+  return scan_volumes();
+}
+
+Status ChunkStore::scan_volumes() {
+  std::vector<uint64_t> volumes;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/volumes", ec)) {
+    const uint64_t n = volume_number(entry.path().filename());
+    if (n == 0) {
+      spdlog::warn("ignoring unexpected file {} in the volume directory", entry.path().string());
+      continue;
+    }
+    volumes.push_back(n);
+  }
+  if (ec) return io_error("cannot scan " + dir_ + "/volumes: " + ec.message());
+  std::sort(volumes.begin(), volumes.end());
+  for (uint64_t n : volumes) {
+    next_volume_ = std::max(next_volume_, n + 1);
+    const std::string path = volume_path(n);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return io_error(errno_text("open volume " + path, errno));
+    struct stat st {};
+    Result<std::vector<VolumeRecord>> records =
+        ::fstat(fd, &st) == 0
+            ? scan_volume(fd, static_cast<uint64_t>(st.st_size))
+            : Result<std::vector<VolumeRecord>>(io_error(errno_text("stat " + path, errno)));
+    ::close(fd);
+    if (!records.is_ok() && records.status().code() != Code::kCorruption) return records.status();
+    // A volume whose header never reached the disk holds nothing answered.
+    std::vector<VolumeRecord> found =
+        records.is_ok() ? std::move(records).value() : std::vector<VolumeRecord>{};
+    live_records_[n] = 0;
+    for (const auto& r : found) {
+      auto [it, fresh] = packed_.try_emplace(r.id, Packed{n, r.offset, r.payload});
+      if (!fresh) {  // written again later (a repair's copy): the older one is dead
+        const Packed old = it->second;
+        punches_.push_back(Punch{old.volume, old.offset, record_bytes(old.payload), {}});
+        --live_records_[old.volume];
+        stored_bytes_ -= record_bytes(old.payload);
+        --chunk_count_;
+        it->second = Packed{n, r.offset, r.payload};
+      }
+      ++live_records_[n];
+      stored_bytes_ += r.bytes();
+      ++chunk_count_;
+    }
+  }
+  // Volumes left with nothing live go now.
+  for (auto it = live_records_.begin(); it != live_records_.end();) {
+    if (it->second == 0) {
+      ::unlink(volume_path(it->first).c_str());
+      it = live_records_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(punches_, [&](const Punch& p) { return !live_records_.count(p.volume); });
+  if (!packed_.empty()) {
+    spdlog::info("found {} packed chunks in {} volumes", packed_.size(), live_records_.size());
+  }
   return Status::ok();
 }
 
@@ -310,17 +504,25 @@ std::string ChunkStore::chunk_path(const std::string& id) const {
   return dir_ + "/chunks/" + id.substr(0, 2) + "/" + id.substr(2, 2) + "/" + id;
 }
 
+// Packed writers hold their records in memory until published: at most
+// this much at once, past which small chunks get a file each again.
+constexpr uint64_t kMaxPackedBuffered = 256ull << 20;
+
 Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
                                                         uint64_t total_size) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  const uint64_t record = record_bytes(chunk_file_bytes(total_size));
+  bool packed = false;
   uint64_t need = chunk_file_bytes(total_size);
   std::string tmp;
   uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (writing_.count(id) || ::access(chunk_path(id).c_str(), F_OK) == 0) {
+    if (writing_.count(id) || packed_.count(id) || ::access(chunk_path(id).c_str(), F_OK) == 0) {
       return Status(Code::kAlreadyExists, "chunk " + id + " already exists on this worker");
     }
+    packed = total_size <= pack_max_ && packed_buffered_ + record <= kMaxPackedBuffered;
+    if (packed) need = record;
     uint64_t committed = stored_bytes_ + reserved_bytes_;
     if (committed + need > capacity_) {
       return Status(Code::kDiskFull,
@@ -334,7 +536,14 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
     reserved_bytes_ += need;
     writing_.insert(id);
     seq = ++tmp_seq_;
+    if (packed) packed_buffered_ += record;
     tmp = dir_ + "/tmp/" + id + "." + std::to_string(seq);
+  }
+  if (packed) {
+    std::unique_ptr<ChunkWriter> w(new ChunkWriter(this, id, "", -1, total_size, seq));
+    w->packed_ = true;
+    w->record_.assign(record, '\0');
+    return w;
   }
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -346,9 +555,10 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
   return std::unique_ptr<ChunkWriter>(new ChunkWriter(this, id, tmp, fd, total_size, seq));
 }
 
-void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored) {
+void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored, uint64_t buffered) {
   std::lock_guard<std::mutex> lock(mu_);
   reserved_bytes_ -= reserved;
+  packed_buffered_ -= buffered;
   writing_.erase(id);
   if (stored) {
     stored_bytes_ += reserved;
@@ -365,6 +575,15 @@ Result<ChunkFileHeader> ChunkStore::header(const std::string& id) {
 
 Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& id) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = packed_.find(id);
+    if (it != packed_.end()) {
+      const Packed where = it->second;
+      lock.unlock();
+      return open_packed_reader(id, where.volume, where.offset, where.payload);
+    }
+  }
   int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
@@ -410,6 +629,47 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& 
   return std::unique_ptr<ChunkReader>(new ChunkReader(id, fd, h.value(), std::move(crcs)));
 }
 
+Result<std::unique_ptr<ChunkReader>> ChunkStore::open_packed_reader(const std::string& id,
+                                                                    uint64_t volume,
+                                                                    uint64_t offset,
+                                                                    uint64_t payload) {
+  const uint64_t base = offset + kRecordHeaderSize;
+  int fd = ::open(volume_path(volume).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
+    return io_error(errno_text("open the volume of chunk " + id, errno));
+  }
+  char hbuf[kChunkHeaderSize];
+  ssize_t hn = ::pread(fd, hbuf, sizeof hbuf, static_cast<off_t>(base));
+  auto h = ChunkFileHeader::decode(hbuf, hn < 0 ? 0 : static_cast<size_t>(hn));
+  if (h.is_ok() && (h->block_size == 0 || h->file_bytes() != payload)) {
+    h = Status(Code::kCorruption, "header disagrees with its volume record");
+  }
+  if (!h.is_ok()) {
+    ::close(fd);
+    return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
+  }
+  std::string table(4 * h->block_count(), '\0');
+  ssize_t tn = ::pread(fd, table.data(), table.size(),
+                       static_cast<off_t>(base + kChunkHeaderSize + h->size));
+  if (tn != static_cast<ssize_t>(table.size())) {
+    int err = errno;
+    ::close(fd);
+    return tn < 0 ? io_error(errno_text("read chunk " + id, err))
+                  : Status(Code::kCorruption, "chunk " + id + ": block CRCs cut short");
+  }
+  return std::unique_ptr<ChunkReader>(
+      new ChunkReader(id, fd, h.value(), decode_crcs(table.data(), h->block_count()), base));
+}
+
+std::optional<std::pair<std::string, uint64_t>> ChunkStore::packed_location(
+    const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = packed_.find(id);
+  if (it == packed_.end()) return std::nullopt;
+  return std::make_pair(volume_path(it->second.volume), it->second.offset + kRecordHeaderSize);
+}
+
 ChunkReader::~ChunkReader() { ::close(fd_); }
 
 Result<size_t> ChunkReader::read(uint64_t offset, size_t length, char* out) {
@@ -417,8 +677,8 @@ Result<size_t> ChunkReader::read(uint64_t offset, size_t length, char* out) {
   size_t want = static_cast<size_t>(std::min<uint64_t>(length, header_.size - offset));
   size_t got = 0;
   while (got < want) {
-    ssize_t n =
-        ::pread(fd_, out + got, want - got, static_cast<off_t>(kChunkHeaderSize + offset + got));
+    ssize_t n = ::pread(fd_, out + got, want - got,
+                        static_cast<off_t>(base_ + kChunkHeaderSize + offset + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error(errno_text("read chunk " + id_, errno));
     if (n == 0)
@@ -453,17 +713,46 @@ bool ChunkStore::was_removed(const std::string& id) const {
 
 Status ChunkStore::remove(const std::string& id) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
+  bool was_packed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = packed_.find(id);
+    if (it != packed_.end()) {
+      const Packed p = it->second;
+      packed_.erase(it);
+      const uint64_t bytes = record_bytes(p.payload);
+      stored_bytes_ -= std::min(stored_bytes_, bytes);
+      if (chunk_count_ > 0) --chunk_count_;
+      --live_records_[p.volume];
+      punches_.push_back(
+          Punch{p.volume, p.offset, bytes, std::chrono::steady_clock::now() + punch_delay_});
+      was_packed = true;
+    }
+  }
+  if (was_packed) {
+    note_removed(id);
+    reclaim();
+    return Status::ok();
+  }
   std::string path = chunk_path(id);
   struct stat st {};
   bool existed = ::stat(path.c_str(), &st) == 0;
   if (existed && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return io_error(errno_text("remove chunk " + id, errno));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (existed) {
-    stored_bytes_ -= std::min<uint64_t>(stored_bytes_, static_cast<uint64_t>(st.st_size));
-    if (chunk_count_ > 0) --chunk_count_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (existed) {
+      stored_bytes_ -= std::min<uint64_t>(stored_bytes_, static_cast<uint64_t>(st.st_size));
+      if (chunk_count_ > 0) --chunk_count_;
+    }
   }
+  note_removed(id);
+  return Status::ok();
+}
+
+void ChunkStore::note_removed(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (deleted_.size() < kMaxIdsPerMessage) deleted_.push_back(id);
   if (removed_.insert(id).second) {
     removed_order_.push_back(id);
@@ -472,7 +761,6 @@ Status ChunkStore::remove(const std::string& id) {
       removed_order_.pop_front();
     }
   }
-  return Status::ok();
 }
 
 std::vector<std::string> ChunkStore::take_deleted(size_t max) {
@@ -484,11 +772,63 @@ std::vector<std::string> ChunkStore::take_deleted(size_t max) {
 }
 
 bool ChunkStore::contains(const std::string& id) const {
-  return is_chunk_id(id) && ::access(chunk_path(id).c_str(), F_OK) == 0;
+  if (!is_chunk_id(id)) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (packed_.count(id)) return true;
+  }
+  return ::access(chunk_path(id).c_str(), F_OK) == 0;
+}
+
+void ChunkStore::reclaim() {
+  std::vector<Punch> due;
+  std::vector<uint64_t> emptied;
+  const uint64_t active = active_volume_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    while (!punches_.empty() && punches_.front().due <= now) {
+      due.push_back(punches_.front());
+      punches_.pop_front();
+    }
+    // A volume with no live record left, that takes no more, goes whole
+    // (readers that have it open keep reading it).
+    for (auto it = live_records_.begin(); it != live_records_.end();) {
+      const bool waiting = std::any_of(punches_.begin(), punches_.end(),
+                                       [&](const Punch& p) { return p.volume == it->first; });
+      if (it->second == 0 && it->first != active && !waiting) {
+        emptied.push_back(it->first);
+        it = live_records_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (uint64_t n : emptied) ::unlink(volume_path(n).c_str());
+  for (const Punch& p : due) {
+    if (std::find(emptied.begin(), emptied.end(), p.volume) != emptied.end()) continue;
+    int fd = ::open(volume_path(p.volume).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // the volume is gone already
+    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(p.offset),
+                    static_cast<off_t>(p.bytes)) != 0) {
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true)) {
+        spdlog::warn(
+            "cannot punch removed chunks out of {} ({}): their space comes back when "
+            "their volume empties",
+            dir_, std::strerror(errno));
+      }
+    }
+    ::close(fd);
+  }
 }
 
 std::vector<std::string> ChunkStore::list() const {
   std::vector<std::string> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, where] : packed_) out.push_back(id);
+  }
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir_ + "/chunks", ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {

@@ -8,11 +8,16 @@
 // threads. A ChunkWriter itself is used by one thread at a time.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -25,6 +30,14 @@ namespace dfs {
 struct ChunkStoreOptions {
   std::string dir;
   uint64_t capacity = 0;  // bytes this worker may use; 0: the filesystem's size
+  // Chunks of at most this many bytes are packed into volume files
+  // (worker/volume.h) instead of a file each; 0: none are.
+  uint64_t pack_max_bytes = 0;
+  // A volume takes records until it is this long.
+  uint64_t volume_bytes = 1ull << 30;
+  // A removed packed chunk's space is punched out this long after its
+  // removal, so a reader that opened it just before still reads it whole.
+  std::chrono::milliseconds punch_delay{60000};
 };
 
 class ChunkStore;
@@ -75,6 +88,10 @@ class ChunkWriter {
 
   Sha256 hash_;  // without block CRCs from the writer
   BlockCrcs crcs_;
+  // A packed chunk's volume record (header, chunk file image, padding),
+  // built in memory and appended whole at publish; empty for a file.
+  std::string record_;
+  bool packed_ = false;
   bool checked_by_crcs_ = false;  // the writer sent block CRCs
   bool sealed_ = false;
   bool done_ = false;
@@ -98,10 +115,16 @@ class ChunkReader {
 
  private:
   friend class ChunkStore;
-  ChunkReader(std::string id, int fd, ChunkFileHeader header, std::vector<uint32_t> crcs)
-      : id_(std::move(id)), fd_(fd), header_(std::move(header)), crcs_(std::move(crcs)) {}
+  ChunkReader(std::string id, int fd, ChunkFileHeader header, std::vector<uint32_t> crcs,
+              uint64_t base = 0)
+      : id_(std::move(id)),
+        fd_(fd),
+        base_(base),
+        header_(std::move(header)),
+        crcs_(std::move(crcs)) {}
   std::string id_;
   int fd_;
+  uint64_t base_;  // where the chunk's file image starts in fd_ (a volume's record)
   ChunkFileHeader header_;
   std::vector<uint32_t> crcs_;
 };
@@ -164,14 +187,29 @@ class ChunkStore {
   const std::string& dir() const { return dir_; }
 
   std::string chunk_path(const std::string& id) const;
+  // Where a packed chunk's file image lies: its volume's path and the
+  // image's offset in it; nullopt if the chunk is not packed here.
+  std::optional<std::pair<std::string, uint64_t>> packed_location(const std::string& id) const;
+  // Punches out removed packed chunks whose delay has passed, and deletes
+  // volumes left with none (called by remove() and publish()).
+  void reclaim();
 
  private:
   friend class ChunkWriter;
   explicit ChunkStore(ChunkStoreOptions options);
   Status scan();
-  void release(const std::string& id, uint64_t reserved, bool stored);
+  // Ends a write's reservation (`buffered`: the bytes its packed record
+  // held in memory); a stored chunk's bytes count as stored.
+  void release(const std::string& id, uint64_t reserved, bool stored, uint64_t buffered = 0);
   Status publish_alone(ChunkWriter& w);
   std::vector<Status> publish_group(const std::vector<ChunkWriter*>& group);
+  std::vector<Status> publish_packed(const std::vector<ChunkWriter*>& group);
+  Status scan_volumes();
+  void note_removed(const std::string& id);  // for take_deleted() and was_removed()
+  Status open_volume();                      // a new volume to append to; vol_mu_ held
+  std::string volume_path(uint64_t n) const;
+  Result<std::unique_ptr<ChunkReader>> open_packed_reader(const std::string& id, uint64_t volume,
+                                                          uint64_t offset, uint64_t payload);
 
   std::string dir_;
   int dir_fd_ = -1;  // held open: a group commit's sync needs no new descriptor
@@ -186,6 +224,36 @@ class ChunkStore {
   std::vector<std::string> deleted_;
   std::unordered_set<std::string> removed_;  // bounded by removed_order_
   std::deque<std::string> removed_order_;
+
+  // Packed chunks (mu_): where each lies, how many live records each volume
+  // holds, and the removed records waiting for their space to be punched.
+  struct Packed {
+    uint64_t volume = 0;
+    uint64_t offset = 0;  // of the record
+    uint64_t payload = 0;
+  };
+  struct Punch {
+    uint64_t volume = 0;
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  uint64_t pack_max_ = 0;
+  uint64_t volume_bytes_ = 0;
+  std::chrono::milliseconds punch_delay_{0};
+  std::unordered_map<std::string, Packed> packed_;
+  std::map<uint64_t, uint64_t> live_records_;  // by volume
+  std::deque<Punch> punches_;
+  uint64_t packed_buffered_ = 0;  // bytes held by packed writers not yet published
+
+  // The volume being appended to (vol_mu_, held across an append and its sync).
+  std::mutex vol_mu_;
+  uint64_t next_volume_ = 1;
+  std::atomic<uint64_t> active_volume_{0};  // 0: none yet
+  int active_fd_ = -1;
+  std::string active_salt_;
+  uint64_t active_end_ = 0;     // where the next record goes
+  uint64_t active_synced_ = 0;  // every byte below is durable
 };
 
 }  // namespace dfs

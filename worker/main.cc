@@ -37,6 +37,9 @@ static int run(int argc, char** argv) {
       ("group-commit-delay-ms", po::value<int>()->default_value(0),
        "how long a chunk whose last frame arrived may wait for others to commit with it "
        "(larger groups, fewer syncs, later answers)")  //
+      ("pack-chunks-up-to", po::value<std::string>()->default_value("0"),
+       "append chunks of at most this size (e.g. 1M) to shared volume files instead of a file "
+       "each: no inode, temporary or rename per chunk (0: never; at most 1M)")  //
       ("copy-threads", po::value<int>()->default_value(2),
        "repair copies this worker sends at once")  //
       ("scrub-rate", po::value<std::string>()->default_value("20M"),
@@ -97,6 +100,13 @@ static int run(int argc, char** argv) {
     return 2;
   }
   config.scrub_rate = scrub_rate.value();
+  auto pack = parse_size(vm["pack-chunks-up-to"].as<std::string>());
+  if (!pack.is_ok() || pack.value() > ChunkStore::kGroupChunkBytes) {
+    std::fprintf(stderr, "dfs-worker: --pack-chunks-up-to: %s\n",
+                 pack.is_ok() ? "at most 1M" : pack.status().message().c_str());
+    return 2;
+  }
+  config.pack_max_bytes = pack.value();
   config.scrub_interval = std::chrono::seconds(std::max(0, vm["scrub-interval-s"].as<int>()));
   config.report_interval = std::chrono::seconds(std::max(1, vm["report-interval-s"].as<int>()));
 

@@ -45,7 +45,11 @@ WorkerServer::WorkerServer(zmq::context_t& ctx, WorkerConfig config)
     : ctx_(ctx), config_(std::move(config)) {}
 
 Status WorkerServer::start() {
-  auto store = ChunkStore::open({config_.dir, config_.capacity});
+  ChunkStoreOptions store_options;
+  store_options.dir = config_.dir;
+  store_options.capacity = config_.capacity;
+  store_options.pack_max_bytes = config_.pack_max_bytes;
+  auto store = ChunkStore::open(store_options);
   if (!store.is_ok()) return store.status();
   store_ = std::move(store).value();
   DFS_RETURN_IF_ERROR(claim_directory(config_.dir, config_.id));

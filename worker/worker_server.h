@@ -37,6 +37,8 @@ struct WorkerConfig {
   // How long a sealed chunk may wait for more to commit with it (0: commit
   // as soon as the disk thread's queue is empty).
   std::chrono::milliseconds group_commit_delay{0};
+  // Chunks of at most this many bytes are packed into volume files (0: none).
+  uint64_t pack_max_bytes = 0;
   int copy_threads = 2;               // repair copies this worker sends at once
   uint64_t scrub_rate = 20ull << 20;  // bytes/s the scrubber re-reads; 0: no scrubbing
   std::chrono::milliseconds scrub_interval{std::chrono::hours(1)};  // pause between passes

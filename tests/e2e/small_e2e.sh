@@ -12,7 +12,9 @@
 # file of one chunk costs two log entries, not four.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-start_cluster small --masters 1 --workers 1 --replication 1 --worker-flags "--group-commit-delay-ms 20"
+# packed_e2e.sh runs the same with the worker packing chunks into volumes.
+start_cluster "${SMALL_NAME:-small}" --masters 1 --workers 1 --replication 1 \
+  --worker-flags "--group-commit-delay-ms 20 ${SMALL_WORKER_FLAGS:-}"
 "$DFS" mkdir /s
 
 # ---- a file of one chunk: its upload and chunk in one entry, its commit in one ----
@@ -79,5 +81,9 @@ for w in $(seq 1 "$WRITERS"); do
 done
 check "every acknowledged put ($total, $killed_at before the last kill) reads back byte-identical" [ "$lost" -eq 0 ]
 check "no temporary is left on the worker" [ -z "$(ls -A "$RUN/worker-1/tmp")" ]
+if [ -n "${SMALL_WORKER_FLAGS:-}" ]; then
+  check "the small chunks are in volumes, not files of their own" \
+    [ -n "$(ls -A "$RUN/worker-1/volumes")" -a -z "$(find "$RUN/worker-1/chunks" -type f)" ]
+fi
 
 finish
