@@ -25,11 +25,11 @@ std::string id_of(int n) {
 
 class VolumeTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ChunkStore> open() {
+  std::unique_ptr<ChunkStore> open(std::chrono::milliseconds punch_delay = {}) {
     ChunkStoreOptions o;
     o.dir = dir_.path();
     o.pack_max_bytes = 1 << 20;
-    o.punch_delay = std::chrono::milliseconds(0);
+    o.punch_delay = punch_delay;
     auto s = ChunkStore::open(o);
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     return std::move(s).value();
@@ -169,6 +169,42 @@ TEST_F(VolumeTest, ARemovedPackedChunkGivesItsSpaceBackAndAnEmptiedVolumeGoes) {
     EXPECT_EQ(cs->used(), 0u);
   }
   EXPECT_EQ(volumes(), 0u);
+}
+
+// A removed chunk stays removed across a restart that comes before its
+// space is punched out, as an unlinked file does.
+TEST_F(VolumeTest, ARemovedPackedChunkDoesNotComeBackBeforeItIsPunched) {
+  {
+    auto cs = open(std::chrono::hours(1));
+    publish(*cs,
+            {{id_of(1), test::random_bytes(5000, 1)}, {id_of(2), test::random_bytes(6000, 2)}});
+    ASSERT_TRUE(cs->remove(id_of(1)).is_ok());
+  }
+  auto cs = open(std::chrono::hours(1));
+  EXPECT_FALSE(cs->contains(id_of(1)));
+  EXPECT_TRUE(cs->contains(id_of(2)));
+  EXPECT_EQ(cs->chunk_count(), 1u);
+}
+
+// A volume whose first page is damaged cannot be read (its salt is gone):
+// it is kept aside, never deleted, and the others are served.
+TEST_F(VolumeTest, AVolumeWithADamagedHeaderIsKeptAsideNotDeleted) {
+  std::string first;
+  {
+    auto cs = open();
+    publish(*cs, {{id_of(1), test::random_bytes(5000, 1)}});
+    first = cs->packed_location(id_of(1))->first;
+  }
+  {
+    auto cs = open();  // a new run appends to a new volume
+    publish(*cs, {{id_of(2), test::random_bytes(5000, 2)}});
+    EXPECT_NE(cs->packed_location(id_of(2))->first, first);
+  }
+  scribble(first, 0, "XXXXXXXX");
+  auto cs = open();
+  EXPECT_FALSE(cs->contains(id_of(1)));
+  EXPECT_TRUE(cs->contains(id_of(2)));
+  EXPECT_TRUE(fs::exists(first + ".damaged"));
 }
 
 // A client's bytes may hold anything, including what looks like a record

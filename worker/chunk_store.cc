@@ -221,45 +221,66 @@ std::vector<Status> ChunkStore::publish(const std::vector<ChunkWriter*>& sealed)
 std::vector<Status> ChunkStore::publish_packed(const std::vector<ChunkWriter*>& group) {
   std::vector<Status> out(group.size());
   std::vector<Packed> where(group.size());
+  std::vector<bool> appended(group.size(), false);
+  auto uncount = [&](uint64_t volume) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --live_records_[volume];
+  };
   {
     std::lock_guard<std::mutex> vol_lock(vol_mu_);
-    std::vector<int> to_sync;  // a volume filled mid-group is synced before it is let go
+    // Volumes this group let go (filled, or after a failed write or sync:
+    // such a volume takes no more records, so no later sync point can vouch
+    // for what it lost). Each is synced, if it can be, then closed.
+    std::vector<int> let_go;
+    auto retire = [&] {
+      if (active_fd_ >= 0) let_go.push_back(active_fd_);
+      active_fd_ = -1;
+    };
     for (size_t i = 0; i < group.size(); ++i) {
       ChunkWriter& w = *group[i];
       const uint64_t payload = chunk_file_bytes(w.total_size_);
-      if (active_fd_ < 0 || active_end_ + w.record_.size() > volume_bytes_) {
-        if (active_fd_ >= 0) to_sync.push_back(active_fd_);
+      if (active_fd_ >= 0 && active_end_ + w.record_.size() > volume_bytes_) retire();
+      if (active_fd_ < 0) {
         if (Status s = open_volume(); !s.is_ok()) {
           out[i] = w.fail(s);
           continue;
         }
+      }
+      where[i] = Packed{active_volume_, active_end_, payload};
+      {
+        // Counted before it is written: reclaim() never deletes a volume a
+        // record is going into.
+        std::lock_guard<std::mutex> lock(mu_);
+        ++live_records_[where[i].volume];
       }
       const std::string header = encode_record_header(active_salt_, w.id_, payload, active_synced_);
       std::memcpy(w.record_.data(), header.data(), header.size());
       Status s = write_all(active_fd_, w.record_.data(), w.record_.size(),
                            static_cast<off_t>(active_end_));
       if (!s.is_ok()) {
-        // The next record goes over what this one left.
         out[i] = w.fail(Status(s.code(), "chunk " + w.id_ + ": " + s.message()));
+        uncount(where[i].volume);
+        retire();
         continue;
       }
-      where[i] = Packed{active_volume_, active_end_, payload};
+      appended[i] = true;
       active_end_ += w.record_.size();
     }
-    to_sync.push_back(active_fd_);
-    bool synced = true;
+    std::vector<int> to_sync = let_go;
+    if (active_fd_ >= 0) to_sync.push_back(active_fd_);
     for (int fd : to_sync) {
-      if (fd < 0 || !synced || ::fdatasync(fd) == 0) continue;
-      synced = false;
+      if (::fdatasync(fd) == 0) continue;
       Status s = sync_failed(dir_ + "/volumes", errno);
       for (size_t i = 0; i < group.size(); ++i) {
-        if (out[i].is_ok()) out[i] = group[i]->fail(s);
+        if (!appended[i] || !out[i].is_ok()) continue;
+        out[i] = group[i]->fail(s);
+        uncount(where[i].volume);
       }
+      retire();
+      break;
     }
-    for (int fd : to_sync) {
-      if (fd >= 0 && fd != active_fd_) ::close(fd);
-    }
-    if (synced) active_synced_ = active_end_;
+    if (active_fd_ >= 0) active_synced_ = active_end_;
+    for (int fd : let_go) ::close(fd);
   }
   for (size_t i = 0; i < group.size(); ++i) {
     if (!out[i].is_ok()) continue;
@@ -270,7 +291,6 @@ std::vector<Status> ChunkStore::publish_packed(const std::vector<ChunkWriter*>& 
     {
       std::lock_guard<std::mutex> lock(mu_);
       packed_[w.id_] = where[i];
-      ++live_records_[where[i].volume];
     }
     release(w.id_, held, /*stored=*/true, held);
   }
@@ -305,11 +325,11 @@ Status ChunkStore::open_volume() {
   }
   fsync_dir(dir_ + "/volumes");
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(mu_);  // as reclaim() sees them: both or neither
+    active_volume_ = n;
     live_records_.emplace(n, 0);
   }
   ++next_volume_;
-  active_volume_ = n;
   active_fd_ = fd;
   active_salt_ = salt;
   active_end_ = kVolumePage;
@@ -440,6 +460,17 @@ Status ChunkStore::scan() {
   return scan_volumes();
 }
 
+namespace {
+bool first_page_blank(const std::string& path) {
+  std::string page(kVolumePage, '\0');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::pread(fd, page.data(), page.size(), 0);
+  ::close(fd);
+  return n >= 0 && std::all_of(page.begin(), page.begin() + n, [](char c) { return c == 0; });
+}
+}  // namespace
+
 Status ChunkStore::scan_volumes() {
   std::vector<uint64_t> volumes;
   std::error_code ec;
@@ -465,15 +496,28 @@ Status ChunkStore::scan_volumes() {
             : Result<std::vector<VolumeRecord>>(io_error(errno_text("stat " + path, errno)));
     ::close(fd);
     if (!records.is_ok() && records.status().code() != Code::kCorruption) return records.status();
-    // A volume whose header never reached the disk holds nothing answered.
-    std::vector<VolumeRecord> found =
-        records.is_ok() ? std::move(records).value() : std::vector<VolumeRecord>{};
+    if (!records.is_ok()) {
+      // A volume's first page is synced before any record goes in: one
+      // that is short or blank never held a record. Any other damage is
+      // kept aside for a person to look at, never deleted.
+      if (static_cast<uint64_t>(st.st_size) < kVolumePage || first_page_blank(path)) {
+        ::unlink(path.c_str());
+      } else {
+        spdlog::error("volume {} is damaged ({}): its chunks are not served; kept as {}.damaged",
+                      path, records.status().message(), path);
+        std::error_code rename_ec;
+        fs::rename(path, path + ".damaged", rename_ec);
+      }
+      continue;
+    }
+    std::vector<VolumeRecord> found = std::move(records).value();
     live_records_[n] = 0;
     for (const auto& r : found) {
       auto [it, fresh] = packed_.try_emplace(r.id, Packed{n, r.offset, r.payload});
       if (!fresh) {  // written again later (a repair's copy): the older one is dead
         const Packed old = it->second;
         punches_.push_back(Punch{old.volume, old.offset, record_bytes(old.payload), {}});
+        ++punches_waiting_[old.volume];
         --live_records_[old.volume];
         stored_bytes_ -= record_bytes(old.payload);
         --chunk_count_;
@@ -521,7 +565,8 @@ Result<std::unique_ptr<ChunkWriter>> ChunkStore::create(const std::string& id,
     if (writing_.count(id) || packed_.count(id) || ::access(chunk_path(id).c_str(), F_OK) == 0) {
       return Status(Code::kAlreadyExists, "chunk " + id + " already exists on this worker");
     }
-    packed = total_size <= pack_max_ && packed_buffered_ + record <= kMaxPackedBuffered;
+    packed =
+        pack_max_ > 0 && total_size <= pack_max_ && packed_buffered_ + record <= kMaxPackedBuffered;
     if (packed) need = record;
     uint64_t committed = stored_bytes_ + reserved_bytes_;
     if (committed + need > capacity_) {
@@ -714,6 +759,7 @@ bool ChunkStore::was_removed(const std::string& id) const {
 Status ChunkStore::remove(const std::string& id) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   bool was_packed = false;
+  Packed invalidate;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = packed_.find(id);
@@ -726,10 +772,21 @@ Status ChunkStore::remove(const std::string& id) {
       --live_records_[p.volume];
       punches_.push_back(
           Punch{p.volume, p.offset, bytes, std::chrono::steady_clock::now() + punch_delay_});
+      ++punches_waiting_[p.volume];
+      invalidate = p;
       was_packed = true;
     }
   }
   if (was_packed) {
+    // The record stops being one now, as an unlinked file stops being one
+    // (neither is synced): a restart before its space is punched out must
+    // not bring it back. Readers that have it open read past its header.
+    int fd = ::open(volume_path(invalidate.volume).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      const std::string zeros(8, '\0');
+      (void)write_all(fd, zeros.data(), zeros.size(), static_cast<off_t>(invalidate.offset));
+      ::close(fd);
+    }
     note_removed(id);
     reclaim();
     return Status::ok();
@@ -783,20 +840,19 @@ bool ChunkStore::contains(const std::string& id) const {
 void ChunkStore::reclaim() {
   std::vector<Punch> due;
   std::vector<uint64_t> emptied;
-  const uint64_t active = active_volume_;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto now = std::chrono::steady_clock::now();
     while (!punches_.empty() && punches_.front().due <= now) {
       due.push_back(punches_.front());
+      if (--punches_waiting_[due.back().volume] == 0) punches_waiting_.erase(due.back().volume);
       punches_.pop_front();
     }
-    // A volume with no live record left, that takes no more, goes whole
-    // (readers that have it open keep reading it).
+    // A volume with no live record left, that takes no more and whose
+    // removed records have all waited out their delay, goes whole (readers
+    // that have it open keep reading it).
     for (auto it = live_records_.begin(); it != live_records_.end();) {
-      const bool waiting = std::any_of(punches_.begin(), punches_.end(),
-                                       [&](const Punch& p) { return p.volume == it->first; });
-      if (it->second == 0 && it->first != active && !waiting) {
+      if (it->second == 0 && it->first != active_volume_ && !punches_waiting_.count(it->first)) {
         emptied.push_back(it->first);
         it = live_records_.erase(it);
       } else {
@@ -814,8 +870,8 @@ void ChunkStore::reclaim() {
       static std::atomic<bool> warned{false};
       if (!warned.exchange(true)) {
         spdlog::warn(
-            "cannot punch removed chunks out of {} ({}): their space comes back when "
-            "their volume empties",
+            "cannot punch removed chunks out of {} ({}): their space comes back when their "
+            "volume empties",
             dir_, std::strerror(errno));
       }
     }

@@ -8,7 +8,6 @@
 // threads. A ChunkWriter itself is used by one thread at a time.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -242,14 +241,15 @@ class ChunkStore {
   uint64_t volume_bytes_ = 0;
   std::chrono::milliseconds punch_delay_{0};
   std::unordered_map<std::string, Packed> packed_;
-  std::map<uint64_t, uint64_t> live_records_;  // by volume
-  std::deque<Punch> punches_;
-  uint64_t packed_buffered_ = 0;  // bytes held by packed writers not yet published
+  std::map<uint64_t, uint64_t> live_records_;     // by volume
+  std::deque<Punch> punches_;                     // in the order they fall due
+  std::map<uint64_t, uint64_t> punches_waiting_;  // by volume
+  uint64_t active_volume_ = 0;                    // 0: none yet; set with vol_mu_ and mu_ both held
+  uint64_t packed_buffered_ = 0;                  // bytes held by packed writers not yet published
 
   // The volume being appended to (vol_mu_, held across an append and its sync).
   std::mutex vol_mu_;
   uint64_t next_volume_ = 1;
-  std::atomic<uint64_t> active_volume_{0};  // 0: none yet
   int active_fd_ = -1;
   std::string active_salt_;
   uint64_t active_end_ = 0;     // where the next record goes

@@ -134,7 +134,8 @@ Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size) {
   uint64_t at = kVolumePage;
   while (at + kRecordHeaderSize <= size) {
     const off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
-    if (data < 0) break;  // only holes are left
+    if (data < 0 && errno == ENXIO) break;  // only holes are left
+    if (data < 0) return io_error(errno_text("seek in volume", errno));
     at = std::max<uint64_t>(at, static_cast<uint64_t>(data) / kVolumePage * kVolumePage);
     if (at + kRecordHeaderSize > size) break;
     DFS_RETURN_IF_ERROR(read_exact(fd, page, kRecordHeaderSize, at));

@@ -7,11 +7,14 @@ CHUNK=$((8 << 20))
 start_cluster main --workers 3 --chunk-size 8M
 
 # ---- the monitor taps the bus ----
-"$DFS_BUILD/bin/dfs-monitor" --count 1 >"$WORK/monitor.out" 2>&1 &
+# It runs until stopped: other events (a worker joining, a leader's) may come
+# before the file's, so waiting for one event alone would be a race.
+"$DFS_BUILD/bin/dfs-monitor" >"$WORK/monitor.out" 2>&1 &
 monitor=$!
 # A subscriber misses what was published before it joined: publish until seen.
 for i in $(seq 1 50); do
   echo "$i" | "$DFS" put - "/monitor-$i" >/dev/null 2>&1
+  grep -q '^event.file.committed /monitor-' "$WORK/monitor.out" && break
   kill -0 "$monitor" 2>/dev/null || break
   sleep 0.1
 done
