@@ -6,6 +6,7 @@
 #include "bus/chunk_transfer.h"
 #include "codec/crc32c.h"
 #include "codec/sha256.h"
+#include "tests/chunk_store_util.h"
 #include "tests/test_util.h"
 #include "worker/chunk_store.h"
 #include "worker/scrubber.h"
@@ -34,19 +35,6 @@ class ChunkStoreTest : public ::testing::Test {
     return w.value()->commit(Sha256::hex_of(data));
   }
 
-  std::string read_all(ChunkStore& cs, const std::string& id) {
-    std::string out;
-    uint64_t total = 1;
-    while (out.size() < total) {
-      std::string piece(1 << 20, '\0');
-      auto n = cs.read(id, out.size(), piece.size(), piece.data(), &total);
-      EXPECT_TRUE(n.is_ok()) << n.status().to_string();
-      if (!n.is_ok() || n.value() == 0) break;
-      out.append(piece.data(), n.value());
-    }
-    return out;
-  }
-
   size_t temporaries() {
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator(dir_ / "tmp")) n += e.is_regular_file();
@@ -60,7 +48,7 @@ TEST_F(ChunkStoreTest, StoredChunkReadsBackWhole) {
   auto cs = open();
   std::string data = test::random_bytes(12345, 1);
   ASSERT_TRUE(store(*cs, kId, data).is_ok());
-  EXPECT_EQ(read_all(*cs, kId), data);
+  EXPECT_EQ(test::read_chunk(*cs, kId), data);
   EXPECT_EQ(cs->chunk_count(), 1u);
   EXPECT_TRUE(cs->contains(kId));
   auto h = cs->header(kId);
@@ -118,7 +106,7 @@ TEST_F(ChunkStoreTest, AChunkStoredWithoutBlockCrcsIsStillServed) {
     std::ofstream f(cs->chunk_path(kId), std::ios::binary);
     f << ChunkFileHeader{data.size(), Sha256::hex_of(data), 0}.encode() << data;
   }
-  EXPECT_EQ(read_all(*cs, kId), data);
+  EXPECT_EQ(test::read_chunk(*cs, kId), data);
   auto r = cs->open_reader(kId);
   ASSERT_TRUE(r.is_ok());
   EXPECT_TRUE(r.value()->block_crcs(0, 1000).empty());
@@ -261,7 +249,7 @@ TEST_F(ChunkStoreTest, SealedWritersArePublishedTogetherAndNoneIsFoundByARestart
     if (i == 1) {
       EXPECT_FALSE(cs->contains(ids[i]));
     } else {
-      EXPECT_EQ(read_all(*cs, ids[i]), bodies[i]);
+      EXPECT_EQ(test::read_chunk(*cs, ids[i]), bodies[i]);
     }
   }
   EXPECT_EQ(temporaries(), 0u);
@@ -305,7 +293,7 @@ TEST_F(ChunkStoreTest, PublishAnswersEachWriterInItsPlaceWhateverItsSize) {
       EXPECT_NE(done[i].message().find("rename"), std::string::npos) << done[i].to_string();
     } else {
       EXPECT_TRUE(done[i].is_ok()) << i << ": " << done[i].to_string();
-      const std::string got = read_all(*cs, ids[i]);
+      const std::string got = test::read_chunk(*cs, ids[i]);
       EXPECT_TRUE(got == bodies[i]) << "chunk " << i << ": read " << got.size() << " bytes";
     }
   }

@@ -8,6 +8,7 @@
 
 #include "codec/crc32c.h"
 #include "codec/sha256.h"
+#include "tests/chunk_store_util.h"
 #include "tests/test_util.h"
 #include "worker/chunk_store.h"
 #include "worker/scrubber.h"
@@ -50,19 +51,6 @@ class VolumeTest : public ::testing::Test {
     for (const Status& s : cs.publish(sealed)) ASSERT_TRUE(s.is_ok()) << s.to_string();
   }
 
-  std::string read_all(ChunkStore& cs, const std::string& id) {
-    std::string out;
-    uint64_t total = 1;
-    while (out.size() < total) {
-      std::string piece(1 << 20, '\0');
-      auto n = cs.read(id, out.size(), piece.size(), piece.data(), &total);
-      if (!n.is_ok()) return "<" + n.status().to_string() + ">";
-      if (n.value() == 0) break;
-      out.append(piece.data(), n.value());
-    }
-    return out;
-  }
-
   // Overwrites bytes of a volume file in place, as damage or a torn write would.
   void scribble(const std::string& path, uint64_t offset, const std::string& bytes) {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -93,10 +81,10 @@ TEST_F(VolumeTest, PackedChunksReadBackAndAreFoundAgainAfterARestart) {
       EXPECT_TRUE(cs->contains(id));
       EXPECT_TRUE(cs->packed_location(id).has_value()) << id;
       EXPECT_FALSE(fs::exists(cs->chunk_path(id))) << id;
-      EXPECT_TRUE(read_all(*cs, id) == data) << id;
+      EXPECT_TRUE(test::read_chunk(*cs, id) == data) << id;
     }
     EXPECT_FALSE(cs->packed_location(id_of(6)).has_value());  // too big: a file of its own
-    EXPECT_TRUE(read_all(*cs, id_of(6)) == big);
+    EXPECT_TRUE(test::read_chunk(*cs, id_of(6)) == big);
     EXPECT_EQ(cs->chunk_count(), 7u);
     EXPECT_EQ(cs->list().size(), 7u);
     EXPECT_EQ(volumes(), 1u);
@@ -107,7 +95,7 @@ TEST_F(VolumeTest, PackedChunksReadBackAndAreFoundAgainAfterARestart) {
   auto cs = open();
   EXPECT_EQ(cs->chunk_count(), 7u);
   EXPECT_EQ(cs->used(), used);
-  for (const auto& [id, data] : small) EXPECT_TRUE(read_all(*cs, id) == data) << id;
+  for (const auto& [id, data] : small) EXPECT_TRUE(test::read_chunk(*cs, id) == data) << id;
   auto reader = cs->open_reader(id_of(5));
   ASSERT_TRUE(reader.is_ok());
   EXPECT_EQ(reader.value()->block_crcs(0, 1 << 20).size(), 16u);
@@ -131,8 +119,8 @@ TEST_F(VolumeTest, ARestartDropsATornRecordOfTheLastGroupAndKeepsTheRest) {
   }
   auto cs = open();
   EXPECT_FALSE(cs->contains(id_of(3)));
-  EXPECT_TRUE(read_all(*cs, id_of(4)) == d);
-  EXPECT_TRUE(read_all(*cs, id_of(2)) == b);
+  EXPECT_TRUE(test::read_chunk(*cs, id_of(4)) == d);
+  EXPECT_TRUE(test::read_chunk(*cs, id_of(2)) == b);
   ASSERT_TRUE(cs->contains(id_of(1)));
   EXPECT_NE(Scrubber::check(*cs, id_of(1)), "");
   EXPECT_EQ(Scrubber::check(*cs, id_of(2)), "");
