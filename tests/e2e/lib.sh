@@ -19,18 +19,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A base port with nothing listening on the ports of masters 1..5 or those
-# of workers 1..15 (data and pipeline), or the S3 gateway's (base + 90).
-free_base_port() {
-  local base p
-  for _ in $(seq 1 50); do
+# Claims a base port whose block (base .. base+131: masters 1..5, the S3 gateway at
+# base+90, workers 1..15 at base+100 on) is reserved for this test and has
+# nothing listening. Tests run in parallel: checking that a port is free is
+# not enough, since another test may check the same block before either
+# binds. So blocks are aligned to 200 ports and each is claimed with flock on
+# a shared lock file, held by this shell (and the processes it starts) until
+# they exit; a crashed test's claim goes with it.
+PORT_LOCKS="${DFS_E2E_PORT_LOCKS:-${TMPDIR:-/tmp}/dfs-e2e-ports}"
+# Sets CLAIMED_PORT; not run in a subshell, which would drop the lock.
+claim_base_port() {
+  local base p fd
+  mkdir -p -m 1777 "$PORT_LOCKS"
+  for _ in $(seq 1 200); do
     # Below the kernel's ephemeral range (32768+), so no outgoing connection holds one.
-    base=$((10000 + (RANDOM * 7 + $$) % 22000))
+    base=$((10000 + 200 * ((RANDOM + $$) % 110)))
+    exec {fd}>>"$PORT_LOCKS/$base.lock" || continue
+    if ! flock -n "$fd"; then exec {fd}>&-; continue; fi
     local busy=0
     for p in $(seq "$base" $((base + 19))) $((base + 90)) $(seq $((base + 100)) $((base + 131))); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy=1; break; fi
     done
-    [ $busy -eq 0 ] && { echo "$base"; return; }
+    if [ $busy -eq 0 ]; then CLAIMED_PORT="$base"; return; fi
+    exec {fd}>&-
   done
   echo "no free ports" >&2
   return 1
@@ -42,8 +53,8 @@ start_cluster() {
   local name="$1"; shift
   RUN="$WORK/$name"
   RUNS+=("$RUN")
-  local port
-  port="$(free_base_port)"
+  claim_base_port
+  local port="$CLAIMED_PORT"
   "$ROOT/launch/up" --dir "$RUN" --base-port "$port" "$@" >"$WORK/$name.up.log" 2>&1 || {
     cat "$WORK/$name.up.log" >&2
     return 1
