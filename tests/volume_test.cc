@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "codec/crc32c.h"
 #include "codec/sha256.h"
@@ -12,6 +13,7 @@
 #include "tests/test_util.h"
 #include "worker/chunk_store.h"
 #include "worker/scrubber.h"
+#include "worker/stored_chunks.h"
 #include "worker/volume.h"
 
 namespace dfs {
@@ -157,6 +159,40 @@ TEST_F(VolumeTest, ARemovedPackedChunkGivesItsSpaceBackAndAnEmptiedVolumeGoes) {
     EXPECT_EQ(cs->used(), 0u);
   }
   EXPECT_EQ(volumes(), 0u);
+}
+
+// What dfs-chunk prints: every live chunk, packed or not, at the place
+// where its image is, read from the directory beside the open store.
+TEST_F(VolumeTest, TheListingFindsEachLiveChunksImageWhereverItIs) {
+  auto cs = open(std::chrono::hours(1));  // the removed record stays in the file, unpunched
+  const std::map<std::string, std::string> kept = {
+      {id_of(1), test::random_bytes(5000, 1)},
+      {id_of(3), test::random_bytes(70000, 3)},
+      {id_of(4), test::random_bytes((1 << 20) + 1, 4)}};
+  publish(*cs, {{id_of(1), kept.at(id_of(1))},
+                {id_of(2), test::random_bytes(9000, 2)},
+                {id_of(3), kept.at(id_of(3))}});
+  publish(*cs, {{id_of(4), kept.at(id_of(4))}});  // too big to pack: a file
+  ASSERT_TRUE(cs->remove(id_of(2)).is_ok());
+
+  auto listed = list_stored_chunks(dir_.path());
+  ASSERT_TRUE(listed.is_ok()) << listed.status().to_string();
+  EXPECT_TRUE(listed.value().problems.empty());
+  std::map<std::string, StoredChunk> found;
+  for (const auto& c : listed.value().chunks) found[c.id] = c;
+  ASSERT_EQ(found.size(), kept.size());
+  for (const auto& [id, data] : kept) {
+    ASSERT_TRUE(found.count(id)) << id;
+    const StoredChunk& c = found.at(id);
+    EXPECT_EQ(c.bytes, chunk_file_bytes(data.size())) << id;
+    std::ifstream in(c.path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(c.offset + kChunkHeaderSize));
+    std::string got(data.size(), '\0');
+    in.read(got.data(), static_cast<std::streamsize>(got.size()));
+    EXPECT_TRUE(got == data) << id << " at " << c.path << ":" << c.offset;
+  }
+  EXPECT_EQ(found.at(id_of(1)).path, cs->packed_location(id_of(1))->first);
+  EXPECT_EQ(found.at(id_of(4)).offset, 0u);
 }
 
 // A removed chunk stays removed across a restart that comes before its

@@ -37,9 +37,9 @@ static int run(int argc, char** argv) {
       ("group-commit-delay-ms", po::value<int>()->default_value(0),
        "how long a chunk whose last frame arrived may wait for others to commit with it "
        "(larger groups, fewer syncs, later answers)")  //
-      ("pack-chunks-up-to", po::value<std::string>()->default_value("0"),
-       "append chunks of at most this size (e.g. 1M) to shared volume files instead of a file "
-       "each: no inode, temporary or rename per chunk (0: never; at most 1M)")  //
+      ("pack-chunks-up-to", po::value<std::string>()->default_value("1M"),
+       "append chunks of at most this size to shared volume files instead of a file each: no "
+       "inode, temporary or rename per chunk (0: never; at most 1M)")  //
       ("copy-threads", po::value<int>()->default_value(2),
        "repair copies this worker sends at once")  //
       ("scrub-rate", po::value<std::string>()->default_value("20M"),

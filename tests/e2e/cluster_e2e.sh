@@ -32,6 +32,15 @@ done
 json="$("$DFS" stat --json "/f$((200 << 20))")"
 check "stat --json lists 25 chunks with sha256 and replicas" \
   bash -c "[ \$(grep -o '\"sha256\"' <<<'$json' | wc -l) -eq 25 ] && grep -q '\"replicas\":\[\"w' <<<'$json'"
+# Where chunk 0 of $1 lies on its first replica's disk (the path only).
+stored_at() {
+  local id w
+  id="$("$DFS" stat --json "$1" | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
+  w="$(replica_lines "$1" | head -1 | awk '{print $1}')"
+  "$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${w#w}" "$id" | cut -d' ' -f2
+}
+check "by default a small chunk is packed into a volume file" bash -c "[[ \$1 == */volumes/*.vol ]]" _ "$(stored_at /f1)"
+check "...and an 8 MiB chunk has a file of its own" bash -c "[[ \$1 == */chunks/* ]]" _ "$(stored_at /f$CHUNK)"
 
 # ---- standard input and output ----
 check "put from stdin, cat to stdout" bash -c "'$DFS' put - /from-stdin <'$WORK/f$((CHUNK + 1))' && '$DFS' cat /from-stdin | cmp -s - '$WORK/f$((CHUNK + 1))'"

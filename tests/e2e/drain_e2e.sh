@@ -45,7 +45,7 @@ reads_back() {
     "$DFS" get -q "/$f" "$WORK/$f.back" && cmp -s "$WORK/$f" "$WORK/$f.back" || return 1
   done
 }
-empty_disk() { [ -z "$(find "$RUN/worker-${1#w}/chunks" -type f)" ]; }
+empty_disk() { [ -z "$(chunk_ids_on "$1")" ]; }
 
 # ---- decommission while a put runs, and kill the leader mid-drain ----
 victim="$(replica_lines /a | head -1 | awk '{print $1}')"

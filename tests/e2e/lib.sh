@@ -9,6 +9,10 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/dfs-e2e-XXXXXX")"
 # Where dfs put keeps its resume manifests: inside the test's directory.
 export XDG_STATE_HOME="$WORK/state"
 RUNS=()
+# True in a sanitizer's build tree (build-address-undefined, build-thread),
+# where each process starts and runs several times slower: loops of CLI
+# calls there run fewer times.
+sanitized() { [ "$(basename "$DFS_BUILD")" != build ]; }
 FAILURES=0
 PASSES=0
 
@@ -89,7 +93,25 @@ pid_of() { cat "$RUN/$1/pid"; }
 replica_lines() {
   "$DFS" stat --json "$1" | grep -o '"replicas":\[[^]]*\]' | sed 's/"replicas":\[//; s/\]//; s/[",]/ /g'
 }
-# Every chunk of $1 has $2 distinct replicas, each of them a file on that worker's disk.
+# Chunks on a worker's disk (WORKER is "w3"), read with dfs-chunk, which
+# finds a chunk whether it has a file of its own or is packed in a volume.
+chunk_ids_on() { "$DFS_BUILD/bin/dfs-chunk" list "$RUN/worker-${1#w}" | cut -d' ' -f1; }
+# has_chunk WORKER ID
+has_chunk() { "$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${1#w}" "$2" >/dev/null 2>&1; }
+# chunk_image WORKER ID: the chunk's stored bytes (header, data, block CRCs) on stdout.
+chunk_image() { "$DFS_BUILD/bin/dfs-chunk" image "$RUN/worker-${1#w}" "$2"; }
+# flip_chunk_byte WORKER ID AT: adds one to byte AT of the chunk's stored image, in place.
+flip_chunk_byte() {
+  local path offset v
+  read -r _ path offset _ <<<"$("$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${1#w}" "$2")"
+  [ -n "$path" ] || return 1
+  v="$(od -An -tu1 -j $((offset + $3)) -N1 "$path" | tr -d ' ')"
+  # shellcheck disable=SC2059
+  printf "\\$(printf '%03o' $(((v + 1) % 256)))" |
+    dd of="$path" bs=1 seek=$((offset + $3)) conv=notrunc status=none
+}
+
+# Every chunk of $1 has $2 distinct replicas, each of them on that worker's disk.
 replicas_on_disk() {
   local file="$1" want="$2" json ids line i=0 w id
   json="$("$DFS" stat --json "$file")"
@@ -101,7 +123,7 @@ replicas_on_disk() {
     [ "$(tr ' ' '\n' <<<"$line" | grep -c .)" -eq "$want" ] || { echo "chunk $id on [$line]"; return 1; }
     [ "$(tr ' ' '\n' <<<"$line" | grep . | sort -u | wc -l)" -eq "$want" ] || { echo "chunk $id repeats a worker"; return 1; }
     for w in $line; do
-      [ -f "$RUN/worker-${w#w}/chunks/${id:0:2}/${id:2:2}/$id" ] || { echo "chunk $id missing on $w"; return 1; }
+      has_chunk "$w" "$id" || { echo "chunk $id missing on $w"; return 1; }
     done
   done < <(replica_lines "$file")
   [ "$i" -eq "${#ids[@]}" ]

@@ -52,14 +52,10 @@ expect_error "a directory is no file to read" "directory" "$DFS" cat --offset 0 
 # Chunk 2 is read from its replica at position 2 % 3 first.
 id="$("$DFS" stat --json /f | grep -o '"id":"[0-9a-f]*"' | sed -n 3p | cut -d'"' -f4)"
 first="$(replica_lines /f | sed -n 3p | awk '{print $3}')"
-chunk_file="$RUN/worker-${first#w}/chunks/${id:0:2}/${id:2:2}/$id"
-check "the chunk's file is on $first" [ -f "$chunk_file" ]
+check "the chunk is on $first's disk" has_chunk "$first" "$id"
 # Block 32 of chunk 2, 2 MiB in: in the second 1 MiB frame of a range that
 # starts 128 KiB before 1 MiB (the file's header is 128 bytes).
-at=$((128 + 32 * BLOCK + 40))
-v="$(od -An -tu1 -j "$at" -N1 "$chunk_file" | tr -d ' ')"
-# shellcheck disable=SC2059
-printf "\\$(printf '%03o' $(((v + 1) % 256)))" | dd of="$chunk_file" bs=1 seek="$at" conv=notrunc status=none
+flip_chunk_byte "$first" "$id" $((128 + 32 * BLOCK + 40))
 check "a range over the damaged block reads right all the same" \
   same $((2 * CHUNK + (1 << 20) - 2 * BLOCK)) $((3 << 19))
 # Reported: the master lists the copy as corrupt, or has already replaced it.

@@ -37,8 +37,8 @@ healed() {
   for w in "$@"; do forgotten "$w" || return 1; done
   whole
 }
-# Worker $1's disk holds no chunk file.
-empty_disk() { [ -z "$(find "$RUN/worker-${1#w}/chunks" -type f)" ]; }
+# Worker $1's disk holds no chunk.
+empty_disk() { [ -z "$(chunk_ids_on "$1")" ]; }
 reads_back() {
   local f
   for f in a b c; do
@@ -50,7 +50,7 @@ check "every chunk starts on 3 workers" whole
 
 # ---- kill -9 one worker ----
 victim="$(replica_lines /a | head -1 | awk '{print $1}')"
-held="$(find "$RUN/worker-${victim#w}/chunks" -type f | wc -l)"
+held="$(chunk_ids_on "$victim" | wc -l)"
 kill -9 "$(pid_of "worker-${victim#w}")"
 start=$SECONDS
 check "kill -9 of $victim ($held chunks): within the dead timeout plus the copy time, every chunk is on 3 other workers" \
@@ -95,39 +95,63 @@ check "two of five workers ($v1, $v2) killed at once: every chunk back on 3 of t
 check "...and every file reads back byte-identical" reads_back
 "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
 
-# ---- the scrubber: a flipped byte, a truncated file, a deleted file ----
-start_cluster scrub --masters 1 --workers 5 --chunk-size 1M \
-  --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000" \
-  --worker-flags "--scrub-rate 200M --scrub-interval-s 1"
-for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+# ---- the scrubber: damage to chunk files, and to packed chunks ----
 # Chunk $1 of /a: its id and the workers holding it.
 chunk_of() { "$DFS" stat --json /a | grep -o '"id":"[0-9a-f]*"' | sed -n "$(($1 + 1))p" | cut -d'"' -f4; }
-file_of() { echo "$RUN/worker-${1#w}/chunks/${2:0:2}/${2:2:2}/$2"; }
-damaged=()
-for n in 0 1 2; do
-  id="$(chunk_of $n)"
-  w="$(replica_lines /a | sed -n "$((n + 1))p" | awk '{print $1}')"
-  damaged+=("$w:$id")
-  f="$(file_of "$w" "$id")"
-  case $n in
-    0) byte="$(od -An -tu1 -j 4128 -N1 "$f" | tr -d ' ')"  # a changed byte of data
-       printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$f" bs=1 seek=4128 conv=notrunc status=none ;;
-    1) truncate -s 5000 "$f" ;;
-    2) rm -f "$f" ;;
-  esac
-done
-# The damaged copy is no longer recorded on its worker, and whatever that
-# worker holds under the id now is a good copy (or nothing).
+# scrub_round NAME PACK DAMAGE0 DAMAGE1 DAMAGE2: on a cluster whose workers
+# pack chunks up to PACK, damages the first replica of chunk n of /a with
+# the function DAMAGEn (called with the worker and the chunk id), then
+# waits for the scrubber to find each and the repair to replace it.
+scrub_round() {
+  local name="$1" pack="$2" n w id
+  shift 2
+  start_cluster "$name" --masters 1 --workers 5 --chunk-size 1M \
+    --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000" \
+    --worker-flags "--scrub-rate 200M --scrub-interval-s 1 --pack-chunks-up-to $pack"
+  for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
+  damaged=()
+  for n in 0 1 2; do
+    id="$(chunk_of $n)"
+    w="$(replica_lines /a | sed -n "$((n + 1))p" | awk '{print $1}')"
+    damaged+=("$w:$id")
+    "$1" "$w" "$id"
+    shift
+  done
+}
+# The damaged copy is no longer recorded on its worker, and that worker no
+# longer holds the chunk (with five workers, the new copy goes elsewhere).
 replaced() {
-  local d w id f
+  local d w id
   for d in "${damaged[@]}"; do
-    w="${d%%:*}" id="${d#*:}" f="$(file_of "$w" "$id")"
+    w="${d%%:*}" id="${d#*:}"
     "$DFS" stat --json /a | grep -q "\"id\":\"$id\",\"size\":[0-9]*,\"sha256\":\"[0-9a-f]*\",\"replicas\":\[[^]]*\"$w\"" && return 1
-    if [ -f "$f" ]; then return 1; fi
+    if has_chunk "$w" "$id"; then return 1; fi
   done
   whole
 }
+file_of() { echo "$RUN/worker-${1#w}/chunks/${2:0:2}/${2:2:2}/$2"; }
+flip_data() { flip_chunk_byte "$1" "$2" 4128; }
+truncate_file() { truncate -s 5000 "$(file_of "$1" "$2")"; }
+delete_file() { rm "$(file_of "$1" "$2")"; }
+scrub_round scrub-files 0 flip_data truncate_file delete_file
 check "the scrubber finds a flipped byte, a truncated file and a deleted file; each chunk is repaired and the bad copy is gone" \
+  eventually 60 replaced
+check "...and every file reads back byte-identical" reads_back
+"$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+
+# A packed chunk's image, zeroed in its volume as a lost write would leave it.
+zero_image() {
+  local path offset bytes
+  read -r _ path offset bytes <<<"$("$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${1#w}" "$2")"
+  dd if=/dev/zero of="$path" bs=1 seek="$offset" count="$bytes" conv=notrunc status=none
+}
+flip_crc() {  # a changed byte in the block CRCs at the image's end
+  local bytes
+  read -r _ _ _ bytes <<<"$("$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${1#w}" "$2")"
+  flip_chunk_byte "$1" "$2" $((bytes - 2))
+}
+scrub_round scrub-packed 1M flip_data zero_image flip_crc
+check "packed chunks: the scrubber finds a flipped byte of data, a zeroed record and a flipped CRC; each is repaired and the bad copy is gone" \
   eventually 60 replaced
 check "...and every file reads back byte-identical" reads_back
 "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
@@ -136,12 +160,12 @@ check "...and every file reads back byte-identical" reads_back
 start_cluster wiped --masters 1 --workers 3 --chunk-size 1M \
   --master-flags "--dead-after-ms $DEAD_MS --suspect-after-ms 1000"
 for f in a b c; do "$DFS" put -q "$WORK/$f" "/$f"; done
-held="$(find "$RUN/worker-2/chunks" -type f | wc -l)"
+held="$(chunk_ids_on w2 | wc -l)"
 kill -9 "$(pid_of worker-2)"
-rm -rf "$RUN/worker-2/chunks" "$RUN/worker-2/tmp"
+rm -rf "$RUN/worker-2/chunks" "$RUN/worker-2/volumes" "$RUN/worker-2/tmp"
 "$ROOT/launch/up" --dir "$RUN" >/dev/null 2>&1
 # With R=3 on 3 workers, the wiped one is the only place for the third copies.
-refilled() { [ "$(find "$RUN/worker-2/chunks" -type f | wc -l)" -eq "$held" ] && whole; }
+refilled() { [ "$(chunk_ids_on w2 | wc -l)" -eq "$held" ] && whole; }
 check "w2 restarted on a wiped disk is refilled with its $held chunks" eventually 60 refilled
 check "...and every file reads back byte-identical" reads_back
 
@@ -149,7 +173,11 @@ check "...and every file reads back byte-identical" reads_back
 df_used() { "$DFS" df --json | sed -n 's/.*"live_total":{"capacity":[0-9]*,"used":\([0-9]*\).*/\1/p'; }
 used_before="$(df_used)"
 for f in a b c; do "$DFS" rm "/$f"; done
-no_chunks() { [ -z "$(find "$RUN"/worker-*/chunks -type f)" ] && [ "$(df_used)" = 0 ]; }
+no_chunks() {
+  local w
+  for w in $(. "$RUN/cluster.env" && seq 1 "$WORKERS"); do [ -z "$(chunk_ids_on "w$w")" ] || return 1; done
+  [ "$(df_used)" = 0 ]
+}
 check "rm of every file: each worker's disk holds no chunk, and df's used goes from $used_before to 0" \
   eventually 30 no_chunks
 

@@ -40,9 +40,7 @@ check "launch/up restarts the killed workers" "$ROOT/launch/up" --dir "$RUN"
 # ---- one corrupt replica ----
 read -r bad other _ <<<"$(replica_lines /a | head -1)"
 id="$("$DFS" stat --json /a | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)"
-chunk_file="$RUN/worker-${bad#w}/chunks/${id:0:2}/${id:2:2}/$id"
-byte="$(od -An -tu1 -j 5000 -N1 "$chunk_file" | tr -d ' ')"
-printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$chunk_file" bs=1 seek=5000 conv=notrunc status=none
+flip_chunk_byte "$bad" "$id" 5000
 check "one flipped byte in $bad's replica: get is byte-identical" \
   bash -c "'$DFS' get -q /a '$WORK/a.back2' && cmp -s '$WORK/a' '$WORK/a.back2'"
 check "the client reported it: the master recorded $bad's replica corrupt" \
@@ -52,7 +50,7 @@ check "the client reported it: the master recorded $bad's replica corrupt" \
 whole() { "$DFS" fsck /a >/dev/null && replicas_on_disk /a 3 >/dev/null; }
 check "repair makes the file whole again: fsck exits 0, every chunk on 3 workers" eventually 60 whole
 check "...and the copy on $bad is a good one again, the same as $other's" \
-  cmp -s "$chunk_file" "$RUN/worker-${other#w}/chunks/${id:0:2}/${id:2:2}/$id"
+  cmp -s <(chunk_image "$bad" "$id") <(chunk_image "$other" "$id")
 "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
 
 # ============ five workers ============

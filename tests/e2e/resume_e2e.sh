@@ -121,17 +121,16 @@ expect_error "the old upload was aborted" "is unknown" "$DFS" admin uploads show
 check "a put killed after 2 chunks" put_until 2 "$WORK/mid" /r/mid2 --parallel 1
 old="$(upload_id)"
 ids="$(written_ids "$old")"
-on_disk() {  # how many of the chunk ids in $1 are files on some worker
-  local n=0 id
-  for id in $1; do
-    compgen -G "$RUN/worker-*/chunks/${id:0:2}/${id:2:2}/$id" >/dev/null && n=$((n + 1))
-  done
-  echo "$n"
+on_disk() {  # how many of the chunk ids in $1 are on some worker's disk
+  local w
+  for w in $(. "$RUN/cluster.env" && seq 1 "$WORKERS"); do chunk_ids_on "w$w"; done |
+    sort -u | grep -cxF -f <(tr ' ' '\n' <<<"$1" | grep .) || true
 }
 check "its written chunks are on the workers' disks" [ "$(on_disk "$ids")" -ge 2 ]
 check "dfs admin uploads lists it with its path" bash -c "'$DFS' admin uploads | grep -q '$old .* /r/mid2\$'"
 check "dfs admin uploads abort drops it" "$DFS" admin uploads abort "$old"
-check "its chunks are deleted from the workers" eventually 30 bash -c "[ \$(compgen -G '$RUN/worker-*/chunks/*/*/*' | grep -cF -f <(echo '$ids')) -eq 0 ]"
+none_on_disk() { [ "$(on_disk "$ids")" -eq 0 ]; }
+check "its chunks are deleted from the workers" eventually 30 none_on_disk
 check "the rerun succeeds" bash -c "'$DFS' put -q '$WORK/mid' /r/mid2 2>'$WORK/put.err'"
 check "it says the upload is gone" grep -qF "the interrupted upload to /r/mid2 is gone (committed, expired or aborted): starting the upload over" "$WORK/put.err"
 

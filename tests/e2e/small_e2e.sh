@@ -12,9 +12,10 @@
 # file of one chunk costs two log entries, not four.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# packed_e2e.sh runs the same with the worker packing chunks into volumes.
+# Each chunk has a file of its own here (--pack-chunks-up-to 0); packed_e2e.sh
+# runs the same with the worker packing chunks into volumes, its default.
 start_cluster "${SMALL_NAME:-small}" --masters 1 --workers 1 --replication 1 \
-  --worker-flags "--group-commit-delay-ms 20 ${SMALL_WORKER_FLAGS:-}"
+  --worker-flags "--group-commit-delay-ms 20 --pack-chunks-up-to ${SMALL_PACK:-0}"
 "$DFS" mkdir /s
 
 # ---- a file of one chunk: its upload and chunk in one entry, its commit in one ----
@@ -57,7 +58,7 @@ acknowledged() { cat "$WORK"/ok.* 2>/dev/null | wc -l; }
 # Puts acknowledged between kills: fewer under the sanitizers, where each
 # `dfs put` process starts several times slower.
 PER_ROUND=50
-[ "$(basename "$DFS_BUILD")" = build ] || PER_ROUND=15
+sanitized && PER_ROUND=15
 acknowledged_at_least() { [ "$(acknowledged)" -ge "$1" ]; }
 # Three rounds: an answer given too early is lost only if the kill lands
 # between that answer and the group's commit, so one kill alone may miss it.
@@ -85,7 +86,10 @@ for w in $(seq 1 "$WRITERS"); do
 done
 check "every acknowledged put ($total, $killed_at before the last kill) reads back byte-identical" [ "$lost" -eq 0 ]
 check "no temporary is left on the worker" [ -z "$(ls -A "$RUN/worker-1/tmp")" ]
-if [ -n "${SMALL_WORKER_FLAGS:-}" ]; then
+if [ "${SMALL_PACK:-0}" = 0 ]; then
+  check "the small chunks are files of their own, none in a volume" \
+    [ -n "$(find "$RUN/worker-1/chunks" -type f)" -a -z "$(ls -A "$RUN/worker-1/volumes")" ]
+else
   check "the small chunks are in volumes, not files of their own" \
     [ -n "$(ls -A "$RUN/worker-1/volumes")" -a -z "$(find "$RUN/worker-1/chunks" -type f)" ]
 fi
