@@ -2,8 +2,11 @@
 // each server on its own thread, on ports no other test or cluster uses.
 #pragma once
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
@@ -19,27 +22,62 @@
 
 namespace dfs::test {
 
-// A base port with `count` consecutive free ports (checked by binding).
-inline int free_port_block(int count) {
-  std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u +
-                   static_cast<uint32_t>(time(nullptr)));
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    // Below the ephemeral range (32768+), where outgoing connections take ports.
-    int base = 10000 + static_cast<int>(rng() % 22000);
-    bool ok = true;
-    for (int p = base; p < base + count && ok; ++p) {
-      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A block of ports claimed for as long as this object lives. Tests run in
+// parallel, and so do the process-level ones (tests/e2e/lib.sh): each takes
+// a block of 200 ports aligned at 10000 + 200k, claimed with flock on a
+// lock file the two share, then checks that nothing listens there. Binding
+// to check alone is not enough: two tests may check a block before either
+// binds. Below the ephemeral range (32768+), where outgoing connections
+// take ports.
+class PortBlock {
+ public:
+  static constexpr int kPorts = 200;
+  static constexpr const char* kLockDir = "/tmp/dfs-test-ports";
+
+  explicit PortBlock(int count) {
+    if (count > kPorts) std::abort();
+    ::mkdir(kLockDir, 01777);
+    std::mt19937 rng(static_cast<uint32_t>(::getpid()) * 7919u +
+                     static_cast<uint32_t>(time(nullptr)));
+    for (int attempt = 0; attempt < 400; ++attempt) {
+      const int base = 10000 + kPorts * static_cast<int>(rng() % 110);
+      const std::string lock = std::string(kLockDir) + "/" + std::to_string(base) + ".lock";
+      int fd = ::open(lock.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0) continue;
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || !all_free(base, count)) {
+        ::close(fd);
+        continue;
+      }
+      base_ = base;
+      fd_ = fd;
+      return;
+    }
+    std::abort();
+  }
+  ~PortBlock() { ::close(fd_); }
+  PortBlock(const PortBlock&) = delete;
+  PortBlock& operator=(const PortBlock&) = delete;
+
+  int base() const { return base_; }
+
+ private:
+  static bool all_free(int base, int count) {
+    for (int p = base; p < base + count; ++p) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in addr{};
       addr.sin_family = AF_INET;
       addr.sin_port = htons(static_cast<uint16_t>(p));
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
       ::close(fd);
+      if (!ok) return false;
     }
-    if (ok) return base;
+    return true;
   }
-  std::abort();
-}
+
+  int base_ = 0;
+  int fd_ = -1;
+};
 
 class InProcessCluster {
  public:
@@ -51,9 +89,9 @@ class InProcessCluster {
     std::chrono::milliseconds hop_timeout{1000};
   };
 
-  explicit InProcessCluster(Options options) : options_(options) {
+  explicit InProcessCluster(Options options) : options_(options), ports_(8 + 2 * options.workers) {
     spdlog::default_logger();  // create the logger registry before any server thread uses it
-    base_port_ = free_port_block(8 + 2 * options.workers);
+    base_port_ = ports_.base();
     auto ns = Namespace::open(dir_ / "master", /*sync_writes=*/false);
     if (!ns.is_ok()) std::abort();
     MasterOptions mo;
@@ -144,6 +182,7 @@ class InProcessCluster {
   Options options_;
   TempDir dir_;
   zmq::context_t ctx_{1};
+  PortBlock ports_;
   int base_port_ = 0;
   std::unique_ptr<MasterServer> master_;
   std::thread master_thread_;

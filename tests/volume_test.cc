@@ -195,6 +195,15 @@ TEST_F(VolumeTest, TheListingFindsEachLiveChunksImageWhereverItIs) {
   EXPECT_EQ(found.at(id_of(4)).offset, 0u);
 }
 
+// A mistyped directory is an error, never an empty listing that would make
+// "this disk holds no chunk" true.
+TEST_F(VolumeTest, TheListingOfAMissingDirectoryIsAnError) {
+  EXPECT_EQ(list_stored_chunks(dir_.path() + "/nowhere").status().code(), Code::kNotFound);
+  auto empty = list_stored_chunks(dir_.path());  // exists, holds nothing yet
+  ASSERT_TRUE(empty.is_ok());
+  EXPECT_TRUE(empty.value().chunks.empty());
+}
+
 // A removed chunk stays removed across a restart that comes before its
 // space is punched out, as an unlinked file does.
 TEST_F(VolumeTest, ARemovedPackedChunkDoesNotComeBackBeforeItIsPunched) {

@@ -1,6 +1,7 @@
 // dfs-chunk: where a worker's chunks lie on its disk, read from its data
 // directory alone (safe beside a running worker). For operators, and for
 // tests that damage a stored chunk on purpose.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>

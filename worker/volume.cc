@@ -120,7 +120,7 @@ Result<VolumeRecord> decode_record_header(const std::string& salt, const char* d
   return r;
 }
 
-Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size) {
+Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size, VolumeScan mode) {
   char page[kVolumePage];
   if (size < kVolumePage) return Status(Code::kCorruption, "volume shorter than its header");
   DFS_RETURN_IF_ERROR(read_exact(fd, page, kVolumePage, 0));
@@ -150,7 +150,9 @@ Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size) {
   }
   std::vector<VolumeRecord> kept;
   for (auto& r : found) {
-    if (r.offset < sync_point || image_is_whole(fd, r)) kept.push_back(std::move(r));
+    if (mode == VolumeScan::kEveryRecord || r.offset < sync_point || image_is_whole(fd, r)) {
+      kept.push_back(std::move(r));
+    }
   }
   return kept;
 }

@@ -60,9 +60,14 @@ std::string encode_record_header(const std::string& salt, const std::string& id,
 Result<VolumeRecord> decode_record_header(const std::string& salt, const char* data, size_t size,
                                           uint64_t offset);
 
-// The records of an open volume file of `size` bytes, in file order, as the
-// comment above says which to keep. Holes (punched records) are skipped.
-Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size);
+enum class VolumeScan {
+  kAsRestart,    // what a restarted worker keeps, as the comment above says
+  kEveryRecord,  // every record not removed, damaged or not: what a running worker serves
+};
+// The records of an open volume file of `size` bytes, in file order. Holes
+// (punched records) are skipped.
+Result<std::vector<VolumeRecord>> scan_volume(int fd, uint64_t size,
+                                              VolumeScan mode = VolumeScan::kAsRestart);
 
 // The file name of volume `n` ("00000012.vol"), and the number back
 // (0 if `name` is not a volume's).

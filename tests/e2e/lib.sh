@@ -29,8 +29,10 @@ trap cleanup EXIT
 # not enough, since another test may check the same block before either
 # binds. So blocks are aligned to 200 ports and each is claimed with flock on
 # a shared lock file, held by this shell (and the processes it starts) until
-# they exit; a crashed test's claim goes with it.
-PORT_LOCKS="${DFS_E2E_PORT_LOCKS:-${TMPDIR:-/tmp}/dfs-e2e-ports}"
+# they exit; a crashed test's claim goes with it. The unit tests' in-process
+# clusters claim theirs the same way (tests/cluster_fixture.h), in the same
+# directory: one per machine, as the ports are.
+PORT_LOCKS=/tmp/dfs-test-ports
 # Sets CLAIMED_PORT; not run in a subshell, which would drop the lock.
 claim_base_port() {
   local base p fd
@@ -114,6 +116,7 @@ flip_chunk_byte() {
 # Every chunk of $1 has $2 distinct replicas, each of them on that worker's disk.
 replicas_on_disk() {
   local file="$1" want="$2" json ids line i=0 w id
+  local -A listed=()  # each worker's chunk ids, listed once
   json="$("$DFS" stat --json "$file")"
   mapfile -t ids < <(grep -o '"id":"[0-9a-f]*"' <<<"$json" | cut -d'"' -f4)
   [ "${#ids[@]}" -gt 0 ] || return 1
@@ -123,7 +126,8 @@ replicas_on_disk() {
     [ "$(tr ' ' '\n' <<<"$line" | grep -c .)" -eq "$want" ] || { echo "chunk $id on [$line]"; return 1; }
     [ "$(tr ' ' '\n' <<<"$line" | grep . | sort -u | wc -l)" -eq "$want" ] || { echo "chunk $id repeats a worker"; return 1; }
     for w in $line; do
-      has_chunk "$w" "$id" || { echo "chunk $id missing on $w"; return 1; }
+      [ -n "${listed[$w]+set}" ] || listed[$w]="$(chunk_ids_on "$w")" || return 1
+      grep -qx "$id" <<<"${listed[$w]}" || { echo "chunk $id missing on $w"; return 1; }
     done
   done < <(replica_lines "$file")
   [ "$i" -eq "${#ids[@]}" ]

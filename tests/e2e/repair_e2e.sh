@@ -143,7 +143,8 @@ check "...and every file reads back byte-identical" reads_back
 zero_image() {
   local path offset bytes
   read -r _ path offset bytes <<<"$("$DFS_BUILD/bin/dfs-chunk" locate "$RUN/worker-${1#w}" "$2")"
-  dd if=/dev/zero of="$path" bs=1 seek="$offset" count="$bytes" conv=notrunc status=none
+  dd if=/dev/zero of="$path" bs=64K iflag=count_bytes oflag=seek_bytes seek="$offset" \
+    count="$bytes" conv=notrunc status=none
 }
 flip_crc() {  # a changed byte in the block CRCs at the image's end
   local bytes

@@ -49,8 +49,11 @@ check "the client reported it: the master recorded $bad's replica corrupt" \
 # from $bad, and copies a good one back there.
 whole() { "$DFS" fsck /a >/dev/null && replicas_on_disk /a 3 >/dev/null; }
 check "repair makes the file whole again: fsck exits 0, every chunk on 3 workers" eventually 60 whole
-check "...and the copy on $bad is a good one again, the same as $other's" \
-  cmp -s <(chunk_image "$bad" "$id") <(chunk_image "$other" "$id")
+same_image() {
+  chunk_image "$bad" "$id" >"$WORK/bad.img" && chunk_image "$other" "$id" >"$WORK/other.img" &&
+    [ -s "$WORK/bad.img" ] && cmp -s "$WORK/bad.img" "$WORK/other.img"
+}
+check "...and the copy on $bad is a good one again, the same as $other's" same_image
 "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
 
 # ============ five workers ============

@@ -37,12 +37,15 @@ WRITERS=8
 for w in $(seq 1 "$WRITERS"); do
   head -c $((3000 + w * 517)) /dev/urandom >"$WORK/body.$w"
 done
-# writer W: puts /s/W-N until $WORK/stop exists (or 120 s pass), and lists
-# in $WORK/ok.W each N whose put exited 0.
+# writer W: puts /s/W-N until $WORK/stop exists, and lists in $WORK/ok.W
+# each N whose put exited 0 (and stops when the test's directory goes, at
+# its exit). The deadline is only a last bound: it must outlast every wait below (three rounds and the last check,
+# 60 s each, plus restarts), or the writers stop before the checks that
+# count on them, as they once did on a loaded machine.
 writer() {
-  local w="$1" n=0 deadline=$((SECONDS + 120))
+  local w="$1" n=0 deadline=$((SECONDS + 600))
   : >"$WORK/ok.$w"
-  while [ ! -e "$WORK/stop" ] && [ $SECONDS -lt $deadline ]; do
+  while [ -d "$WORK" ] && [ ! -e "$WORK/stop" ] && [ $SECONDS -lt $deadline ]; do
     n=$((n + 1))
     if "$DFS" put -q --timeout-ms 2000 "$WORK/body.$w" "/s/$w-$n" 2>/dev/null; then
       echo "$n" >>"$WORK/ok.$w"
