@@ -4,8 +4,11 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <mutex>
 
 #include <zmq.h>
+
+#include "bus/fifo_memo.h"
 
 namespace dfs {
 namespace {
@@ -96,6 +99,7 @@ Result<std::shared_ptr<TicketSigner>> TicketSigner::make(const KeyPair& key) {
   return signer;
 }
 
+TicketSigner::TicketSigner() : issued_(std::make_unique<Issued>()) {}
 TicketSigner::~TicketSigner() = default;
 
 ChunkTicket TicketSigner::sign(std::string chunk_id, std::string user, std::string op,
@@ -113,33 +117,127 @@ ChunkTicket TicketSigner::sign(std::string chunk_id, std::string user, std::stri
   return t;  // unsigned if signing failed: every worker refuses it
 }
 
-Status check_ticket(const ChunkTicket& ticket, const std::vector<std::string>& public_keys,
-                    std::string_view chunk_id, std::string_view op, int64_t now_ms) {
-  auto refuse = [&](const std::string& why) {
-    return Status(Code::kPermissionDenied, "no valid ticket to " + std::string(op) + " chunk " +
-                                               std::string(chunk_id) + ": " + why);
-  };
-  if (ticket.signature.empty()) return refuse("none given (ask the master: dfs get does)");
-  if (ticket.chunk_id != chunk_id) return refuse("the ticket is for another chunk");
-  if (ticket.op != op) return refuse("the ticket is for " + ticket.op);
+namespace {
+
+Status refusal(std::string_view chunk_id, std::string_view op, const std::string& why) {
+  return Status(Code::kPermissionDenied, "no valid ticket to " + std::string(op) + " chunk " +
+                                             std::string(chunk_id) + ": " + why);
+}
+
+// Everything but the signature: the chunk, the operation, the time.
+Status check_fields(const ChunkTicket& ticket, std::string_view chunk_id, std::string_view op,
+                    int64_t now_ms) {
+  if (ticket.signature.empty()) {
+    return refusal(chunk_id, op, "none given (ask the master: dfs get does)");
+  }
+  if (ticket.chunk_id != chunk_id) return refusal(chunk_id, op, "the ticket is for another chunk");
+  if (ticket.op != op) return refusal(chunk_id, op, "the ticket is for " + ticket.op);
   const int64_t skew = std::chrono::milliseconds(kTicketClockSkew).count();
-  if (ticket.expires_ms + skew < now_ms) return refuse("the ticket has expired");
-  if (ticket.signature.size() != kSignatureBytes) return refuse("the signature is malformed");
-  std::string message = signed_bytes(ticket);
-  for (const auto& key_text : public_keys) {
+  if (ticket.expires_ms + skew < now_ms) return refusal(chunk_id, op, "the ticket has expired");
+  if (ticket.signature.size() != kSignatureBytes) {
+    return refusal(chunk_id, op, "the signature is malformed");
+  }
+  return Status::ok();
+}
+
+std::vector<Pkey> public_keys_of(const std::vector<std::string>& texts) {
+  std::vector<Pkey> keys;
+  for (const auto& text : texts) {
     std::array<uint8_t, kKeyBytes> raw{};
-    if (!from_z85(key_text, &raw)) continue;
+    if (!from_z85(text, &raw)) continue;
     Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size()));
+    if (key) keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+bool signed_by_one_of(const std::vector<Pkey>& keys, const std::string& signature,
+                      const std::string& message) {
+  for (const auto& key : keys) {
     MdCtx ctx(EVP_MD_CTX_new());
-    if (!key || !ctx) continue;
+    if (!ctx) continue;
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
-        EVP_DigestVerify(ctx.get(), reinterpret_cast<const uint8_t*>(ticket.signature.data()),
-                         ticket.signature.size(), reinterpret_cast<const uint8_t*>(message.data()),
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const uint8_t*>(signature.data()),
+                         signature.size(), reinterpret_cast<const uint8_t*>(message.data()),
                          message.size()) == 1) {
-      return Status::ok();
+      return true;
     }
   }
-  return refuse("the signature is not the masters'");
+  return false;
+}
+
+}  // namespace
+
+Status check_ticket(const ChunkTicket& ticket, const std::vector<std::string>& public_keys,
+                    std::string_view chunk_id, std::string_view op, int64_t now_ms) {
+  DFS_RETURN_IF_ERROR(check_fields(ticket, chunk_id, op, now_ms));
+  if (!signed_by_one_of(public_keys_of(public_keys), ticket.signature, signed_bytes(ticket))) {
+    return refusal(chunk_id, op, "the signature is not the masters'");
+  }
+  return Status::ok();
+}
+
+// Signatures remembered by a worker: enough for every chunk being written
+// or read at once many times over; about 200 bytes each.
+constexpr size_t kVerifiedRemembered = 16384;
+
+struct TicketVerifier::Keys {
+  std::vector<std::string> texts;  // what `parsed` was made from
+  std::vector<Pkey> parsed;
+  FifoMemo<std::string, std::string> verified{kVerifiedRemembered};  // signature -> its bytes
+};
+
+TicketVerifier::TicketVerifier() : keys_(std::make_unique<Keys>()) {}
+TicketVerifier::~TicketVerifier() = default;
+
+Status TicketVerifier::check(const ChunkTicket& ticket, const std::vector<std::string>& public_keys,
+                             std::string_view chunk_id, std::string_view op, int64_t now_ms) {
+  DFS_RETURN_IF_ERROR(check_fields(ticket, chunk_id, op, now_ms));
+  if (public_keys != keys_->texts) {
+    keys_->texts = public_keys;
+    keys_->parsed = public_keys_of(public_keys);
+    keys_->verified.clear();
+  }
+  std::string message = signed_bytes(ticket);
+  if (const std::string* seen = keys_->verified.find(ticket.signature); seen && *seen == message) {
+    return Status::ok();
+  }
+  ++verifications_;
+  if (!signed_by_one_of(keys_->parsed, ticket.signature, message)) {
+    return refusal(chunk_id, op, "the signature is not the masters'");
+  }
+  keys_->verified.put(ticket.signature, std::move(message));
+  return Status::ok();
+}
+
+// Tickets issued lately, by chunk, user and operation.
+constexpr size_t kIssuedRemembered = 65536;
+
+struct TicketSigner::Issued {
+  std::mutex mu;
+  FifoMemo<std::string, ChunkTicket> tickets{kIssuedRemembered};
+};
+
+ChunkTicket TicketSigner::issue(const std::string& chunk_id, const std::string& user,
+                                const std::string& op, int64_t now_ms) const {
+  const int64_t lifetime = std::chrono::milliseconds(kTicketLifetime).count();
+  const int64_t reuse = std::chrono::milliseconds(kTicketReuse).count();
+  // Lengths first: no two (chunk, user, op) make the same key.
+  std::string key = signed_bytes(ChunkTicket{chunk_id, user, op, 0, ""});
+  {
+    std::lock_guard lock(issued_->mu);
+    const ChunkTicket* t = issued_->tickets.find(key);
+    // Issued within the reuse window, and not from a clock that went back.
+    if (t && t->expires_ms - lifetime + reuse > now_ms && t->expires_ms - lifetime <= now_ms) {
+      return *t;
+    }
+  }
+  ChunkTicket fresh = sign(chunk_id, user, op, now_ms + lifetime);
+  if (!fresh.signature.empty()) {
+    std::lock_guard lock(issued_->mu);
+    issued_->tickets.put(key, fresh);
+  }
+  return fresh;
 }
 
 }  // namespace dfs

@@ -26,6 +26,11 @@ namespace dfs {
 inline constexpr std::chrono::hours kTicketLifetime{4};
 // A worker's clock may be this far behind the master's.
 inline constexpr std::chrono::minutes kTicketClockSkew{5};
+// A master hands out the ticket it signed for the same chunk, user and
+// operation this recently again, rather than a new one: a chunk read by
+// many costs one signature, and workers verify it once (TicketVerifier).
+// It is still good for the lifetime less this.
+inline constexpr std::chrono::minutes kTicketReuse{10};
 
 // A fresh Ed25519 pair, as Z85.
 Result<KeyPair> generate_ticket_key();
@@ -42,11 +47,18 @@ class TicketSigner {
 
   ChunkTicket sign(std::string chunk_id, std::string user, std::string op,
                    int64_t expires_ms) const;
+  // A ticket good for kTicketLifetime from `now_ms`: the one issued for the
+  // same chunk, user and operation within kTicketReuse, or a new one.
+  // Thread-safe.
+  ChunkTicket issue(const std::string& chunk_id, const std::string& user, const std::string& op,
+                    int64_t now_ms) const;
 
  private:
-  TicketSigner() = default;
+  TicketSigner();
   struct Key;
   std::unique_ptr<Key> key_;
+  struct Issued;
+  std::unique_ptr<Issued> issued_;
 };
 
 // Whether `ticket` lets its holder do `op` on `chunk_id` at `now_ms`: signed
@@ -54,5 +66,30 @@ class TicketSigner {
 // kPermissionDenied, saying which, otherwise.
 Status check_ticket(const ChunkTicket& ticket, const std::vector<std::string>& public_keys,
                     std::string_view chunk_id, std::string_view op, int64_t now_ms);
+
+// check_ticket with memory: the parsed keys are kept while the list stays
+// the same, and a signature verified once is taken again without another
+// Ed25519 verification (every frame of a chunk's write carries the same
+// ticket; a master reuses a ticket for a while). The fields are still
+// checked each time, and a remembered signature counts only for exactly
+// the bytes it was verified over. A change of the key list (a revoked
+// ticket key) forgets everything. Not thread-safe.
+class TicketVerifier {
+ public:
+  TicketVerifier();
+  ~TicketVerifier();
+  TicketVerifier(const TicketVerifier&) = delete;
+  TicketVerifier& operator=(const TicketVerifier&) = delete;
+
+  Status check(const ChunkTicket& ticket, const std::vector<std::string>& public_keys,
+               std::string_view chunk_id, std::string_view op, int64_t now_ms);
+  // Ed25519 verifications done so far (the rest were remembered).
+  uint64_t verifications() const { return verifications_; }
+
+ private:
+  struct Keys;
+  std::unique_ptr<Keys> keys_;
+  uint64_t verifications_ = 0;
+};
 
 }  // namespace dfs

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "bus/chunk_ticket.h"
+#include "bus/fifo_memo.h"
 #include "bus/keyring.h"
 #include "tests/test_util.h"
 
@@ -66,6 +67,72 @@ TEST_F(ChunkTicketTest, AnyListedKeyWillDoSoKeysCanBeRotated) {
   auto next = generate_ticket_key().value();
   auto t = TicketSigner::make(next).value()->sign(kChunk, "alice", "write", kNow + 1000);
   EXPECT_TRUE(check_ticket(t, {key_.public_key, next.public_key}, kChunk, "write", kNow).is_ok());
+}
+
+// The worker's verifier remembers what it verified, and must refuse all
+// that check_ticket refuses, from its memory too.
+TEST_F(ChunkTicketTest, TheVerifierVerifiesASignatureOnceAndRefusesAllElseAsBefore) {
+  TicketVerifier v;
+  const std::vector<std::string> keys{key_.public_key};
+  auto t = signer_->sign(kChunk, "alice", "read", kNow + 60'000);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(v.check(t, keys, kChunk, "read", kNow).is_ok());
+  EXPECT_EQ(v.verifications(), 1u);
+  // A remembered signature over other bytes: every field changed after signing.
+  for (auto tamper : std::vector<std::function<void(ChunkTicket&)>>{
+           [](ChunkTicket& x) { x.expires_ms += 1; },
+           [](ChunkTicket& x) { x.user = "bob"; },
+           [](ChunkTicket& x) { x.chunk_id = kOther; },
+           [](ChunkTicket& x) { x.op = "write"; },
+       }) {
+    ChunkTicket forged = t;
+    tamper(forged);
+    EXPECT_EQ(v.check(forged, keys, forged.chunk_id, forged.op, kNow).code(),
+              Code::kPermissionDenied);
+  }
+  // The fields are checked each time: another chunk, another operation, expiry.
+  EXPECT_EQ(v.check(t, keys, kOther, "read", kNow).code(), Code::kPermissionDenied);
+  EXPECT_EQ(v.check(t, keys, kChunk, "write", kNow).code(), Code::kPermissionDenied);
+  EXPECT_EQ(v.check(t, keys, kChunk, "read", kNow + 60'000 + 6 * 60'000).code(),
+            Code::kPermissionDenied);
+  // The key revoked (the list changed): what it signed is refused, even remembered.
+  auto next = generate_ticket_key().value();
+  EXPECT_EQ(v.check(t, {next.public_key}, kChunk, "read", kNow).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(v.check(t, keys, kChunk, "read", kNow).is_ok());  // listed again: verified again
+  EXPECT_EQ(v.verifications(), 7u);
+}
+
+TEST_F(ChunkTicketTest, AMasterReusesATicketForAWhileThenSignsAnew) {
+  const int64_t lifetime = std::chrono::milliseconds(kTicketLifetime).count();
+  const int64_t reuse = std::chrono::milliseconds(kTicketReuse).count();
+  auto first = signer_->issue(kChunk, "alice", "read", kNow);
+  EXPECT_EQ(first.expires_ms, kNow + lifetime);
+  EXPECT_TRUE(check(first).is_ok());
+  auto again = signer_->issue(kChunk, "alice", "read", kNow + reuse - 1);
+  EXPECT_EQ(again.signature, first.signature);
+  EXPECT_GE(again.expires_ms - (kNow + reuse), lifetime - reuse);  // still good for long enough
+  // Another user, chunk or operation gets its own ticket.
+  EXPECT_NE(signer_->issue(kChunk, "bob", "read", kNow).signature, first.signature);
+  EXPECT_NE(signer_->issue(kOther, "alice", "read", kNow).signature, first.signature);
+  EXPECT_NE(signer_->issue(kChunk, "alice", "write", kNow).signature, first.signature);
+  // Past the window, or with the clock gone back, a new one.
+  auto later = signer_->issue(kChunk, "alice", "read", kNow + reuse);
+  EXPECT_NE(later.signature, first.signature);
+  EXPECT_EQ(later.expires_ms, kNow + reuse + lifetime);
+  EXPECT_NE(signer_->issue(kChunk, "alice", "read", kNow - 1).expires_ms, later.expires_ms);
+}
+
+TEST(FifoMemo, ForgetsTheOldestFirstAndStaysWithinItsCapacity) {
+  FifoMemo<int, int> memo(3);
+  for (int i = 0; i < 5; ++i) memo.put(i, i * 10);
+  EXPECT_EQ(memo.size(), 3u);
+  EXPECT_EQ(memo.find(0), nullptr);
+  EXPECT_EQ(memo.find(1), nullptr);
+  ASSERT_NE(memo.find(4), nullptr);
+  EXPECT_EQ(*memo.find(4), 40);
+  memo.put(2, 21);  // a replacement is no new entry: nothing is forgotten
+  EXPECT_EQ(memo.size(), 3u);
+  EXPECT_EQ(*memo.find(2), 21);
+  EXPECT_NE(memo.find(3), nullptr);
 }
 
 TEST_F(ChunkTicketTest, TicketKeyFilesLoadAndAreCheckedLikeCurveKeys) {

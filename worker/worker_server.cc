@@ -181,7 +181,7 @@ struct TicketOnly {
 };
 }  // namespace
 
-Status WorkerServer::check_ticket_of(const Envelope& env) const {
+Status WorkerServer::check_ticket_of(const Envelope& env) {
   const Security& security = process_security();
   if (!security.needs_ticket(env)) return Status::ok();
   const char* op = env.header.type == MsgType::kWriteChunkFrame    ? "write"
@@ -193,7 +193,7 @@ Status WorkerServer::check_ticket_of(const Envelope& env) const {
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  return check_ticket(t->ticket, security.ticket_keys(), t->chunk_id, op, now_ms);
+  return tickets_.check(t->ticket, security.ticket_keys(), t->chunk_id, op, now_ms);
 }
 
 void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/chunk_ticket.h"
 #include "bus/endpoints.h"
 #include "bus/push_peers.h"
 #include "bus/warn_limiter.h"
@@ -69,7 +70,7 @@ class WorkerServer {
   void reply(zmq::socket_t& data, Envelope&& env);
   void warn_bad(const Envelope& env, const char* where, const Status& s);
   // A client's chunk read or write must carry the masters' ticket for it.
-  Status check_ticket_of(const Envelope& env) const;
+  Status check_ticket_of(const Envelope& env);
   // Publishes the chunk inventory every report interval until stopped. Runs
   // on its own thread with its own socket: listing a large store is slow.
   void report_inventory(const std::stop_token& stop);
@@ -87,7 +88,8 @@ class WorkerServer {
   std::mutex masters_mu_;
   std::vector<HostPort> masters_;
   uint64_t dropped_replies_ = 0;
-  WarnLimiter bad_input_;  // warnings about bad input: once a minute per sender
+  WarnLimiter bad_input_;   // warnings about bad input: once a minute per sender
+  TicketVerifier tickets_;  // the main thread's: every data request passes it
 };
 
 }  // namespace dfs
