@@ -26,16 +26,30 @@ MasterPipeline::MasterPipeline(zmq::context_t& ctx, const std::vector<HostPort>&
   for (const auto& m : masters) add_master(master_api(m));
 }
 
-RpcClient& MasterPipeline::add_master(const std::string& endpoint) {
-  // A master missing from the keyring gets no key: its handshake fails and
-  // the request says why (the CLI checks the --masters list up front).
-  auto key = process_security().master_key(endpoint);
-  masters_.push_back(std::make_unique<RpcClient>(ctx_, endpoint, key.is_ok() ? key.value() : "",
-                                                 std::min(timeout_, kConnectWait), kSocketQueue,
-                                                 identity_));
+void MasterPipeline::add_master(const std::string& endpoint) {
+  endpoints_.push_back(endpoint);
+  masters_.emplace_back();  // dialed when first needed
   unanswered_.push_back(0);
   broken_handshakes_.push_back(0);
-  return *masters_.back();
+}
+
+RpcClient& MasterPipeline::dial(size_t i) {
+  if (!masters_[i]) {
+    // A master missing from the keyring gets no key: its handshake fails and
+    // the request says why (the CLI checks the --masters list up front).
+    auto key = process_security().master_key(endpoints_[i]);
+    masters_[i] =
+        std::make_unique<RpcClient>(ctx_, endpoints_[i], key.is_ok() ? key.value() : "",
+                                    std::min(timeout_, kConnectWait), kSocketQueue, identity_);
+  }
+  return *masters_[i];
+}
+
+bool MasterPipeline::connected(size_t i) const { return masters_[i] && masters_[i]->connected(); }
+
+size_t MasterPipeline::dialed() const {
+  return static_cast<size_t>(
+      std::count_if(masters_.begin(), masters_.end(), [](const auto& m) { return m != nullptr; }));
 }
 
 size_t MasterPipeline::take_session() {
@@ -58,7 +72,7 @@ void MasterPipeline::start(Envelope&& envelope, Done done, size_t session) {
   r.done = std::move(done);
   r.session = session;
   r.deadline = now + 2 * timeout_;
-  if (masters_.empty()) {
+  if (endpoints_.empty()) {
     finish(key, Status(Code::kUnavailable, "no masters configured"));
     return;
   }
@@ -66,21 +80,26 @@ void MasterPipeline::start(Envelope&& envelope, Done done, size_t session) {
 }
 
 bool MasterPipeline::follow(const std::string& endpoint) {
-  for (size_t i = 0; i < masters_.size(); ++i) {
-    if (masters_[i]->endpoint() == endpoint) {
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (endpoints_[i] == endpoint) {
       current_ = i;
       return true;
     }
   }
-  if (masters_.size() >= kMaxMasters) return false;
+  if (endpoints_.size() >= kMaxMasters) return false;
   // A leader this process has no key for cannot be reached securely.
   if (!process_security().master_key(endpoint).is_ok()) return false;
+  add_master(endpoint);
   try {
-    add_master(endpoint);
+    dial(endpoints_.size() - 1);
   } catch (const zmq::error_t&) {
-    return false;  // a hint that is no endpoint
+    endpoints_.pop_back();  // a hint that is no endpoint
+    masters_.pop_back();
+    unanswered_.pop_back();
+    broken_handshakes_.pop_back();
+    return false;
   }
-  current_ = masters_.size() - 1;
+  current_ = endpoints_.size() - 1;
   return true;
 }
 
@@ -94,15 +113,21 @@ std::chrono::milliseconds MasterPipeline::backoff(int round) {
 void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
   Request& r = requests_.at(key);
   size_t m = r.pin != kNoMaster ? r.pin : current_;
-  if (!masters_[m]->connected() && r.pin == kNoMaster) {
-    for (size_t i = 0; i < masters_.size(); ++i) {
-      if (masters_[i]->connected()) {
-        m = i;
-        break;
-      }
+  dial(m);
+  if (!connected(m) && r.pin == kNoMaster && r.state == State::kNeedConnection &&
+      now >= r.dial_others_at) {
+    // Only the master a request goes to is dialed at first: a process that
+    // asks one question (the CLI) makes one CURVE handshake, not one per
+    // master. A request that waited too long for it dials the rest and
+    // takes whichever is up (before then it waits for its own: a master
+    // dialed a moment ago is not yet connected, and one that is may be the
+    // master just given up on).
+    for (size_t i = 0; i < endpoints_.size(); ++i) {
+      dial(i);
+      if (!connected(m) && connected(i)) m = i;
     }
   }
-  if (!masters_[m]->connected()) {
+  if (!connected(m)) {
     if (auto refused = masters_[m]->handshake_failure()) {
       constexpr int kBrokenHandshakesTold = 3;
       bool final = masters_[m]->handshake_failure_is_final() ||
@@ -117,7 +142,7 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
       }
       // Broken off with no reason given: a master killed mid-handshake looks
       // the same. Another master may lead; the message stays if none does.
-      if (current_ == m) current_ = (m + 1) % masters_.size();
+      if (current_ == m) current_ = (m + 1) % endpoints_.size();
       retry(key, Status(refused->code(), "master " + refused->message()), now);
       return;
     }
@@ -125,6 +150,7 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
     // current master as unreachable and go on to the next.
     if (r.state != State::kNeedConnection) {
       r.state = State::kNeedConnection;
+      r.dial_others_at = now + kDialOthersAfter;
       r.connect_deadline =
           now + std::min({std::chrono::duration_cast<Clock::duration>(kConnectWait),
                           std::chrono::duration_cast<Clock::duration>(timeout_), r.deadline - now});
@@ -133,7 +159,7 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
     Status why(Code::kUnavailable,
                "master " + masters_[m]->endpoint() + " unreachable: cannot connect within " +
                    std::to_string(std::min(kConnectWait, timeout_).count()) + " ms");
-    if (current_ == m) current_ = (m + 1) % masters_.size();
+    if (current_ == m) current_ = (m + 1) % endpoints_.size();
     retry(key, why, now);
     return;
   }
@@ -149,7 +175,7 @@ void MasterPipeline::dispatch(uint64_t key, Clock::time_point now) {
   if (!id.is_ok()) {
     Status why(id.status().code(),
                "master " + masters_[m]->endpoint() + " unreachable: " + id.status().message());
-    current_ = (m + 1) % masters_.size();
+    current_ = (m + 1) % endpoints_.size();
     retry(key, why, now);
     return;
   }
@@ -216,7 +242,7 @@ void MasterPipeline::on_reply(size_t master, Envelope&& reply, Clock::time_point
       retry(key, err->to_status(), now, /*at_once=*/true);  // a fresh hint: go at once
       return;
     }
-    if (current_ == master) current_ = (current_ + 1) % masters_.size();
+    if (current_ == master) current_ = (current_ + 1) % endpoints_.size();
     retry(key, err->to_status(), now);
     return;
   }
@@ -263,6 +289,7 @@ size_t MasterPipeline::run_finished() {
 size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
   const auto give_back = Clock::now() + wait;
   std::vector<zmq::pollitem_t> items;
+  std::vector<size_t> polled;  // the master of each item: only those dialed
   while (true) {
     auto now = Clock::now();
     bool need_connection = false;
@@ -278,7 +305,7 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
           Status why(Code::kTimeout, "master " + m.endpoint() + " unreachable: " + m.endpoint() +
                                          " did not answer within " +
                                          std::to_string(timeout_.count()) + " ms");
-          if (current_ == master) current_ = (current_ + 1) % masters_.size();
+          if (current_ == master) current_ = (current_ + 1) % endpoints_.size();
           retry(key, why, now);
           // Rebuilt when nothing else waits on it, so the unanswered request
           // cannot reach the master later.
@@ -315,7 +342,7 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
           next = std::min(next, r.not_before);
           break;
         case State::kNeedConnection:
-          next = std::min({next, r.connect_deadline, r.deadline});
+          next = std::min({next, r.dial_others_at, r.connect_deadline, r.deadline});
           break;
         case State::kNeedRoom:
           next = std::min(next, r.deadline);  // an answer wakes it sooner
@@ -323,10 +350,13 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
       }
     }
     items.clear();
-    for (auto& m : masters_) {
+    polled.clear();
+    for (size_t i = 0; i < masters_.size(); ++i) {
+      if (!masters_[i]) continue;
       short events = ZMQ_POLLIN;
       if (need_connection) events |= ZMQ_POLLOUT;
-      items.push_back({m->handle(), 0, events, 0});
+      items.push_back({masters_[i]->handle(), 0, events, 0});
+      polled.push_back(i);
     }
     try {
       zmq::poll(items.data(), items.size(),
@@ -336,12 +366,12 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
       continue;
     }
     now = Clock::now();
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (!(items[i].revents & ZMQ_POLLIN)) continue;
+    for (size_t k = 0; k < items.size(); ++k) {
+      if (!(items[k].revents & ZMQ_POLLIN)) continue;
       while (true) {
-        auto reply = masters_[i]->recv(std::chrono::milliseconds(0));
+        auto reply = masters_[polled[k]]->recv(std::chrono::milliseconds(0));
         if (!reply.is_ok()) break;
-        on_reply(i, std::move(reply.value()), now);
+        on_reply(polled[k], std::move(reply.value()), now);
       }
     }
     if (last_look || !finished_.empty()) return run_finished();

@@ -61,6 +61,8 @@ class MasterPipeline {
 
   // Requests whose `done` has not run yet.
   size_t in_flight() const { return requests_.size() + finished_.size(); }
+  // Masters connected to or being dialed (the others are dialed when needed).
+  size_t dialed() const;
 
  private:
   static constexpr size_t kNoSession = ~size_t{0};
@@ -90,15 +92,18 @@ class MasterPipeline {
     Clock::time_point not_before;
     Clock::time_point attempt_deadline;
     Clock::time_point connect_deadline;
-    size_t master = 0;      // kSent: where
-    uint64_t wire_id = 0;   // kSent: the id its answer carries
-    Status last;            // the latest failure, for the final message
-    std::string no_leader;  // what a master that does not lead said
+    Clock::time_point dial_others_at;  // kNeedConnection: when to dial every master
+    size_t master = 0;                 // kSent: where
+    uint64_t wire_id = 0;              // kSent: the id its answer carries
+    Status last;                       // the latest failure, for the final message
+    std::string no_leader;             // what a master that does not lead said
   };
   // Above this many unanswered requests on one master, more wait here: the
   // socket's queue is larger still, so a full queue never passes for a
   // lost connection.
   static constexpr size_t kMaxInFlightPerMaster = 256;
+  // How long a request waits for the one master dialed before all are.
+  static constexpr std::chrono::milliseconds kDialOthersAfter{150};
   static constexpr int kSocketQueue = 1024;
 
   void start(Envelope&& envelope, Done done, size_t session);
@@ -118,11 +123,14 @@ class MasterPipeline {
   // when it is not among those configured; false if it cannot be.
   bool follow(const std::string& endpoint);
   std::chrono::milliseconds backoff(int round);
-  RpcClient& add_master(const std::string& endpoint);
+  void add_master(const std::string& endpoint);  // known, not dialed
+  RpcClient& dial(size_t i);                     // its connection, made if need be
+  bool connected(size_t i) const;
 
   zmq::context_t& ctx_;
-  std::vector<std::unique_ptr<RpcClient>> masters_;
-  std::vector<size_t> unanswered_;  // per master: requests on the wire
+  std::vector<std::string> endpoints_;               // api endpoints, configured then learned
+  std::vector<std::unique_ptr<RpcClient>> masters_;  // null until dialed
+  std::vector<size_t> unanswered_;                   // per master: requests on the wire
   // Per master: handshakes broken off without a reason since it last
   // answered. A few in a row are a wrong key or the other mode, not a
   // master that died mid-handshake.

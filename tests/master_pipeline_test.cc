@@ -184,6 +184,43 @@ TEST(MasterPipeline, ASilentMasterIsLeftForTheNext) {
   EXPECT_EQ(silent.requests(), 1u);
 }
 
+// A process that asks one question of a healthy group makes one CURVE
+// handshake, not one per master.
+TEST(MasterPipeline, OnlyTheMasterAskedIsDialedWhileItAnswers) {
+  zmq::context_t ctx;
+  auto ok = [](const Envelope&) { return make_envelope(OkReply{}); };
+  FakeMaster a(ctx, ok), b(ctx, ok), c(ctx, ok);
+  MasterPipeline p(ctx, {a.at(), b.at(), c.at()}, milliseconds(5000));
+  EXPECT_EQ(p.dialed(), 0u);
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) {
+    p.submit(StatRequest{"/a", false}, [&](Result<Envelope> r) { answered += r.is_ok(); });
+  }
+  drain(p);
+  EXPECT_EQ(answered, 5);
+  EXPECT_EQ(a.requests(), 5u);
+  EXPECT_EQ(p.dialed(), 1u);
+}
+
+// The first master listed is down: the request does not wait out the
+// connect timeout for it, but dials the others and goes to one that is up.
+TEST(MasterPipeline, WhenTheMasterAskedIsDownTheOthersAreDialedSoon) {
+  zmq::context_t ctx;
+  FakeMaster up(ctx, [](const Envelope&) { return make_envelope(OkReply{}); });
+  const HostPort down{"127.0.0.1", free_port(ctx)};
+  MasterPipeline p(ctx, {down, up.at()}, milliseconds(5000));
+  std::optional<Result<Envelope>> got;
+  const auto start = std::chrono::steady_clock::now();
+  p.submit(StatRequest{"/a", false}, [&](Result<Envelope> r) { got = std::move(r); });
+  drain(p);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(got.has_value() && got->is_ok()) << (got ? got->status().to_string() : "none");
+  EXPECT_EQ(up.requests(), 1u);
+  EXPECT_EQ(p.dialed(), 2u);
+  // Well before the 2 s a master gets to connect (the dial comes after 150 ms).
+  EXPECT_LT(took, milliseconds(1500));
+}
+
 TEST(MasterPipeline, PollWithNoWaitStillCollectsAnswers) {
   zmq::context_t ctx;
   FakeMaster m(ctx, [](const Envelope&) { return make_envelope(OkReply{}); });
