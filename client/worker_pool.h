@@ -28,11 +28,16 @@ struct TransferContext {
   RpcClient& worker(const std::string& endpoint, const std::string& key) {
     auto& slot = workers[endpoint + " " + key];
     if (!slot) {
-      slot = std::make_unique<RpcClient>(*zctx, endpoint, key, std::chrono::milliseconds(2000), 64,
-                                         identity);
+      slot = std::make_unique<RpcClient>(*zctx, endpoint, key, kWorkerConnectWait, 64, identity);
     }
     return *slot;
   }
+
+  // How long a first request waits for a worker's connection (a refused
+  // one fails at once). A worker busy receiving other chunks handshakes new
+  // connections behind them on its I/O thread: 2 s once failed a 200 MiB
+  // put on a loaded machine. As long as a pipeline hop may be silent.
+  static constexpr std::chrono::milliseconds kWorkerConnectWait{5000};
 
   zmq::context_t* zctx;
   std::unique_ptr<MasterClient> master;
