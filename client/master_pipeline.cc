@@ -342,7 +342,9 @@ size_t MasterPipeline::poll(std::chrono::milliseconds wait) {
           next = std::min(next, r.not_before);
           break;
         case State::kNeedConnection:
-          next = std::min({next, r.dial_others_at, r.connect_deadline, r.deadline});
+          // Once passed, the others are dialed: a past time would spin.
+          if (r.dial_others_at > now) next = std::min(next, r.dial_others_at);
+          next = std::min({next, r.connect_deadline, r.deadline});
           break;
         case State::kNeedRoom:
           next = std::min(next, r.deadline);  // an answer wakes it sooner
