@@ -81,7 +81,10 @@ Status may_send(const KeyEntry& sender, Domain domain, MsgType type) {
       }
       return Status::ok();
     case Domain::kWorkerData:
-      if (type != MsgType::kWriteChunkFrame && type != MsgType::kReadChunkRequest) return refuse();
+      if (type != MsgType::kWriteChunkFrame && type != MsgType::kReadChunkRequest &&
+          type != MsgType::kBulkSessionRequest) {
+        return refuse();
+      }
       return Status::ok();
     case Domain::kMasterPeer:
     case Domain::kMasterJobs:

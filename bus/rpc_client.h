@@ -5,11 +5,10 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
-#include <memory>
-
-#include <optional>
 #include "bus/curve_keys.h"
 
 #include "bus/connection_watch.h"
@@ -27,9 +26,13 @@ class RpcClient {
   // `server_key` is the CURVE public key the peer must present (ignored in
   // insecure mode); a refused handshake is reported at once, not as a timeout.
   // `identity` is the key pair presented (null: the process's own).
+  // `bulk`: the peer is a worker, and chunk reads and writes go by its bulk
+  // channel (bus/bulk_seal.h) in secure mode, opened on the first of them;
+  // a worker without one is spoken to over CURVE alone.
   RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key = "",
             std::chrono::milliseconds connect_timeout = std::chrono::milliseconds(2000),
-            int queue = 64, std::shared_ptr<const KeyPair> identity = nullptr);
+            int queue = 64, std::shared_ptr<const KeyPair> identity = nullptr, bool bulk = false);
+  ~RpcClient();
 
   const std::string& endpoint() const { return endpoint_; }
 
@@ -61,14 +64,29 @@ class RpcClient {
   // kUnavailable at once if the connection drops first (the peer died),
   // since whatever was sent on it will not be answered.
   Result<Envelope> recv(std::chrono::milliseconds timeout);
-  // Drops the socket and anything queued on it.
+  // Drops the socket (and the bulk channel) and anything queued on them.
   void reset();
+  // Whether chunk data goes by the bulk channel now (for tests and stats).
+  bool bulk_open() const { return bulk_ != nullptr; }
   // The socket's handle, for polling several clients at once (POLLOUT:
   // its connection is up).
   void* handle() { return socket_.handle(); }
 
  private:
   Result<uint64_t> send_as(Envelope&& request, uint64_t id);
+  // Waits up to the connect timeout for room to send on `socket` (with
+  // `watch`: reporting a refused or failed connection at once).
+  Status wait_for_room(zmq::socket_t& socket, ConnectionWatch* watch);
+  bool goes_bulk(const Envelope& request) const;
+  // Asks the peer for a session and connects to its bulk socket; a peer
+  // that has none is noted (bulk_refused_) and is not an error.
+  Status open_bulk();
+  Result<uint64_t> send_bulk(Envelope&& request, uint64_t id);
+  // Opens a message from the bulk socket: nullopt when it does not open
+  // (it is dropped), kUnavailable when the peer forgot our session.
+  std::optional<Result<Envelope>> take_bulk();
+
+  struct Bulk;
 
   zmq::context_t& ctx_;
   std::string endpoint_;
@@ -79,6 +97,9 @@ class RpcClient {
   zmq::socket_t socket_;
   Status connected_;  // why the socket could not connect (no key for the peer), if so
   std::unique_ptr<ConnectionWatch> watch_;  // declared after socket_: closed before it
+  bool bulk_wanted_ = false;
+  bool bulk_refused_ = false;  // the peer has no bulk channel: CURVE alone
+  std::unique_ptr<Bulk> bulk_;
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale
 };

@@ -13,7 +13,7 @@ Envelope make_error_reply(const Envelope& request, const Status& status) {
   return env;
 }
 
-Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, bool dontwait) {
+std::vector<zmq::message_t> envelope_frames(Envelope&& env, Framing framing) {
   auto header = env.header.encode();
   std::vector<zmq::message_t> frames;
   frames.reserve(4 + env.data.size());
@@ -23,6 +23,10 @@ Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, boo
   frames.emplace_back(header.data(), header.size());
   frames.emplace_back(env.body.data(), env.body.size());
   for (auto& d : env.data) frames.push_back(std::move(d));
+  return frames;
+}
+
+Status send_frames(zmq::socket_t& socket, std::vector<zmq::message_t>& frames, bool dontwait) {
   try {
     auto flags = dontwait ? zmq::send_flags::dontwait : zmq::send_flags::none;
     for (size_t i = 0; i < frames.size(); ++i) {
@@ -41,6 +45,11 @@ Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, boo
   return Status::ok();
 }
 
+Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, bool dontwait) {
+  auto frames = envelope_frames(std::move(env), framing);
+  return send_frames(socket, frames, dontwait);
+}
+
 Status recv_envelope(zmq::socket_t& socket, Framing framing, Envelope* out) {
   std::vector<zmq::message_t> frames;
   try {
@@ -49,20 +58,30 @@ Status recv_envelope(zmq::socket_t& socket, Framing framing, Envelope* out) {
   } catch (const zmq::error_t& e) {
     return {Code::kUnavailable, std::string("receive failed: ") + e.what()};
   }
+  size_t first = framing == Framing::kPlain ? 0 : 1;
+  std::string peer_key;
+  int source_fd = -1;
+  if (frames.size() > first) {
+    // On a CURVE socket, the key the ZAP handler admitted this peer with.
+    const char* key = zmq_msg_gets(frames[first].handle(), "User-Id");
+    if (key) {
+      peer_key = key;
+      source_fd = zmq_msg_get(frames[first].handle(), ZMQ_SRCFD);
+    }
+  }
+  Status s = envelope_from_frames(std::move(frames), framing, out);
+  out->peer_key = std::move(peer_key);
+  out->source_fd = source_fd;
+  return s;
+}
+
+Status envelope_from_frames(std::vector<zmq::message_t>&& frames, Framing framing, Envelope* out) {
   *out = Envelope{};
   size_t i = 0;
   if (framing != Framing::kPlain) {
     if (frames.empty()) return protocol_error("empty message");
     (framing == Framing::kRouted ? out->routing_id : out->topic) = frames[0].to_string();
     i = 1;
-  }
-  if (frames.size() > i) {
-    // On a CURVE socket, the key the ZAP handler admitted this peer with.
-    const char* key = zmq_msg_gets(frames[i].handle(), "User-Id");
-    if (key) {
-      out->peer_key = key;
-      out->source_fd = zmq_msg_get(frames[i].handle(), ZMQ_SRCFD);
-    }
   }
   if (frames.size() < i + 2) {
     return protocol_error("message has " + std::to_string(frames.size() - i) +

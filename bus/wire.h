@@ -46,6 +46,15 @@ Envelope make_error_reply(const Envelope& request, const Status& status);
 // blocking; with ZMQ_ROUTER_MANDATORY, a vanished peer is kUnavailable.
 Status send_envelope(zmq::socket_t& socket, Framing framing, Envelope&& env, bool dontwait = true);
 
+// The frames send_envelope sends for `env`, and sending frames as one
+// multipart message (same errors as send_envelope).
+std::vector<zmq::message_t> envelope_frames(Envelope&& env, Framing framing);
+Status send_frames(zmq::socket_t& socket, std::vector<zmq::message_t>& frames, bool dontwait);
+
+// Takes apart the frames of one received message, as recv_envelope does
+// (peer_key and source_fd are left empty: they come from the socket).
+Status envelope_from_frames(std::vector<zmq::message_t>&& frames, Framing framing, Envelope* out);
+
 // Receives one message that poll reported ready into *out. A malformed
 // message yields kProtocol with out->routing_id (and out->header, when it
 // decoded) filled in, so a server can still answer; kTimeout means nothing

@@ -28,7 +28,8 @@ struct TransferContext {
   RpcClient& worker(const std::string& endpoint, const std::string& key) {
     auto& slot = workers[endpoint + " " + key];
     if (!slot) {
-      slot = std::make_unique<RpcClient>(*zctx, endpoint, key, kWorkerConnectWait, 64, identity);
+      slot = std::make_unique<RpcClient>(*zctx, endpoint, key, kWorkerConnectWait, 64, identity,
+                                         /*bulk=*/true);
     }
     return *slot;
   }

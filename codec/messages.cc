@@ -438,6 +438,11 @@ Status ReadChunkRequest::validate() const {
   return Status::ok();
 }
 
+Status BulkSessionReply::validate() const {
+  if (session.size() != 16 || key.size() != 32) return invalid_argument("bad bulk session secret");
+  return check_endpoint(endpoint);
+}
+
 Status ReadChunkReply::validate() const {
   if (!is_chunk_id(chunk_id)) return invalid_argument("bad chunk id");
   if (offset > total_size) return invalid_argument("offset past the end");

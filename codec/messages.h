@@ -692,6 +692,25 @@ struct ReadChunkRequest {
   Status validate() const;
 };
 
+// Asks a worker for a session of its bulk channel: chunk bytes then travel
+// on its bulk socket under AES-256-GCM (bus/bulk_seal.h), keyed by what the
+// reply carries over this CURVE connection. Secure mode only.
+struct BulkSessionRequest {
+  static constexpr MsgType kType = MsgType::kBulkSessionRequest;
+  uint8_t unused = 0;  // msgpack maps may not be empty here
+  DFS_MSGPACK_MAP(unused);
+  Status validate() const { return Status::ok(); }
+};
+
+struct BulkSessionReply {
+  static constexpr MsgType kType = MsgType::kBulkSessionReply;
+  std::string session;   // 16 bytes
+  std::string key;       // 32 bytes
+  std::string endpoint;  // the bulk socket, tcp://host:port
+  DFS_MSGPACK_MAP(session, key, endpoint);
+  Status validate() const;
+};
+
 // One raw data frame follows the body, of min(length, total_size - offset) bytes.
 // When offset starts a block and the chunk has block CRCs, block_crcs holds
 // the CRC-32C of each block_size block the frame covers (the last one short

@@ -130,6 +130,10 @@ std::string_view msg_type_name(MsgType type) {
       return "KeyChangeRequest";
     case MsgType::kKeysRequest:
       return "KeysRequest";
+    case MsgType::kBulkSessionRequest:
+      return "BulkSessionRequest";
+    case MsgType::kBulkSessionReply:
+      return "BulkSessionReply";
     case MsgType::kKeysReply:
       return "KeysReply";
     case MsgType::kKeyringUpdate:

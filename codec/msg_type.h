@@ -58,6 +58,9 @@ enum class MsgType : uint16_t {
   kReplicaFrame = 44,
   kReplicaAck = 45,
   kReplicaAbort = 46,
+  // Client -> worker data: a session of the bulk channel (bus/bulk_seal.h).
+  kBulkSessionRequest = 67,
+  kBulkSessionReply = 68,
   // Bus topics.
   kHeartbeat = 60,
   kDeleteChunksJob = 61,

@@ -13,7 +13,12 @@
 //                        redial: ok | refused (<why>)   for the handshake after;
 //                        watching ends with a refused redial
 // KIND: stat, drain (admin only), heartbeat:WORKER, raft, replica-frame, read,
-// read:CHUNK-ID.
+// read:CHUNK-ID, bulk:CHUNK-ID. bulk (to a worker's data socket) opens a bulk
+// session and tries its bulk socket, printing a line for each of
+//   bulk session | bulk read | bulk replay | bulk forged | bulk reflected |
+//   bulk unknown session | bulk garbage | bulk after
+// each "none" when nothing came back within --wait-ms, "notice" for the
+// unknown-session notice, else the reply's type and status.
 #include <zmq.h>
 
 #include <boost/program_options.hpp>
@@ -25,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "bus/bulk_seal.h"
 #include "bus/curve_keys.h"
 #include "bus/wire.h"
 #include "codec/messages.h"
@@ -72,6 +78,105 @@ Envelope message_of(const std::string& kind, const KeyPair& keys) {
     return make_envelope(m);
   }
   return Envelope{};
+}
+
+std::string describe(const Envelope& rep) {
+  std::string text = std::string(msg_type_name(rep.header.type));
+  if (rep.header.type == MsgType::kErrorReply) {
+    auto err = decode<ErrorReply>(rep.body);
+    if (err.is_ok()) text += " " + err->to_status().to_string();
+  }
+  return text;
+}
+
+std::vector<zmq::message_t> copy_of(const std::vector<zmq::message_t>& frames) {
+  std::vector<zmq::message_t> out;
+  for (const auto& f : frames) out.emplace_back(f.data(), f.size());
+  return out;
+}
+
+// The bulk channel's attacks (see the top of the file), on `data`: a CURVE
+// DEALER to a worker's data socket whose handshake succeeded.
+void bulk_attacks(zmq::context_t& ctx, zmq::socket_t& data, const std::string& chunk, int wait_ms) {
+  auto say = [](const std::string& what, const std::string& text) {
+    std::printf("%s: %s\n", what.c_str(), text.c_str());
+    std::fflush(stdout);
+  };
+  (void)send_envelope(data, Framing::kPlain, make_envelope(BulkSessionRequest{}, 1));
+  zmq::pollitem_t item{data.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, std::chrono::milliseconds(wait_ms));
+  Envelope env;
+  if (!recv_envelope(data, Framing::kPlain, &env).is_ok()) return say("bulk session", "none");
+  auto rep = decode_reply<BulkSessionReply>(env);
+  if (!rep.is_ok()) return say("bulk session", rep.status().to_string());
+  say("bulk session", "ok");
+  BulkSecret secret{rep->session, rep->key};
+  BulkSealer out(secret, BulkDirection::kToServer);
+  BulkOpener in(secret, BulkDirection::kToClient);
+  zmq::socket_t bulk(ctx, zmq::socket_type::dealer);
+  bulk.set(zmq::sockopt::linger, 0);
+  bulk.connect(rep->endpoint);
+  auto send = [&](std::vector<zmq::message_t> frames) {
+    (void)send_frames(bulk, frames, /*dontwait=*/false);
+  };
+  // What came back: a sealed reply (kept in *sealed), the notice, or none.
+  auto answer = [&](std::vector<zmq::message_t>* sealed = nullptr) -> std::string {
+    zmq::pollitem_t b{bulk.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&b, 1, std::chrono::milliseconds(wait_ms));
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(bulk, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return "none";
+    }
+    if (bulk_unknown_session_of(frames)) return "notice";
+    if (sealed) *sealed = copy_of(frames);
+    if (!in.open(&frames).is_ok()) return "unopenable";
+    Envelope e;
+    if (!envelope_from_frames(std::move(frames), Framing::kPlain, &e).is_ok()) return "malformed";
+    return describe(e);
+  };
+  auto read = [&](uint64_t id) {
+    auto frames =
+        envelope_frames(make_envelope(ReadChunkRequest{chunk, 0, 4096}, id), Framing::kPlain);
+    (void)out.seal(&frames);
+    return frames;
+  };
+  auto genuine = read(2);
+  send(copy_of(genuine));
+  std::vector<zmq::message_t> reply;
+  say("bulk read", answer(&reply));
+  send(copy_of(genuine));
+  say("bulk replay", answer());
+  {
+    BulkSecret wrong = secret;
+    wrong.key = BulkSecret::random()->key;
+    BulkSealer forger(wrong, BulkDirection::kToServer);
+    auto frames =
+        envelope_frames(make_envelope(ReadChunkRequest{chunk, 0, 4096}, 3), Framing::kPlain);
+    (void)forger.seal(&frames);
+    send(std::move(frames));
+    say("bulk forged", answer());
+  }
+  send(copy_of(reply));
+  say("bulk reflected", answer());
+  {
+    BulkSecret other = secret;
+    other.session = BulkSecret::random()->session;
+    BulkSealer stranger(other, BulkDirection::kToServer);
+    auto frames =
+        envelope_frames(make_envelope(ReadChunkRequest{chunk, 0, 4096}, 4), Framing::kPlain);
+    (void)stranger.seal(&frames);
+    send(std::move(frames));
+    say("bulk unknown session", answer());
+  }
+  {
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back("garbage", 7);
+    frames.emplace_back(std::string(5000, 'g').data(), 5000);
+    send(std::move(frames));
+    say("bulk garbage", answer());
+  }
+  send(read(5));
+  say("bulk after", answer());
 }
 
 int run(int argc, char** argv) {
@@ -151,7 +256,9 @@ int run(int argc, char** argv) {
   std::fflush(stdout);
   std::string kind = vm["send"].as<std::string>();
   int repeat = std::max(1, vm["repeat"].as<int>());
-  if (outcome == "ok" && !kind.empty()) {
+  if (outcome == "ok" && kind.rfind("bulk:", 0) == 0) {
+    bulk_attacks(ctx, s, kind.substr(5), vm["wait-ms"].as<int>());
+  } else if (outcome == "ok" && !kind.empty()) {
     Framing framing = st == zmq::socket_type::pub ? Framing::kTopic : Framing::kPlain;
     // A PUB drops what it sends before the subscription arrives: send a few times.
     int sends = framing == Framing::kTopic ? std::max(repeat, 5) : repeat;

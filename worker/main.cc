@@ -21,6 +21,9 @@ static int run(int argc, char** argv) {
       ("listen", po::value<std::string>()->required(), "data endpoint, host:port")        //
       ("pipeline-listen", po::value<std::string>()->default_value(""),
        "pipeline endpoint, host:port (default: the data port + 1)")  //
+      ("bulk-listen", po::value<std::string>()->default_value(""),
+       "the bulk channel's endpoint, host:port: chunk bytes under AES-256-GCM, keyed over "
+       "CURVE (default: the data host, any free port; not bound with --insecure)")  //
       ("masters",
        po::value<std::string>()->default_value("127.0.0.1:7400,127.0.0.1:7404,127.0.0.1:7408"),
        "comma-separated master api endpoints")                         //
@@ -84,6 +87,14 @@ static int run(int argc, char** argv) {
       return 2;
     }
     config.pipeline = pipeline.value();
+  }
+  if (const auto& b = vm["bulk-listen"].as<std::string>(); !b.empty()) {
+    auto bulk = parse_endpoint(b);
+    if (!bulk.is_ok()) {
+      std::fprintf(stderr, "dfs-worker: --bulk-listen: %s\n", bulk.status().message().c_str());
+      return 2;
+    }
+    config.bulk = bulk.value();
   }
   config.masters = masters.value();
   config.capacity = capacity.value();

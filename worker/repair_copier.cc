@@ -110,7 +110,8 @@ ReplicateChunkDone RepairCopier::copy(const ReplicateChunkJob& job) {
                    std::to_string(header.size) + ", expected " + std::to_string(job.size) + ")"),
         worker_id_);
   }
-  RpcClient target(ctx_, job.targets.front().endpoint, job.targets.front().key);
+  RpcClient target(ctx_, job.targets.front().endpoint, job.targets.front().key,
+                   std::chrono::milliseconds(2000), 64, nullptr, /*bulk=*/true);
   std::vector<WorkerAddr> downstream(job.targets.begin() + 1, job.targets.end());
   TransferOptions topts;
   topts.timeout = options_.timeout;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "bus/chunk_ticket.h"
@@ -37,6 +38,20 @@ Status claim_directory(const std::string& dir, const std::string& id) {
   out << id << "\n";
   if (!out) return io_error("cannot write " + path);
   return Status::ok();
+}
+
+// A reply's route into the bulk channel: "b", the session, then the bulk
+// socket's routing id. The data socket's routing ids start with a zero byte
+// (ZeroMQ's own) and one starting with 'b' is refused there, so the two
+// never meet.
+constexpr char kBulkRoute = 'b';
+
+std::string bulk_route(std::string_view session, const std::string& routing_id) {
+  return kBulkRoute + std::string(session) + routing_id;
+}
+
+bool is_bulk_route(std::string_view routing_id) {
+  return !routing_id.empty() && routing_id[0] == kBulkRoute;
 }
 
 }  // namespace
@@ -197,7 +212,34 @@ Status WorkerServer::check_ticket_of(const Envelope& env) {
 }
 
 void WorkerServer::reply(zmq::socket_t& data, Envelope&& env) {
+  if (is_bulk_route(env.routing_id)) {
+    send_bulk(envelope_frames(std::move(env), Framing::kRouted));
+    return;
+  }
   if (!send_envelope(data, Framing::kRouted, std::move(env)).is_ok()) ++dropped_replies_;
+}
+
+void WorkerServer::send_bulk(std::vector<zmq::message_t>&& frames) {
+  std::string_view route(frames[0].data<char>(), frames[0].size());
+  if (!bulk_ || route.size() <= 1 + kBulkSessionBytes) {
+    ++dropped_replies_;
+    return;
+  }
+  auto* session =
+      bulk_sessions_.find(route.substr(1, kBulkSessionBytes), std::chrono::steady_clock::now());
+  if (!session) {
+    ++dropped_replies_;  // expired while the disk worked: the client asks again
+    return;
+  }
+  zmq::message_t routing_id(route.data() + 1 + kBulkSessionBytes,
+                            route.size() - 1 - kBulkSessionBytes);
+  frames.erase(frames.begin());
+  if (!session->out.seal(&frames).is_ok()) {
+    ++dropped_replies_;
+    return;
+  }
+  frames.insert(frames.begin(), std::move(routing_id));
+  if (!send_frames(*bulk_, frames, /*dontwait=*/true).is_ok()) ++dropped_replies_;
 }
 
 void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActions* out) {
@@ -206,32 +248,106 @@ void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActio
     Envelope env;
     Status s = recv_envelope(data, Framing::kRouted, &env);
     if (s.code() == Code::kTimeout) break;
-    if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerData);
-    if (s.is_ok()) s = check_ticket_of(env);
-    if (!s.is_ok()) {
-      warn_bad(env, "the data socket", s);
-      if (!env.routing_id.empty() && env.header.request_id != 0) {
-        reply(data, make_error_reply(env, s));
-      }
+    if (s.is_ok() && is_bulk_route(env.routing_id)) {
+      s = protocol_error("routing ids starting with 'b' are reserved");
+      env.routing_id.clear();  // nothing can be answered to it
+    }
+    take_data_request(std::move(env), s, pool, now, out);
+  }
+}
+
+void WorkerServer::drain_bulk(zmq::socket_t& bulk, DiskPool& pool, PipelineActions* out) {
+  auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64 && pool.has_room(); ++i) {
+    std::vector<zmq::message_t> frames;
+    try {
+      if (!zmq::recv_multipart(bulk, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("the bulk socket: {}", e.what());
+      break;
+    }
+    if (frames.size() < 2) continue;
+    std::string routing_id = frames[0].to_string();
+    frames.erase(frames.begin());
+    // Anyone may connect here: nothing is taken until it opens under a
+    // session's key, and nothing is answered unsealed but "unknown session".
+    auto named = bulk_session_of(frames[0]);
+    if (!named.is_ok()) {
+      warn_bad_input(bad_input_, routing_id, "the bulk socket", named.status().to_string());
       continue;
     }
-    if (env.header.type == MsgType::kWriteChunkFrame) {
-      auto frame = decode<WriteChunkFrame>(env.body);
-      if (!frame.is_ok() || env.data.size() != 1) {
-        reply(data, make_error_reply(env, frame.is_ok()
+    std::string session(named.value());
+    auto* held = bulk_sessions_.find(session, now);
+    if (!held) {
+      std::vector<zmq::message_t> notice;
+      notice.emplace_back(routing_id.data(), routing_id.size());
+      std::string text = bulk_unknown_session(session);
+      notice.emplace_back(text.data(), text.size());
+      (void)send_frames(bulk, notice, /*dontwait=*/true);
+      continue;
+    }
+    Status s = held->in.open(&frames);
+    if (!s.is_ok()) {
+      warn_bad_input(bad_input_, held->peer_key, "the bulk socket", s.to_string());
+      continue;
+    }
+    Envelope env;
+    s = envelope_from_frames(std::move(frames), Framing::kPlain, &env);
+    env.routing_id = bulk_route(session, routing_id);
+    env.peer_key = held->peer_key;
+    if (s.is_ok() && env.header.type == MsgType::kBulkSessionRequest) {
+      s = protocol_error("a bulk session is opened over CURVE, on the data socket");
+    }
+    take_data_request(std::move(env), s, pool, now, out);
+  }
+}
+
+void WorkerServer::take_data_request(Envelope&& env, Status s, DiskPool& pool,
+                                     std::chrono::steady_clock::time_point now,
+                                     PipelineActions* out) {
+  if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerData);
+  if (s.is_ok()) s = check_ticket_of(env);
+  if (!s.is_ok()) {
+    warn_bad(env, "the data socket", s);
+    if (!env.routing_id.empty() && env.header.request_id != 0) {
+      reply(*data_, make_error_reply(env, s));
+    }
+    return;
+  }
+  if (env.header.type == MsgType::kBulkSessionRequest) {
+    if (!bulk_) {
+      reply(*data_,
+            make_error_reply(env, invalid_argument("worker " + config_.id +
+                                                   " has no bulk channel (insecure mode)")));
+      return;
+    }
+    auto secret = bulk_sessions_.open(env.peer_key, now);
+    if (!secret.is_ok()) {
+      reply(*data_, make_error_reply(env, secret.status()));
+      return;
+    }
+    BulkSessionReply rep{secret->session, secret->key, bulk_endpoint_};
+    Envelope answer = make_envelope(rep, env.header.request_id);
+    answer.routing_id = env.routing_id;
+    reply(*data_, std::move(answer));
+    return;
+  }
+  if (env.header.type == MsgType::kWriteChunkFrame) {
+    auto frame = decode<WriteChunkFrame>(env.body);
+    if (!frame.is_ok() || env.data.size() != 1) {
+      reply(*data_, make_error_reply(env, frame.is_ok()
                                               ? protocol_error("a WriteChunkFrame carries exactly "
                                                                "one data frame")
                                               : frame.status()));
-        continue;
-      }
-      IncomingFrame in{std::move(frame).value(), std::move(env.data[0]), env.header.request_id};
-      tracker_->on_frame(std::move(in), Upstream{env.routing_id, {}}, now, out);
-      continue;
+      return;
     }
-    if (!pool.submit_request(env)) {
-      Status busy(Code::kUnavailable, "worker " + config_.id + " is busy; try again");
-      reply(data, make_error_reply(env, busy));
-    }
+    IncomingFrame in{std::move(frame).value(), std::move(env.data[0]), env.header.request_id};
+    tracker_->on_frame(std::move(in), Upstream{env.routing_id, {}}, now, out);
+    return;
+  }
+  if (!pool.submit_request(env)) {
+    Status busy(Code::kUnavailable, "worker " + config_.id + " is busy; try again");
+    reply(*data_, make_error_reply(env, busy));
   }
 }
 
@@ -305,6 +421,11 @@ void WorkerServer::forward_replies(zmq::socket_t& replies, zmq::socket_t& data) 
   for (int i = 0; i < 64; ++i) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(replies, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+    if (frames.empty()) continue;
+    if (is_bulk_route(std::string_view(frames[0].data<char>(), frames[0].size()))) {
+      send_bulk(std::move(frames));
+      continue;
+    }
     try {
       if (!zmq::send_multipart(data, frames, zmq::send_flags::dontwait)) ++dropped_replies_;
     } catch (const zmq::error_t&) {
@@ -366,6 +487,32 @@ Status WorkerServer::run() {
     return Status(Code::kUnavailable,
                   "cannot listen on " + config_.pipeline.tcp() + " (pipeline): " + e.what());
   }
+
+  // The bulk channel: no CURVE (its messages are sealed by session keys
+  // handed out over CURVE), so only in secure mode; insecure, the data
+  // socket is as fast.
+  std::optional<zmq::socket_t> bulk;
+  if (process_security().secure()) {
+    SocketOptions bulk_opts;
+    bulk_opts.router_mandatory = true;
+    bulk_opts.recv_hwm = 256;
+    bulk_opts.send_hwm = 256;
+    bulk_opts.max_message_bytes = (2 << 20) + 4096;  // a sealed frame and its envelope
+    bulk = make_socket(ctx_, zmq::socket_type::router, bulk_opts);
+    HostPort at = config_.bulk.host.empty() ? HostPort{config_.listen.host, 0} : config_.bulk;
+    std::string address = bind_address(at);
+    if (at.port == 0) address = address.substr(0, address.rfind(':')) + ":*";
+    try {
+      bulk->bind(address);
+      auto bound = parse_endpoint(bulk->get(zmq::sockopt::last_endpoint));
+      if (!bound.is_ok()) return bound.status();
+      bulk_endpoint_ = HostPort{at.host, bound->port}.tcp();
+    } catch (const zmq::error_t& e) {
+      return Status(Code::kUnavailable, "cannot listen on " + address + " (bulk): " + e.what());
+    }
+    bulk_ = &*bulk;
+  }
+  data_ = &data;
 
   std::string reply_endpoint = "inproc://worker-replies-" + config_.id;
   std::string ack_endpoint = "inproc://worker-acks-" + config_.id;
@@ -433,8 +580,8 @@ Status WorkerServer::run() {
       ctx_, config_.id, store_.get(),
       DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout, config_.group_commit_delay},
       reply_endpoint, ack_endpoint);
-  spdlog::info("worker {} serving on {}, pipeline on {}", config_.id, config_.listen.tcp(),
-               config_.pipeline.tcp());
+  spdlog::info("worker {} serving on {}, pipeline on {}{}", config_.id, config_.listen.tcp(),
+               config_.pipeline.tcp(), bulk_ ? ", bulk channel on " + bulk_endpoint_ : "");
 
   scrubber_ = std::make_unique<Scrubber>(
       store_.get(), Scrubber::Options{config_.scrub_rate, config_.scrub_interval});
@@ -444,6 +591,7 @@ Status WorkerServer::run() {
   std::jthread reporter([this](const std::stop_token& stop) { report_inventory(stop); });
   auto next_heartbeat = std::chrono::steady_clock::now();
   auto next_tick = next_heartbeat;
+  auto next_sweep = next_heartbeat;
   while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
@@ -475,18 +623,29 @@ Status WorkerServer::run() {
       peers_->close_idle(now);
       next_tick = now + std::chrono::milliseconds(100);
     }
+    if (now >= next_sweep) {
+      // Idle sessions go, and those of keys the keyring no longer lists
+      // (their messages are refused anyway: each is authorized as it comes).
+      bulk_sessions_.sweep(now, [](const std::string& key) {
+        Envelope probe;
+        probe.peer_key = key;
+        return process_security().sender(probe).has_value();
+      });
+      next_sweep = now + std::chrono::seconds(5);
+    }
     short room = pool.has_room() ? ZMQ_POLLIN : 0;
     zmq::pollitem_t items[] = {{replies.handle(), 0, ZMQ_POLLIN, 0},
                                {acks.handle(), 0, ZMQ_POLLIN, 0},
                                {jobs_dialer.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {data.handle(), 0, room, 0},
-                               {pull.handle(), 0, room, 0}};
+                               {pull.handle(), 0, room, 0},
+                               {bulk_ ? bulk_->handle() : nullptr, 0, room, 0}};
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::min(next_heartbeat, next_tick) - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
     if (actions.empty()) {
       try {
-        zmq::poll(items, 5, wait);
+        zmq::poll(items, bulk_ ? 6 : 5, wait);
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;
         return Status(Code::kInternal, std::string("poll failed: ") + e.what());
@@ -532,6 +691,7 @@ Status WorkerServer::run() {
     }
     if (items[3].revents & ZMQ_POLLIN) drain_data(data, pool, &actions);
     if (items[4].revents & ZMQ_POLLIN) drain_pipeline(pull, pool, &actions);
+    if (bulk_ && (items[5].revents & ZMQ_POLLIN)) drain_bulk(*bulk_, pool, &actions);
     carry_out(std::move(actions), data, pool);
   }
   spdlog::info("worker {} stopping: finishing queued work", config_.id);
@@ -542,6 +702,8 @@ Status WorkerServer::run() {
   pool.stop();
   // Answers produced while stopping still reach their clients.
   forward_replies(replies, data);
+  data_ = nullptr;
+  bulk_ = nullptr;
   if (dropped_replies_ > 0) spdlog::info("{} replies could not be delivered", dropped_replies_);
   spdlog::info("worker {} stopped", config_.id);
   return Status::ok();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/bulk_sessions.h"
 #include "bus/chunk_ticket.h"
 #include "bus/endpoints.h"
 #include "bus/push_peers.h"
@@ -27,6 +28,9 @@ struct WorkerConfig {
   std::string id;
   HostPort listen;    // data ROUTER
   HostPort pipeline;  // pipeline PULL (frames and acks from other workers)
+  // The bulk channel's ROUTER (secure mode only; port 0: any free port). Its
+  // address reaches clients in each BulkSessionReply.
+  HostPort bulk;
   std::vector<HostPort> masters;
   std::string dir;
   uint64_t capacity = 0;
@@ -62,11 +66,22 @@ class WorkerServer {
   // Reads what is waiting on each socket and feeds it to the tracker or
   // the disk pool.
   void drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActions* out);
+  // Opens what waits on the bulk socket and takes it as drain_data does.
+  void drain_bulk(zmq::socket_t& bulk, DiskPool& pool, PipelineActions* out);
+  // One request from the data socket or the bulk channel (`s`: how its
+  // receipt went).
+  void take_data_request(Envelope&& env, Status s, DiskPool& pool,
+                         std::chrono::steady_clock::time_point now, PipelineActions* out);
+  // Seals `frames` ([bulk route][header][body][data]) for their session
+  // and sends them on the bulk socket.
+  void send_bulk(std::vector<zmq::message_t>&& frames);
   void drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineActions* out);
   void drain_acks(zmq::socket_t& acks, PipelineActions* out);
   void forward_replies(zmq::socket_t& replies, zmq::socket_t& data);
   // Carries out the tracker's actions, feeding failed sends back to it.
   void carry_out(PipelineActions&& actions, zmq::socket_t& data, DiskPool& pool);
+  // Answers on the socket the request came by: the data socket, or the
+  // bulk channel for a route made by bulk_route().
   void reply(zmq::socket_t& data, Envelope&& env);
   void warn_bad(const Envelope& env, const char* where, const Status& s);
   // A client's chunk read or write must carry the masters' ticket for it.
@@ -90,6 +105,10 @@ class WorkerServer {
   uint64_t dropped_replies_ = 0;
   WarnLimiter bad_input_;   // warnings about bad input: once a minute per sender
   TicketVerifier tickets_;  // the main thread's: every data request passes it
+  BulkSessions bulk_sessions_{std::chrono::minutes(10)};
+  zmq::socket_t* data_ = nullptr;  // while run() runs
+  zmq::socket_t* bulk_ = nullptr;  // while run() runs, in secure mode
+  std::string bulk_endpoint_;      // where clients reach it
 };
 
 }  // namespace dfs

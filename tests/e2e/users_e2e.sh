@@ -66,6 +66,27 @@ check "so is alice, without a ticket" bash -c "
   out=\$($(declare -f direct_read); KEYS='$KEYS' WORK='$WORK' DFS_BUILD='$DFS_BUILD' holder='$holder' \
     holder_ep='$holder_ep' chunk='$chunk' direct_read alice)
   grep -q 'reply: ErrorReply.*no valid ticket' <<<\"\$out\" || { echo \"\$out\" >&2; exit 1; }"
+# The same through the worker's bulk channel (sessions keyed over CURVE,
+# AES-256-GCM): the ticket is demanded there too, and what does not open
+# under the session's key (a replay, a forgery, the worker's own reply sent
+# back) is never answered, while the worker goes on serving.
+bulk_probe() {
+  "$DFS_BUILD/bin/security_probe" --wait-ms 1500 --type dealer --connect "$holder_ep" \
+    --server-key "$(sed -n 's/^public-key = //p' "$KEYS/$holder.pub")" --key "$WORK/bob.key" \
+    --send "bulk:$chunk" 2>&1
+}
+bulk_out="$(bulk_probe)"
+bulk_says() { grep -qx "$1" <<<"$bulk_out" || { echo "$bulk_out" >&2; return 1; }; }
+check "a client opens a bulk session with a worker" bulk_says "bulk session: ok"
+check "a ticketless read over it is refused, sealed" \
+  bulk_says "bulk read: ErrorReply .*no valid ticket to read chunk $chunk.*"
+check "a replayed message is not answered" bulk_says "bulk replay: none"
+check "a message sealed with another key is not answered" bulk_says "bulk forged: none"
+check "the worker's reply sent back to it is not answered" bulk_says "bulk reflected: none"
+check "a session the worker does not hold gets the notice" bulk_says "bulk unknown session: notice"
+check "garbage is not answered" bulk_says "bulk garbage: none"
+check "and the worker still answers the session after all that" \
+  bulk_says "bulk after: ErrorReply .*no valid ticket.*"
 check "alice's file is as she wrote it" bash -c "'$DFS' cat /home/alice/secret | cmp -s - '$WORK/data'"
 
 check "alice opens it to her group (chmod 640)" as alice chmod 640 /home/alice/secret

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "bus/bulk_seal.h"
 #include "bus/chunk_ticket.h"
 #include "bus/curve_keys.h"
 #include "bus/keyring.h"
@@ -77,6 +78,32 @@ int main(int argc, char** argv) {
           KeyChangeRequest{"add", "client carol " + z85 + " groups=staff", "", {7, 4}});
   message("keyring-update", KeyringUpdate{9, {"admin ops " + z85}, {std::string(40, 'r')}});
   message("keys-reply", KeysReply{9, {KeyListing{"client carol " + z85, "log", false}}});
+
+  message("bulk-session-reply",
+          BulkSessionReply{std::string(16, 's'), std::string(32, 'k'), "tcp://127.0.0.1:7503"});
+
+  // fuzz_bulk_open: frames as 2-byte lengths and bytes, after a mode byte
+  // and a byte to change (see the target).
+  auto framed = [](const std::vector<zmq::message_t>& frames) {
+    std::string out;
+    for (const auto& f : frames) {
+      out += static_cast<char>(f.size() >> 8);
+      out += static_cast<char>(f.size() & 0xff);
+      out += f.to_string();
+    }
+    return out;
+  };
+  Header rh{MsgType::kReadChunkRequest, 7};
+  auto rh_bytes = rh.encode();
+  std::vector<zmq::message_t> inner;
+  inner.emplace_back(rh_bytes.data(), rh_bytes.size());
+  std::string read_body = encode(ReadChunkRequest{chunk, 0, 4096, ticket});
+  inner.emplace_back(read_body.data(), read_body.size());
+  seed("fuzz_bulk_open", "seal-and-change", std::string("\x01\x05", 2) + framed(inner));
+  BulkSealer sealer(BulkSecret{std::string(16, 's'), std::string(32, 'k')},
+                    BulkDirection::kToServer);
+  if (!sealer.seal(&inner).is_ok()) return 1;
+  seed("fuzz_bulk_open", "sealed", std::string("\x00\x00", 2) + framed(inner));
 
   Header h{MsgType::kStatRequest, 42};
   auto hb_bytes = h.encode();

@@ -37,7 +37,7 @@ using MessageTypes = std::tuple<
     // added later: appended, so the kept corpora keep their meaning
     KeyChangeRequest, KeysRequest, KeysReply, KeyringUpdate, KeyAddCmd, KeyRevokeCmd,
     ChunkWrittenRequest, UploadsRequest, UploadsReply, ChunkWrittenCmd, PartWrittenRequest,
-    PartWrittenCmd>;
+    PartWrittenCmd, BulkSessionRequest, BulkSessionReply>;
 
 inline constexpr size_t kMessageTypes = std::tuple_size_v<MessageTypes>;
 // A first byte of 255 picks the log-entry decoder; any other picks a
