@@ -76,7 +76,8 @@ Status may_send(const KeyEntry& sender, Domain domain, MsgType type) {
       return Status::ok();
     case Domain::kWorkerPipeline:
       if (type != MsgType::kReplicaFrame && type != MsgType::kReplicaAck &&
-          type != MsgType::kReplicaAbort) {
+          type != MsgType::kReplicaAbort && type != MsgType::kBulkSessionRequest &&
+          type != MsgType::kBulkSessionReply) {
         return refuse();
       }
       return Status::ok();

@@ -1,5 +1,7 @@
 #include "bus/bulk_seal.h"
 
+#include "codec/sha256.h"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -49,7 +51,24 @@ std::string associated_data(const unsigned char* prefix, const zmq::message_t* f
   return aad;
 }
 
+std::string hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string bulk_gate_username(std::string_view session) { return hex(session); }
+
+std::string bulk_gate_password(std::string_view key) {
+  return Sha256::hex_of("dfs bulk gate v1:" + std::string(key)).substr(0, 32);
+}
 
 struct CipherContext {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -98,7 +117,7 @@ BulkSealer& BulkSealer::operator=(BulkSealer&&) noexcept = default;
 
 Status BulkSealer::seal(std::vector<zmq::message_t>* frames) {
   if (frames->empty() || frames->size() > kBulkMaxFrames) {
-    return invalid_argument("a sealed message carries 1 to 8 frames");
+    return invalid_argument("a sealed message carries 1 to 4 frames");
   }
   uint64_t counter = next_++;
   zmq::message_t prefix(kBulkPrefixBytes);
@@ -176,8 +195,11 @@ void BulkOpener::take(uint64_t counter) {
 
 Status BulkOpener::open(std::vector<zmq::message_t>* frames) {
   if (frames->size() < 3 || frames->size() > kBulkMaxFrames + 2) {
-    return protocol_error("a sealed message has a prefix, 1 to 8 frames and a tag");
+    return protocol_error("a sealed message has a prefix, 1 to 4 frames and a tag");
   }
+  size_t bytes = 0;
+  for (size_t i = 1; i + 1 < frames->size(); ++i) bytes += (*frames)[i].size();
+  if (bytes > kBulkMaxBytes) return protocol_error("a sealed message larger than 2 MiB");
   auto session = bulk_session_of(frames->front());
   if (!session.is_ok()) return session.status();
   const zmq::message_t& tag = frames->back();

@@ -33,8 +33,10 @@ inline constexpr size_t kBulkKeyBytes = 32;
 inline constexpr size_t kBulkTagBytes = 16;
 inline constexpr size_t kBulkPrefixBytes = 4 + kBulkSessionBytes + 8;
 // Inner frames a sealed message may carry (a dfs message has header, body
-// and at most one data frame).
-inline constexpr size_t kBulkMaxFrames = 8;
+// and at most one data frame), and their bytes together (a 1 MiB data frame
+// and a small body): anything larger is refused before any decryption.
+inline constexpr size_t kBulkMaxFrames = 4;
+inline constexpr size_t kBulkMaxBytes = 2 << 20;
 
 enum class BulkDirection : uint32_t { kToServer = 1, kToClient = 2 };
 
@@ -55,6 +57,14 @@ Result<std::string_view> bulk_session_of(const zmq::message_t& prefix);
 std::string bulk_unknown_session(std::string_view session);
 // The session an unknown-session notice names, if `frames` are one.
 std::optional<std::string_view> bulk_unknown_session_of(const std::vector<zmq::message_t>& frames);
+
+// What a connection to a bulk socket presents (ZeroMQ's PLAIN mechanism) to
+// show that it holds a session, so that nobody else can even connect
+// (bus/bulk_sessions.h, BulkGate): the session id in hex, and a digest of
+// the session's key in hex. Both travel in clear, like the session id in
+// every sealed message; neither reveals the key.
+std::string bulk_gate_username(std::string_view session);
+std::string bulk_gate_password(std::string_view key);
 
 struct CipherContext;  // OpenSSL's, keyed once per sealer or opener
 

@@ -2,6 +2,27 @@
 
 namespace dfs {
 
+void BulkGate::allow(std::string_view session, std::string_view key) {
+  std::lock_guard lock(mu_);
+  allowed_[bulk_gate_username(session)] = bulk_gate_password(key);
+}
+
+void BulkGate::forget(std::string_view session) {
+  std::lock_guard lock(mu_);
+  allowed_.erase(bulk_gate_username(session));
+}
+
+bool BulkGate::admits(const std::string& username, const std::string& password) const {
+  std::lock_guard lock(mu_);
+  auto it = allowed_.find(username);
+  return it != allowed_.end() && it->second == password;
+}
+
+BulkGate& process_bulk_gate() {
+  static BulkGate* gate = new BulkGate;  // never destroyed: the ZAP thread may outlive statics
+  return *gate;
+}
+
 Result<BulkSecret> BulkSessions::open(const std::string& peer_key, Clock::time_point now) {
   auto held = per_key_.find(peer_key);
   if (held != per_key_.end() && held->second >= kPerKey) {
@@ -20,17 +41,17 @@ Result<BulkSecret> BulkSessions::open(const std::string& peer_key, Clock::time_p
     return Status(Code::kInternal, "bulk session id collision");
   }
   ++per_key_[peer_key];
+  if (gate_) gate_->allow(secret->session, secret->key);
   return secret;
 }
 
-BulkSessions::Session* BulkSessions::find(std::string_view id, Clock::time_point now) {
+BulkSessions::Session* BulkSessions::find(std::string_view id) {
   auto it = sessions_.find(std::string(id));
-  if (it == sessions_.end()) return nullptr;
-  it->second.used = now;
-  return &it->second;
+  return it == sessions_.end() ? nullptr : &it->second;
 }
 
 BulkSessions::Table::iterator BulkSessions::erase(Table::iterator it) {
+  if (gate_) gate_->forget(it->first);
   auto k = per_key_.find(it->second.peer_key);
   if (k != per_key_.end() && --k->second == 0) per_key_.erase(k);
   return sessions_.erase(it);

@@ -21,6 +21,8 @@ uint64_t random_start() {
 // A session unused this long is replaced before use: the worker forgets
 // sessions idle for 10 minutes.
 constexpr std::chrono::minutes kBulkRenewAfter{5};
+// How long a peer that gave no bulk channel is spoken to over CURVE alone.
+constexpr std::chrono::minutes kBulkRetryAfter{1};
 
 }  // namespace
 
@@ -113,7 +115,8 @@ Status RpcClient::wait_for_room(zmq::socket_t& socket, ConnectionWatch* watch) {
 }
 
 bool RpcClient::goes_bulk(const Envelope& request) const {
-  return bulk_wanted_ && !bulk_refused_ && process_security().secure() &&
+  return bulk_wanted_ && process_security().secure() &&
+         std::chrono::steady_clock::now() >= bulk_retry_at_ &&
          (request.header.type == MsgType::kWriteChunkFrame ||
           request.header.type == MsgType::kReadChunkRequest);
 }
@@ -125,9 +128,9 @@ Status RpcClient::open_bulk() {
     if (c == Code::kTimeout || c == Code::kUnavailable) return rep.status();
     // A worker without a bulk channel (or with no room for another
     // session): CURVE carries everything, as it can.
-    spdlog::debug("{}: no bulk channel ({}); using CURVE alone", endpoint_,
+    spdlog::debug("{}: no bulk channel ({}); using CURVE alone for now", endpoint_,
                   rep.status().to_string());
-    bulk_refused_ = true;
+    bulk_retry_at_ = std::chrono::steady_clock::now() + kBulkRetryAfter;
     return Status::ok();
   }
   SocketOptions opts;
@@ -137,16 +140,28 @@ Status RpcClient::open_bulk() {
   opts.max_message_bytes = kMaxInboundBytes;
   // Not CURVE: what goes on it is sealed by the session's key.
   zmq::socket_t socket = make_socket(ctx_, zmq::socket_type::dealer, opts);
+  BulkSecret secret{rep->session, rep->key};
+  // The bulk socket admits only connections that show they hold a session
+  // (bus/bulk_sessions.h, BulkGate).
+  socket.set(zmq::sockopt::plain_username, bulk_gate_username(secret.session));
+  socket.set(zmq::sockopt::plain_password, bulk_gate_password(secret.key));
   try {
     socket.connect(rep->endpoint);
   } catch (const zmq::error_t& e) {
     return Status(Code::kUnavailable,
                   "cannot connect to the bulk channel " + rep->endpoint + ": " + e.what());
   }
-  BulkSecret secret{rep->session, rep->key};
   bulk_ = std::make_unique<Bulk>(
       Bulk{std::move(socket), rep->session, BulkSealer(secret, BulkDirection::kToServer),
            BulkOpener(secret, BulkDirection::kToClient), std::chrono::steady_clock::now()});
+  // A worker whose bulk port cannot be reached (a firewall) is spoken to
+  // over CURVE, as one with no bulk channel is.
+  if (!wait_for_room(bulk_->socket, nullptr).is_ok()) {
+    spdlog::warn("{}: its bulk channel {} cannot be reached; using CURVE alone for now", endpoint_,
+                 rep->endpoint);
+    bulk_.reset();
+    bulk_retry_at_ = std::chrono::steady_clock::now() + kBulkRetryAfter;
+  }
   return Status::ok();
 }
 
@@ -155,8 +170,17 @@ Result<uint64_t> RpcClient::send_bulk(Envelope&& request, uint64_t id) {
   auto frames = envelope_frames(std::move(request), Framing::kPlain);
   DFS_RETURN_IF_ERROR(bulk_->out.seal(&frames));
   bulk_->used = std::chrono::steady_clock::now();
-  if ((bulk_->socket.get(zmq::sockopt::events) & ZMQ_POLLOUT) == 0) {
-    DFS_RETURN_IF_ERROR(wait_for_room(bulk_->socket, nullptr));
+  bool room = false;
+  try {
+    room = (bulk_->socket.get(zmq::sockopt::events) & ZMQ_POLLOUT) != 0;
+  } catch (const zmq::error_t&) {
+  }
+  if (!room) {
+    Status s = wait_for_room(bulk_->socket, nullptr);
+    if (!s.is_ok()) {
+      bulk_.reset();  // the next request opens a new session, or falls back to CURVE
+      return s;
+    }
   }
   Status s = send_frames(bulk_->socket, frames, /*dontwait=*/true);
   if (!s.is_ok()) return Status(Code::kUnavailable, endpoint_ + " (bulk): " + s.message());
@@ -225,7 +249,14 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
     }
     if (bulk_ && (items[2].revents & ZMQ_POLLIN)) {
       auto got = take_bulk();
-      if (!got) continue;
+      if (!got) {
+        // Messages that do not open must not hold off the timeout.
+        if (std::chrono::steady_clock::now() >= deadline) {
+          return Status(Code::kTimeout, endpoint_ + " did not answer within " +
+                                            std::to_string(timeout.count()) + " ms");
+        }
+        continue;
+      }
       if (!got->is_ok()) return got->status();
       Envelope env = std::move(*got).value();
       if (env.header.request_id < oldest_live_id_ || env.header.request_id >= next_id_) continue;
@@ -234,6 +265,9 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
     // Replies that arrived before the connection dropped are still read.
     if (!(items[0].revents & ZMQ_POLLIN) && (items[1].revents & ZMQ_POLLIN)) {
       if (watch_->lost()) {
+        // A worker that went away took its sessions with it (and may come
+        // back on another bulk port): the next request opens a new one.
+        bulk_.reset();
         return Status(Code::kUnavailable, endpoint_ + " closed the connection");
       }
       continue;

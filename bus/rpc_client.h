@@ -79,7 +79,8 @@ class RpcClient {
   Status wait_for_room(zmq::socket_t& socket, ConnectionWatch* watch);
   bool goes_bulk(const Envelope& request) const;
   // Asks the peer for a session and connects to its bulk socket; a peer
-  // that has none is noted (bulk_refused_) and is not an error.
+  // that has none, or whose bulk socket cannot be reached, is noted
+  // (bulk_retry_at_) and is not an error.
   Status open_bulk();
   Result<uint64_t> send_bulk(Envelope&& request, uint64_t id);
   // Opens a message from the bulk socket: nullopt when it does not open
@@ -98,7 +99,9 @@ class RpcClient {
   Status connected_;  // why the socket could not connect (no key for the peer), if so
   std::unique_ptr<ConnectionWatch> watch_;  // declared after socket_: closed before it
   bool bulk_wanted_ = false;
-  bool bulk_refused_ = false;  // the peer has no bulk channel: CURVE alone
+  // Until then CURVE carries everything: the peer refused a session (no
+  // bulk channel, or no room), or its bulk socket could not be reached.
+  std::chrono::steady_clock::time_point bulk_retry_at_{};
   std::unique_ptr<Bulk> bulk_;
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale

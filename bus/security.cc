@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "bus/bulk_sessions.h"
 #include "bus/warn_limiter.h"
 
 namespace dfs {
@@ -305,6 +306,13 @@ void ZapHandler::run() {
     std::string refusal;
     if (req.size() < 6 || req[0].to_string() != "1.0") {
       refusal = "a malformed ZAP request";
+    } else if (domain == kBulkZapDomain) {
+      // A bulk socket: only a connection that shows it holds a session.
+      if (mechanism != "PLAIN" || req.size() < 8) {
+        refusal = "mechanism " + mechanism + " (the bulk socket takes PLAIN)";
+      } else if (!process_bulk_gate().admits(req[6].to_string(), req[7].to_string())) {
+        refusal = "no bulk session held";
+      }
     } else if (mechanism != "CURVE" || req.size() < 7 || req[6].size() != 32) {
       refusal = "mechanism " + mechanism + " (only CURVE is accepted)";
     } else {

@@ -695,11 +695,14 @@ struct ReadChunkRequest {
 // Asks a worker for a session of its bulk channel: chunk bytes then travel
 // on its bulk socket under AES-256-GCM (bus/bulk_seal.h), keyed by what the
 // reply carries over this CURVE connection. Secure mode only.
+// On the pipeline socket a worker asks its downstream worker, naming itself
+// in `from` (where the reply goes, by PUSH, as acks do); on the data socket
+// `from` is empty and the reply comes back on the connection.
 struct BulkSessionRequest {
   static constexpr MsgType kType = MsgType::kBulkSessionRequest;
-  uint8_t unused = 0;  // msgpack maps may not be empty here
-  DFS_MSGPACK_MAP(unused);
-  Status validate() const { return Status::ok(); }
+  WorkerAddr from;
+  DFS_MSGPACK_MAP(from);
+  Status validate() const { return from.id.empty() ? Status::ok() : from.validate(); }
 };
 
 struct BulkSessionReply {

@@ -113,8 +113,13 @@ void bulk_attacks(zmq::context_t& ctx, zmq::socket_t& data, const std::string& c
   BulkSecret secret{rep->session, rep->key};
   BulkSealer out(secret, BulkDirection::kToServer);
   BulkOpener in(secret, BulkDirection::kToClient);
+  // Our own routing id on the bulk socket, so a forged route can name it.
+  const std::string bulk_id = "probe";
   zmq::socket_t bulk(ctx, zmq::socket_type::dealer);
   bulk.set(zmq::sockopt::linger, 0);
+  bulk.set(zmq::sockopt::routing_id, bulk_id);
+  bulk.set(zmq::sockopt::plain_username, bulk_gate_username(secret.session));
+  bulk.set(zmq::sockopt::plain_password, bulk_gate_password(secret.key));
   bulk.connect(rep->endpoint);
   auto send = [&](std::vector<zmq::message_t> frames) {
     (void)send_frames(bulk, frames, /*dontwait=*/false);
@@ -140,6 +145,9 @@ void bulk_attacks(zmq::context_t& ctx, zmq::socket_t& data, const std::string& c
     (void)out.seal(&frames);
     return frames;
   };
+  // Counters 1-10 are spent unsent, so the forgeries below (counter 1) are
+  // refused for their key or direction, not as replays.
+  for (uint64_t i = 0; i < 10; ++i) (void)read(100 + i);
   auto genuine = read(2);
   send(copy_of(genuine));
   std::vector<zmq::message_t> reply;
@@ -174,6 +182,44 @@ void bulk_attacks(zmq::context_t& ctx, zmq::socket_t& data, const std::string& c
     frames.emplace_back(std::string(5000, 'g').data(), 5000);
     send(std::move(frames));
     say("bulk garbage", answer());
+  }
+  {
+    // A connection that holds no session is not let in: had it been, a
+    // message naming an unknown session would get the notice.
+    BulkSecret none = BulkSecret::random().value();
+    zmq::socket_t stranger(ctx, zmq::socket_type::dealer);
+    stranger.set(zmq::sockopt::linger, 0);
+    stranger.set(zmq::sockopt::plain_username, bulk_gate_username(none.session));
+    stranger.set(zmq::sockopt::plain_password, bulk_gate_password(none.key));
+    stranger.connect(rep->endpoint);
+    BulkSealer sealer(none, BulkDirection::kToServer);
+    auto frames =
+        envelope_frames(make_envelope(ReadChunkRequest{chunk, 0, 4096}, 6), Framing::kPlain);
+    (void)sealer.seal(&frames);
+    (void)send_frames(stranger, frames, /*dontwait=*/true);
+    zmq::pollitem_t item{stranger.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(wait_ms));
+    say("bulk stranger", (item.revents & ZMQ_POLLIN) ? "answered" : "none");
+  }
+  {
+    // A route into our session forged on the data socket: a CURVE peer
+    // whose routing id names it, with a malformed message (a data frame
+    // over 1 MiB) that would be answered to that routing id.
+    zmq::socket_t forger(ctx, zmq::socket_type::dealer);
+    forger.set(zmq::sockopt::linger, 0);
+    forger.set(zmq::sockopt::routing_id, "b" + secret.session + bulk_id);
+    forger.set(zmq::sockopt::curve_serverkey, data.get(zmq::sockopt::curve_serverkey));
+    forger.set(zmq::sockopt::curve_publickey, data.get(zmq::sockopt::curve_publickey));
+    forger.set(zmq::sockopt::curve_secretkey, data.get(zmq::sockopt::curve_secretkey));
+    forger.connect(data.get(zmq::sockopt::last_endpoint));
+    Envelope bad = make_envelope(ReadChunkRequest{chunk, 0, 4096}, 8);
+    bad.data.emplace_back(std::string((1 << 20) + 10, 'x').data(), (1 << 20) + 10);
+    (void)send_envelope(forger, Framing::kPlain, std::move(bad), /*dontwait=*/false);
+    std::string got = answer();
+    zmq::pollitem_t item{forger.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    if (got == "none" && (item.revents & ZMQ_POLLIN)) got = "answered on the data socket";
+    say("bulk forged route", got);
   }
   send(read(5));
   say("bulk after", answer());

@@ -14,6 +14,7 @@
 #include "bus/security.h"
 #include "bus/socket.h"
 #include "bus/wire.h"
+#include "codec/sha256.h"
 #include "worker/repair_copier.h"
 
 namespace dfs {
@@ -225,8 +226,7 @@ void WorkerServer::send_bulk(std::vector<zmq::message_t>&& frames) {
     ++dropped_replies_;
     return;
   }
-  auto* session =
-      bulk_sessions_.find(route.substr(1, kBulkSessionBytes), std::chrono::steady_clock::now());
+  auto* session = bulk_sessions_.find(route.substr(1, kBulkSessionBytes));
   if (!session) {
     ++dropped_replies_;  // expired while the disk worked: the client asks again
     return;
@@ -248,7 +248,9 @@ void WorkerServer::drain_data(zmq::socket_t& data, DiskPool& pool, PipelineActio
     Envelope env;
     Status s = recv_envelope(data, Framing::kRouted, &env);
     if (s.code() == Code::kTimeout) break;
-    if (s.is_ok() && is_bulk_route(env.routing_id)) {
+    // Even a malformed message is answered to its routing id: one that
+    // names a bulk route is refused whatever else is wrong with it.
+    if (is_bulk_route(env.routing_id)) {
       s = protocol_error("routing ids starting with 'b' are reserved");
       env.routing_id.clear();  // nothing can be answered to it
     }
@@ -273,11 +275,12 @@ void WorkerServer::drain_bulk(zmq::socket_t& bulk, DiskPool& pool, PipelineActio
     // session's key, and nothing is answered unsealed but "unknown session".
     auto named = bulk_session_of(frames[0]);
     if (!named.is_ok()) {
-      warn_bad_input(bad_input_, routing_id, "the bulk socket", named.status().to_string());
+      warn_bad_input(bad_input_, Sha256::hex_of(routing_id).substr(0, 16), "the bulk socket",
+                     named.status().to_string());
       continue;
     }
     std::string session(named.value());
-    auto* held = bulk_sessions_.find(session, now);
+    auto* held = bulk_sessions_.find(session);
     if (!held) {
       std::vector<zmq::message_t> notice;
       notice.emplace_back(routing_id.data(), routing_id.size());
@@ -291,12 +294,21 @@ void WorkerServer::drain_bulk(zmq::socket_t& bulk, DiskPool& pool, PipelineActio
       warn_bad_input(bad_input_, held->peer_key, "the bulk socket", s.to_string());
       continue;
     }
+    held->used = now;  // only what opened keeps a session alive
     Envelope env;
     s = envelope_from_frames(std::move(frames), Framing::kPlain, &env);
     env.routing_id = bulk_route(session, routing_id);
     env.peer_key = held->peer_key;
     if (s.is_ok() && env.header.type == MsgType::kBulkSessionRequest) {
       s = protocol_error("a bulk session is opened over CURVE, on the data socket");
+    }
+    // An upstream worker's chunk frames (acks and aborts stay on the
+    // pipeline socket, but are taken here as there).
+    if (s.is_ok() &&
+        (env.header.type == MsgType::kReplicaFrame || env.header.type == MsgType::kReplicaAck ||
+         env.header.type == MsgType::kReplicaAbort)) {
+      take_pipeline_message(std::move(env), now, out);
+      continue;
     }
     take_data_request(std::move(env), s, pool, now, out);
   }
@@ -357,48 +369,84 @@ void WorkerServer::drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineA
     Envelope env;
     Status s = recv_envelope(pull, Framing::kPlain, &env);
     if (s.code() == Code::kTimeout) break;
-    if (s.is_ok()) s = process_security().authorize(env, Domain::kWorkerPipeline);
     if (!s.is_ok()) {
       warn_bad(env, "the pipeline socket", s);
       continue;
     }
-    switch (env.header.type) {
-      case MsgType::kReplicaFrame: {
-        auto f = decode<ReplicaFrame>(env.body);
-        Status bad = f.status();
-        if (bad.is_ok() && env.data.size() != 1) bad = protocol_error("no data frame");
-        // Acks go back to the sender it names: that must be the sender.
-        if (bad.is_ok()) bad = process_security().check_name(env, f->upstream.id);
-        if (!bad.is_ok()) {
-          warn_bad(env, "the pipeline socket", bad);
-          continue;
-        }
-        IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
-        tracker_->on_frame(std::move(in), Upstream{"", f->upstream}, now, out);
-        break;
+    take_pipeline_message(std::move(env), now, out);
+  }
+}
+
+void WorkerServer::take_pipeline_message(Envelope&& env, std::chrono::steady_clock::time_point now,
+                                         PipelineActions* out) {
+  Status s = process_security().authorize(env, Domain::kWorkerPipeline);
+  if (!s.is_ok()) {
+    warn_bad(env, "the pipeline socket", s);
+    return;
+  }
+  switch (env.header.type) {
+    case MsgType::kReplicaFrame: {
+      auto f = decode<ReplicaFrame>(env.body);
+      Status bad = f.status();
+      if (bad.is_ok() && env.data.size() != 1) bad = protocol_error("no data frame");
+      // Acks go back to the sender it names: that must be the sender.
+      if (bad.is_ok()) bad = process_security().check_name(env, f->upstream.id);
+      if (!bad.is_ok()) {
+        warn_bad(env, "the pipeline socket", bad);
+        return;
       }
-      case MsgType::kReplicaAck: {
-        auto ack = decode<ReplicaAck>(env.body);
-        if (ack.is_ok()) {
-          tracker_->on_remote_ack(ack.value(), now, out);
-        } else {
-          warn_bad(env, "the pipeline socket", ack.status());
-        }
-        break;
-      }
-      case MsgType::kReplicaAbort: {
-        auto abort = decode<ReplicaAbort>(env.body);
-        if (abort.is_ok()) {
-          tracker_->on_abort(abort.value(), out);
-        } else {
-          warn_bad(env, "the pipeline socket", abort.status());
-        }
-        break;
-      }
-      default:
-        warn_bad(env, "the pipeline socket",
-                 protocol_error("unexpected " + std::string(msg_type_name(env.header.type))));
+      IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
+      tracker_->on_frame(std::move(in), Upstream{"", f->upstream}, now, out);
+      return;
     }
+    case MsgType::kReplicaAck: {
+      auto ack = decode<ReplicaAck>(env.body);
+      if (ack.is_ok()) {
+        tracker_->on_remote_ack(ack.value(), now, out);
+      } else {
+        warn_bad(env, "the pipeline socket", ack.status());
+      }
+      return;
+    }
+    case MsgType::kReplicaAbort: {
+      auto abort = decode<ReplicaAbort>(env.body);
+      if (abort.is_ok()) {
+        tracker_->on_abort(abort.value(), out);
+      } else {
+        warn_bad(env, "the pipeline socket", abort.status());
+      }
+      return;
+    }
+    case MsgType::kBulkSessionRequest: {
+      // An upstream worker asks for a session on our bulk socket; the
+      // answer goes to the pipeline socket it names, which must be its own.
+      auto req = decode<BulkSessionRequest>(env.body);
+      Status bad = req.status();
+      if (bad.is_ok() && req->from.id.empty()) bad = protocol_error("no sender named");
+      if (bad.is_ok()) bad = process_security().check_name(env, req->from.id);
+      if (bad.is_ok() && !bulk_) bad = invalid_argument("no bulk channel (insecure mode)");
+      auto secret = bad.is_ok() ? bulk_sessions_.open(env.peer_key, now) : Result<BulkSecret>(bad);
+      if (!secret.is_ok()) {
+        warn_bad(env, "the pipeline socket", secret.status());
+        return;
+      }
+      BulkSessionReply rep{secret->session, secret->key, bulk_endpoint_};
+      out->sends.push_back(
+          {req->from.pipeline, make_envelope(rep, env.header.request_id), req->from.key});
+      return;
+    }
+    case MsgType::kBulkSessionReply: {
+      auto rep = decode<BulkSessionReply>(env.body);
+      Status bad = rep.status();
+      if (bad.is_ok() && !peers_->on_bulk_session(env.peer_key, env.header.request_id, *rep)) {
+        bad = invalid_argument("a bulk session nobody asked this sender for");
+      }
+      if (!bad.is_ok()) warn_bad(env, "the pipeline socket", bad);
+      return;
+    }
+    default:
+      warn_bad(env, "the pipeline socket",
+               protocol_error("unexpected " + std::string(msg_type_name(env.header.type))));
   }
 }
 
@@ -499,6 +547,8 @@ Status WorkerServer::run() {
     bulk_opts.send_hwm = 256;
     bulk_opts.max_message_bytes = (2 << 20) + 4096;  // a sealed frame and its envelope
     bulk = make_socket(ctx_, zmq::socket_type::router, bulk_opts);
+    bulk->set(zmq::sockopt::plain_server, 1);
+    bulk->set(zmq::sockopt::zap_domain, std::string(kBulkZapDomain));
     HostPort at = config_.bulk.host.empty() ? HostPort{config_.listen.host, 0} : config_.bulk;
     std::string address = bind_address(at);
     if (at.port == 0) address = address.substr(0, address.rfind(':')) + ":*";
@@ -576,6 +626,7 @@ Status WorkerServer::run() {
   // Frames in flight per peer are bounded by the clients' windows; the HWM
   // is the backstop that turns a peer that stopped reading into an error.
   peers_ = std::make_unique<PushPeers>(ctx_, 128, std::chrono::minutes(5));
+  if (bulk_) peers_->enable_bulk(self());
   DiskPool pool(
       ctx_, config_.id, store_.get(),
       DiskPool::Options{config_.disk_threads, 16, config_.idle_timeout, config_.group_commit_delay},

@@ -76,6 +76,10 @@ class WorkerServer {
   // and sends them on the bulk socket.
   void send_bulk(std::vector<zmq::message_t>&& frames);
   void drain_pipeline(zmq::socket_t& pull, DiskPool& pool, PipelineActions* out);
+  // One message from an upstream worker, by the pipeline socket or the bulk
+  // channel: authorized for the pipeline domain, then taken.
+  void take_pipeline_message(Envelope&& env, std::chrono::steady_clock::time_point now,
+                             PipelineActions* out);
   void drain_acks(zmq::socket_t& acks, PipelineActions* out);
   void forward_replies(zmq::socket_t& replies, zmq::socket_t& data);
   // Carries out the tracker's actions, feeding failed sends back to it.
@@ -105,7 +109,7 @@ class WorkerServer {
   uint64_t dropped_replies_ = 0;
   WarnLimiter bad_input_;   // warnings about bad input: once a minute per sender
   TicketVerifier tickets_;  // the main thread's: every data request passes it
-  BulkSessions bulk_sessions_{std::chrono::minutes(10)};
+  BulkSessions bulk_sessions_{std::chrono::minutes(10), &process_bulk_gate()};
   zmq::socket_t* data_ = nullptr;  // while run() runs
   zmq::socket_t* bulk_ = nullptr;  // while run() runs, in secure mode
   std::string bulk_endpoint_;      // where clients reach it

@@ -85,6 +85,9 @@ check "a message sealed with another key is not answered" bulk_says "bulk forged
 check "the worker's reply sent back to it is not answered" bulk_says "bulk reflected: none"
 check "a session the worker does not hold gets the notice" bulk_says "bulk unknown session: notice"
 check "garbage is not answered" bulk_says "bulk garbage: none"
+check "a connection that holds no session is not let in" bulk_says "bulk stranger: none"
+check "a route into the session forged on the data socket gets nothing" \
+  bulk_says "bulk forged route: none"
 check "and the worker still answers the session after all that" \
   bulk_says "bulk after: ErrorReply .*no valid ticket.*"
 check "alice's file is as she wrote it" bash -c "'$DFS' cat /home/alice/secret | cmp -s - '$WORK/data'"
