@@ -32,8 +32,12 @@ class PushPeers {
   using Clock = std::chrono::steady_clock;
   // Chunks a peer's bulk route carries at once; past it, new chunks go by PUSH.
   static constexpr size_t kMaxBulkChunks = 4096;
-  // A session asked for and not answered in this long is asked for again.
+  // A session asked for and not answered in this long is asked for again;
+  // a bulk route that failed is tried again after as long.
   static constexpr std::chrono::seconds kBulkAskAgain{10};
+  // A bulk route unused this long is dropped (the peer forgets a session
+  // idle for 10 minutes) and asked for afresh when next needed.
+  static constexpr std::chrono::minutes kBulkIdle{5};
 
   // `send_hwm` bounds the messages queued per peer; sockets unused for
   // `idle_close` are closed.
@@ -67,16 +71,21 @@ class PushPeers {
   // As (endpoint, key) pairs; a refused handshake counts as lost.
   std::vector<std::pair<std::string, std::string>> lost();
   size_t size() const { return peers_.size(); }
+  // Whether chunks to that peer would start on its bulk route now.
+  bool bulk_route_up(const std::string& endpoint, const std::string& key);
   // Chunk frames sent sealed on bulk channels, for tests and stats.
   uint64_t bulk_frames() const { return bulk_frames_; }
 
  private:
   struct Bulk {
-    uint64_t asked = 0;  // the request id of the session asked for (0: none)
-    Clock::time_point asked_at;
-    std::optional<zmq::socket_t> socket;  // set once the session is ready
+    uint64_t asked = 0;          // the request id of the session asked for (0: none)
+    Clock::time_point asked_at;  // or, with asked 0, when a failed route may be tried again
+    std::optional<zmq::socket_t> socket;     // set once the session is ready
+    std::unique_ptr<ConnectionWatch> watch;  // the socket's; reset before it
     std::string session;
     std::unique_ptr<BulkSealer> sealer;
+    Clock::time_point ready_at;    // when the session was answered
+    Clock::time_point used;        // the last frame sent by it
     std::set<std::string> chunks;  // chunks whose frames take this route
   };
   struct Peer {
@@ -89,12 +98,16 @@ class PushPeers {
   // asks for a session when there is none.
   bool takes_bulk(Peer& peer, const Envelope& env, Clock::time_point now);
   Status send_sealed(Peer& peer, Envelope&& env);
+  // Whether the bulk route is up: connected, its handshake done, room to send.
+  static bool bulk_writable(Bulk& b);
+  // Ends the bulk route; chunks go by PUSH until a new session after `retry`.
+  static void drop_bulk(Bulk& b, Clock::time_point retry);
 
   zmq::context_t& ctx_;
   int send_hwm_;
   std::chrono::milliseconds idle_close_;
   std::optional<WorkerAddr> self_;
-  uint64_t next_ask_ = 1;
+  uint64_t next_ask_;  // from a random start: another worker cannot guess our requests
   uint64_t bulk_frames_ = 0;
   std::map<std::pair<std::string, std::string>, Peer> peers_;  // by endpoint and key
 };

@@ -32,6 +32,9 @@ struct RpcClient::Bulk {
   BulkSealer out;
   BulkOpener in;
   std::chrono::steady_clock::time_point used;
+  // After socket: stopped before it closes. A worker that restarted refuses
+  // the session's reconnection (its gate no longer holds it).
+  std::unique_ptr<ConnectionWatch> watch;
 };
 
 RpcClient::RpcClient(zmq::context_t& ctx, std::string endpoint, std::string server_key,
@@ -63,13 +66,25 @@ void RpcClient::reset() {
   watch_ = std::make_unique<ConnectionWatch>(ctx_, socket_.handle());
   connected_ = connect_to(socket_, endpoint_, server_key_, identity_.get());
   oldest_live_id_ = next_id_;
+  in_flight_ = 0;
 }
 
 Result<uint64_t> RpcClient::send(Envelope&& request) {
   if (!connected_.is_ok()) return connected_;
+  auto id = send_by_route(std::move(request));
+  if (id.is_ok()) ++in_flight_;
+  return id;
+}
+
+Result<uint64_t> RpcClient::send_by_route(Envelope&& request) {
   if (goes_bulk(request)) {
-    if (bulk_ && std::chrono::steady_clock::now() - bulk_->used > kBulkRenewAfter) bulk_.reset();
-    if (!bulk_) DFS_RETURN_IF_ERROR(open_bulk());
+    auto now = std::chrono::steady_clock::now();
+    if (bulk_ && (bulk_->watch->lost() || bulk_->watch->handshake_failure())) bulk_.reset();
+    // The route changes only while nothing is in flight: a chunk's frames
+    // must all reach the worker by one connection, and opening a session
+    // would discard the replies on their way.
+    if (bulk_ && in_flight_ == 0 && now - bulk_->used > kBulkRenewAfter) bulk_.reset();
+    if (!bulk_ && in_flight_ == 0) DFS_RETURN_IF_ERROR(open_bulk());
     if (bulk_) return send_bulk(std::move(request), next_id_++);
   }
   // Room at once, as nearly always: no poll (a system call) to find it.
@@ -145,15 +160,17 @@ Status RpcClient::open_bulk() {
   // (bus/bulk_sessions.h, BulkGate).
   socket.set(zmq::sockopt::plain_username, bulk_gate_username(secret.session));
   socket.set(zmq::sockopt::plain_password, bulk_gate_password(secret.key));
+  auto watch = std::make_unique<ConnectionWatch>(ctx_, socket.handle());
   try {
     socket.connect(rep->endpoint);
   } catch (const zmq::error_t& e) {
     return Status(Code::kUnavailable,
                   "cannot connect to the bulk channel " + rep->endpoint + ": " + e.what());
   }
-  bulk_ = std::make_unique<Bulk>(
-      Bulk{std::move(socket), rep->session, BulkSealer(secret, BulkDirection::kToServer),
-           BulkOpener(secret, BulkDirection::kToClient), std::chrono::steady_clock::now()});
+  bulk_ = std::make_unique<Bulk>(Bulk{std::move(socket), rep->session,
+                                      BulkSealer(secret, BulkDirection::kToServer),
+                                      BulkOpener(secret, BulkDirection::kToClient),
+                                      std::chrono::steady_clock::now(), std::move(watch)});
   // A worker whose bulk port cannot be reached (a firewall) is spoken to
   // over CURVE, as one with no bulk channel is.
   if (!wait_for_room(bulk_->socket, nullptr).is_ok()) {
@@ -260,6 +277,7 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
       if (!got->is_ok()) return got->status();
       Envelope env = std::move(*got).value();
       if (env.header.request_id < oldest_live_id_ || env.header.request_id >= next_id_) continue;
+      if (in_flight_ > 0) --in_flight_;
       return env;
     }
     // Replies that arrived before the connection dropped are still read.
@@ -281,6 +299,7 @@ Result<Envelope> RpcClient::recv(std::chrono::milliseconds timeout) {
     if (s.code() == Code::kTimeout) continue;
     if (!s.is_ok()) return s;
     if (env.header.request_id < oldest_live_id_ || env.header.request_id >= next_id_) continue;
+    if (in_flight_ > 0) --in_flight_;
     return env;
   }
 }

@@ -83,6 +83,7 @@ class RpcClient {
   // (bulk_retry_at_) and is not an error.
   Status open_bulk();
   Result<uint64_t> send_bulk(Envelope&& request, uint64_t id);
+  Result<uint64_t> send_by_route(Envelope&& request);
   // Opens a message from the bulk socket: nullopt when it does not open
   // (it is dropped), kUnavailable when the peer forgot our session.
   std::optional<Result<Envelope>> take_bulk();
@@ -103,6 +104,9 @@ class RpcClient {
   // bulk channel, or no room), or its bulk socket could not be reached.
   std::chrono::steady_clock::time_point bulk_retry_at_{};
   std::unique_ptr<Bulk> bulk_;
+  // Requests sent and not yet answered (since the last reset): the route
+  // between CURVE and the bulk channel changes only when there are none.
+  uint64_t in_flight_ = 0;
   uint64_t next_id_ = 1;
   uint64_t oldest_live_id_ = 1;  // replies to ids below this are stale
 };

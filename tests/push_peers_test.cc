@@ -83,6 +83,13 @@ TEST(PushPeersBulk, ChunksMoveToTheBulkRouteOnlyFromTheirFirstFrame) {
   EXPECT_FALSE(peers.on_bulk_session("k", asked + 1, reply)) << "only to the request made";
   ASSERT_TRUE(peers.on_bulk_session("k", asked, reply));
   EXPECT_FALSE(peers.on_bulk_session("k", asked, reply)) << "answered once";
+  // Chunks start on it once it is connected and let in.
+  auto deadline = steady_clock::now() + seconds(5);
+  while (!peers.bulk_route_up(pull_ep, "k") && steady_clock::now() < deadline) {
+    zmq::pollitem_t none{nullptr, 0, 0, 0};
+    zmq::poll(&none, 0, milliseconds(5));  // a bounded wait for the handshake
+  }
+  ASSERT_TRUE(peers.bulk_route_up(pull_ep, "k"));
 
   // Chunk a began on the PUSH socket and ends there; chunk b goes by bulk.
   ASSERT_TRUE(peers.send(pull_ep, "k", frame(b, 0, false), now).is_ok());
@@ -104,13 +111,17 @@ TEST(PushPeersBulk, ChunksMoveToTheBulkRouteOnlyFromTheirFirstFrame) {
   EXPECT_EQ(peers.bulk_frames(), 2u);
   EXPECT_TRUE(peers.lost().empty());
 
-  // The peer forgot the session (it restarted): the peer counts as lost.
+  // The peer forgot the session while chunk c was on it: the peer counts as
+  // lost (the writes through it fail now), and the route ends.
+  const std::string c(32, 'c');
+  ASSERT_TRUE(peers.send(pull_ep, "k", frame(c, 0, false), now).is_ok());
+  ASSERT_EQ(next(router).size(), 6u) << "c's first frame, by bulk";
   std::vector<zmq::message_t> notice;
   notice.emplace_back(routing_id.data(), routing_id.size());
   std::string text = bulk_unknown_session(secret.session);
   notice.emplace_back(text.data(), text.size());
   ASSERT_TRUE(send_frames(router, notice, false).is_ok());
-  auto deadline = steady_clock::now() + seconds(5);
+  deadline = steady_clock::now() + seconds(5);
   std::vector<std::pair<std::string, std::string>> lost;
   while (lost.empty() && steady_clock::now() < deadline) {
     lost = peers.lost();
@@ -121,6 +132,11 @@ TEST(PushPeersBulk, ChunksMoveToTheBulkRouteOnlyFromTheirFirstFrame) {
   }
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_EQ(lost[0], std::make_pair(pull_ep, std::string("k")));
+  EXPECT_FALSE(peers.bulk_route_up(pull_ep, "k"));
+  // The next chunk goes by PUSH, and no new session is asked for at once.
+  const std::string d(32, 'd');
+  ASSERT_TRUE(peers.send(pull_ep, "k", frame(d, 0, false), now).is_ok());
+  EXPECT_EQ(where(next(pull)), d + "@0");
 }
 
 // The ZAP handler lets a connection reach a bulk socket only with the

@@ -424,6 +424,10 @@ void WorkerServer::take_pipeline_message(Envelope&& env, std::chrono::steady_clo
       Status bad = req.status();
       if (bad.is_ok() && req->from.id.empty()) bad = protocol_error("no sender named");
       if (bad.is_ok()) bad = process_security().check_name(env, req->from.id);
+      // The reply goes to the key named: it must be the asker's own.
+      if (bad.is_ok() && process_security().secure() && req->from.key != env.peer_key) {
+        bad = Status(Code::kPermissionDenied, "a session asked for on behalf of another key");
+      }
       if (bad.is_ok() && !bulk_) bad = invalid_argument("no bulk channel (insecure mode)");
       auto secret = bad.is_ok() ? bulk_sessions_.open(env.peer_key, now) : Result<BulkSecret>(bad);
       if (!secret.is_ok()) {
