@@ -196,7 +196,9 @@ Result<uint64_t> RpcClient::send_bulk(Envelope&& request, uint64_t id) {
     Status s = wait_for_room(bulk_->socket, nullptr);
     if (!s.is_ok()) {
       bulk_.reset();  // the next request opens a new session, or falls back to CURVE
-      return s;
+      // wait_for_room names the data endpoint; it was the bulk channel that failed.
+      return Status(s.code(), "cannot reach the bulk channel of " + endpoint_ + " within " +
+                                  std::to_string(connect_timeout_.count()) + " ms");
     }
   }
   Status s = send_frames(bulk_->socket, frames, /*dontwait=*/true);
