@@ -52,6 +52,7 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
   struct Candidate {
     uint64_t free;
     Entry* entry;
+    bool doubted;
   };
   std::vector<Candidate> fits;
   size_t live = 0;
@@ -59,15 +60,18 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
   for (auto& [id, e] : workers_) {
     if (e.state != "live") continue;
     if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) continue;
-    // Reported failing and not heard from since: a heartbeat takes a second
-    // to come, a dead worker's never.
-    if (e.failed_at != Clock::time_point{} && e.last_seen <= e.failed_at) continue;
+    // Reported failing and not heard from since (a heartbeat takes a second
+    // to come, a dead worker's never): taken last, only when the count
+    // cannot be met without it. One client's timeout there must not stop
+    // every other client's writes on a cluster of exactly R workers; the
+    // client that saw the failure excludes the worker itself.
+    bool doubted = e.failed_at != Clock::time_point{} && e.last_seen <= e.failed_at;
     ++live;
     uint64_t taken = e.last.used + pending_bytes(e, now);
     uint64_t free = e.last.capacity > taken ? e.last.capacity - taken : 0;
     best_free = std::max(best_free, free);
     // The worker's store also needs room for the chunk file's header.
-    if (free >= size + 4096) fits.push_back({free, &e});
+    if (free >= size + 4096) fits.push_back({free, &e, doubted});
   }
   if (live == 0) {
     return Status(Code::kUnavailable, exclude.empty()
@@ -87,8 +91,9 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
                       (exclude.empty() ? "" : " after excluding failed ones") +
                       (min_count == count ? " (--min-replication accepts fewer)" : ""));
   }
-  std::stable_sort(fits.begin(), fits.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.free > b.free; });
+  std::stable_sort(fits.begin(), fits.end(), [](const Candidate& a, const Candidate& b) {
+    return a.doubted != b.doubted ? !a.doubted : a.free > b.free;
+  });
   // The head of a pipeline takes the client's traffic and forwards it, so
   // successive placements rotate that role over the chosen workers.
   size_t n = std::min<size_t>(count, fits.size());

@@ -42,9 +42,10 @@ class WorkerRegistry {
                                         const std::vector<std::string>& exclude,
                                         Clock::time_point now);
 
-  // A client's pipeline failed at worker `id`: no new chunk goes there
-  // until a heartbeat sent after this says it is alive (a dead worker sends
-  // none, and would otherwise be placed until it is judged suspect).
+  // A client's pipeline failed at worker `id`: until a heartbeat sent after
+  // this says it is alive (a dead worker sends none, and would otherwise be
+  // placed until it is judged suspect), a new chunk goes there only if too
+  // few other workers have room.
   void note_failure(const std::string& id, Clock::time_point now);
 
   // Forgets a placement of `size` bytes on worker `id` that will never be

@@ -1,6 +1,8 @@
 // Worker liveness and chunk placement on the master.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "master/worker_registry.h"
 
 namespace dfs {
@@ -40,6 +42,30 @@ TEST_F(PlacementTest, AWorkerAClientFoundFailingGetsNoChunkUntilHeardFromAgain) 
   p = registry_.place(1000, 1, 1, {}, t0_ + 1100ms);
   ASSERT_TRUE(p.is_ok());
   EXPECT_EQ(p.value()[0].id, "w1");
+}
+
+TEST_F(PlacementTest, AWorkerFoundFailingIsTakenLastNotRefusedToEveryone) {
+  beat("w1", 1 << 30, 0);
+  beat("w2", 1 << 30, 1 << 20);
+  beat("w3", 1 << 30, 1 << 20);
+  beat("w4", 1 << 30, 1 << 20);
+  registry_.note_failure("w1", t0_ + 100ms);
+  // Three others have room: the doubted worker is passed over, although it
+  // has the most room.
+  auto p = registry_.place(1000, 3, 3, {}, t0_ + 200ms);
+  ASSERT_TRUE(p.is_ok());
+  for (const auto& w : p.value()) EXPECT_NE(w.id, "w1");
+  // With one of them gone, R=3 needs it: another client's write goes on,
+  // rather than every write failing until w1's next heartbeat.
+  registry_.note_failure("w4", t0_ + 100ms);
+  p = registry_.place(1000, 3, 3, {"w4"}, t0_ + 200ms);
+  ASSERT_TRUE(p.is_ok()) << p.status().to_string();
+  std::set<std::string> ids;
+  for (const auto& w : p.value()) ids.insert(w.id);
+  EXPECT_EQ(ids, (std::set<std::string>{"w1", "w2", "w3"}));
+  // The client that names it excluded never gets it.
+  EXPECT_EQ(registry_.place(1000, 3, 3, {"w1", "w4"}, t0_ + 200ms).status().code(),
+            Code::kUnavailable);
 }
 
 TEST_F(PlacementTest, SpreadsParallelAllocationsBeforeHeartbeatsCatchUp) {

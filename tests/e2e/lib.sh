@@ -16,7 +16,24 @@ sanitized() { [ "$(basename "$DFS_BUILD")" != build ]; }
 FAILURES=0
 PASSES=0
 
+# The daemons' warnings and errors, oldest first, the latest 40 of each run:
+# a failed check's cause is often there, and the logs go with the run
+# directory.
+daemon_warnings() {
+  local r f
+  for r in "${RUNS[@]}"; do
+    for f in "$r"/*/*.log; do
+      [ -f "$f" ] || continue
+      grep -E '\] \[(warning|error|critical)\] ' "$f" | sed "s|^|$(basename "$r")/$(basename "$(dirname "$f")") |" || true
+    done | sort -k2,3 | tail -n 40
+  done
+}
+
 cleanup() {
+  if [ "$FAILURES" -gt 0 ]; then
+    echo "-- the daemons' latest warnings and errors --" >&2
+    daemon_warnings >&2
+  fi
   for r in "${RUNS[@]}"; do "$ROOT/launch/down" --dir "$r" --timeout 5 >/dev/null 2>&1 || true; done
   # DFS_E2E_KEEP=1 keeps the run directories and logs for a look afterwards.
   if [ -n "${DFS_E2E_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
