@@ -24,11 +24,15 @@
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
 #                       [--masters "1 3"] [--modes "curve insecure"] [--mount yes|no]
-#                       [--moosefs SCRIPT-OR-FILE] [--dir D]
+#                       [--moosefs SCRIPT-OR-FILE] [--rounds N] [--dir D]
+#
+# --rounds N runs the modes N times, taking turns (curve, insecure, curve...),
+# and the ratio line compares each mode's median: on a shared VM one run of
+# each can differ by 20% from the next for reasons of the machine's own.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
-MODES="curve insecure" MOUNT=yes MOOSEFS="" S3=$(command -v aws >/dev/null && echo yes || echo no)
+MODES="curve insecure" MOUNT=yes MOOSEFS="" ROUNDS=1 S3=$(command -v aws >/dev/null && echo yes || echo no)
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -41,6 +45,7 @@ while [ $# -gt 0 ]; do
     --mount) MOUNT="$2"; shift 2 ;;
     --moosefs) MOOSEFS="$2"; shift 2 ;;
     --s3) S3="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -66,8 +71,36 @@ seconds() { local s=$EPOCHREALTIME; "$@"; awk -v a="$s" -v b="$EPOCHREALTIME" 'B
 rate() { awk -v mb="$1" -v t="$2" 'BEGIN { printf "%.1f", mb * 1.048576 / t }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 hwm_mb() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
-# peak_rss_of COMMAND...: runs it, prints "SECONDS PEAK_MB" (peak sampled
-# from VmHWM, which only grows, until the process exits).
+# children_cpu: CPU seconds (user + system) of the children this shell has
+# waited for. Called as it is, never in $(...): the times builtin is
+# redirected to a file because a pipe or a command substitution would fork,
+# and a forked shell's children start at zero.
+children_cpu() {
+  times >"$DIR/times.out"
+  CHILDREN_CPU=$(awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] }
+                                printf "%.2f", n }' "$DIR/times.out")
+}
+# daemon_cpu RUN: CPU seconds (user + system) the cluster's daemons have used.
+daemon_cpu() {
+  local ticks=0 f pid
+  for f in "$1"/*/pid; do
+    pid="$(cat "$f")"
+    [ -r "/proc/$pid/stat" ] || continue
+    # utime and stime: fields 14 and 15, counted after the "(name)" field.
+    ticks=$((ticks + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+# timed COMMAND...: runs it, prints "SECONDS CPU_SECONDS" (its CPU time).
+timed() {
+  local s=$EPOCHREALTIME
+  "$@"
+  local e=$EPOCHREALTIME
+  children_cpu
+  awk -v a="$s" -v b="$e" -v c="$CHILDREN_CPU" 'BEGIN { print b - a, c }'
+}
+# peak_rss_of COMMAND...: runs it, prints "SECONDS PEAK_MB CPU_SECONDS" (peak
+# sampled from VmHWM, which only grows, until the process exits).
 peak_rss_of() {
   local s=$EPOCHREALTIME peak=0 now
   "$@" &
@@ -78,7 +111,9 @@ peak_rss_of() {
     sleep 0.05
   done
   wait "$pid"
-  awk -v a="$s" -v b="$EPOCHREALTIME" -v p="$peak" 'BEGIN { print b - a, p }'
+  local e=$EPOCHREALTIME
+  children_cpu
+  awk -v a="$s" -v b="$e" -v p="$peak" -v c="$CHILDREN_CPU" 'BEGIN { print b - a, p, c }'
 }
 
 head -c $((SIZE_MB << 20)) /dev/urandom >"$DIR/input"
@@ -100,22 +135,34 @@ GET_TO="$([ "$OUT_DIR" = "$DIR" ] && echo "the same disk" || echo "tmpfs")"
 
 printf 'dfs throughput, %d MiB, %d workers, chunk %s\n' "$SIZE_MB" "$WORKERS" "$CHUNK"
 printf '  %-24s %8s MB/s\n' "raw write (dd, fsync)" "$raw_w" "raw read (dd)" "$raw_r"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds takes a number >= 1" >&2; exit 2; }
+# median "A B C...": the middle figure (the lower middle of an even count).
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A PUT GET MPUT MGET
 for m in $MASTER_COUNTS; do
 for r in $REPLICATIONS; do
+for round in $(seq 1 "$ROUNDS"); do
 for mode in $MODES; do
-  RUN="$DIR/cluster-m$m-r$r-$mode"
+  RUN="$DIR/cluster-m$m-r$r-$mode-$round"
   port=$((10000 + RANDOM % 20000))
   "$ROOT/launch/up" --dir "$RUN" --base-port "$port" --masters "$m" --workers "$WORKERS" \
     --chunk-size "$CHUNK" --replication "$r" $([ "$mode" = insecure ] && echo --insecure) >/dev/null 2>&1
   export DFS_MASTERS="127.0.0.1:$port" DFS_CONFIG="$RUN/dfs.conf"
+  # A running cluster, not one just started: the smaller file goes in and
+  # out first, so connections, bulk sessions and pipeline routes are up and
+  # the daemons' heaps have grown (a page fault costs microseconds in a VM).
+  read -r _ small_mb _ < <(peak_rss_of "$DFS" put -q "$DIR/small" /small)
+  "$DFS" get -q /small "$OUT_DIR/output" && rm -f "$OUT_DIR/output"
   cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
-  read -r t_put client_mb < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)
+  cpu0=$(daemon_cpu "$RUN")
+  read -r t_put client_mb put_client_cpu < <(peak_rss_of "$DFS" put -q "$DIR/input" /bench)
+  cpu1=$(daemon_cpu "$RUN")
   workers_mb=""
   for d in "$RUN"/worker-*; do workers_mb+="$(hwm_mb "$(cat "$d/pid")") "; done
-  read -r _ small_mb < <(peak_rss_of "$DFS" put -q "$DIR/small" /small)
   drop_caches
-  t_get=$(seconds "$DFS" get -q /bench "$OUT_DIR/output")
+  cpu2=$(daemon_cpu "$RUN")
+  read -r t_get get_client_cpu < <(timed "$DFS" get -q /bench "$OUT_DIR/output")
+  cpu3=$(daemon_cpu "$RUN")
   cmp -s "$DIR/input" "$OUT_DIR/output" || { echo "bench: get returned different bytes" >&2; exit 1; }
   rm -f "$OUT_DIR/output"
   if [ "$MOUNT" = yes ]; then
@@ -159,10 +206,12 @@ for mode in $MODES; do
     done
   fi
   "$ROOT/launch/down" --dir "$RUN" >/dev/null 2>&1
+  rm -rf "$RUN"  # R GiB of chunks per cluster
   put=$(rate "$SIZE_MB" "$t_put") get=$(rate "$SIZE_MB" "$t_get")
   ceiling=$(awk -v w="$raw_w" -v r="$r" 'BEGIN { printf "%.1f", w / r }')
-  PUT[$m-$r-$mode]=$put GET[$m-$r-$mode]=$get
-  printf 'R=%d, %d master(s), %s (page cache %s)\n' "$r" "$m" "$mode" "$CACHE"
+  PUT[$m-$r-$mode]+="$put " GET[$m-$r-$mode]+="$get "
+  printf 'R=%d, %d master(s), %s%s (page cache %s)\n' "$r" "$m" "$mode" \
+    "$([ "$ROUNDS" -gt 1 ] && echo ", round $round")" "$CACHE"
   printf '  %-24s %8s MB/s  %5s%% of raw write / R (%s MB/s)\n' "dfs put" "$put" "$(pct "$put" "$ceiling")" "$ceiling"
   printf '  %-24s %8s MB/s  %5s%% of raw read\n' "dfs get (to $GET_TO)" "$get" "$(pct "$get" "$raw_r")"
   if [ "$MOUNT" = yes ]; then
@@ -179,13 +228,27 @@ for mode in $MODES; do
     printf '  %-24s %8s MB/s  %5s%% of dfs put\n' "S3 one PUT" "$s1put" "$(pct "$s1put" "$put")"
     printf '  %-24s %8s MB/s  %5s%% of dfs get\n' "S3 one GET" "$s1get" "$(pct "$s1get" "$get")"
   fi
+  # CPU per GiB moved: on a machine whose cores the client and every daemon
+  # share, what a mode costs in CPU bounds its throughput.
+  per_gib() { awk -v c="$1" -v mb="$SIZE_MB" 'BEGIN { printf "%.2f", c * 1024 / mb }'; }
+  printf '  %-24s put: client %s, daemons %s; get: client %s, daemons %s (CPU s per GiB)\n' \
+    "CPU used" "$(per_gib "$put_client_cpu")" "$(per_gib "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')")" \
+    "$(per_gib "$get_client_cpu")" "$(per_gib "$(awk -v a="$cpu2" -v b="$cpu3" 'BEGIN { print b - a }')")"
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
 done
+done
 if [ -n "${PUT[$m-$r-curve]:-}" ] && [ -n "${PUT[$m-$r-insecure]:-}" ]; then
+  if [ "$ROUNDS" -gt 1 ]; then
+    for mode in curve insecure; do
+      printf '  %-24s put %s, get %s MB/s (medians of put %s, get %s)\n' "$mode, $ROUNDS rounds" \
+        "$(median "${PUT[$m-$r-$mode]}")" "$(median "${GET[$m-$r-$mode]}")" \
+        "$(echo ${PUT[$m-$r-$mode]} | tr ' ' /)" "$(echo ${GET[$m-$r-$mode]} | tr ' ' /)"
+    done
+  fi
   printf '  %-24s put %s%%, get %s%% of --insecure (R=%d, %d master(s))\n' "with CURVE" \
-    "$(pct "${PUT[$m-$r-curve]}" "${PUT[$m-$r-insecure]}")" \
-    "$(pct "${GET[$m-$r-curve]}" "${GET[$m-$r-insecure]}")" "$r" "$m"
+    "$(pct "$(median "${PUT[$m-$r-curve]}")" "$(median "${PUT[$m-$r-insecure]}")")" \
+    "$(pct "$(median "${GET[$m-$r-curve]}")" "$(median "${GET[$m-$r-insecure]}")")" "$r" "$m"
 fi
 done
 done
