@@ -75,6 +75,34 @@ struct CipherContext {
   ~CipherContext() { EVP_CIPHER_CTX_free(ctx); }
 };
 
+namespace {
+
+// GCM over a message in place, either way (the context was keyed to
+// encrypt or to decrypt): a fresh nonce, the associated data, then each
+// frame. The tag is the caller's: taken after sealing, checked after opening.
+bool crypt_frames(EVP_CIPHER_CTX* ctx, BulkDirection direction, uint64_t counter,
+                  const unsigned char* prefix, zmq::message_t* frames, size_t count) {
+  std::string aad = associated_data(prefix, frames, count);
+  auto nonce = nonce_of(direction, counter);
+  int len = 0;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), -1) != 1 ||
+      EVP_CipherUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                       static_cast<int>(aad.size())) != 1) {
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (frames[i].size() == 0) continue;
+    auto* bytes = frames[i].data<unsigned char>();
+    if (EVP_CipherUpdate(ctx, bytes, &len, bytes, static_cast<int>(frames[i].size())) != 1 ||
+        static_cast<size_t>(len) != frames[i].size()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<BulkSecret> BulkSecret::random() {
   BulkSecret s;
   s.session.resize(kBulkSessionBytes);
@@ -125,28 +153,18 @@ Status BulkSealer::seal(std::vector<zmq::message_t>* frames) {
   std::memcpy(p, kMagic.data(), kMagic.size());
   std::memcpy(p + kMagic.size(), session_.data(), kBulkSessionBytes);
   put_be(counter, 8, p + kMagic.size() + kBulkSessionBytes);
-  std::string aad = associated_data(p, frames->data(), frames->size());
-  auto nonce = nonce_of(direction_, counter);
-  EVP_CIPHER_CTX* ctx = cipher_->ctx;
-  int len = 0;
-  bool ok =
-      EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1 &&
-      EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) == 1;
   for (auto& f : *frames) {
-    if (!ok) break;
-    if (f.size() == 0) continue;
     // Another holder of a shared buffer must never see it encrypted.
-    if (zmq_msg_get(f.handle(), ZMQ_SHARED) == 1) {
+    if (f.size() > 0 && zmq_msg_get(f.handle(), ZMQ_SHARED) == 1) {
       zmq::message_t own(f.data(), f.size());
       f = std::move(own);
     }
-    auto* bytes = f.data<unsigned char>();
-    ok = EVP_EncryptUpdate(ctx, bytes, &len, bytes, static_cast<int>(f.size())) == 1 &&
-         static_cast<size_t>(len) == f.size();
   }
+  EVP_CIPHER_CTX* ctx = cipher_->ctx;
+  bool ok = crypt_frames(ctx, direction_, counter, p, frames->data(), frames->size());
   zmq::message_t tag(kBulkTagBytes);
   unsigned char rest[16];
+  int len = 0;
   ok = ok && EVP_EncryptFinal_ex(ctx, rest, &len) == 1 && len == 0 &&
        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kBulkTagBytes, tag.data()) == 1;
   if (!ok) return Status(Code::kInternal, "AES-256-GCM sealing failed");
@@ -215,23 +233,12 @@ Status BulkOpener::open(std::vector<zmq::message_t>* frames) {
   }
   size_t inner = frames->size() - 2;
   zmq::message_t* body = frames->data() + 1;
-  std::string aad = associated_data(p, body, inner);
-  auto nonce = nonce_of(direction_, counter);
   EVP_CIPHER_CTX* ctx = cipher_->ctx;
-  int len = 0;
-  bool ok =
-      EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) == 1 &&
-      EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
-                        static_cast<int>(aad.size())) == 1;
-  for (size_t i = 0; ok && i < inner; ++i) {
-    if (body[i].size() == 0) continue;
-    auto* bytes = body[i].data<unsigned char>();
-    ok = EVP_DecryptUpdate(ctx, bytes, &len, bytes, static_cast<int>(body[i].size())) == 1 &&
-         static_cast<size_t>(len) == body[i].size();
-  }
+  bool ok = crypt_frames(ctx, direction_, counter, p, body, inner);
   unsigned char expected[kBulkTagBytes];
   std::memcpy(expected, tag.data(), kBulkTagBytes);
   unsigned char rest[16];
+  int len = 0;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kBulkTagBytes, expected) == 1 &&
        EVP_DecryptFinal_ex(ctx, rest, &len) == 1;
   if (!ok) return Status(Code::kPermissionDenied, "a sealed message does not verify");
