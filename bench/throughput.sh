@@ -24,7 +24,14 @@
 #
 #   bench/throughput.sh [--size-mb N] [--workers N] [--chunk-size S] [--replications "1 2 3"]
 #                       [--masters "1 3"] [--modes "curve insecure"] [--mount yes|no]
-#                       [--moosefs SCRIPT-OR-FILE] [--rounds N] [--dir D]
+#                       [--moosefs SCRIPT-OR-FILE] [--ceph SCRIPT-OR-FILE] [--hw SCRIPT-OR-FILE]
+#                       [--rounds N] [--dir D]
+#
+# --ceph and --hw run a peer script (a path ending in .sh, as in ../shared/
+# peers/: ceph_bench.sh, hw_limits.sh) after dfs's runs, in the same sitting,
+# or read its saved output; then dfs's put and get at R=3 (CURVE, the median
+# over --rounds) are printed as ratios of Ceph's 4M rados bench write and
+# seq read and of the disk's O_DIRECT write divided by R.
 #
 # --rounds N runs the modes N times, taking turns (curve, insecure, curve...),
 # and the ratio line compares each mode's median: on a shared VM one run of
@@ -32,7 +39,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SIZE_MB=1024 WORKERS=3 CHUNK=64M DIR="" REPLICATIONS="1 2 3" SMALL_MB=256 MASTER_COUNTS="3"
-MODES="curve insecure" MOUNT=yes MOOSEFS="" ROUNDS=1 S3=$(command -v aws >/dev/null && echo yes || echo no)
+MODES="curve insecure" MOUNT=yes MOOSEFS="" ROUNDS=1 CEPH="" HW="" S3=$(command -v aws >/dev/null && echo yes || echo no)
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mb) SIZE_MB="$2"; shift 2 ;;
@@ -46,6 +53,8 @@ while [ $# -gt 0 ]; do
     --moosefs) MOOSEFS="$2"; shift 2 ;;
     --s3) S3="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --ceph) CEPH="$2"; shift 2 ;;
+    --hw) HW="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -117,6 +126,7 @@ peak_rss_of() {
 }
 
 head -c $((SIZE_MB << 20)) /dev/urandom >"$DIR/input"
+SMALL_MB=$((SMALL_MB < SIZE_MB ? SMALL_MB : SIZE_MB))
 head -c $((SMALL_MB << 20)) "$DIR/input" >"$DIR/small"
 t_raw_write=$(seconds dd if="$DIR/input" of="$DIR/raw" bs=1M conv=fsync status=none)
 drop_caches
@@ -151,7 +161,7 @@ for mode in $MODES; do
   # A running cluster, not one just started: the smaller file goes in and
   # out first, so connections, bulk sessions and pipeline routes are up and
   # the daemons' heaps have grown (a page fault costs microseconds in a VM).
-  read -r _ small_mb _ < <(peak_rss_of "$DFS" put -q "$DIR/small" /small)
+  read -r t_small small_mb _ < <(peak_rss_of "$DFS" put -q "$DIR/small" /small)
   "$DFS" get -q /small "$OUT_DIR/output" && rm -f "$OUT_DIR/output"
   cat "$DIR/input" >/dev/null  # in page cache, as a put of a fresh file finds it
   cpu0=$(daemon_cpu "$RUN")
@@ -234,6 +244,8 @@ for mode in $MODES; do
   printf '  %-24s put: client %s, daemons %s; get: client %s, daemons %s (CPU s per GiB)\n' \
     "CPU used" "$(per_gib "$put_client_cpu")" "$(per_gib "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')")" \
     "$(per_gib "$get_client_cpu")" "$(per_gib "$(awk -v a="$cpu2" -v b="$cpu3" 'BEGIN { print b - a }')")"
+  printf '  %-24s %8s MB/s  (the %d MiB warm-up: connections, sessions and routes start)\n' \
+    "first put, fresh cluster" "$(rate "$SMALL_MB" "$t_small")" "$SMALL_MB"
   printf '  %-24s client %s MB (%s MB for a %d MiB file); workers %s MB\n' "peak RSS during put" \
     "$client_mb" "$small_mb" "$SMALL_MB" "$(echo $workers_mb | tr ' ' '/')"
 done
@@ -273,5 +285,31 @@ if [ -n "$MOOSEFS" ] && [ "$MOUNT" = yes ]; then
         "$(awk -v a="${MPUT[$key]}" -v b="$mfs_w" 'BEGIN { printf "%.2f", a / b }')" \
         "$(awk -v a="${MGET[$key]}" -v b="$mfs_r" 'BEGIN { printf "%.2f", a / b }')" "${key##*-}"
     fi
+  fi
+fi
+
+# Ceph and the disk's limits, same machine, same sitting (their scripts get
+# the machine to themselves: every dfs cluster is down by now).
+peer_output() {  # SCRIPT-OR-FILE: runs a .sh, else reads saved output
+  if [[ "$1" == *.sh ]]; then bash "$1" 2>/dev/null || true; else cat "$1"; fi
+}
+figure() { awk -v k="$1:" '$1 == k { print $2 }' <<<"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+if [[ " $REPLICATIONS " == *" 3 "* ]] && [[ " $MODES " == *" curve "* ]] && { [ -n "$CEPH" ] || [ -n "$HW" ]; }; then
+  key="$(echo "$MASTER_COUNTS" | awk '{print $NF}')-3-curve"
+  dput=$(median "${PUT[$key]}") dget=$(median "${GET[$key]}")
+  echo "peers, same sitting (dfs at R=3 with CURVE: put $dput, get $dget MB/s)"
+  if [ -n "$CEPH" ]; then
+    ceph_out="$(peer_output "$CEPH")"
+    cw=$(figure ceph_rados_write_4M_t16_MB_s "$ceph_out") cr=$(figure ceph_rados_seqread_4M_t16_MB_s "$ceph_out")
+    printf '  %-34s %8s MB/s   dfs put %sx (target >= 1.2)\n' "Ceph 4M write (rados bench, t=16)" "${cw:-?}" "$(ratio "$dput" "$cw")"
+    printf '  %-34s %8s MB/s   dfs get %sx (target >= 1.1)\n' "Ceph 4M seq read" "${cr:-?}" "$(ratio "$dget" "$cr")"
+  fi
+  if [ -n "$HW" ]; then
+    hw_out="$(peer_output "$HW")"
+    od=$(figure disk_seq_write_1GiB_bs4M_oflag_direct "$hw_out")
+    od3=$(awk -v d="$od" 'BEGIN { if (d > 0) printf "%.1f", d / 3; else print "" }')
+    printf '  %-34s %8s MB/s   dfs put %s%% (target >= 60%%)\n' "disk O_DIRECT write / 3" "${od3:-?}" \
+      "$(awk -v a="$dput" -v b="$od3" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "n/a" }')"
   fi
 fi
