@@ -80,10 +80,11 @@ seconds() { local s=$EPOCHREALTIME; "$@"; awk -v a="$s" -v b="$EPOCHREALTIME" 'B
 rate() { awk -v mb="$1" -v t="$2" 'BEGIN { printf "%.1f", mb * 1.048576 / t }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 hwm_mb() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
-# children_cpu: CPU seconds (user + system) of the children this shell has
-# waited for. Called as it is, never in $(...): the times builtin is
-# redirected to a file because a pipe or a command substitution would fork,
-# and a forked shell's children start at zero.
+# children_cpu: sets CHILDREN_CPU to the CPU seconds (user + system) of the
+# children this shell has waited for so far. It is called in the subshell
+# that runs one measured command, so that is the command's CPU. It is never
+# called in $(...): a pipe or a command substitution forks, and a forked
+# shell's children start at zero, so `times` is redirected to a file.
 children_cpu() {
   times >"$DIR/times.out"
   CHILDREN_CPU=$(awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, /[ms]/); n += p[1] * 60 + p[2] }
@@ -96,7 +97,10 @@ daemon_cpu() {
     pid="$(cat "$f")"
     [ -r "/proc/$pid/stat" ] || continue
     # utime and stime: fields 14 and 15, counted after the "(name)" field.
-    ticks=$((ticks + $(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+    local t
+    # 0 for a daemon that exited in between.
+    t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null) || t=0
+    ticks=$((ticks + ${t:-0}))
   done
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
@@ -111,18 +115,26 @@ timed() {
 # peak_rss_of COMMAND...: runs it, prints "SECONDS PEAK_MB CPU_SECONDS" (peak
 # sampled from VmHWM, which only grows, until the process exits).
 peak_rss_of() {
-  local s=$EPOCHREALTIME peak=0 now
+  local s=$EPOCHREALTIME
   "$@" &
   local pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    now="$(hwm_mb "$pid")"
-    [[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -gt "$peak" ] && peak=$now
-    sleep 0.05
-  done
+  # The sampler is a process of its own, waited for only after the command's
+  # CPU is read: its sleeps and awks are not the command's.
+  (
+    peak=0
+    while kill -0 "$pid" 2>/dev/null; do
+      now="$(hwm_mb "$pid")"
+      [[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -gt "$peak" ] && peak=$now
+      sleep 0.05
+    done
+    echo "$peak"
+  ) >"$DIR/peak.out" &
+  local sampler=$!
   wait "$pid"
   local e=$EPOCHREALTIME
   children_cpu
-  awk -v a="$s" -v b="$e" -v p="$peak" -v c="$CHILDREN_CPU" 'BEGIN { print b - a, p, c }'
+  wait "$sampler"
+  awk -v a="$s" -v b="$e" -v p="$(cat "$DIR/peak.out")" -v c="$CHILDREN_CPU" 'BEGIN { print b - a, p, c }'
 }
 
 head -c $((SIZE_MB << 20)) /dev/urandom >"$DIR/input"
@@ -291,7 +303,7 @@ fi
 # Ceph and the disk's limits, same machine, same sitting (their scripts get
 # the machine to themselves: every dfs cluster is down by now).
 peer_output() {  # SCRIPT-OR-FILE: runs a .sh, else reads saved output
-  if [[ "$1" == *.sh ]]; then bash "$1" 2>/dev/null || true; else cat "$1"; fi
+  if [[ "$1" == *.sh ]]; then bash "$1" 2>/dev/null || true; else cat "$1" || true; fi
 }
 figure() { awk -v k="$1:" '$1 == k { print $2 }' <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

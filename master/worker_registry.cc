@@ -94,13 +94,22 @@ Result<std::vector<WorkerAddr>> WorkerRegistry::place(uint64_t size, uint32_t co
   std::stable_sort(fits.begin(), fits.end(), [](const Candidate& a, const Candidate& b) {
     return a.doubted != b.doubted ? !a.doubted : a.free > b.free;
   });
+  // Doubted workers only make up the minimum the caller accepts: with
+  // --min-replication below R, fewer healthy replicas beat a pipeline
+  // through a worker that may be dead.
+  auto healthy = static_cast<size_t>(
+      std::count_if(fits.begin(), fits.end(), [](const Candidate& c) { return !c.doubted; }));
+  size_t n = std::min<size_t>(
+      {count, fits.size(), std::max<size_t>(healthy, std::max<uint32_t>(1, min_count))});
   // The head of a pipeline takes the client's traffic and forwards it, so
-  // successive placements rotate that role over the chosen workers.
-  size_t n = std::min<size_t>(count, fits.size());
-  size_t first = placements_++ % n;
+  // successive placements rotate that role over the chosen healthy workers;
+  // a doubted one, if needed, stays at the tail.
+  size_t rotating = std::min(n, healthy);
+  if (rotating == 0) rotating = n;
+  size_t first = placements_++ % rotating;
   std::vector<WorkerAddr> out;
   for (size_t i = 0; i < n; ++i) {
-    Entry* e = fits[(first + i) % n].entry;
+    Entry* e = fits[i < rotating ? (first + i) % rotating : i].entry;
     e->pending.emplace_back(now, size);
     e->pending_sum += size;
     out.push_back({e->last.worker_id, e->last.endpoint, e->last.pipeline, e->last.key});

@@ -63,6 +63,18 @@ TEST_F(PlacementTest, AWorkerFoundFailingIsTakenLastNotRefusedToEveryone) {
   std::set<std::string> ids;
   for (const auto& w : p.value()) ids.insert(w.id);
   EXPECT_EQ(ids, (std::set<std::string>{"w1", "w2", "w3"}));
+  for (int i = 0; i < 4; ++i) {  // the head rotates over the others
+    p = registry_.place(1000, 3, 3, {"w4"}, t0_ + 200ms);
+    ASSERT_TRUE(p.is_ok());
+    EXPECT_NE(p.value().front().id, "w1");
+    EXPECT_EQ(p.value().back().id, "w1");
+  }
+  // A client that accepts two replicas gets the two healthy workers only.
+  p = registry_.place(1000, 3, 2, {"w4"}, t0_ + 200ms);
+  ASSERT_TRUE(p.is_ok());
+  ids.clear();
+  for (const auto& w : p.value()) ids.insert(w.id);
+  EXPECT_EQ(ids, (std::set<std::string>{"w2", "w3"}));
   // The client that names it excluded never gets it.
   EXPECT_EQ(registry_.place(1000, 3, 3, {"w1", "w4"}, t0_ + 200ms).status().code(),
             Code::kUnavailable);

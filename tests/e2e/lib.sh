@@ -30,7 +30,8 @@ daemon_warnings() {
 }
 
 cleanup() {
-  if [ "$FAILURES" -gt 0 ]; then
+  local rc=$?  # a suite that stopped on an error has failed too
+  if [ "$FAILURES" -gt 0 ] || [ "$rc" -ne 0 ]; then
     echo "-- the daemons' latest warnings and errors --" >&2
     daemon_warnings >&2
   fi
