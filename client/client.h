@@ -57,6 +57,8 @@ struct PutOptions {
   // one chunk then has its chunk allocated with the upload, and is committed
   // with it, without a mark: two log entries rather than four.
   uint64_t size_hint = 0;
+  // Make the directories above the file that are missing (as S3 expects).
+  bool make_parents = false;
 };
 
 // What a put did.

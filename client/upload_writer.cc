@@ -6,8 +6,10 @@
 #include <algorithm>
 
 #include "client/local_file.h"
+#include "client/slot_leases.h"
 #include "client/upload_chunk.h"
 #include "client/worker_pool.h"
+#include "codec/path.h"
 
 namespace dfs {
 
@@ -16,33 +18,62 @@ Result<std::unique_ptr<UploadWriter>> UploadWriter::begin(zmq::context_t& ctx,
                                                           const std::string& remote,
                                                           const PutOptions& options,
                                                           TransferPool* pool) {
+  static_assert(SlotLeases::kMaxSlotBytes <= kMemoryBytes, "a slot's file is held in memory");
   // One set of connections serves the create, the last chunk, the commit
   // and an abort: a small file costs one handshake per peer, not three.
   auto own = pool ? pool->take()
                   : std::make_unique<TransferContext>(ctx, client.masters, client.timeout,
                                                       client.identity);
-  auto upload = own->master->call<CreateUploadRequest, CreateUploadReply>(
-      CreateUploadRequest{remote,
-                          options.chunk_size,
-                          options.replication,
-                          options.overwrite,
-                          options.min_replication,
-                          {},
-                          client.umask,
-                          /*multipart=*/false,
-                          /*first_chunk_size=*/options.size_hint});
-  if (!upload.is_ok()) {
-    if (pool) pool->give(std::move(own));
-    return about_path(remote, upload.status());
-  }
-  std::unique_ptr<UploadWriter> writer(new UploadWriter(ctx, pool, std::move(own), client, remote,
-                                                        upload->upload_id, upload->chunk_size));
-  if (!upload->first_chunk.empty()) {
-    writer->first_chunk_ = std::move(upload->first_chunk.front());
+  std::unique_ptr<UploadWriter> writer(
+      new UploadWriter(ctx, pool, std::move(own), client, remote, "", options.chunk_size));
+  writer->put_ = options;
+  if (pool && options.size_hint > 0 && options.size_hint <= SlotLeases::kMaxSlotBytes) {
+    writer->slot_ = true;
     writer->first_size_ = options.size_hint;
-    writer->in_memory_ = options.size_hint <= kMemoryBytes;
+    writer->in_memory_ = true;
+    return writer;
+  }
+  Status started = writer->ensure_upload();
+  if (!started.is_ok()) {
+    writer->done_ = true;  // nothing to abort
+    return about_path(remote, started);
   }
   return writer;
+}
+
+Status UploadWriter::ensure_upload() {
+  if (!upload_id_.empty()) return Status::ok();
+  const CreateUploadRequest create{remote_,
+                                   put_.chunk_size,
+                                   put_.replication,
+                                   put_.overwrite,
+                                   put_.min_replication,
+                                   {},
+                                   client_.umask,
+                                   /*multipart=*/false,
+                                   /*first_chunk_size=*/put_.size_hint};
+  auto upload = own_->master->call<CreateUploadRequest, CreateUploadReply>(create);
+  if (!upload.is_ok() && upload.status().code() == Code::kNotFound && put_.make_parents) {
+    DFS_RETURN_IF_ERROR(make_parents());
+    upload = own_->master->call<CreateUploadRequest, CreateUploadReply>(create);
+  }
+  if (!upload.is_ok()) return upload.status();
+  upload_id_ = upload->upload_id;
+  chunk_size_ = upload->chunk_size;
+  slot_ = false;
+  if (!upload->first_chunk.empty()) {
+    first_chunk_ = std::move(upload->first_chunk.front());
+    first_size_ = put_.size_hint;
+    in_memory_ = put_.size_hint <= kMemoryBytes;
+  }
+  return Status::ok();
+}
+
+Status UploadWriter::make_parents() {
+  return own_->master
+      ->call<MkdirRequest, OkReply>(
+          MkdirRequest{parent_path(remote_), /*parents=*/true, {}, client_.umask})
+      .status();
 }
 
 std::unique_ptr<UploadWriter> UploadWriter::part(zmq::context_t& ctx, const ClientOptions& client,
@@ -102,6 +133,15 @@ Status UploadWriter::spill() {
   return s;
 }
 
+Status UploadWriter::unhold() {
+  std::string held;
+  held.swap(memory_);
+  in_memory_ = false;
+  size_ = 0;
+  fill_len_ = 0;
+  return append(held.data(), held.size());
+}
+
 Status UploadWriter::failure() const {
   std::lock_guard<std::mutex> lock(mu_);
   return failed_;
@@ -130,7 +170,8 @@ Status UploadWriter::append(const char* data, size_t len) {
       fill_len_ = memory_.size();
       return Status::ok();
     }
-    DFS_RETURN_IF_ERROR(spill());
+    DFS_RETURN_IF_ERROR(ensure_upload());  // too big for a slot after all
+    DFS_RETURN_IF_ERROR(memory_.size() > chunk_size_ ? unhold() : spill());
   }
   while (len > 0) {
     if (fill_.fd < 0) {
@@ -238,9 +279,81 @@ Status UploadWriter::finish_single(const std::string& etag) {
       .status();
 }
 
+Status UploadWriter::finish_slot(const std::string& etag, bool* fall_back) {
+  *fall_back = true;
+  SlotLeases& leases = pool_->slots();
+  MasterClient& master = *own_->master;
+  const SlotLeases::Kind kind{SlotLeases::slot_bytes_for(size_), put_.chunk_size, put_.replication,
+                              put_.min_replication};
+  auto slot = leases.take(kind, [&](const SlotLeases::Kind& k, uint32_t count) {
+    CreateUploadRequest lease{"",
+                              k.chunk_size,
+                              k.replication,
+                              /*overwrite=*/false,
+                              k.min_replication,
+                              {},
+                              client_.umask,
+                              /*multipart=*/false,
+                              /*first_chunk_size=*/k.slot_bytes};
+    lease.slots = count;
+    return master.call<CreateUploadRequest, CreateUploadReply>(lease);
+  });
+  if (!slot.is_ok()) return slot.status();
+  ChunkSource source = [&](uint64_t off, char* out, size_t count) -> Status {
+    std::copy_n(memory_.data() + off, count, out);
+    return Status::ok();
+  };
+  // A slot's pipeline is fixed: a retry on other workers goes the ordinary way.
+  ClientOptions once = client_;
+  once.chunk_attempts = 1;
+  auto sent = upload_chunk(*own_, once, slot->lease_id, 0, size_, source, progress_,
+                           /*mark=*/false, &slot->chunk);
+  if (!sent.is_ok()) {
+    leases.forget_workers(slot->chunk.pipeline);
+    return sent.status();
+  }
+  CommitUploadRequest commit{slot->lease_id, size_, {std::move(sent).value()}, {}, etag, {}};
+  commit.path = remote_;
+  commit.overwrite = put_.overwrite;
+  commit.umask = client_.umask;
+  auto committed = master.call<CommitUploadRequest, OkReply>(commit);
+  if (!committed.is_ok() && committed.status().code() == Code::kNotFound && put_.make_parents) {
+    Status made = make_parents();
+    if (!made.is_ok()) {
+      *fall_back = false;
+      return made;
+    }
+    committed = master.call<CommitUploadRequest, OkReply>(commit);
+  }
+  if (!committed.is_ok() && committed.status().code() == Code::kNotFound &&
+      !master.call<UploadsRequest, UploadsReply>(UploadsRequest{slot->lease_id, 0, 0}).is_ok()) {
+    // Not the directory: the lease is gone (expired). The ordinary way
+    // sends the bytes again.
+    leases.forget_lease(slot->lease_id);
+    if (progress_) progress_(-static_cast<int64_t>(size_));
+    return committed.status();
+  }
+  *fall_back = false;
+  return committed.status();
+}
+
 Status UploadWriter::finish(const std::string& etag) {
   if (done_) return Status(Code::kCancelled, remote_ + ": already closed or aborted");
   Status s = drain();
+  if (s.is_ok() && slot_ && size_ > 0) {
+    bool fall_back = false;
+    s = finish_slot(etag, &fall_back);
+    if (!fall_back) {
+      done_ = true;
+      return s.is_ok() ? s : about_path(remote_, s);
+    }
+    s = Status::ok();
+  }
+  if (s.is_ok()) s = ensure_upload();
+  if (s.is_ok() && in_memory_ && memory_.size() > chunk_size_) {
+    s = unhold();
+    if (s.is_ok()) s = drain();
+  }
   const bool single = part_ == 0 && next_index_ == first_index_ && size_ > 0;
   if (s.is_ok() && single) {
     s = finish_single(etag);
@@ -285,7 +398,7 @@ void UploadWriter::abort() {
   cv_.notify_all();
   // A part's chunks are the upload's, collected when it ends: the upload
   // itself goes on.
-  if (part_ != 0) return;
+  if (part_ != 0 || upload_id_.empty()) return;  // a slot's file never started an upload
   (void)own_->master->call<AbortUploadRequest, OkReply>(AbortUploadRequest{upload_id_, {}});
 }
 

@@ -33,6 +33,9 @@ class UploadWriter {
   // Connections come from `pool` when given (and go back to it), else are
   // made for this upload alone. With options.size_hint, a file of one chunk
   // small enough (kMemoryBytes) is held in memory rather than spooled.
+  // With a pool too, a file of at most SlotLeases::kMaxSlotBytes is written
+  // to one of the pool's leased slots and committed in one request; its
+  // path and permissions are then checked at finish(), not now.
   static Result<std::unique_ptr<UploadWriter>> begin(zmq::context_t& ctx,
                                                      const ClientOptions& client,
                                                      const std::string& remote,
@@ -80,8 +83,20 @@ class UploadWriter {
                const ClientOptions& client, std::string remote, std::string upload_id,
                uint64_t chunk_size, uint32_t part = 0);
   std::unique_ptr<TransferContext> take_connections() const;
+  // Starts the upload, if begin() left it for a slot: the file turned out
+  // not to fit one, or the slot failed.
+  Status ensure_upload();
+  // Makes the directories above the file (PutOptions.make_parents).
+  Status make_parents();
+  // Writes the file (one chunk, in memory) to a leased slot and commits
+  // it. *fall_back: the slot could not be used, and the ordinary way
+  // should be tried (the returned status says why).
+  Status finish_slot(const std::string& etag, bool* fall_back);
   // Moves what memory holds to a spool file: the file outgrew its hint.
   Status spill();
+  // Sends what memory holds a chunk at a time: it was held for a slot, but
+  // is more than one chunk of the upload that took over.
+  Status unhold();
   // Sends the file's only chunk (being filled) and commits the file with it.
   Status finish_single(const std::string& etag);
   // Hands the filled spool to the senders; waits for room first.
@@ -103,6 +118,8 @@ class UploadWriter {
   bool in_memory_ = false;  // the chunk being filled is `memory_`, not a spool
   std::string memory_;
   ClientOptions client_;
+  PutOptions put_;     // as begin() was given them
+  bool slot_ = false;  // begin() left the upload for finish() to write to a slot
   std::string remote_;
   std::string upload_id_;
   uint64_t chunk_size_;

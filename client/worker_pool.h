@@ -10,6 +10,7 @@
 
 #include "bus/rpc_client.h"
 #include "client/master_client.h"
+#include "client/slot_leases.h"
 
 namespace dfs {
 
@@ -77,6 +78,8 @@ class TransferPool {
     std::lock_guard<std::mutex> lock(mu_);
     if (free_.size() < kKept) free_.push_back(std::move(ctx));
   }
+  // Slots for this identity's small files (UploadWriter).
+  SlotLeases& slots() { return slots_; }
 
  private:
   static constexpr size_t kKept = 32;
@@ -86,6 +89,7 @@ class TransferPool {
   const std::shared_ptr<const KeyPair> identity_;
   std::mutex mu_;
   std::vector<std::unique_ptr<TransferContext>> free_;
+  SlotLeases slots_;
 };
 
 }  // namespace dfs

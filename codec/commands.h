@@ -132,7 +132,16 @@ struct MarkReplicaBadCmd {
 
 namespace dfs {
 
-// Starts an upload of a file to `path`; the leader chose `upload_id`.
+// A chunk placed ahead in a lease (CreateUploadCmd.slots).
+struct ChunkSlot {
+  std::string chunk_id;
+  std::vector<WorkerAddr> pipeline;
+  DFS_MSGPACK_MAP(chunk_id, pipeline);
+  Status validate() const;
+};
+
+// Starts an upload of a file to `path`, or a lease of `slots` (path empty);
+// the leader chose `upload_id`.
 struct CreateUploadCmd {
   static constexpr MsgType kType = MsgType::kCreateUploadCmd;
   std::string upload_id;
@@ -149,8 +158,10 @@ struct CreateUploadCmd {
   std::string first_chunk_id;
   uint64_t first_chunk_size = 0;
   std::vector<WorkerAddr> first_pipeline;
+  // A lease (CreateUploadRequest.slots): each slot of first_chunk_size bytes.
+  std::vector<ChunkSlot> slots;
   DFS_MSGPACK_MAP(upload_id, path, chunk_size, replication, min_replication, overwrite, max_uploads,
-                  mode, multipart, first_chunk_id, first_chunk_size, first_pipeline);
+                  mode, multipart, first_chunk_id, first_chunk_size, first_pipeline, slots);
   Status validate() const;
 };
 
@@ -177,7 +188,11 @@ struct CommitUploadCmd {
   std::vector<ChunkInfo> chunks;
   std::string etag;
   std::vector<PartRef> parts;  // a multipart upload's, in the file's order
-  DFS_MSGPACK_MAP(upload_id, size, chunks, etag, parts);
+  // A lease's slot, committed as a file of its own (CommitUploadRequest.path).
+  std::string path;
+  bool overwrite = false;
+  uint32_t mode = kModeUnset;
+  DFS_MSGPACK_MAP(upload_id, size, chunks, etag, parts, path, overwrite, mode);
   Status validate() const;
 };
 
@@ -214,7 +229,10 @@ struct ExpireCmd {
   static constexpr MsgType kType = MsgType::kExpireCmd;
   int64_t upload_idle_ms = 0;
   int64_t session_idle_ms = 0;
-  DFS_MSGPACK_MAP(upload_idle_ms, session_idle_ms);
+  // A lease of slots idle this long expires (0: like any upload). Shorter:
+  // clients drop a slot they kept unused for long, and never say so.
+  int64_t lease_idle_ms = 0;
+  DFS_MSGPACK_MAP(upload_idle_ms, session_idle_ms, lease_idle_ms);
   Status validate() const;
 };
 

@@ -3,6 +3,8 @@
 #include "codec/path.h"
 #include "codec/sha256.h"
 
+#include <set>
+
 namespace dfs {
 namespace {
 
@@ -220,8 +222,17 @@ Status RenameRequest::validate() const {
 }
 
 Status CreateUploadRequest::validate() const {
-  DFS_RETURN_IF_ERROR(check_path("path", path));
-  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  if (slots > kMaxSlotsPerLease) return invalid_argument("too many slots in one lease");
+  if (slots != 0) {
+    if (!path.empty()) return invalid_argument("a lease of slots has no path");
+    if (multipart) return invalid_argument("a lease of slots is not a multipart upload");
+    if (first_chunk_size == 0 || first_chunk_size > kMaxSlotBytes) {
+      return invalid_argument("a slot is 1 byte to " + std::to_string(kMaxSlotBytes) + " bytes");
+    }
+  } else {
+    DFS_RETURN_IF_ERROR(check_path("path", path));
+    if (path == "/") return invalid_argument("cannot write a file at '/'");
+  }
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/true));
   if (replication > kMaxReplication) return invalid_argument("replication too high");
   if (replication != 0 && min_replication > replication) {
@@ -253,6 +264,8 @@ Status CreateUploadReply::validate() const {
   }
   if (first_chunk.size() > 1) return invalid_argument("more than one first chunk");
   for (const auto& c : first_chunk) DFS_RETURN_IF_ERROR(c.validate());
+  if (slots.size() > kMaxSlotsPerLease) return invalid_argument("too many slots");
+  for (const auto& c : slots) DFS_RETURN_IF_ERROR(c.validate());
   return Status::ok();
 }
 
@@ -315,6 +328,19 @@ Status check_commit(const std::string& etag, const std::vector<ChunkInfo>& chunk
   }
   return check_chunk_list(chunks, /*dense=*/true);
 }
+
+// A lease's slot committed as a file at `path` (empty: not a slot's commit).
+Status check_slot_commit(const std::string& path, uint64_t size,
+                         const std::vector<ChunkInfo>& chunks, const std::vector<PartRef>& parts) {
+  if (path.empty()) return Status::ok();
+  DFS_RETURN_IF_ERROR(check_path("path", path));
+  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  if (chunks.size() != 1 || !parts.empty()) {
+    return invalid_argument("a slot commits as a file of exactly one chunk");
+  }
+  if (chunks[0].size != size) return invalid_argument("a slot's file is its chunk's size");
+  return Status::ok();
+}
 }  // namespace
 
 Status PartRef::validate() const {
@@ -325,6 +351,8 @@ Status PartRef::validate() const {
 
 Status CommitUploadRequest::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  DFS_RETURN_IF_ERROR(check_umask(umask));
+  DFS_RETURN_IF_ERROR(check_slot_commit(path, size, chunks, parts));
   return check_commit(etag, chunks, parts);
 }
 
@@ -602,26 +630,48 @@ Status Command::validate() const {
   return caller.validate();
 }
 
+Status ChunkSlot::validate() const {
+  if (!is_chunk_id(chunk_id)) return invalid_argument("bad slot chunk id");
+  if (pipeline.empty() || pipeline.size() > kMaxReplication) {
+    return invalid_argument("bad slot pipeline");
+  }
+  for (const auto& w : pipeline) DFS_RETURN_IF_ERROR(w.validate());
+  return Status::ok();
+}
+
 Status CreateUploadCmd::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
-  DFS_RETURN_IF_ERROR(check_path("path", path));
-  if (path == "/") return invalid_argument("cannot write a file at '/'");
+  if (slots.size() > kMaxSlotsPerLease) return invalid_argument("too many slots");
+  if (slots.empty()) {
+    DFS_RETURN_IF_ERROR(check_path("path", path));
+    if (path == "/") return invalid_argument("cannot write a file at '/'");
+  } else if (!path.empty() || multipart || !first_chunk_id.empty()) {
+    return invalid_argument("a lease of slots has no path, parts or first chunk");
+  }
   DFS_RETURN_IF_ERROR(check_chunk_size(chunk_size, /*zero_ok=*/false));
   if (replication == 0 || replication > kMaxReplication) return invalid_argument("bad replication");
   if (min_replication == 0 || min_replication > replication)
     return invalid_argument("bad minimum replication");
+  if (!first_chunk_id.empty() || !slots.empty()) {
+    if (first_chunk_size == 0 || first_chunk_size > chunk_size ||
+        (!slots.empty() && first_chunk_size > kMaxSlotBytes)) {
+      return invalid_argument("bad first chunk or slot size");
+    }
+  }
   if (!first_chunk_id.empty()) {
     if (!is_chunk_id(first_chunk_id)) return invalid_argument("bad first chunk id");
     if (multipart) return invalid_argument("a multipart upload has no first chunk");
-    if (first_chunk_size == 0 || first_chunk_size > chunk_size) {
-      return invalid_argument("bad first chunk size");
-    }
     if (first_pipeline.empty() || first_pipeline.size() > kMaxReplication) {
       return invalid_argument("bad first chunk pipeline");
     }
     for (const auto& w : first_pipeline) DFS_RETURN_IF_ERROR(w.validate());
-  } else if (first_chunk_size != 0 || !first_pipeline.empty()) {
+  } else if (!first_pipeline.empty() || (slots.empty() && first_chunk_size != 0)) {
     return invalid_argument("a first chunk without an id");
+  }
+  std::set<std::string> ids;
+  for (const auto& slot : slots) {
+    DFS_RETURN_IF_ERROR(slot.validate());
+    if (!ids.insert(slot.chunk_id).second) return invalid_argument("a slot id twice");
   }
   return check_mode(mode);
 }
@@ -638,6 +688,8 @@ Status AllocateChunkCmd::validate() const {
 
 Status CommitUploadCmd::validate() const {
   if (!is_lower_hex(upload_id, 32)) return invalid_argument("bad upload id");
+  DFS_RETURN_IF_ERROR(check_mode(mode));
+  DFS_RETURN_IF_ERROR(check_slot_commit(path, size, chunks, parts));
   return check_commit(etag, chunks, parts);
 }
 

@@ -27,6 +27,10 @@ inline constexpr size_t kMaxFrameBytes = 1 << 20;      // one data frame
 inline constexpr uint64_t kMaxChunkSize = 1ull << 30;  // 1 GiB
 inline constexpr uint64_t kMinChunkSize = 1 << 16;     // 64 KiB
 inline constexpr uint32_t kMaxReplication = 16;
+// The most chunk slots one lease may hold, and the largest slot
+// (CreateUploadRequest.slots): a lease is for small files.
+inline constexpr uint32_t kMaxSlotsPerLease = 64;
+inline constexpr uint64_t kMaxSlotBytes = 1 << 20;
 inline constexpr size_t kMaxListPage = 10000;
 inline constexpr size_t kMaxChunksPerFile = 1 << 22;
 inline constexpr size_t kMaxEtagBytes = 80;  // an MD5, or S3's multipart form
@@ -329,8 +333,14 @@ struct CreateUploadRequest {
   // upload (one log entry and one round trip for both; the reply's
   // first_chunk). 0, or more than the upload's chunk size: none.
   uint64_t first_chunk_size = 0;
+  // Not one file but a lease of this many chunk slots, each placed now for
+  // a chunk of up to first_chunk_size bytes: each becomes a one-chunk file
+  // of its own when committed (CommitUploadRequest.path), so a small file
+  // costs one round trip to the masters, not two. `path` is then empty,
+  // and permissions are checked as each file commits.
+  uint32_t slots = 0;
   DFS_MSGPACK_MAP(path, chunk_size, replication, overwrite, min_replication, session, umask,
-                  multipart, first_chunk_size);
+                  multipart, first_chunk_size, slots);
   Status validate() const;
 };
 
@@ -379,7 +389,8 @@ struct CreateUploadReply {
   // Chunk 0 as allocated with the upload (CreateUploadRequest.first_chunk_size):
   // empty, or one allocation of index 0.
   std::vector<AllocateChunkReply> first_chunk;
-  DFS_MSGPACK_MAP(upload_id, chunk_size, replication, min_replication, first_chunk);
+  std::vector<AllocateChunkReply> slots;  // a lease's (CreateUploadRequest.slots)
+  DFS_MSGPACK_MAP(upload_id, chunk_size, replication, min_replication, first_chunk, slots);
   Status validate() const;
 };
 
@@ -403,7 +414,13 @@ struct CommitUploadRequest {
   // A multipart upload's file: these parts, in this order, each with the
   // ETag it was written with (`chunks` is then empty).
   std::vector<PartRef> parts;
-  DFS_MSGPACK_MAP(upload_id, size, chunks, session, etag, parts);
+  // A lease's slot (CreateUploadRequest.slots) commits as a file of its own
+  // at `path`: `chunks` is then that one chunk, at index 0, of at most the
+  // slot's size. Empty for any other upload, whose path is its own.
+  std::string path;
+  bool overwrite = false;
+  uint32_t umask = kDefaultUmask;
+  DFS_MSGPACK_MAP(upload_id, size, chunks, session, etag, parts, path, overwrite, umask);
   Status validate() const;
 };
 

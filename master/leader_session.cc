@@ -130,7 +130,20 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
                 new_id(),        r.path,      chunk_size,           replication,
                 min_replication, r.overwrite, options_.max_uploads, mode_for_new(false, r.umask),
                 r.multipart};
-            if (r.first_chunk_size != 0 && r.first_chunk_size <= chunk_size) {
+            if (r.slots != 0) {
+              if (r.first_chunk_size > chunk_size) {
+                return invalid_argument("a slot of " + std::to_string(r.first_chunk_size) +
+                                        " bytes is larger than the chunk size");
+              }
+              cmd.first_chunk_size = r.first_chunk_size;
+              for (uint32_t i = 0; i < r.slots; ++i) {
+                auto pipeline = place(r.first_chunk_size, replication, min_replication, {}, now);
+                // Fewer slots than asked for are still slots.
+                if (!pipeline.is_ok() && !cmd.slots.empty()) break;
+                if (!pipeline.is_ok()) return pipeline.status();
+                cmd.slots.push_back(ChunkSlot{new_id(), std::move(pipeline).value()});
+              }
+            } else if (r.first_chunk_size != 0 && r.first_chunk_size <= chunk_size) {
               auto pipeline = place(r.first_chunk_size, replication, min_replication, {}, now);
               if (!pipeline.is_ok()) return pipeline.status();
               cmd.first_chunk_id = new_id();
@@ -153,8 +166,13 @@ Result<Command> LeaderSession::plan(const Envelope& request, Clock::time_point n
     case MsgType::kCommitUploadRequest:
       return with<CommitUploadRequest>(
           request, [&](const CommitUploadRequest& r) -> Result<Command> {
-            return make_command(CommitUploadCmd{r.upload_id, r.size, r.chunks, r.etag, r.parts}, ms,
-                                r.session);
+            CommitUploadCmd cmd{r.upload_id, r.size, r.chunks, r.etag, r.parts};
+            if (!r.path.empty()) {
+              cmd.path = r.path;
+              cmd.overwrite = r.overwrite;
+              cmd.mode = mode_for_new(false, r.umask);
+            }
+            return make_command(cmd, ms, r.session);
           });
     case MsgType::kChunkWrittenRequest:
       return with<ChunkWrittenRequest>(
@@ -375,8 +393,11 @@ std::vector<Command> LeaderSession::tick(Clock::time_point now) {
   if (now >= next_expire_) {
     next_expire_ = now + options_.expire_interval;
     const int64_t ms = wall_clock_ms();
-    ExpireCmd cmd{options_.upload_ttl.count(), options_.session_ttl.count()};
-    if (ns_.has_expired(ms - cmd.upload_idle_ms, ms - cmd.session_idle_ms)) {
+    ExpireCmd cmd{
+        options_.upload_ttl.count(), options_.session_ttl.count(),
+        std::min<int64_t>(options_.upload_ttl.count(), MasterOptions::kLeaseIdle.count())};
+    if (ns_.has_expired(ms - cmd.upload_idle_ms, ms - cmd.session_idle_ms,
+                        ms - cmd.lease_idle_ms)) {
       out.push_back(make_command(cmd, ms));
     }
   }

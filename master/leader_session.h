@@ -30,6 +30,9 @@ struct MasterOptions {
   uint32_t default_replication = 3;
   WorkerRegistry::Options registry;
   std::chrono::milliseconds upload_ttl{std::chrono::hours(24)};
+  // A lease of slots for small files idle this long expires (or upload_ttl,
+  // if shorter): past the client's 10 minutes of keeping a slot.
+  static constexpr std::chrono::milliseconds kLeaseIdle{std::chrono::minutes(15)};
   // How long an exactly-once answer is kept for a client that went quiet;
   // longer than any client keeps retrying.
   std::chrono::milliseconds session_ttl{std::chrono::minutes(10)};

@@ -349,8 +349,9 @@ void MasterService::answer(const Held& to, Outcome out) {
   }
   if (out.reply_type == MsgType::kCreateUploadReply && options_.tickets) {
     auto rep = decode<CreateUploadReply>(out.reply_body);
-    if (rep.is_ok() && !rep->first_chunk.empty()) {
+    if (rep.is_ok() && (!rep->first_chunk.empty() || !rep->slots.empty())) {
       for (auto& c : rep->first_chunk) c.ticket = ticket(c.chunk_id, to.caller.user, "write");
+      for (auto& c : rep->slots) c.ticket = ticket(c.chunk_id, to.caller.user, "write");
       out.reply_body = encode(rep.value());
     }
   }

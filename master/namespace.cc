@@ -370,11 +370,22 @@ std::optional<WorkerAddr> Namespace::worker(const std::string& id) const {
   return decode_stored<WorkerAddr>(*v, "worker " + id);
 }
 
-bool Namespace::has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const {
+bool Namespace::has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms,
+                            int64_t lease_cutoff_ms) const {
   upload_cutoff_ms = std::max<int64_t>(upload_cutoff_ms, 0);
   session_cutoff_ms = std::max<int64_t>(session_cutoff_ms, 0);
-  return !uploads_.idle_before(upload_cutoff_ms, 1).empty() ||
-         sessions_.any_idle_before(session_cutoff_ms);
+  if (!uploads_.idle_before(upload_cutoff_ms, 1).empty() ||
+      sessions_.any_idle_before(session_cutoff_ms)) {
+    return true;
+  }
+  // Bounded: leases behind more idle uploads than this wait for them.
+  constexpr size_t kLeasesLookedAt = 1000;
+  for (const auto& id :
+       uploads_.idle_before(std::max<int64_t>(lease_cutoff_ms, 0), kLeasesLookedAt)) {
+    auto upload = uploads_.find(id);
+    if (upload && upload->lease) return true;
+  }
+  return false;
 }
 
 std::map<std::string, std::vector<std::string>> Namespace::garbage(size_t limit) const {

@@ -173,7 +173,8 @@ class Namespace {
   bool is_draining(const std::string& id) const { return draining_.count(id) > 0; }
   // Whether an upload was last active before `upload_cutoff_ms`, or a
   // client's exactly-once record before `session_cutoff_ms`.
-  bool has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms) const;
+  bool has_expired(int64_t upload_cutoff_ms, int64_t session_cutoff_ms,
+                   int64_t lease_cutoff_ms = 0) const;
   // Chunks to delete, by worker, at most `limit` per worker.
   std::map<std::string, std::vector<std::string>> garbage(size_t limit) const;
   uint64_t garbage_count() const;
@@ -263,8 +264,12 @@ class Namespace {
                         rocksdb::WriteBatch* batch, Outcome* out);
   Status apply_commit_upload(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
                              rocksdb::WriteBatch* batch, Outcome* out);
+  // A lease's slot committed as a file of its own (CommitUploadCmd.path).
+  Status apply_commit_slot(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
+                           const UploadRecord& lease, rocksdb::WriteBatch* batch, Outcome* out);
   // A chunk of upload `upload_id` as its pipeline stored it: allocated to
-  // the upload, of the allocated size, on enough distinct pipeline workers.
+  // the upload, of the allocated size (of at most it, for a lease's slot),
+  // on enough distinct pipeline workers.
   Status check_upload_chunk(const std::string& upload_id, const UploadRecord& upload,
                             const ChunkInfo& chunk) const;
   Status apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& who, int64_t now_ms,

@@ -86,10 +86,13 @@ Result<UploadsReply> Namespace::list_uploads(const Caller& who, const UploadsReq
 
 Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& who, int64_t now_ms,
                                       rocksdb::WriteBatch* batch, Outcome* out) {
-  // Fail early on what commit would refuse anyway.
-  std::optional<Inode> old;
-  auto dir = writable(who, cmd.path, cmd.overwrite, &old);
-  if (!dir.is_ok()) return dir.status();
+  // Fail early on what commit would refuse anyway (a lease: as each of its
+  // files commits).
+  if (cmd.slots.empty()) {
+    std::optional<Inode> old;
+    auto dir = writable(who, cmd.path, cmd.overwrite, &old);
+    if (!dir.is_ok()) return dir.status();
+  }
   if (cmd.max_uploads != 0 && counters_.uploads >= cmd.max_uploads) {
     return Status(Code::kUnavailable, "too many uploads in progress (" +
                                           std::to_string(counters_.uploads) + "); try again later");
@@ -105,6 +108,13 @@ Status Namespace::apply_create_upload(const CreateUploadCmd& cmd, const Caller& 
     add_allocation(batch, first);
     reply.first_chunk.push_back(AllocateChunkReply{first.chunk_id, first.pipeline, {}});
   }
+  record.lease = !cmd.slots.empty();
+  for (const auto& slot : cmd.slots) {
+    AllocateChunkCmd placed{cmd.upload_id, slot.chunk_id, cmd.first_chunk_size, slot.pipeline, 0};
+    DFS_RETURN_IF_ERROR(check_allocation(placed, record));
+    add_allocation(batch, placed);
+    reply.slots.push_back(AllocateChunkReply{slot.chunk_id, slot.pipeline, {}});
+  }
   uploads_.put(batch, cmd.upload_id, record);
   ++counters_.uploads;
   out->reply_type = MsgType::kCreateUploadReply;
@@ -116,6 +126,7 @@ Status Namespace::apply_allocate(const AllocateChunkCmd& cmd, const Caller& who,
                                  rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
+  if (upload->lease) return invalid_argument("a lease's slots are placed when it is made");
   DFS_RETURN_IF_ERROR(check_allocation(cmd, *upload));
   add_allocation(batch, cmd);
   UploadRecord touched = *upload;
@@ -155,7 +166,7 @@ Status Namespace::check_upload_chunk(const std::string& upload_id, const UploadR
     return invalid_argument("chunk " + c.id + " was allocated as chunk " +
                             std::to_string(allocation->index) + ", not " + std::to_string(c.index));
   }
-  if (c.size != allocation->size) {
+  if (upload.lease ? (c.size == 0 || c.size > allocation->size) : c.size != allocation->size) {
     return invalid_argument("chunk " + c.id + " is " + std::to_string(c.size) +
                             " bytes; it was allocated " + std::to_string(allocation->size));
   }
@@ -181,8 +192,8 @@ Status Namespace::apply_chunk_written(const ChunkWrittenCmd& cmd, const Caller& 
                                       rocksdb::WriteBatch* batch) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
-  if (upload->multipart) {
-    return invalid_argument("upload " + cmd.upload_id + " is written in parts, not chunk by chunk");
+  if (upload->multipart || upload->lease) {
+    return invalid_argument("upload " + cmd.upload_id + " is not written chunk by chunk");
   }
   if (cmd.chunk.index >= kMaxChunksPerFile) {
     return invalid_argument("chunk index " + std::to_string(cmd.chunk.index) + " is past the " +
@@ -298,6 +309,11 @@ Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& 
                                       rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
   if (!upload.is_ok()) return upload.status();
+  if (upload->lease != !cmd.path.empty()) {
+    return invalid_argument(upload->lease ? "a lease's slot commits as a file at a path it names"
+                                          : "only a lease's slot commits at a path it names");
+  }
+  if (upload->lease) return apply_commit_slot(cmd, who, now_ms, *upload, batch, out);
   auto listed = commit_chunks(cmd, *upload);
   if (!listed.is_ok()) return listed.status();
   std::vector<ChunkInfo> chunks = std::move(listed).value();
@@ -320,6 +336,28 @@ Status Namespace::apply_commit_upload(const CommitUploadCmd& cmd, const Caller& 
   return Status::ok();
 }
 
+Status Namespace::apply_commit_slot(const CommitUploadCmd& cmd, const Caller& who, int64_t now_ms,
+                                    const UploadRecord& lease, rocksdb::WriteBatch* batch,
+                                    Outcome* out) {
+  ChunkInfo chunk = cmd.chunks.at(0);  // validated: exactly one, of the file's size
+  DFS_RETURN_IF_ERROR(check_upload_chunk(cmd.upload_id, lease, chunk));
+  CommitFileCmd file{cmd.path, cmd.overwrite, cmd.size, lease.chunk_size, lease.replication,
+                     {chunk},  now_ms,        cmd.mode, cmd.etag};
+  DFS_RETURN_IF_ERROR(file.validate());
+  DFS_RETURN_IF_ERROR(apply_commit(file, who, batch));
+  if (uploads_.allocations(cmd.upload_id).size() == 1) {
+    uploads_.remove(batch, cmd.upload_id, lease);  // its last slot: the lease ends
+    --counters_.uploads;
+  } else {
+    uploads_.remove_allocation(batch, cmd.upload_id, chunk.id);
+    UploadRecord touched = lease;
+    touched.last_active_ms = std::max(lease.last_active_ms, now_ms);
+    uploads_.put(batch, cmd.upload_id, touched, &lease);
+  }
+  out->event = ClusterEvent{"file.committed", cmd.path, std::to_string(cmd.size) + " bytes", 0, 0};
+  return Status::ok();
+}
+
 Status Namespace::apply_abort_upload(const AbortUploadCmd& cmd, const Caller& who,
                                      rocksdb::WriteBatch* batch, Outcome* out) {
   auto upload = own_upload(who, cmd.upload_id);
@@ -337,9 +375,13 @@ Status Namespace::apply_expire(const ExpireCmd& cmd, int64_t now_ms, rocksdb::Wr
   // cutoff must not wrap around to "everything").
   const int64_t upload_cutoff = std::max<int64_t>(now_ms - cmd.upload_idle_ms, 0);
   const int64_t session_cutoff = std::max<int64_t>(now_ms - cmd.session_idle_ms, 0);
-  for (const auto& id : uploads_.idle_before(upload_cutoff, kPerEntry)) {
+  const int64_t lease_cutoff =
+      cmd.lease_idle_ms > 0 ? std::max<int64_t>(now_ms - cmd.lease_idle_ms, 0) : upload_cutoff;
+  for (const auto& id : uploads_.idle_before(std::max(upload_cutoff, lease_cutoff), kPerEntry)) {
     auto upload = uploads_.find(id);
-    if (upload) drop_upload(batch, id, *upload, {}, out);
+    if (upload && (upload->lease || upload->last_active_ms < upload_cutoff)) {
+      drop_upload(batch, id, *upload, {}, out);
+    }
   }
   sessions_.expire(batch, session_cutoff, kPerEntry);
   return Status::ok();

@@ -37,8 +37,12 @@ struct UploadRecord {
   uint32_t mode = kModeUnset;  // of the file it makes
   bool multipart = false;      // written as numbered parts
   int64_t created_ms = 0;
+  // A lease of chunk slots (CreateUploadCmd.slots), path empty: each
+  // allocation commits as a one-chunk file of its own, and the lease ends
+  // with its last slot.
+  bool lease = false;
   DFS_MSGPACK_MAP(path, chunk_size, replication, min_replication, overwrite, last_active_ms, owner,
-                  mode, multipart, created_ms);
+                  mode, multipart, created_ms, lease);
   Status validate() const { return Status::ok(); }
 };
 

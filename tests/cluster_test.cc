@@ -118,11 +118,60 @@ TEST_F(ClusterTest, WritersGivenTheSizeStoreEveryFileWholeWhateverTheHint) {
     ASSERT_TRUE(client_->get(path, local("hinted.back"), nullptr).is_ok()) << i;
     EXPECT_EQ(read_local("hinted.back"), data) << "case " << i;
   }
+  // The small files went to slots of one lease, which stays open for the
+  // next ones; no file's upload was left open.
   auto left = client_->uploads("");
   ASSERT_TRUE(left.is_ok());
-  EXPECT_TRUE(left->uploads.empty()) << "an upload was left open";
+  ASSERT_EQ(left->uploads.size(), 1u);
+  EXPECT_EQ(left->uploads[0].path, "") << "an upload was left open";
   // The allocations the wrong hints made and never used are collected.
   EXPECT_TRUE(wait_until_garbage_collected());
+}
+
+// Small files through a pool's leased slots: one lease serves many files;
+// a lease the masters no longer know (expired, or aborted as here) and a
+// missing directory are handled by the ordinary way, and every file comes
+// back whole.
+TEST_F(ClusterTest, SmallFilesThroughLeasedSlotsSurviveALostLeaseAndMakeParents) {
+  const ClientOptions options = cluster_->client_options();
+  TransferPool pool(process_context(), options.masters, options.timeout, options.identity);
+  auto write = [&](const std::string& path, const std::string& data, bool make_parents) {
+    PutOptions put;
+    put.size_hint = data.size();
+    put.make_parents = make_parents;
+    auto writer = UploadWriter::begin(process_context(), options, path, put, &pool);
+    if (!writer.is_ok()) return writer.status();
+    Status s = writer.value()->append(data.data(), data.size());
+    return s.is_ok() ? writer.value()->finish() : s;
+  };
+  auto read = [&](const std::string& path) {
+    EXPECT_TRUE(client_->get(path, local("slot.back"), nullptr).is_ok()) << path;
+    return read_local("slot.back");
+  };
+  std::vector<std::string> data;
+  for (uint32_t i = 0; i < 4; ++i) data.push_back(test::random_bytes(1000 + i, 70 + i));
+  ASSERT_TRUE(write("/s0", data[0], false).is_ok());
+  ASSERT_TRUE(write("/s1", data[1], false).is_ok());
+  auto leases = client_->uploads("");
+  ASSERT_TRUE(leases.is_ok());
+  ASSERT_EQ(leases->uploads.size(), 1u);
+  const std::string lease = leases->uploads[0].upload_id;
+  // Without make_parents a missing directory is an error, and no file.
+  EXPECT_EQ(write("/no/such/s2", data[2], false).code(), Code::kNotFound);
+  ASSERT_TRUE(write("/made/for/s2", data[2], true).is_ok());
+  EXPECT_EQ(read("/made/for/s2"), data[2]);
+  // Neither needed another lease.
+  leases = client_->uploads("");
+  ASSERT_TRUE(leases.is_ok());
+  ASSERT_EQ(leases->uploads.size(), 1u);
+  EXPECT_EQ(leases->uploads[0].upload_id, lease);
+  // The masters drop the lease: the pool's kept slots no longer commit.
+  ASSERT_TRUE(client_->abort_upload(lease).is_ok());
+  ASSERT_TRUE(write("/s3", data[3], false).is_ok());
+  EXPECT_EQ(read("/s0"), data[0]);
+  EXPECT_EQ(read("/s1"), data[1]);
+  EXPECT_EQ(read("/s3"), data[3]);
+  EXPECT_FALSE(client_->stat("/no/such/s2").is_ok());
 }
 
 TEST_F(ClusterTest, ChunksSpreadOverWorkers) {

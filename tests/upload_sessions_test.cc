@@ -235,6 +235,167 @@ TEST_F(UploadSessionTest, UsersSeeTheirOwnUploadsAndAdminSeesAll) {
   EXPECT_EQ(ns_->list_uploads(alice_, UploadsRequest{id(8), 0}).status().code(), Code::kNotFound);
 }
 
+// A lease of slots (small files): chunks placed ahead in one entry, each
+// committed as a file of its own at a path named then, in one entry more.
+class SlotLeaseTest : public UploadSessionTest {
+ protected:
+  // Leases `count` slots of kSlot bytes to `who`, ids id(100), id(101)...
+  Result<CreateUploadReply> lease(const Caller& who, const std::string& lease_id, unsigned count,
+                                  unsigned first = 100, int64_t time_ms = 5) {
+    CreateUploadCmd create{lease_id, "", kChunk, 2, 2, false, 0, 0644};
+    create.first_chunk_size = kSlot;
+    for (unsigned i = 0; i < count; ++i) {
+      create.slots.push_back(ChunkSlot{
+          id(first + i),
+          {{"w1", "tcp://h:1", "tcp://h:11", ""}, {"w2", "tcp://h:2", "tcp://h:12", ""}}});
+    }
+    EXPECT_TRUE(create.validate().is_ok()) << create.validate().to_string();
+    Command c = make_command(create, time_ms);
+    c.caller = who;
+    Outcome out = ns_->apply(ns_->applied_index() + 1, c);
+    if (!out.status.is_ok()) return out.status;
+    return decode<CreateUploadReply>(out.reply_body);
+  }
+  CommitUploadCmd commit(const std::string& lease_id, const std::string& path, unsigned n,
+                         uint64_t size, bool overwrite = false) {
+    CommitUploadCmd cmd{lease_id, size, {chunk(0, id(n), size)}, "etag", {}};
+    cmd.path = path;
+    cmd.overwrite = overwrite;
+    cmd.mode = 0640;
+    return cmd;
+  }
+  Outcome apply(const Caller& who, const CommitUploadCmd& cmd) {
+    Command c = make_command(cmd, 5);
+    c.caller = who;
+    return ns_->apply(ns_->applied_index() + 1, c);
+  }
+  static constexpr uint64_t kSlot = 4096;
+  const std::string lease_ = std::string(32, '4');
+};
+
+TEST_F(SlotLeaseTest, EachSlotCommitsAsAFileOfItsOwnAndTheLastEndsTheLease) {
+  auto reply = lease(alice_, lease_, 2);
+  ASSERT_TRUE(reply.is_ok()) << reply.status().to_string();
+  ASSERT_EQ(reply->slots.size(), 2u);
+  EXPECT_EQ(reply->slots[1].chunk_id, id(101));
+  EXPECT_TRUE(ns_->uploads().is_allocated(id(100)));
+  // A file smaller than its slot.
+  Outcome first = apply(alice_, commit(lease_, "/home/a", 100, 1000));
+  ASSERT_TRUE(first.status.is_ok()) << first.status.to_string();
+  auto a = ns_->lookup("/home/a");
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(a->size, 1000u);
+  ASSERT_EQ(a->chunks.size(), 1u);
+  EXPECT_EQ(a->chunks[0].id, id(100));
+  EXPECT_EQ(a->owner, "alice");
+  EXPECT_EQ(a->mode, 0640u);
+  EXPECT_EQ(a->etag, "etag");
+  EXPECT_TRUE(ns_->references_chunk(id(100)));
+  EXPECT_FALSE(ns_->uploads().is_allocated(id(100)));
+  EXPECT_TRUE(ns_->uploads().find(lease_).has_value());  // one slot left
+  // A slot is used once.
+  EXPECT_EQ(apply(alice_, commit(lease_, "/home/a2", 100, 1000)).status.code(),
+            Code::kInvalidArgument);
+  ASSERT_TRUE(apply(alice_, commit(lease_, "/home/b", 101, kSlot)).status.is_ok());
+  EXPECT_FALSE(ns_->uploads().find(lease_).has_value());
+  EXPECT_FALSE(ns_->uploads().is_allocated(id(101)));
+  EXPECT_TRUE(ns_->lookup("/home/b").is_ok());
+}
+
+TEST_F(SlotLeaseTest, ASlotCommitIsCheckedLikeAnyFileAndFailsWithoutUsingTheSlot) {
+  ASSERT_TRUE(lease(alice_, lease_, 1).is_ok());
+  // Larger than the slot, or empty.
+  EXPECT_EQ(apply(alice_, commit(lease_, "/home/a", 100, kSlot + 1)).status.code(),
+            Code::kInvalidArgument);
+  // Another user's lease.
+  EXPECT_EQ(apply(bob_, commit(lease_, "/home/a", 100, 10)).status.code(), Code::kPermissionDenied);
+  // A directory alice may not write in; a missing one; an existing file
+  // without overwrite.
+  ASSERT_TRUE(run(admin_, MkdirCmd{"/root", false, 1, 0755}).is_ok());
+  EXPECT_EQ(apply(alice_, commit(lease_, "/root/a", 100, 10)).status.code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(apply(alice_, commit(lease_, "/nowhere/a", 100, 10)).status.code(), Code::kNotFound);
+  ASSERT_TRUE(run(alice_, CommitFileCmd{"/home/x", false, 0, kChunk, 2, {}, 1}).is_ok());
+  EXPECT_EQ(apply(alice_, commit(lease_, "/home/x", 100, 10)).status.code(), Code::kAlreadyExists);
+  // A chunk the lease does not hold.
+  EXPECT_EQ(apply(alice_, commit(lease_, "/home/a", 99, 10)).status.code(), Code::kInvalidArgument);
+  // None of that used the slot: it still commits, here over /home/x.
+  EXPECT_TRUE(ns_->uploads().is_allocated(id(100)));
+  ASSERT_TRUE(apply(alice_, commit(lease_, "/home/x", 100, 10, /*overwrite=*/true)).status.is_ok());
+  EXPECT_EQ(ns_->lookup("/home/x")->size, 10u);
+}
+
+TEST_F(SlotLeaseTest, ALeaseIsNeitherAFileUploadNorExtendedByAllocation) {
+  ASSERT_TRUE(lease(alice_, lease_, 1).is_ok());
+  // Committed without a path, marked, or given another chunk: refused.
+  EXPECT_EQ(run(alice_, CommitUploadCmd{lease_, 10, {chunk(0, id(100), 10)}}).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(run(alice_, ChunkWrittenCmd{lease_, chunk(0, id(100), kSlot)}).code(),
+            Code::kInvalidArgument);
+  std::vector<WorkerAddr> pipeline{{"w1", "tcp://h:1", "", ""}};
+  EXPECT_EQ(run(alice_, AllocateChunkCmd{lease_, id(5), 10, pipeline, 0}).code(),
+            Code::kInvalidArgument);
+  // And an ordinary upload's commit names no path.
+  EXPECT_EQ(apply(alice_, commit(upload_, "/home/f", 100, 10)).status.code(),
+            Code::kInvalidArgument);
+  // A slot id already in use refuses the whole lease.
+  EXPECT_EQ(lease(alice_, std::string(32, '5'), 2, 100).status().code(), Code::kAlreadyExists);
+  EXPECT_FALSE(ns_->uploads().find(std::string(32, '5')).has_value());
+}
+
+TEST_F(SlotLeaseTest, AnIdleLeaseExpiresAndItsUnusedSlotsAreCollected) {
+  ASSERT_TRUE(lease(alice_, lease_, 2, 100, 1000).is_ok());
+  ASSERT_TRUE(apply(alice_, commit(lease_, "/home/a", 100, 10)).status.is_ok());
+  // Leases expire sooner than uploads: the file's upload, as idle, stays.
+  ASSERT_TRUE(
+      run(alice_, CreateUploadCmd{id(9), "/home/g", kChunk, 2, 2, false, 0, 0644}, 1000).is_ok());
+  EXPECT_TRUE(ns_->has_expired(0, 0, 1600 - 500));
+  ASSERT_TRUE(run(admin_, ExpireCmd{5000, 5000, 500}, 1600).is_ok());
+  EXPECT_TRUE(ns_->uploads().find(id(9)).has_value());
+  EXPECT_FALSE(ns_->uploads().find(lease_).has_value());
+  EXPECT_TRUE(garbage(id(101)));
+  EXPECT_FALSE(garbage(id(100)));  // committed: the file's
+  EXPECT_TRUE(ns_->lookup("/home/a").is_ok());
+}
+
+TEST_F(SlotLeaseTest, MalformedLeasesAndSlotCommitsNeverDecode) {
+  CreateUploadCmd create{lease_, "", kChunk, 2, 2, false, 0, 0644};
+  create.first_chunk_size = kSlot;
+  create.slots.push_back(ChunkSlot{id(1), {{"w1", "tcp://h:1", "", ""}}});
+  EXPECT_TRUE(create.validate().is_ok());
+  CreateUploadCmd twice = create;
+  twice.slots.push_back(twice.slots[0]);
+  EXPECT_FALSE(twice.validate().is_ok());
+  CreateUploadCmd with_path = create;
+  with_path.path = "/home/f";
+  EXPECT_FALSE(with_path.validate().is_ok());
+  CreateUploadCmd too_big = create;
+  too_big.first_chunk_size = kChunk + 1;
+  EXPECT_FALSE(too_big.validate().is_ok());
+  CreateUploadCmd no_pipeline = create;
+  no_pipeline.slots[0].pipeline.clear();
+  EXPECT_FALSE(no_pipeline.validate().is_ok());
+
+  CreateUploadRequest ask{"", 0, 0, false, 0, {}, kDefaultUmask, false, kSlot, 8};
+  EXPECT_TRUE(ask.validate().is_ok());
+  ask.slots = kMaxSlotsPerLease + 1;
+  EXPECT_FALSE(ask.validate().is_ok());
+  ask.slots = 8;
+  ask.first_chunk_size = 0;
+  EXPECT_FALSE(ask.validate().is_ok());
+
+  CommitUploadRequest two{lease_, 20, {chunk(0, id(1), 10), chunk(1, id(2), 10)}, {}, "", {}};
+  two.path = "/home/a";
+  EXPECT_FALSE(two.validate().is_ok());
+  CommitUploadRequest sized{lease_, 20, {chunk(0, id(1), 10)}, {}, "", {}};
+  sized.path = "/home/a";
+  EXPECT_FALSE(sized.validate().is_ok());  // the file is its one chunk's size
+  sized.size = 10;
+  EXPECT_TRUE(sized.validate().is_ok());
+  sized.path = "home/a";
+  EXPECT_FALSE(sized.validate().is_ok());
+}
+
 // A multipart upload (S3's): parts of any size, written in any order and
 // again, committed by naming them.
 class MultipartUploadTest : public UploadSessionTest {

@@ -12,6 +12,12 @@
 namespace dfs::cli {
 namespace {
 
+// A lease of slots for small files has no path of its own: each slot
+// becomes a file of its own when committed.
+std::string shown_path(const UploadListing& u) {
+  return u.path.empty() ? "(slots leased for small files)" : u.path;
+}
+
 std::string when(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   char buf[32];
@@ -54,7 +60,7 @@ int list(Context& ctx, bool json) {
     std::printf("%-32s %-19s %-10s %8llu %10s  %s\n", u.upload_id.c_str(),
                 when(u.last_active_ms).c_str(), u.owner.empty() ? "-" : u.owner.c_str(),
                 static_cast<unsigned long long>(u.chunks_written),
-                human_size(u.bytes_written).c_str(), u.path.c_str());
+                human_size(u.bytes_written).c_str(), shown_path(u).c_str());
   }
   if (rep->truncated) std::printf("(more uploads than one reply holds)\n");
   return 0;
@@ -73,8 +79,9 @@ int show(Context& ctx, const std::string& id, bool json) {
     std::cout << j.str() << "\n";
     return 0;
   }
-  std::printf("upload %s to %s, by %s, last active %s\n", u.upload_id.c_str(), u.path.c_str(),
-              u.owner.empty() ? "-" : u.owner.c_str(), when(u.last_active_ms).c_str());
+  std::printf("upload %s to %s, by %s, last active %s\n", u.upload_id.c_str(),
+              shown_path(u).c_str(), u.owner.empty() ? "-" : u.owner.c_str(),
+              when(u.last_active_ms).c_str());
   std::printf("%llu chunks written (%s), chunk size %s, replication %u\n",
               static_cast<unsigned long long>(u.chunks_written),
               human_size(u.bytes_written).c_str(), human_size(u.chunk_size).c_str(), u.replication);

@@ -456,10 +456,7 @@ class Gateway {
     put.overwrite = true;
     put.resume = false;
     put.size_hint = size;
-    auto writer =
-        UploadWriter::begin(process_context(), user.options, path, put, user.writers.get());
-    if (writer.is_ok() || writer.status().code() != Code::kNotFound) return writer;
-    DFS_RETURN_IF_ERROR(user.client->mkdir(parent_path(path), /*parents=*/true));
+    put.make_parents = true;
     return UploadWriter::begin(process_context(), user.options, path, put, user.writers.get());
   }
 
