@@ -103,6 +103,66 @@ TEST_F(VolumeTest, PackedChunksReadBackAndAreFoundAgainAfterARestart) {
   EXPECT_EQ(reader.value()->block_crcs(0, 1 << 20).size(), 16u);
 }
 
+// A small packed chunk is read whole when opened (one read for its header,
+// bytes and CRCs): any range of it comes back right, and a damaged header
+// is still found.
+TEST_F(VolumeTest, ASmallPackedChunkReadWholeServesAnyRangeAndStillFindsDamage) {
+  const std::string data = test::random_bytes(10000, 7);
+  auto cs = open();
+  publish(*cs, {{id_of(1), data}, {id_of(2), data}});
+  auto reader = cs->open_reader(id_of(1));
+  ASSERT_TRUE(reader.is_ok()) << reader.status().to_string();
+  std::string part(3000, '\0');
+  auto got = reader.value()->read(9000, part.size(), part.data());
+  ASSERT_TRUE(got.is_ok());
+  EXPECT_EQ(got.value(), 1000u);  // fewer only at the end
+  EXPECT_EQ(part.substr(0, 1000), data.substr(9000));
+  got = reader.value()->read(1234, part.size(), part.data());
+  ASSERT_TRUE(got.is_ok());
+  EXPECT_EQ(part, data.substr(1234, 3000));
+  EXPECT_EQ(reader.value()->block_crcs(0, data.size()).size(), 1u);
+  EXPECT_EQ(reader.value()->read(10001, 1, part.data()).status().code(), Code::kInvalidArgument);
+  // The second chunk's header, damaged on disk: its size no longer agrees.
+  auto where = cs->packed_location(id_of(2));
+  ASSERT_TRUE(where.has_value());
+  scribble(where->first, where->second + 8, std::string(8, '\xff'));
+  EXPECT_EQ(cs->open_reader(id_of(2)).status().code(), Code::kCorruption);
+}
+
+// Small packed chunks are read through volumes held open; a volume emptied
+// and unlinked is let go of at once, so its space really comes back.
+TEST_F(VolumeTest, AVolumeHeldOpenForReadsIsLetGoWhenItIsUnlinked) {
+  auto open_fds_to = [](const std::string& path) {
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      auto target = fs::read_symlink(e.path(), ec).string();
+      if (!ec && target.rfind(path, 0) == 0) ++n;  // also "PATH (deleted)"
+    }
+    return n;
+  };
+  ChunkStoreOptions o;
+  o.dir = dir_.path();
+  o.pack_max_bytes = 1 << 20;
+  o.volume_bytes = 64 << 10;  // the third chunk starts a new volume
+  o.punch_delay = {};
+  auto cs = std::move(ChunkStore::open(o)).value();
+  const std::string a = test::random_bytes(5000, 1), b = test::random_bytes(6000, 2);
+  publish(*cs, {{id_of(1), a}, {id_of(2), b}});
+  const std::string path = cs->packed_location(id_of(1))->first;
+  publish(*cs, {{id_of(3), test::random_bytes(100 << 10, 3)}});
+  ASSERT_NE(cs->packed_location(id_of(3))->first, path);
+  EXPECT_EQ(open_fds_to(path), 0u);  // no longer appended to
+  EXPECT_TRUE(test::read_chunk(*cs, id_of(1)) == a);
+  EXPECT_TRUE(test::read_chunk(*cs, id_of(2)) == b);
+  EXPECT_EQ(open_fds_to(path), 1u);  // one descriptor serves both reads, and stays
+  ASSERT_TRUE(cs->remove(id_of(1)).is_ok());
+  ASSERT_TRUE(cs->remove(id_of(2)).is_ok());
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_EQ(open_fds_to(path), 0u);
+  EXPECT_EQ(cs->read(id_of(1), 0, 10, nullptr, nullptr).status().code(), Code::kNotFound);
+}
+
 // After a crash, the records of the last group (past the sync point the
 // records name) are kept only if whole: a damaged one is dropped, whole ones
 // stay. Records from before it are trusted at start, and the scrubber

@@ -679,6 +679,13 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_packed_reader(const std::s
                                                                     uint64_t offset,
                                                                     uint64_t payload) {
   const uint64_t base = offset + kRecordHeaderSize;
+  if (payload <= kHeldImageBytes) {
+    auto held = reading_volume(volume);
+    if (!held.is_ok()) {
+      return Status(held.status().code(), "chunk " + id + ": " + held.status().message());
+    }
+    return held_packed_reader(id, held.value()->fd, base, payload);
+  }
   int fd = ::open(volume_path(volume).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return not_found("chunk " + id + " is not on this worker");
@@ -707,6 +714,52 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_packed_reader(const std::s
       new ChunkReader(id, fd, h.value(), decode_crcs(table.data(), h->block_count()), base));
 }
 
+ChunkStore::ReadingVolume::~ReadingVolume() {
+  if (fd >= 0) ::close(fd);
+}
+
+Result<std::shared_ptr<const ChunkStore::ReadingVolume>> ChunkStore::reading_volume(uint64_t n) {
+  std::lock_guard<std::mutex> lock(reading_mu_);
+  auto it = reading_.find(n);
+  if (it != reading_.end()) return it->second;
+  auto v = std::make_shared<ReadingVolume>();
+  v->fd = ::open(volume_path(n).c_str(), O_RDONLY | O_CLOEXEC);
+  if (v->fd < 0) {
+    if (errno == ENOENT) return not_found("it is not on this worker");
+    return io_error(errno_text("open volume " + volume_path(n), errno));
+  }
+  // The lowest numbers are the oldest volumes: the least likely read next.
+  if (reading_.size() >= kReadingVolumesKept) reading_.erase(reading_.begin());
+  reading_.emplace(n, v);
+  return std::shared_ptr<const ReadingVolume>(std::move(v));
+}
+
+Result<std::unique_ptr<ChunkReader>> ChunkStore::held_packed_reader(const std::string& id, int fd,
+                                                                    uint64_t base,
+                                                                    uint64_t payload) {
+  // One read for the header, the bytes and the CRC table, which a small
+  // chunk's get needs all of: a syscall costs more here than the copy.
+  std::string image(payload, '\0');
+  size_t got = 0;
+  while (got < payload) {
+    ssize_t n = ::pread(fd, image.data() + got, payload - got, static_cast<off_t>(base + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error(errno_text("read chunk " + id, errno));
+    if (n == 0)
+      return Status(Code::kCorruption, "chunk " + id + ": its volume record is cut short");
+    got += static_cast<size_t>(n);
+  }
+  auto h = ChunkFileHeader::decode(image.data(), image.size());
+  if (h.is_ok() && (h->block_size == 0 || h->file_bytes() != payload)) {
+    h = Status(Code::kCorruption, "header disagrees with its volume record");
+  }
+  if (!h.is_ok()) return Status(h.status().code(), "chunk " + id + ": " + h.status().message());
+  auto crcs = decode_crcs(image.data() + kChunkHeaderSize + h->size, h->block_count());
+  std::unique_ptr<ChunkReader> reader(new ChunkReader(id, -1, h.value(), std::move(crcs)));
+  reader->held_ = std::move(image);
+  return reader;
+}
+
 std::optional<std::pair<std::string, uint64_t>> ChunkStore::packed_location(
     const std::string& id) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -715,11 +768,17 @@ std::optional<std::pair<std::string, uint64_t>> ChunkStore::packed_location(
   return std::make_pair(volume_path(it->second.volume), it->second.offset + kRecordHeaderSize);
 }
 
-ChunkReader::~ChunkReader() { ::close(fd_); }
+ChunkReader::~ChunkReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 Result<size_t> ChunkReader::read(uint64_t offset, size_t length, char* out) {
   if (offset > header_.size) return invalid_argument("read past the end of chunk " + id_);
   size_t want = static_cast<size_t>(std::min<uint64_t>(length, header_.size - offset));
+  if (fd_ < 0) {
+    std::memcpy(out, held_.data() + kChunkHeaderSize + offset, want);
+    return want;
+  }
   size_t got = 0;
   while (got < want) {
     ssize_t n = ::pread(fd_, out + got, want - got,
@@ -860,7 +919,13 @@ void ChunkStore::reclaim() {
       }
     }
   }
-  for (uint64_t n : emptied) ::unlink(volume_path(n).c_str());
+  {
+    std::lock_guard<std::mutex> lock(reading_mu_);
+    for (uint64_t n : emptied) {
+      reading_.erase(n);
+      ::unlink(volume_path(n).c_str());
+    }
+  }
   for (const Punch& p : due) {
     if (std::find(emptied.begin(), emptied.end(), p.volume) != emptied.end()) continue;
     int fd = ::open(volume_path(p.volume).c_str(), O_WRONLY | O_CLOEXEC);

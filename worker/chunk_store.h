@@ -122,10 +122,11 @@ class ChunkReader {
         header_(std::move(header)),
         crcs_(std::move(crcs)) {}
   std::string id_;
-  int fd_;
+  int fd_;         // -1: the whole file image is held in `held_`
   uint64_t base_;  // where the chunk's file image starts in fd_ (a volume's record)
   ChunkFileHeader header_;
   std::vector<uint32_t> crcs_;
+  std::string held_;  // a small packed chunk's file image, read in one go
 };
 
 class ChunkStore {
@@ -209,6 +210,12 @@ class ChunkStore {
   std::string volume_path(uint64_t n) const;
   Result<std::unique_ptr<ChunkReader>> open_packed_reader(const std::string& id, uint64_t volume,
                                                           uint64_t offset, uint64_t payload);
+  // A packed chunk's reader holding its whole file image, read from `fd`
+  // (at `base`, `payload` bytes) in one go.
+  Result<std::unique_ptr<ChunkReader>> held_packed_reader(const std::string& id, int fd,
+                                                          uint64_t base, uint64_t payload);
+  // Packed chunks up to this file image are read whole when opened.
+  static constexpr uint64_t kHeldImageBytes = 256 << 10;
 
   std::string dir_;
   int dir_fd_ = -1;  // held open: a group commit's sync needs no new descriptor
@@ -254,6 +261,19 @@ class ChunkStore {
   std::string active_salt_;
   uint64_t active_end_ = 0;     // where the next record goes
   uint64_t active_synced_ = 0;  // every byte below is durable
+
+  // Volumes held open for reading small packed chunks, by number, so that a
+  // small get costs no open() and close(). An emptied volume is dropped
+  // here and unlinked under reading_mu_, so none stays open once unlinked.
+  struct ReadingVolume {
+    int fd = -1;
+    ~ReadingVolume();
+  };
+  // Volume `n`, open for reading (kNotFound when it is gone).
+  Result<std::shared_ptr<const ReadingVolume>> reading_volume(uint64_t n);
+  static constexpr size_t kReadingVolumesKept = 64;  // bounds the descriptors held
+  std::mutex reading_mu_;
+  std::map<uint64_t, std::shared_ptr<const ReadingVolume>> reading_;
 };
 
 }  // namespace dfs
