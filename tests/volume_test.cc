@@ -122,11 +122,16 @@ TEST_F(VolumeTest, ASmallPackedChunkReadWholeServesAnyRangeAndStillFindsDamage) 
   EXPECT_EQ(part, data.substr(1234, 3000));
   EXPECT_EQ(reader.value()->block_crcs(0, data.size()).size(), 1u);
   EXPECT_EQ(reader.value()->read(10001, 1, part.data()).status().code(), Code::kInvalidArgument);
-  // The second chunk's header, damaged on disk: its size no longer agrees.
+  // The second chunk's header, damaged on disk to a size that is valid but
+  // not its record's: found before anything is read past the image.
   auto where = cs->packed_location(id_of(2));
   ASSERT_TRUE(where.has_value());
-  scribble(where->first, where->second + 8, std::string(8, '\xff'));
-  EXPECT_EQ(cs->open_reader(id_of(2)).status().code(), Code::kCorruption);
+  const std::string larger("\x10\x27\x01\0\0\0\0\0", 8);  // 75536, little-endian
+  scribble(where->first, where->second + 8, larger);
+  auto damaged = cs->open_reader(id_of(2));
+  EXPECT_EQ(damaged.status().code(), Code::kCorruption);
+  EXPECT_NE(damaged.status().message().find("disagrees"), std::string::npos)
+      << damaged.status().message();
 }
 
 // Small packed chunks are read through volumes held open; a volume emptied

@@ -613,12 +613,12 @@ void ChunkStore::release(const std::string& id, uint64_t reserved, bool stored, 
 }
 
 Result<ChunkFileHeader> ChunkStore::header(const std::string& id) {
-  auto reader = open_reader(id);
+  auto reader = open_reader(id, /*whole=*/false);
   if (!reader.is_ok()) return reader.status();
   return reader.value()->header();
 }
 
-Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& id) {
+Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& id, bool whole) {
   if (!is_chunk_id(id)) return invalid_argument("bad chunk id '" + id + "'");
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -626,7 +626,7 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& 
     if (it != packed_.end()) {
       const Packed where = it->second;
       lock.unlock();
-      return open_packed_reader(id, where.volume, where.offset, where.payload);
+      return open_packed_reader(id, where.volume, where.offset, where.payload, whole);
     }
   }
   int fd = ::open(chunk_path(id).c_str(), O_RDONLY | O_CLOEXEC);
@@ -677,9 +677,9 @@ Result<std::unique_ptr<ChunkReader>> ChunkStore::open_reader(const std::string& 
 Result<std::unique_ptr<ChunkReader>> ChunkStore::open_packed_reader(const std::string& id,
                                                                     uint64_t volume,
                                                                     uint64_t offset,
-                                                                    uint64_t payload) {
+                                                                    uint64_t payload, bool whole) {
   const uint64_t base = offset + kRecordHeaderSize;
-  if (payload <= kHeldImageBytes) {
+  if (whole && payload <= kHeldImageBytes) {
     auto held = reading_volume(volume);
     if (!held.is_ok()) {
       return Status(held.status().code(), "chunk " + id + ": " + held.status().message());

@@ -148,7 +148,9 @@ class ChunkStore {
                       uint64_t* total_size);
   // Opens a stored chunk for reading and checks its header; kNotFound if
   // absent, kCorruption if the header is damaged.
-  Result<std::unique_ptr<ChunkReader>> open_reader(const std::string& id);
+  // `whole`: a small packed chunk is read whole now (its reads are then
+  // served from memory); false when only its header is wanted.
+  Result<std::unique_ptr<ChunkReader>> open_reader(const std::string& id, bool whole = true);
   // The header of a stored chunk (size and checksum), kNotFound if absent.
   Result<ChunkFileHeader> header(const std::string& id);
 
@@ -209,7 +211,8 @@ class ChunkStore {
   Status open_volume();                      // a new volume to append to; vol_mu_ held
   std::string volume_path(uint64_t n) const;
   Result<std::unique_ptr<ChunkReader>> open_packed_reader(const std::string& id, uint64_t volume,
-                                                          uint64_t offset, uint64_t payload);
+                                                          uint64_t offset, uint64_t payload,
+                                                          bool whole);
   // A packed chunk's reader holding its whole file image, read from `fd`
   // (at `base`, `payload` bytes) in one go.
   Result<std::unique_ptr<ChunkReader>> held_packed_reader(const std::string& id, int fd,
