@@ -3,7 +3,11 @@
 // order; NOT_LEADER hints followed; a silent master left for the next;
 // mutations in flight together on separate sessions, each keeping its
 // session across retries; and a clear error when no master leads.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -162,6 +166,30 @@ int free_port(zmq::context_t& ctx) {
   return parse_endpoint(probe.get(zmq::sockopt::last_endpoint)).value().port;
 }
 
+// A loopback port that refuses connections for as long as this lives:
+// bound but never listening, so no other socket (another test's, run
+// beside this one) can take it meanwhile, as one could a free_port().
+class RefusingPort {
+ public:
+  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~RefusingPort() { ::close(fd_); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
 TEST(MasterPipeline, ASilentMasterIsLeftForTheNext) {
   zmq::context_t ctx;
   FakeMaster silent(ctx, [](const Envelope&) { return std::nullopt; });
@@ -207,7 +235,8 @@ TEST(MasterPipeline, OnlyTheMasterAskedIsDialedWhileItAnswers) {
 TEST(MasterPipeline, WhenTheMasterAskedIsDownTheOthersAreDialedSoon) {
   zmq::context_t ctx;
   FakeMaster up(ctx, [](const Envelope&) { return make_envelope(OkReply{}); });
-  const HostPort down{"127.0.0.1", free_port(ctx)};
+  const RefusingPort refusing;
+  const HostPort down{"127.0.0.1", refusing.port()};
   MasterPipeline p(ctx, {down, up.at()}, milliseconds(5000));
   std::optional<Result<Envelope>> got;
   const auto start = std::chrono::steady_clock::now();
