@@ -416,6 +416,10 @@ Status WriteChunkFrame::validate() const {
 
 Status ReplicaFrame::validate() const {
   DFS_RETURN_IF_ERROR(frame.validate());
+  if (earlier.size() >= kMaxReplication) return invalid_argument("chain too long");
+  for (const auto& id : earlier) {
+    if (!is_worker_id(id)) return invalid_argument("bad worker id in the chain");
+  }
   return check_pipeline({upstream});
 }
 

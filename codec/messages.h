@@ -750,12 +750,15 @@ struct ReadChunkReply {
 
 // A WriteChunkFrame forwarded down the pipeline, its `downstream` now the
 // rest of the chain after the receiver; one raw data frame follows.
-// `upstream` is the sender, where ReplicaAcks go back.
+// `upstream` is the sender, where ReplicaAcks go back; `earlier` (offset 0
+// only) names the workers before it in the chain, the ones besides it whose
+// ReplicaAbort the receiver takes.
 struct ReplicaFrame {
   static constexpr MsgType kType = MsgType::kReplicaFrame;
   WriteChunkFrame frame;
   WorkerAddr upstream;
-  DFS_MSGPACK_MAP(frame, upstream);
+  std::vector<std::string> earlier;
+  DFS_MSGPACK_MAP(frame, upstream, earlier);
   Status validate() const;
 };
 

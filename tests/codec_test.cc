@@ -165,7 +165,7 @@ Heartbeat sample() {
 }
 template <>
 ReplicaFrame sample() {
-  return {WriteChunkFrame{kChunk, 0, 100, true, kSha, {addr("w3")}}, addr("w1")};
+  return {WriteChunkFrame{kChunk, 0, 100, true, kSha, {addr("w3")}}, addr("w1"), {"w0"}};
 }
 template <>
 ReplicaAck sample() {

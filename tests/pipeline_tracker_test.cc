@@ -47,12 +47,17 @@ class PipelineTrackerTest : public ::testing::Test {
     tracker_.on_local_ack(ReplicaAck{kChunk, "w1", received, stored, 0, ""}, &out);
     return out;
   }
+  // An acknowledgement naming `from`, sent with the key of `sender` (nullopt:
+  // keys are not checked).
   PipelineActions remote(const std::string& from, uint64_t received, bool stored,
-                         Code code = Code::kOk, std::chrono::milliseconds at = 0ms) {
+                         Code code = Code::kOk, std::chrono::milliseconds at = 0ms,
+                         const PeerName& sender = std::nullopt, Status* refused = nullptr) {
     PipelineActions out;
-    tracker_.on_remote_ack(ReplicaAck{kChunk, from, received, stored, static_cast<uint16_t>(code),
-                                      code == Code::kOk ? "" : "it broke"},
-                           t0_ + at, &out);
+    Status s = tracker_.on_remote_ack(
+        ReplicaAck{kChunk, from, received, stored, static_cast<uint16_t>(code),
+                   code == Code::kOk ? "" : "it broke"},
+        sender, t0_ + at, &out);
+    if (refused) *refused = s;
     return out;
   }
 
@@ -205,7 +210,7 @@ TEST_F(PipelineTrackerTest, AnAbortFromUpstreamDropsTheWriteAndPassesItOn) {
   PipelineActions out;
   tracker_.on_frame(std::move(in), Upstream{"", addr("w0")}, t0_, &out);
   out = {};
-  tracker_.on_abort(ReplicaAbort{kChunk, "w0 gave up"}, &out);
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "w0 gave up"}, "w0", &out).is_ok());
   EXPECT_EQ(out.aborts, std::vector<std::string>{kChunk});
   EXPECT_EQ(endpoints(out), std::vector<std::string>{"tcp://pipe-w3:1"});
   EXPECT_EQ(tracker_.open_writes(), 0u);
@@ -213,7 +218,7 @@ TEST_F(PipelineTrackerTest, AnAbortFromUpstreamDropsTheWriteAndPassesItOn) {
 
 TEST_F(PipelineTrackerTest, AnAbortBeforeTheFirstFrameKeepsTheWriteFromOpening) {
   PipelineActions out;
-  tracker_.on_abort(ReplicaAbort{kChunk, "reordered"}, &out);
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "reordered"}, "w9", &out).is_ok());
   out = client_frame(0, 10, 10);
   EXPECT_TRUE(out.writes.empty());
   EXPECT_EQ(decode_reply<WriteChunkAck>(out.replies.at(0)).status().code(), Code::kCancelled);
@@ -243,6 +248,63 @@ TEST_F(PipelineTrackerTest, AcknowledgementsFromOutsideTheChainAreIgnored) {
   local(10, true);
   EXPECT_TRUE(remote("w9", 10, true).replies.empty());
   EXPECT_TRUE(remote("w9", 0, false, Code::kIoError).replies.empty());
+  EXPECT_EQ(tracker_.open_writes(), 1u);
+}
+
+TEST_F(PipelineTrackerTest, OnlyTheNextHopsKeyMayAcknowledge) {
+  client_frame(0, 10, 10, {addr("w2"), addr("w3")});
+  local(10, true);
+  // w3 is in the chain but answers through w2: with its own key, even a
+  // failure it names itself for is refused, and the write goes on.
+  Status refused;
+  EXPECT_TRUE(remote("w3", 10, true, Code::kOk, 0ms, "w3", &refused).replies.empty());
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  EXPECT_TRUE(remote("w3", 0, false, Code::kIoError, 0ms, "w3", &refused).empty());
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  // A key the keyring does not name is nobody in the chain.
+  EXPECT_TRUE(remote("w2", 10, true, Code::kOk, 0ms, "", &refused).replies.empty());
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  // An acknowledgement from w2 naming a worker outside the chain is refused too.
+  EXPECT_TRUE(remote("w9", 10, true, Code::kOk, 0ms, "w2", &refused).replies.empty());
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  EXPECT_EQ(tracker_.open_writes(), 1u);
+  auto ack = client_reply(remote("w2", 10, true, Code::kOk, 0ms, "w2", &refused));
+  EXPECT_TRUE(refused.is_ok());
+  ASSERT_TRUE(ack.is_ok());
+  EXPECT_TRUE(ack->stored);
+}
+
+TEST_F(PipelineTrackerTest, OnlyAWorkerBeforeThisOneMayAbort) {
+  // w1 is third in wa -> w0 -> w1 -> w3.
+  IncomingFrame in;
+  in.frame = WriteChunkFrame{kChunk, 0, 20, false, "", {addr("w3")}};
+  in.data = zmq::message_t(10);
+  PipelineActions out;
+  tracker_.on_frame(std::move(in), Upstream{"", addr("w0"), {"wa"}}, t0_, &out);
+  // The frame forwarded to w3 names everyone before w3 besides w1.
+  ASSERT_EQ(out.sends.size(), 1u);
+  auto fwd = decode<ReplicaFrame>(out.sends[0].envelope.body);
+  ASSERT_TRUE(fwd.is_ok()) << fwd.status().to_string();
+  EXPECT_EQ(fwd->earlier, (std::vector<std::string>{"wa", "w0"}));
+  // Neither the worker after it nor a stranger can abort it.
+  out = {};
+  for (const std::string& who : {"w3", "w9", ""}) {
+    Status s = tracker_.on_abort(ReplicaAbort{kChunk, "forged"}, who, &out);
+    EXPECT_EQ(s.code(), Code::kPermissionDenied) << who;
+  }
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(tracker_.open_writes(), 1u);
+  // The head of the chain can, past a dead w0.
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "w0 is gone"}, "wa", &out).is_ok());
+  EXPECT_EQ(out.aborts, std::vector<std::string>{kChunk});
+  EXPECT_EQ(tracker_.open_writes(), 0u);
+}
+
+TEST_F(PipelineTrackerTest, AWriteFromAClientCannotBeAbortedByAWorker) {
+  client_frame(0, 10, 20, {addr("w2")});
+  PipelineActions out;
+  EXPECT_EQ(tracker_.on_abort(ReplicaAbort{kChunk, "forged"}, "w2", &out).code(),
+            Code::kPermissionDenied);
   EXPECT_EQ(tracker_.open_writes(), 1u);
 }
 

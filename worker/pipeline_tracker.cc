@@ -113,9 +113,13 @@ void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::
   w.pending.push_back({end, f.last, in.request_id});
   w.next_offset = end;
   if (!w.downstream.empty()) {
-    ReplicaFrame fwd{f, self_};
+    ReplicaFrame fwd{f, self_, {}};
     fwd.frame.downstream.clear();
-    if (f.offset == 0) fwd.frame.downstream.assign(w.downstream.begin() + 1, w.downstream.end());
+    if (f.offset == 0) {
+      fwd.frame.downstream.assign(w.downstream.begin() + 1, w.downstream.end());
+      fwd.earlier = w.up.earlier;
+      if (w.up.client.empty()) fwd.earlier.push_back(w.up.worker.id);
+    }
     Envelope env = make_envelope(fwd);
     zmq::message_t shared;
     shared.copy(in.data);  // shares the buffer with the local write: no copy of the bytes
@@ -142,25 +146,33 @@ void PipelineTracker::on_local_ack(const ReplicaAck& ack, PipelineActions* out) 
   flush(it, out);
 }
 
-void PipelineTracker::on_remote_ack(const ReplicaAck& ack, Clock::time_point now,
-                                    PipelineActions* out) {
+Status PipelineTracker::on_remote_ack(const ReplicaAck& ack, const PeerName& sender,
+                                      Clock::time_point now, PipelineActions* out) {
   auto it = writes_.find(ack.chunk_id);
-  if (it == writes_.end()) return;  // a late answer about a write already settled
+  if (it == writes_.end()) return Status::ok();  // a late answer about a write already settled
   Write& w = it->second;
+  // Only the next hop answers; a failure it reports may name a worker after it.
+  if (w.downstream.empty() || (sender && *sender != w.downstream.front().id)) {
+    return Status(Code::kPermissionDenied, "an acknowledgement of chunk " + ack.chunk_id +
+                                               " from " + sender.value_or("a worker") +
+                                               ", which is not the next in its chain");
+  }
   bool from_chain = std::any_of(w.downstream.begin(), w.downstream.end(),
                                 [&](const WorkerAddr& d) { return d.id == ack.worker_id; });
   if (!from_chain) {
-    spdlog::warn("ignoring an acknowledgement of chunk {} from {}, which is not downstream",
-                 ack.chunk_id, ack.worker_id);
-    return;
+    return Status(Code::kPermissionDenied, "an acknowledgement of chunk " + ack.chunk_id +
+                                               " naming " + ack.worker_id +
+                                               ", which is not downstream");
   }
   if (ack.failed()) {
-    return fail(it, Status(static_cast<Code>(ack.code), ack.message), ack.worker_id, out);
+    fail(it, Status(static_cast<Code>(ack.code), ack.message), ack.worker_id, out);
+    return Status::ok();
   }
   w.remote_received = std::max(w.remote_received, ack.received);
   w.remote_stored = w.remote_stored || ack.stored;
   w.remote_heard = now;
   flush(it, out);
+  return Status::ok();
 }
 
 void PipelineTracker::flush(Writes::iterator it, PipelineActions* out) {
@@ -227,12 +239,25 @@ void PipelineTracker::remember_failure(const std::string& chunk_id, const Status
   }
 }
 
-void PipelineTracker::on_abort(const ReplicaAbort& abort, PipelineActions* out) {
+Status PipelineTracker::on_abort(const ReplicaAbort& abort, const PeerName& sender,
+                                 PipelineActions* out) {
+  auto it = writes_.find(abort.chunk_id);
+  if (it != writes_.end() && sender) {
+    const Upstream& up = it->second.up;
+    bool before = up.client.empty() &&
+                  (*sender == up.worker.id ||
+                   std::find(up.earlier.begin(), up.earlier.end(), *sender) != up.earlier.end());
+    if (!before) {
+      return Status(Code::kPermissionDenied, "an abort of chunk " + abort.chunk_id + " from " +
+                                                 *sender + ", which is not before " + self_.id +
+                                                 " in its chain");
+    }
+  }
   Status s(Code::kCancelled,
            "the write of chunk " + abort.chunk_id + " was aborted upstream: " + abort.reason);
   remember_failure(abort.chunk_id, s, self_.id);
-  auto it = writes_.find(abort.chunk_id);
   if (it != writes_.end()) drop(it, abort.reason, out);
+  return Status::ok();
 }
 
 void PipelineTracker::on_peer_unreachable(const std::string& endpoint, const std::string& key,

@@ -23,6 +23,7 @@
 #include <deque>
 #include <list>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,12 @@ namespace dfs {
 struct Upstream {
   std::string client;  // the client's routing id on the data socket, or ""
   WorkerAddr worker;   // otherwise the previous worker in the chain
+  std::vector<std::string> earlier;  // and the ids of the workers before it
 };
+
+// Who sent a message from a peer: the name its key has in the keyring, or
+// nullopt where keys are not checked (--insecure), when anyone may.
+using PeerName = std::optional<std::string>;
 
 // A frame of a chunk as it arrives, from a client or from the previous
 // worker. `frame.downstream` is the chain after this worker (offset 0 only).
@@ -88,9 +94,14 @@ class PipelineTracker {
                 PipelineActions* out);
   // Progress (or failure) of this worker's own disk write.
   void on_local_ack(const ReplicaAck& ack, PipelineActions* out);
-  // Progress (or failure) reported by the next worker in the chain.
-  void on_remote_ack(const ReplicaAck& ack, Clock::time_point now, PipelineActions* out);
-  void on_abort(const ReplicaAbort& abort, PipelineActions* out);
+  // Progress (or failure) reported by the next worker in the chain. Refused
+  // (and the write left as it was) unless `sender` is that worker.
+  Status on_remote_ack(const ReplicaAck& ack, const PeerName& sender, Clock::time_point now,
+                       PipelineActions* out);
+  // Refused unless `sender` is a worker before this one in the chain. An
+  // abort for a write not open here is remembered from any worker: chunk ids
+  // are random, so only one that was told the id can name it.
+  Status on_abort(const ReplicaAbort& abort, const PeerName& sender, PipelineActions* out);
   // A message for `endpoint` (a peer presenting `key`) could not be queued:
   // the writes that depend on that peer, as named with that key, fail. (A
   // writer that named a wrong key for a peer fails only its own writes.)

@@ -55,6 +55,14 @@ bool is_bulk_route(std::string_view routing_id) {
   return !routing_id.empty() && routing_id[0] == kBulkRoute;
 }
 
+// Whose key a pipeline message came with, for the tracker to check against
+// the chain (an unknown key names nobody in it).
+PeerName pipeline_sender(const Envelope& env) {
+  if (!process_security().secure()) return std::nullopt;
+  auto who = process_security().sender(env);
+  return who ? who->name : std::string();
+}
+
 }  // namespace
 
 WorkerServer::WorkerServer(zmq::context_t& ctx, WorkerConfig config)
@@ -396,25 +404,22 @@ void WorkerServer::take_pipeline_message(Envelope&& env, std::chrono::steady_clo
         return;
       }
       IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
-      tracker_->on_frame(std::move(in), Upstream{"", f->upstream}, now, out);
+      tracker_->on_frame(std::move(in), Upstream{"", f->upstream, std::move(f->earlier)}, now,
+                         out);
       return;
     }
     case MsgType::kReplicaAck: {
       auto ack = decode<ReplicaAck>(env.body);
-      if (ack.is_ok()) {
-        tracker_->on_remote_ack(ack.value(), now, out);
-      } else {
-        warn_bad(env, "the pipeline socket", ack.status());
-      }
+      Status bad = ack.status();
+      if (bad.is_ok()) bad = tracker_->on_remote_ack(ack.value(), pipeline_sender(env), now, out);
+      if (!bad.is_ok()) warn_bad(env, "the pipeline socket", bad);
       return;
     }
     case MsgType::kReplicaAbort: {
       auto abort = decode<ReplicaAbort>(env.body);
-      if (abort.is_ok()) {
-        tracker_->on_abort(abort.value(), out);
-      } else {
-        warn_bad(env, "the pipeline socket", abort.status());
-      }
+      Status bad = abort.status();
+      if (bad.is_ok()) bad = tracker_->on_abort(abort.value(), pipeline_sender(env), out);
+      if (!bad.is_ok()) warn_bad(env, "the pipeline socket", bad);
       return;
     }
     case MsgType::kBulkSessionRequest: {
