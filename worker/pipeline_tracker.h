@@ -34,8 +34,8 @@ namespace dfs {
 
 // Where a chunk's acknowledgements go.
 struct Upstream {
-  std::string client;  // the client's routing id on the data socket, or ""
-  WorkerAddr worker;   // otherwise the previous worker in the chain
+  std::string client;                // the client's routing id on the data socket, or ""
+  WorkerAddr worker;                 // otherwise the previous worker in the chain
   std::vector<std::string> earlier;  // and the ids of the workers before it
 };
 

@@ -362,7 +362,7 @@ void WorkerServer::take_data_request(Envelope&& env, Status s, DiskPool& pool,
       return;
     }
     IncomingFrame in{std::move(frame).value(), std::move(env.data[0]), env.header.request_id};
-    tracker_->on_frame(std::move(in), Upstream{env.routing_id, {}}, now, out);
+    tracker_->on_frame(std::move(in), Upstream{env.routing_id, {}, {}}, now, out);
     return;
   }
   if (!pool.submit_request(env)) {
@@ -404,8 +404,7 @@ void WorkerServer::take_pipeline_message(Envelope&& env, std::chrono::steady_clo
         return;
       }
       IncomingFrame in{std::move(f->frame), std::move(env.data[0]), 0};
-      tracker_->on_frame(std::move(in), Upstream{"", f->upstream, std::move(f->earlier)}, now,
-                         out);
+      tracker_->on_frame(std::move(in), Upstream{"", f->upstream, std::move(f->earlier)}, now, out);
       return;
     }
     case MsgType::kReplicaAck: {

@@ -15,6 +15,7 @@
 #include "codec/header.h"
 #include "codec/raft_messages.h"
 #include "tests/fuzz/message_table.h"
+#include "tests/fuzz/namespace_log.h"
 #include "worker/chunk_file.h"
 
 namespace fs = std::filesystem;
@@ -33,6 +34,74 @@ void seed(const std::string& target, const std::string& name, const std::string&
 template <typename T>
 void message(const std::string& name, const T& msg) {
   seed("fuzz_messages", name, std::string(1, static_cast<char>(fuzz::pick_of<T>())) + encode(msg));
+}
+
+// fuzz_namespace seeds: short logs as clients and the leader write them.
+void namespace_logs(const std::string& chunk, const WorkerAddr& w) {
+  using fuzz::log_record;
+  const std::string sha(64, 'b');
+  const std::string upload(32, 'e');
+  const std::string lease(32, 'd');
+  const std::string slot(32, 'c');
+  WorkerAddr w2{"w2", "tcp://127.0.0.1:7511", "tcp://127.0.0.1:7512", ""};
+  std::vector<WorkerAddr> pipeline{w, w2};
+  ChunkInfo c{0, chunk, 4096, sha, {"w1", "w2"}, {}};
+  // A directory, a file written by upload, then renamed, chmodded, damaged
+  // and repaired, and deleted.
+  std::string files = log_record(RegisterWorkerCmd{w}, 0) + log_record(RegisterWorkerCmd{w2}, 0) +
+                      log_record(MkdirCmd{"/home/alice", true, 1, 0777}, 0, 1) +
+                      log_record(CreateUploadCmd{upload,
+                                                 "/home/alice/f",
+                                                 1 << 20,
+                                                 2,
+                                                 1,
+                                                 false,
+                                                 100,
+                                                 0644,
+                                                 false,
+                                                 chunk,
+                                                 4096,
+                                                 pipeline,
+                                                 {}},
+                                 1, 2) +
+                      log_record(ChunkWrittenCmd{upload, c}, 1, 2) +
+                      log_record(CommitUploadCmd{upload, 4096, {}, ""}, 1, 2) +
+                      log_record(RenameCmd{"/home/alice/f", "/home/alice/g", 2}, 1, 2) +
+                      log_record(SetAttrCmd{"/home/alice/g", 0600, "", ""}, 1, 2) +
+                      log_record(MarkReplicaBadCmd{chunk, "w2", "/home/alice/g", "bad", 0, ""}, 2) +
+                      log_record(ReplicaAddedCmd{2, "g", chunk, {"w3"}}, 0) +
+                      log_record(DeleteCmd{"/home/alice/g", false}, 2, 3) +
+                      log_record(DeleteCmd{"/home/alice/g", false}, 1, 2) +
+                      log_record(GcDoneCmd{"w1", {chunk}}, 0);
+  seed("fuzz_namespace", "files", files);
+  // Small files through a lease of slots, a whole-file commit, orphans,
+  // expiry, draining, members and keys.
+  CreateUploadCmd leased{lease,
+                         "",
+                         1 << 20,
+                         2,
+                         1,
+                         false,
+                         100,
+                         kModeUnset,
+                         false,
+                         "",
+                         65536,
+                         {},
+                         {ChunkSlot{slot, pipeline}, ChunkSlot{chunk, pipeline}}};
+  ChunkInfo s0{0, slot, 4096, sha, {"w1", "w2"}, {}};
+  std::string rest =
+      log_record(RegisterWorkerCmd{w}, 0) + log_record(RegisterWorkerCmd{w2}, 0) +
+      log_record(MkdirCmd{"/tmp", false, 1, 0777}, 0) + log_record(leased, 1, 1) +
+      log_record(CommitUploadCmd{lease, 4096, {s0}, "", {}, "/tmp/small", false, 0644}, 1, 1) +
+      log_record(CommitFileCmd{"/tmp/whole", false, 4096, 1 << 20, 2, {c}, 3, 0644, ""}, 3, 3) +
+      log_record(AddGarbageCmd{{c}}, 0) + log_record(CollectOrphansCmd{"w1", {chunk}}, 0) +
+      log_record(ExpireCmd{1000, 1000, 1000}, 0) + log_record(WorkerDrainCmd{"w2", true}, 0) +
+      log_record(MemberChangeCmd{"add", 4, "127.0.0.1:7404"}, 0) +
+      log_record(KeyAddCmd{"client dave " + std::string(40, 'k')}, 0) +
+      log_record(KeyRevokeCmd{std::string(40, 'k'), false}, 0) +
+      log_record(AbortUploadCmd{lease}, 1, 1);
+  seed("fuzz_namespace", "uploads", rest);
 }
 
 }  // namespace
@@ -125,6 +194,7 @@ int main(int argc, char** argv) {
            "\nsecret-key = " + key.secret_key + "\n");
   seed("fuzz_key_file", "ticket",
        "public-key = " + tkey.public_key + "\nsecret-key = " + tkey.secret_key + "\n");
+  namespace_logs(chunk, w);
   seed("fuzz_path", "plain", "/a/b/c");
   seed("fuzz_path", "dots", "//a/./b/../c/");
   seed("fuzz_path", "utf8", "/d\xc3\xa9j\xc3\xa0/vu");

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_messages fuzz_header fuzz_path fuzz_keyring fuzz_key_file
-  fuzz_chunk_header fuzz_bulk_open)
+  fuzz_chunk_header fuzz_bulk_open fuzz_namespace)
 
 ensure_deps clang libclang-rt-14-dev
 FUZZ_BUILD="$DFS_ROOT/build-fuzz"
