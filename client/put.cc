@@ -114,7 +114,7 @@ Result<CreateUploadReply> Client::create_multipart(const std::string& remote,
 Status Client::commit_parts(const std::string& upload_id, uint64_t size,
                             const std::vector<PartRef>& parts, const std::string& etag) {
   return master_
-      .call<CommitUploadRequest, OkReply>(CommitUploadRequest{upload_id, size, {}, {}, etag, parts})
+      .call<CommitUploadRequest, OkReply>(commit_request(upload_id, size, {}, etag, parts))
       .status();
 }
 
@@ -335,8 +335,7 @@ Status Client::put(const std::string& local, const std::string& remote, const Pu
   }
   // The chunks are the ones marked written: the commit is small whatever
   // the file's size.
-  auto commit =
-      master_.call<CommitUploadRequest, OkReply>(CommitUploadRequest{upload_id, size, {}, {}});
+  auto commit = master_.call<CommitUploadRequest, OkReply>(commit_request(upload_id, size));
   if (!commit.is_ok() && !manifest.empty() && commit_outcome_unknown(commit.status().code())) {
     return about_path(remote, Status(commit.status().code(),
                                      commit.status().message() + " (run the same put again to " +

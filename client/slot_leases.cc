@@ -27,6 +27,10 @@ Result<SlotLeases::Slot> SlotLeases::take(const Kind& kind, const Fetch& fetch,
   const auto give_up = Clock::now() + wait;
   for (;;) {
     if (take_kept(kind, now, &slot)) return slot;
+    std::erase_if(refused_, [&](const Refused& r) { return now >= r.until; });
+    for (const Refused& r : refused_) {
+      if (r.kind == kind) return r.status;
+    }
     if (std::find(fetching_.begin(), fetching_.end(), kind) == fetching_.end()) break;
     // Another thread is fetching this kind: its lease serves us too. If it
     // fails or is slow, this thread fetches its own.
@@ -48,7 +52,10 @@ Result<SlotLeases::Slot> SlotLeases::take(const Kind& kind, const Fetch& fetch,
   lock.unlock();
   auto lease = fetch(kind, kSlotsPerLease);
   lock.lock();
-  if (!lease.is_ok()) return lease.status();
+  if (!lease.is_ok()) {
+    refused_.push_back(Refused{kind, now + kRefusedFor, lease.status()});
+    return lease.status();
+  }
   if (lease->slots.empty()) return Status(Code::kUnavailable, "a lease came back without slots");
   slot = Slot{lease->upload_id, std::move(lease->slots.front())};
   for (size_t i = 1; i < lease->slots.size(); ++i) {

@@ -50,6 +50,12 @@ class SlotLeases {
   // Well inside a write ticket's lifetime, and short enough that a slot's
   // placement still reflects the workers.
   static constexpr std::chrono::minutes kMaxAge{10};
+  // After a lease of a kind is refused, takers of that kind get the same
+  // error at once, without asking, for this long. A cluster that will not
+  // lease a kind (say its chunks are smaller than the slot, or its masters
+  // predate leases) would otherwise cost every small file a refused request
+  // before it goes the ordinary way.
+  static constexpr std::chrono::seconds kRefusedFor{30};
 
   // The slot size for a file of `size` bytes (0 < size <= kMaxSlotBytes): a
   // power of two, so files of like sizes share leases.
@@ -57,7 +63,8 @@ class SlotLeases {
 
   // A slot of `kind`: a kept one, else one of a new lease from `fetch`.
   // While one thread fetches a lease of a kind, others wanting that kind
-  // wait for it (at most `wait`) rather than each fetching their own.
+  // wait for it (at most `wait`) rather than each fetching their own. A
+  // refused lease is remembered for kRefusedFor.
   Result<Slot> take(const Kind& kind, const Fetch& fetch, Clock::time_point now = Clock::now(),
                     std::chrono::milliseconds wait = std::chrono::seconds(10));
   // Drops kept slots whose pipeline has any of `workers` (one of them
@@ -80,6 +87,12 @@ class SlotLeases {
   std::condition_variable fetched_;
   std::deque<Kept> kept_;
   std::vector<Kind> fetching_;  // kinds a thread is fetching a lease of
+  struct Refused {
+    Kind kind;
+    Clock::time_point until;
+    Status status;
+  };
+  std::vector<Refused> refused_;  // one per kind, dropped once past
 };
 
 }  // namespace dfs

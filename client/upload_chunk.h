@@ -23,4 +23,19 @@ Result<ChunkInfo> upload_chunk(TransferContext& ctx, const ClientOptions& option
                                const ChunkSource& source, const ProgressFn& progress,
                                bool mark = true, const AllocateChunkReply* allocated = nullptr);
 
+// The commit of upload `upload_id` as a file of `size` bytes: `chunks`
+// (empty: the ones marked written), or a multipart upload's `parts`.
+inline CommitUploadRequest commit_request(const std::string& upload_id, uint64_t size,
+                                          std::vector<ChunkInfo> chunks = {},
+                                          const std::string& etag = "",
+                                          std::vector<PartRef> parts = {}) {
+  CommitUploadRequest req;
+  req.upload_id = upload_id;
+  req.size = size;
+  req.chunks = std::move(chunks);
+  req.etag = etag;
+  req.parts = std::move(parts);
+  return req;
+}
+
 }  // namespace dfs

@@ -275,7 +275,7 @@ Status UploadWriter::finish_single(const std::string& etag) {
   // The chunk goes in the commit itself: no mark, one entry fewer.
   return own_->master
       ->call<CommitUploadRequest, OkReply>(
-          CommitUploadRequest{upload_id_, size_, {std::move(sent).value()}, {}, etag, {}})
+          commit_request(upload_id_, size_, {std::move(sent).value()}, etag))
       .status();
 }
 
@@ -312,7 +312,8 @@ Status UploadWriter::finish_slot(const std::string& etag, bool* fall_back) {
     leases.forget_workers(slot->chunk.pipeline);
     return sent.status();
   }
-  CommitUploadRequest commit{slot->lease_id, size_, {std::move(sent).value()}, {}, etag, {}};
+  CommitUploadRequest commit =
+      commit_request(slot->lease_id, size_, {std::move(sent).value()}, etag);
   commit.path = remote_;
   commit.overwrite = put_.overwrite;
   commit.umask = client_.umask;
@@ -377,7 +378,7 @@ Status UploadWriter::finish(const std::string& etag) {
   } else if (s.is_ok() && !single) {
     // The chunks are the ones marked written: the commit is small.
     auto commit = own_->master->call<CommitUploadRequest, OkReply>(
-        CommitUploadRequest{upload_id_, size_, {}, {}, etag, {}});
+        commit_request(upload_id_, size_, {}, etag));
     s = commit.status();
   }
   if (!s.is_ok()) {

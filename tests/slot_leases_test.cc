@@ -109,11 +109,36 @@ TEST(SlotLeasesTest, AFailedLeaseIsTheTakersErrorAndNothingIsKept) {
   SlotLeases leases;
   FakeMaster master;
   master.fail = Status(Code::kUnavailable, "no workers");
-  auto slot = leases.take(kSmall, master.fetch());
+  auto t0 = SlotLeases::Clock::now();
+  auto slot = leases.take(kSmall, master.fetch(), t0);
   EXPECT_EQ(slot.status().code(), Code::kUnavailable);
   EXPECT_EQ(leases.kept(), 0u);
   master.fail = Status::ok();
-  EXPECT_TRUE(leases.take(kSmall, master.fetch()).is_ok());  // and the next take asks again
+  EXPECT_TRUE(leases.take(kSmall, master.fetch(), t0 + SlotLeases::kRefusedFor).is_ok());
+  EXPECT_EQ(master.leases.load(), 1);  // the next take, once the refusal is old, asks again
+}
+
+TEST(SlotLeasesTest, ARefusedKindIsNotAskedForAgainForAWhile) {
+  SlotLeases leases;
+  FakeMaster master;
+  int asked = 0;
+  master.fail = invalid_argument("chunk size 65536 is smaller than a slot");
+  auto counting = [&](const SlotLeases::Kind& kind, uint32_t count) {
+    ++asked;
+    return master.fetch()(kind, count);
+  };
+  auto t0 = SlotLeases::Clock::now();
+  EXPECT_EQ(leases.take(kSmall, counting, t0).status().code(), Code::kInvalidArgument);
+  // Every small file of that kind in the next while is told at once...
+  auto again = leases.take(kSmall, counting, t0 + SlotLeases::kRefusedFor - 1s);
+  EXPECT_EQ(again.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(again.status().message(), "chunk size 65536 is smaller than a slot");
+  EXPECT_EQ(asked, 1);
+  // ...while another kind still asks.
+  const SlotLeases::Kind bigger{128 << 10, 0, 0, 0};
+  master.fail = Status::ok();
+  EXPECT_TRUE(leases.take(bigger, counting, t0 + 1s).is_ok());
+  EXPECT_EQ(asked, 2);
 }
 
 TEST(SlotLeasesTest, ThreadsThatFindNoSlotShareOneLease) {
