@@ -37,7 +37,7 @@ class PipelineTrackerTest : public ::testing::Test {
     in.data = zmq::message_t(len);
     in.request_id = ++request_;
     PipelineActions out;
-    tracker_.on_frame(std::move(in), Upstream{"client", {}},
+    tracker_.on_frame(std::move(in), Upstream{"client", {}, {}},
                       at == PipelineTracker::Clock::time_point{} ? t0_ : at, &out);
     return out;
   }
@@ -130,7 +130,7 @@ TEST_F(PipelineTrackerTest, AMiddleWorkerAcknowledgesToThePreviousWorker) {
   in.frame = WriteChunkFrame{kChunk, 0, 10, true, std::string(64, 'a'), {addr("w3")}};
   in.data = zmq::message_t(10);
   PipelineActions out;
-  tracker_.on_frame(std::move(in), Upstream{"", addr("w0")}, t0_, &out);
+  tracker_.on_frame(std::move(in), Upstream{"", addr("w0"), {}}, t0_, &out);
   ASSERT_EQ(endpoints(out), std::vector<std::string>{"tcp://pipe-w3:1"});
   local(10, true);
   out = remote("w3", 10, true);
@@ -208,7 +208,7 @@ TEST_F(PipelineTrackerTest, AnAbortFromUpstreamDropsTheWriteAndPassesItOn) {
   in.frame = WriteChunkFrame{kChunk, 0, 20, false, "", {addr("w3")}};
   in.data = zmq::message_t(10);
   PipelineActions out;
-  tracker_.on_frame(std::move(in), Upstream{"", addr("w0")}, t0_, &out);
+  tracker_.on_frame(std::move(in), Upstream{"", addr("w0"), {}}, t0_, &out);
   out = {};
   ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "w0 gave up"}, "w0", &out).is_ok());
   EXPECT_EQ(out.aborts, std::vector<std::string>{kChunk});
@@ -218,10 +218,41 @@ TEST_F(PipelineTrackerTest, AnAbortFromUpstreamDropsTheWriteAndPassesItOn) {
 
 TEST_F(PipelineTrackerTest, AnAbortBeforeTheFirstFrameKeepsTheWriteFromOpening) {
   PipelineActions out;
-  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "reordered"}, "w9", &out).is_ok());
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "reordered"}, std::nullopt, &out).is_ok());
   out = client_frame(0, 10, 10);
   EXPECT_TRUE(out.writes.empty());
   EXPECT_EQ(decode_reply<WriteChunkAck>(out.replies.at(0)).status().code(), Code::kCancelled);
+}
+
+// An abort can overtake the first frame (they travel different routes), so
+// it is kept until that frame says who is before this worker in the chain.
+TEST_F(PipelineTrackerTest, AnAbortThatOvertookTheFirstFrameCountsOnlyFromTheChain) {
+  auto first_frame = [&](const std::string& chunk, const Upstream& from) {
+    IncomingFrame in;
+    in.frame = WriteChunkFrame{chunk, 0, 20, false, "", {addr("w3")}};
+    in.data = zmq::message_t(10);
+    PipelineActions out;
+    tracker_.on_frame(std::move(in), from, t0_, &out);
+    return out;
+  };
+  const std::string other = "fedcba9876543210fedcba9876543210";
+  const std::string third = "00112233445566778899aabbccddeeff";
+  PipelineActions out;
+  // From the head of the chain, two hops up: the write never opens.
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{kChunk, "gave up"}, "wa", &out).is_ok());
+  out = first_frame(kChunk, Upstream{"", addr("w0"), {"wa"}});
+  EXPECT_TRUE(out.writes.empty());
+  EXPECT_EQ(tracker_.open_writes(), 0u);
+  // From a worker outside the chain: the write goes on, here and downstream.
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{other, "forged"}, "w9", &out).is_ok());
+  out = first_frame(other, Upstream{"", addr("w0"), {"wa"}});
+  EXPECT_EQ(out.writes.size(), 1u);
+  EXPECT_EQ(endpoints(out), std::vector<std::string>{"tcp://pipe-w3:1"});
+  // A client's write (a repair copy) is never cut off by a worker's abort.
+  ASSERT_TRUE(tracker_.on_abort(ReplicaAbort{third, "forged"}, "w0", &out).is_ok());
+  out = first_frame(third, Upstream{"client", {}, {}});
+  EXPECT_EQ(out.writes.size(), 1u);
+  EXPECT_EQ(tracker_.open_writes(), 2u);
 }
 
 TEST_F(PipelineTrackerTest, MalformedStreamsAreRefusedWithoutForwarding) {
@@ -288,7 +319,7 @@ TEST_F(PipelineTrackerTest, OnlyAWorkerBeforeThisOneMayAbort) {
   EXPECT_EQ(fwd->earlier, (std::vector<std::string>{"wa", "w0"}));
   // Neither the worker after it nor a stranger can abort it.
   out = {};
-  for (const std::string& who : {"w3", "w9", ""}) {
+  for (const char* who : {"w3", "w9", ""}) {
     Status s = tracker_.on_abort(ReplicaAbort{kChunk, "forged"}, who, &out);
     EXPECT_EQ(s.code(), Code::kPermissionDenied) << who;
   }

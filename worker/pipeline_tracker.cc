@@ -54,7 +54,13 @@ void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::
   auto it = writes_.find(f.chunk_id);
   if (it == writes_.end()) {
     if (auto failed = failed_.find(f.chunk_id); failed != failed_.end()) {
-      return refuse(in, from, failed->second.status, failed->second.culprit, out);
+      const PeerName& aborter = failed->second.aborter;
+      bool honoured =
+          !aborter || (from.client.empty() && (*aborter == from.worker.id ||
+                                               std::find(from.earlier.begin(), from.earlier.end(),
+                                                         *aborter) != from.earlier.end()));
+      if (honoured) return refuse(in, from, failed->second.status, failed->second.culprit, out);
+      failed_.erase(failed);  // an abort from outside the chain: the write goes on
     }
     if (f.offset != 0) {
       return refuse(in, from,
@@ -229,9 +235,9 @@ void PipelineTracker::drop(Writes::iterator it, const std::string& reason, Pipel
 }
 
 void PipelineTracker::remember_failure(const std::string& chunk_id, const Status& s,
-                                       const std::string& culprit) {
+                                       const std::string& culprit, const PeerName& aborter) {
   if (failed_.count(chunk_id)) return;
-  failed_[chunk_id] = Failure{s, culprit};
+  failed_[chunk_id] = Failure{s, culprit, aborter};
   failed_order_.push_back(chunk_id);
   if (failed_order_.size() > kRememberedFailures) {
     failed_.erase(failed_order_.front());
@@ -255,8 +261,12 @@ Status PipelineTracker::on_abort(const ReplicaAbort& abort, const PeerName& send
   }
   Status s(Code::kCancelled,
            "the write of chunk " + abort.chunk_id + " was aborted upstream: " + abort.reason);
+  if (it == writes_.end()) {
+    remember_failure(abort.chunk_id, s, self_.id, sender);
+    return Status::ok();
+  }
   remember_failure(abort.chunk_id, s, self_.id);
-  if (it != writes_.end()) drop(it, abort.reason, out);
+  drop(it, abort.reason, out);
   return Status::ok();
 }
 

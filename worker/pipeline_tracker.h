@@ -99,8 +99,9 @@ class PipelineTracker {
   Status on_remote_ack(const ReplicaAck& ack, const PeerName& sender, Clock::time_point now,
                        PipelineActions* out);
   // Refused unless `sender` is a worker before this one in the chain. An
-  // abort for a write not open here is remembered from any worker: chunk ids
-  // are random, so only one that was told the id can name it.
+  // abort for a write not yet open here (it overtook the first frame) is
+  // remembered with its sender, and keeps the write from opening only if
+  // the first frame puts that sender before this worker in the chain.
   Status on_abort(const ReplicaAbort& abort, const PeerName& sender, PipelineActions* out);
   // A message for `endpoint` (a peer presenting `key`) could not be queued:
   // the writes that depend on that peer, as named with that key, fail. (A
@@ -142,7 +143,10 @@ class PipelineTracker {
   void fail(Writes::iterator it, const Status& s, const std::string& culprit, PipelineActions* out);
   // Drops the write here and downstream without telling upstream.
   void drop(Writes::iterator it, const std::string& reason, PipelineActions* out);
-  void remember_failure(const std::string& chunk_id, const Status& s, const std::string& culprit);
+  // `aborter`: the worker whose abort came before the write opened, to be
+  // checked against the chain once its first frame names it.
+  void remember_failure(const std::string& chunk_id, const Status& s, const std::string& culprit,
+                        const PeerName& aborter = std::nullopt);
   bool waiting_on_downstream(const Write& w) const;
 
   WorkerAddr self_;
@@ -153,6 +157,7 @@ class PipelineTracker {
   struct Failure {
     Status status;
     std::string culprit;
+    PeerName aborter;
   };
   std::unordered_map<std::string, Failure> failed_;
   std::list<std::string> failed_order_;  // oldest first, bounded
