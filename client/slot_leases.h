@@ -92,7 +92,7 @@ class SlotLeases {
     Clock::time_point until;
     Status status;
   };
-  std::vector<Refused> refused_;  // one per kind, dropped once past
+  std::vector<Refused> refused_;  // those not yet past
 };
 
 }  // namespace dfs

@@ -1,10 +1,11 @@
 // The state machine under arbitrary log entries. An input is a log (see
 // tests/fuzz/namespace_log.h): each record picks a command type, a caller
 // and a client session, and gives the command's body. Two replicas apply it
-// from empty. Nothing may crash or abort (a command that cannot apply must
-// answer an error), both must give the same answer to every entry, and
-// both must end in the same state: what one replica decides, every replica
-// decides, or the group diverges.
+// from empty, the second restarting where the log says. Nothing may crash
+// or abort (a command that cannot apply must answer an error), both must
+// give the same answer to every entry, and both must end in the same
+// state: what one replica decides, every replica decides, or the group
+// diverges.
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -41,13 +42,16 @@ class Scratch {
   std::string path_;
 };
 
+// Each restart costs as much as a long log: a few per input.
+constexpr int kMaxRestarts = 3;
+
 std::string answer(const Outcome& out) {
   return std::to_string(static_cast<int>(out.status.code())) + " " + out.status.message() + " " +
          std::to_string(static_cast<int>(out.reply_type)) + " " + out.reply_body;
 }
 
 void run(std::string_view input) {
-  std::vector<Command> log = fuzz::parse_namespace_log(input);
+  std::vector<fuzz::LogEntry> log = fuzz::parse_namespace_log(input);
   if (log.empty()) return;
   // Opening a store costs more than applying hundreds of entries (RocksDB
   // writes and checks its options file per column family): long logs make
@@ -56,17 +60,27 @@ void run(std::string_view input) {
   auto first = Namespace::open(a.path(), /*sync_writes=*/false);
   auto second = Namespace::open(b.path(), /*sync_writes=*/false);
   if (!first.is_ok() || !second.is_ok()) std::abort();  // the machine, not the input
+  std::unique_ptr<Namespace> one = std::move(first).value();
+  std::unique_ptr<Namespace> other = std::move(second).value();
   uint64_t index = 0;
-  for (const Command& cmd : log) {
+  int restarts = 0;
+  for (const fuzz::LogEntry& e : log) {
     ++index;
-    std::string one = answer(first.value()->apply(index, cmd));
-    std::string other = answer(second.value()->apply(index, cmd));
-    if (one != other) std::abort();
+    // The second replica restarts now and then: what it kept only in memory
+    // must come back from what it stored, or it answers differently.
+    if (e.restart_before && restarts < kMaxRestarts) {
+      ++restarts;
+      other.reset();
+      auto reopened = Namespace::open(b.path(), /*sync_writes=*/false);
+      if (!reopened.is_ok()) std::abort();
+      other = std::move(reopened).value();
+    }
+    if (answer(one->apply(index, e.cmd)) != answer(other->apply(index, e.cmd))) std::abort();
   }
-  if (first.value()->digest() != second.value()->digest()) std::abort();
+  if (one->digest() != other->digest()) std::abort();
   // What was stored reads back: every entry, from the root down.
-  auto walked = first.value()->scan_entries(
-      "", 1 << 20, [](std::string_view, const Inode&) { return size_t{1}; });
+  auto walked =
+      one->scan_entries("", 1 << 20, [](std::string_view, const Inode&) { return size_t{1}; });
   if (!walked.is_ok()) std::abort();
 }
 

@@ -46,33 +46,34 @@ void namespace_logs(const std::string& chunk, const WorkerAddr& w) {
   WorkerAddr w2{"w2", "tcp://127.0.0.1:7511", "tcp://127.0.0.1:7512", ""};
   std::vector<WorkerAddr> pipeline{w, w2};
   ChunkInfo c{0, chunk, 4096, sha, {"w1", "w2"}, {}};
-  // A directory, a file written by upload, then renamed, chmodded, damaged
-  // and repaired, and deleted.
-  std::string files = log_record(RegisterWorkerCmd{w}, 0) + log_record(RegisterWorkerCmd{w2}, 0) +
-                      log_record(MkdirCmd{"/home/alice", true, 1, 0777}, 0, 1) +
-                      log_record(CreateUploadCmd{upload,
-                                                 "/home/alice/f",
-                                                 1 << 20,
-                                                 2,
-                                                 1,
-                                                 false,
-                                                 100,
-                                                 0644,
-                                                 false,
-                                                 chunk,
-                                                 4096,
-                                                 pipeline,
-                                                 {}},
-                                 1, 2) +
-                      log_record(ChunkWrittenCmd{upload, c}, 1, 2) +
-                      log_record(CommitUploadCmd{upload, 4096, {}, ""}, 1, 2) +
-                      log_record(RenameCmd{"/home/alice/f", "/home/alice/g", 2}, 1, 2) +
-                      log_record(SetAttrCmd{"/home/alice/g", 0600, "", ""}, 1, 2) +
-                      log_record(MarkReplicaBadCmd{chunk, "w2", "/home/alice/g", "bad", 0, ""}, 2) +
-                      log_record(ReplicaAddedCmd{2, "g", chunk, {"w3"}}, 0) +
-                      log_record(DeleteCmd{"/home/alice/g", false}, 2, 3) +
-                      log_record(DeleteCmd{"/home/alice/g", false}, 1, 2) +
-                      log_record(GcDoneCmd{"w1", {chunk}}, 0);
+  // A directory, a file written by upload (its commit retried), then, after
+  // a restart, renamed, chmodded, damaged and repaired, and deleted.
+  std::string files =
+      log_record(RegisterWorkerCmd{w}, 0) + log_record(RegisterWorkerCmd{w2}, 0) +
+      log_record(MkdirCmd{"/home/alice", true, 1, 0777}, 0, 1) +
+      log_record(CreateUploadCmd{upload,
+                                 "/home/alice/f",
+                                 1 << 20,
+                                 2,
+                                 1,
+                                 false,
+                                 100,
+                                 0644,
+                                 false,
+                                 chunk,
+                                 4096,
+                                 pipeline,
+                                 {}},
+                 1, 2) +
+      log_record(ChunkWrittenCmd{upload, c}, 1, 2) +
+      log_record(CommitUploadCmd{upload, 4096, {}, ""}, 1, 2) +
+      log_record(CommitUploadCmd{upload, 4096, {}, ""}, 1, 2, fuzz::kRetry) +
+      log_record(RenameCmd{"/home/alice/f", "/home/alice/g", 2}, 1, 2, fuzz::kRestartBefore) +
+      log_record(SetAttrCmd{"/home/alice/g", 0600, "", ""}, 1, 2) +
+      log_record(MarkReplicaBadCmd{chunk, "w2", "/home/alice/g", "bad", 0, ""}, 2) +
+      log_record(ReplicaAddedCmd{2, "g", chunk, {"w3"}}, 0) +
+      log_record(DeleteCmd{"/home/alice/g", false}, 2, 3) +
+      log_record(DeleteCmd{"/home/alice/g", false}, 1, 2) + log_record(GcDoneCmd{"w1", {chunk}}, 0);
   seed("fuzz_namespace", "files", files);
   // Small files through a lease of slots, a whole-file commit, orphans,
   // expiry, draining, members and keys.

@@ -1,10 +1,12 @@
 // The log fuzz_namespace applies, as bytes: records of a 4-byte head and a
 // body. Head: the command type (its place in kLogCommands, modulo their
-// count), who (bits 0-1: the caller, from kLogCallers; bits 2-3: the client
-// session, 0 for none), and the body's length (2 bytes, little-endian). An
-// entry's time and session sequence follow from its place in the log, so
-// the fuzzer spends its mutations on bodies. Shared with make_seeds, which
-// writes real logs in this form.
+// count); who (bits 0-1: the caller, from log_caller; bits 2-3: the client
+// session, 0 for none; bit 4: a retry, repeating that client's last
+// sequence number; bit 5: the second replica restarts before this entry);
+// and the body's length (2 bytes, little-endian). An entry's time and
+// sequence follow from its place in the log, so the fuzzer spends its
+// mutations on bodies. Shared with make_seeds, which writes real logs in
+// this form.
 #pragma once
 
 #include <array>
@@ -47,34 +49,51 @@ inline Caller log_caller(uint8_t pick) {
   }
 }
 
-inline std::vector<Command> parse_namespace_log(std::string_view in) {
-  std::vector<Command> log;
+struct LogEntry {
+  Command cmd;
+  bool restart_before = false;  // of the second replica
+};
+
+inline std::vector<LogEntry> parse_namespace_log(std::string_view in) {
+  std::vector<LogEntry> log;
+  std::array<uint64_t, 4> last_seq{};
   while (in.size() >= 4 && log.size() < kLogMaxEntries) {
     auto byte = [&](size_t i) { return static_cast<uint8_t>(in[i]); };
     size_t len = byte(2) | (size_t{byte(3)} << 8);
-    Command cmd;
+    uint8_t who = byte(1);
+    LogEntry e;
+    Command& cmd = e.cmd;
     cmd.type = static_cast<uint16_t>(kLogCommands[byte(0) % kLogCommands.size()]);
-    cmd.caller = log_caller(byte(1));
-    uint64_t client = (byte(1) >> 2) & 3;
-    cmd.session = client == 0 ? RequestSession{} : RequestSession{client, log.size() + 1};
+    cmd.caller = log_caller(who);
+    uint64_t client = (who >> 2) & 3;
+    if (client != 0) {
+      bool retry = (who & 0x10) != 0 && last_seq[client] != 0;
+      if (!retry) last_seq[client] = log.size() + 1;
+      cmd.session = RequestSession{client, last_seq[client]};
+    }
     cmd.time_ms = static_cast<int64_t>(1'000'000 + log.size() * kLogEntrySpacingMs);
+    e.restart_before = (who & 0x20) != 0;
     in.remove_prefix(4);
     cmd.body = std::string(in.substr(0, len));
     in.remove_prefix(std::min(len, in.size()));
-    log.push_back(std::move(cmd));
+    log.push_back(std::move(e));
   }
   return log;
 }
 
-// One record: `cmd` by `caller` (0-3) in session `client` (0-3).
+// One record: `cmd` by `caller` (0-3) in session `client` (0-3), with
+// `flags` (kRetry, kRestartBefore).
+inline constexpr uint8_t kRetry = 0x10;
+inline constexpr uint8_t kRestartBefore = 0x20;
+
 template <typename Cmd>
-std::string log_record(const Cmd& cmd, uint8_t caller, uint8_t client = 0) {
+std::string log_record(const Cmd& cmd, uint8_t caller, uint8_t client = 0, uint8_t flags = 0) {
   size_t pick = 0;
   while (kLogCommands[pick] != Cmd::kType) ++pick;
   std::string body = encode(cmd);
   std::string out;
   out += static_cast<char>(pick);
-  out += static_cast<char>((caller & 3) | ((client & 3) << 2));
+  out += static_cast<char>((caller & 3) | ((client & 3) << 2) | flags);
   out += static_cast<char>(body.size() & 0xff);
   out += static_cast<char>((body.size() >> 8) & 0xff);
   return out + body;
