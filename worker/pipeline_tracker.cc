@@ -32,6 +32,13 @@ Status check_chain(const std::vector<WorkerAddr>& downstream, const std::string&
   return Status::ok();
 }
 
+// Whether worker `name` is before this one in the chain a write came down.
+bool is_before(const Upstream& up, const std::string& name) {
+  return up.client.empty() &&
+         (name == up.worker.id ||
+          std::find(up.earlier.begin(), up.earlier.end(), name) != up.earlier.end());
+}
+
 }  // namespace
 
 PipelineTracker::PipelineTracker(WorkerAddr self, Options options)
@@ -55,11 +62,8 @@ void PipelineTracker::on_frame(IncomingFrame&& in, const Upstream& from, Clock::
   if (it == writes_.end()) {
     if (auto failed = failed_.find(f.chunk_id); failed != failed_.end()) {
       const PeerName& aborter = failed->second.aborter;
-      bool honoured =
-          !aborter || (from.client.empty() && (*aborter == from.worker.id ||
-                                               std::find(from.earlier.begin(), from.earlier.end(),
-                                                         *aborter) != from.earlier.end()));
-      if (honoured) return refuse(in, from, failed->second.status, failed->second.culprit, out);
+      if (!aborter || is_before(from, *aborter))
+        return refuse(in, from, failed->second.status, failed->second.culprit, out);
       failed_.erase(failed);  // an abort from outside the chain: the write goes on
     }
     if (f.offset != 0) {
@@ -249,11 +253,7 @@ Status PipelineTracker::on_abort(const ReplicaAbort& abort, const PeerName& send
                                  PipelineActions* out) {
   auto it = writes_.find(abort.chunk_id);
   if (it != writes_.end() && sender) {
-    const Upstream& up = it->second.up;
-    bool before = up.client.empty() &&
-                  (*sender == up.worker.id ||
-                   std::find(up.earlier.begin(), up.earlier.end(), *sender) != up.earlier.end());
-    if (!before) {
+    if (!is_before(it->second.up, *sender)) {
       return Status(Code::kPermissionDenied, "an abort of chunk " + abort.chunk_id + " from " +
                                                  *sender + ", which is not before " + self_.id +
                                                  " in its chain");
