@@ -74,6 +74,8 @@ static int run(int argc, char** argv) {
        "repair copies at once with one worker as source or target")  //
       ("repair-rate", po::value<std::string>()->default_value("0"),
        "repair copy bytes per second across the cluster, e.g. 200M (0: no limit)")  //
+      ("stale-read-limit-ms", po::value<int>()->default_value(30000),
+       "refuse stale reads of files and keys after this long without word from a leader")  //
       ("upload-ttl-s", po::value<int>()->default_value(86400),
        "an idle unfinished upload is dropped after this")                                     //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //
@@ -145,6 +147,8 @@ static int run(int argc, char** argv) {
   options.registry.suspect_after = std::chrono::milliseconds(vm["suspect-after-ms"].as<int>());
   options.registry.dead_after = std::chrono::milliseconds(vm["dead-after-ms"].as<int>());
   options.upload_ttl = std::chrono::seconds(vm["upload-ttl-s"].as<int>());
+  options.stale_read_limit =
+      std::chrono::milliseconds(std::max(0, vm["stale-read-limit-ms"].as<int>()));
   options.repair.copies_per_worker =
       std::max<uint32_t>(1, vm["repair-copies-per-worker"].as<uint32_t>());
   options.repair.bytes_per_second = repair_rate.value();

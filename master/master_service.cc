@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "bus/security.h"
@@ -77,6 +78,19 @@ bool is_stale(const std::string& body) {
   return only.is_ok() && only->stale;
 }
 
+// Reads whose answer a permission or key taken away changes: files and
+// keys. Not a master's own view of the cluster (df, members), which
+// an operator needs most from a master that is cut off.
+bool reads_files_or_keys(MsgType type) {
+  return type != MsgType::kClusterStatusRequest && type != MsgType::kMembersRequest;
+}
+
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
 // A placement failure that heartbeats arriving soon may cure.
 bool may_wait_for_workers(const Status& s) {
   return s.code() == Code::kUnavailable || s.code() == Code::kDiskFull;
@@ -132,6 +146,26 @@ void MasterService::reply_not_leader(const Held& to) {
   reply(to, make_envelope(err));
 }
 
+bool MasterService::in_touch(Clock::time_point now) const {
+  auto since = log_->since_leader(now);
+  return since && *since <= options_.stale_read_limit;
+}
+
+void MasterService::reply_out_of_touch(const Held& to, Clock::time_point now) {
+  // Answered as NOT_LEADER so that a client moves on to another master,
+  // which may be in touch, instead of taking this as the answer.
+  auto since = log_->since_leader(now);
+  ErrorReply err;
+  err.code = static_cast<uint16_t>(Code::kNotLeader);
+  err.message = "master " + options_.id + " has " +
+                (since ? "heard from no leader for " + seconds_text(*since)
+                       : "heard from no leader since it started") +
+                ", past its " + seconds_text(options_.stale_read_limit) +
+                " limit for stale reads: its files and keys may be out of date";
+  err.leader = leader_api_;
+  reply(to, make_envelope(err));
+}
+
 void MasterService::handle(const Envelope& request, Clock::time_point now) {
   Held held = hold(request, now);
   MsgType type = request.header.type;
@@ -143,6 +177,10 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
   bool stale = is_read(type) && is_stale(request.body);
   if (master_fault(MasterFault::kStaleFollowerRead) && is_read(type) && !session_) stale = true;
   if (stale) {
+    if (reads_files_or_keys(type) && !in_touch(now)) {
+      reply_out_of_touch(held, now);
+      return;
+    }
     serve_read(held, now);  // this master's state, whatever its role
     return;
   }

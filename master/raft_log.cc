@@ -83,6 +83,29 @@ std::vector<MemberInfo> RaftLog::members(Clock::time_point now) const {
   return out;
 }
 
+std::optional<RaftLog::Clock::time_point> RaftLog::majority_heard(Clock::time_point now) const {
+  // The newest word that a majority, this master included, has sent since.
+  const auto& voters = core_.membership().voters;
+  std::vector<Clock::time_point> heard;
+  for (raft::NodeId id : voters) {
+    if (id == core_.id()) {
+      heard.push_back(now);
+    } else if (auto it = last_heard_.find(id); it != last_heard_.end()) {
+      heard.push_back(it->second);
+    }
+  }
+  const size_t quorum = voters.size() / 2 + 1;
+  if (heard.size() < quorum) return std::nullopt;
+  std::nth_element(heard.begin(), heard.begin() + (quorum - 1), heard.end(), std::greater<>());
+  return heard[quorum - 1];
+}
+
+std::optional<RaftLog::Clock::duration> RaftLog::since_leader(Clock::time_point now) const {
+  auto at = core_.role() == raft::Role::kLeader ? majority_heard(now) : in_touch_at_;
+  if (!at) return std::nullopt;
+  return now - *at;
+}
+
 Status RaftLog::transfer(uint64_t id) {
   // Asking for what already holds succeeds: the operator wanted `id` to
   // lead, and a failover may have made it so before the request arrived.
@@ -164,11 +187,13 @@ Status RaftLog::receive(const std::string& peer, const Envelope& env, Clock::tim
       auto m = decode<raft::Message>(env.body);
       if (!m.is_ok()) return m.status();
       if (Status s = check(m->from, m->to); !s.is_ok()) return s;
+      const raft::NodeId from = m->from;
       if (m->msg_kind() == raft::MsgKind::kSnapshot) {
         offer(std::move(m).value(), now);
       } else {
         core_.step(m.value());
       }
+      if (core_.role() != raft::Role::kLeader && core_.leader() == from) in_touch_at_ = now;
       return Status::ok();
     }
     case MsgType::kSnapshotFileRequest: {
@@ -360,6 +385,11 @@ void RaftLog::maybe_snapshot(MasterService& service) {
 }
 
 void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point now) {
+  // Kept while leading, so that a leader that steps down knows when it last
+  // had a majority.
+  if (core_.role() == raft::Role::kLeader) {
+    if (auto heard = majority_heard(now)) in_touch_at_ = *heard;
+  }
   advance_fetch(now);
   while (core_.has_ready()) {
     raft::Ready rd = core_.ready();

@@ -70,6 +70,7 @@ class RaftLog : public ReplicatedLog {
   uint64_t id() const override { return core_.id(); }
   std::vector<MemberInfo> members(Clock::time_point now) const override;
   Status transfer(uint64_t id) override;
+  std::optional<Clock::duration> since_leader(Clock::time_point now) const override;
 
   void tick() { core_.tick(); }
   // A message from the peer socket, sent by the DEALER named `peer`
@@ -96,6 +97,8 @@ class RaftLog : public ReplicatedLog {
   // member records want (add as learner, promote once caught up, remove).
   void follow_member_records(const Namespace& names);
   void queue(raft::NodeId to, Envelope&& env);
+  // On a leader: when a majority, this master included, last sent word.
+  std::optional<Clock::time_point> majority_heard(Clock::time_point now) const;
 
   Options options_;
   std::unique_ptr<raft::LogStore> store_;
@@ -120,6 +123,9 @@ class RaftLog : public ReplicatedLog {
   // Api endpoints of members added at run time (host:port), from the namespace.
   std::map<raft::NodeId, std::string> added_apis_;
   std::map<raft::NodeId, Clock::time_point> last_heard_;
+  // When this master last knew itself part of a working group: as a
+  // follower, a message from its leader; as a leader, a majority's word.
+  std::optional<Clock::time_point> in_touch_at_;
 };
 
 }  // namespace dfs

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,14 @@ class ReplicatedLog {
   // no match indexes). A log of one node alone has none.
   virtual std::vector<MemberInfo> members(std::chrono::steady_clock::time_point) const {
     return {};
+  }
+  // How long ago this master last knew itself part of a working group: a
+  // follower's last word from its leader, a leader's from a majority. None
+  // when it has had no such word since it started. A log of one node is
+  // always in touch with itself.
+  virtual std::optional<std::chrono::steady_clock::duration> since_leader(
+      std::chrono::steady_clock::time_point) const {
+    return std::chrono::steady_clock::duration::zero();
   }
   // Hands the leadership to master `id`; kInvalidArgument when it cannot lead.
   virtual Status transfer(uint64_t id) {

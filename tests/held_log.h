@@ -3,7 +3,9 @@
 // its application (a report racing a commit, a leader change mid-request).
 #pragma once
 
+#include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,13 +57,23 @@ class HeldLog : public ReplicatedLog {
     entries_.front().pos.term = ++term_;
     entries_.front().data = std::move(data);
   }
+  std::optional<std::chrono::steady_clock::duration> since_leader(
+      std::chrono::steady_clock::time_point) const override {
+    return since_leader_;
+  }
   void set_leader(bool leader) { leader_ = leader; }
+  // How long ago this master last heard from its group (none: never).
+  void set_since_leader(std::optional<std::chrono::steady_clock::duration> since) {
+    since_leader_ = since;
+  }
   size_t held() const { return entries_.size(); }
 
  private:
   uint64_t last_;
   uint64_t term_ = 1;
   bool leader_ = true;
+  std::optional<std::chrono::steady_clock::duration> since_leader_ =
+      std::chrono::steady_clock::duration::zero();
   std::deque<Held> entries_;
   std::vector<uint64_t> reads_;
 };

@@ -275,6 +275,37 @@ TEST_F(MasterServiceTest, UnknownRequestTypesAreProtocolErrors) {
 
 // ---- the asynchronous seam: exactly once, bounded, honest about leadership ----
 
+TEST_F(MasterServiceTest, AMasterOutOfTouchWithItsGroupRefusesStaleReadsOfFilesButNotItsOwnView) {
+  ASSERT_TRUE(call<OkReply>(MkdirRequest{"/d", false, {}}).is_ok());
+  service_->on_role(false, "", Clock::now());
+  auto stale_stat = [&] { return call<StatReply>(StatRequest{"/d", /*stale=*/true}); };
+  auto stale_list = [&] { return call<ListReply>(ListRequest{"/", "", "", 10, /*stale=*/true}); };
+
+  // Heard from the leader just now, or as long ago as the limit: served.
+  log_.set_since_leader(std::chrono::milliseconds(200));
+  EXPECT_TRUE(stale_stat().is_ok());
+  log_.set_since_leader(options_.stale_read_limit);
+  EXPECT_TRUE(stale_list().is_ok());
+
+  // Past the limit, or never since it started: every read of files or keys
+  // is sent elsewhere, saying why.
+  for (auto since :
+       {std::optional<Clock::duration>(options_.stale_read_limit + std::chrono::milliseconds(1)),
+        std::optional<Clock::duration>()}) {
+    log_.set_since_leader(since);
+    auto stat = stale_stat();
+    ASSERT_FALSE(stat.is_ok());
+    EXPECT_EQ(stat.status().code(), Code::kNotLeader);
+    EXPECT_NE(stat.status().message().find("limit for stale reads"), std::string::npos)
+        << stat.status().message();
+    EXPECT_EQ(stale_list().status().code(), Code::kNotLeader);
+    EXPECT_EQ(call<KeysReply>(KeysRequest{true}).status().code(), Code::kNotLeader);
+    // Its own view of the cluster is what an operator needs from it now.
+    EXPECT_TRUE(call<ClusterStatusReply>(ClusterStatusRequest{0, true}).is_ok());
+    EXPECT_TRUE(call<MembersReply>(MembersRequest{0, true}).is_ok());
+  }
+}
+
 TEST_F(MasterServiceTest, ARetriedMutationGetsItsOriginalAnswerInsteadOfApplyingTwice) {
   const uint64_t client = 77;
   ASSERT_TRUE(call<OkReply>(MkdirRequest{"/a", false, {client, 1}}).is_ok());

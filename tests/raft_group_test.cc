@@ -175,6 +175,48 @@ TEST(RaftGroupTest, AMasterWhoseNamespaceIsBehindItsCompactedLogInstallsItsOwnSn
   EXPECT_EQ(g.service(f).names().digest(), g.service(l).names().digest());
 }
 
+TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItLastHeardFromItsGroup) {
+  Group g(3);
+  ASSERT_TRUE(g.until([&] { return g.leader() != 0; }));
+  int l = g.leader();
+  int f = l % 3 + 1;
+  // Heard since `t`: the group's word came after it.
+  auto heard_since = [&](int i, Clock::time_point t) {
+    auto now = Clock::now();
+    auto since = g.log(i).since_leader(now);
+    return since && now - *since > t;
+  };
+  auto start = Clock::now();
+  ASSERT_TRUE(g.until([&] {
+    for (int i = 1; i <= 3; ++i) {
+      if (!heard_since(i, start)) return false;
+    }
+    return true;
+  }));
+
+  // A follower cut off hears nothing more; the leader still hears from a
+  // majority (itself and the other follower).
+  g.cut(f);
+  auto cut = Clock::now();
+  ASSERT_TRUE(g.until([&] { return heard_since(l, cut); }));
+  EXPECT_FALSE(heard_since(f, cut));
+  g.heal();
+  auto healed = Clock::now();
+  ASSERT_TRUE(g.until([&] { return heard_since(f, healed); }));
+
+  // A leader cut off has no majority: neither before it steps down nor after.
+  g.cut(l);
+  cut = Clock::now();
+  ASSERT_TRUE(g.until([&] { return g.leader() != 0 && g.leader() != l; }));
+  int next = g.leader();
+  int other = 6 - l - next;
+  ASSERT_TRUE(g.until([&] { return heard_since(next, cut) && heard_since(other, cut); }));
+  EXPECT_FALSE(heard_since(l, cut));
+  // Stepped down, it still knows when it last had a majority.
+  ASSERT_TRUE(g.until([&] { return !g.service(l).is_leader(); }));
+  EXPECT_TRUE(heard_since(l, healed));
+}
+
 }  // namespace
 }  // namespace dfs
 

@@ -6,7 +6,8 @@
 # `ip link set down`; a split moves one side's links to a second bridge.
 #   - the leader cut off: its side commits nothing and its clients get errors,
 #     the rest elect a leader and go on;
-#   - a follower cut off: writes go on, and it catches up once healed;
+#   - a follower cut off: writes go on; past its limit it refuses stale reads
+#     of files; it catches up once healed;
 #   - five masters split two against three: only the three commit;
 #   - after each heal every master converges on the same applied state.
 # Needs root (network namespaces); exits 77 (skipped) without.
@@ -17,6 +18,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
   exit 77
 fi
 N=5
+# A master cut off this long refuses stale reads of files: longer than any
+# check below takes to look at a cut-off master's state, short enough to
+# wait out once.
+STALE_LIMIT_MS=12000
 TAG="dfs$$"
 HUB="$TAG-hub"
 PIDS=()
@@ -61,6 +66,7 @@ for i in $(seq 1 $N); do
   mkdir -p "$WORK/m$i"
   ip netns exec "$ns" setsid "$DFS_BUILD/bin/dfs-master" --id "m$i" --node-id "$i" \
     --listen "$(addr "$i")" --peers "$peers" --dir "$WORK/m$i" \
+    --stale-read-limit-ms "$STALE_LIMIT_MS" \
     --key "$WORK/keys/m$i.key" --keyring "$WORK/keys/keyring" \
     --log-file "$WORK/m$i/dfs-master.log" >>"$WORK/m$i/stderr.log" 2>&1 </dev/null &
   PIDS+=($!)
@@ -94,8 +100,22 @@ converged() {
   done
   [ -n "$(leader)" ]
 }
-# Directory /$2 is (yes) or is not (no) in master $1's own state.
-has() { if beside "$1" --stale stat "/$2" >/dev/null 2>&1; then [ "$3" = yes ]; else [ "$3" = no ]; fi; }
+# Directory /$2 is (yes) or is not (no) in master $1's own state; a
+# master that will not say (out of touch past its limit) is neither.
+has() {
+  local out
+  if out="$(beside "$1" --stale --timeout-ms 1000 stat "/$2" 2>&1)"; then
+    [ "$3" = yes ]
+  else
+    [ "$3" = no ] && grep -q "does not exist" <<<"$out"
+  fi
+}
+shows_view() { view_of "$1" | grep -q '"role"'; }
+# Master $1 refuses stale reads of files, having heard from no leader for too long.
+refuses_stale() {
+  local out
+  ! out="$(beside "$1" --stale --timeout-ms 1000 stat /before 2>&1)" && grep -q "limit for stale reads" <<<"$out"
+}
 everywhere() { local i; for i in $(seq 1 $N); do has "$i" "$1" "$2" || return 1; done; }
 
 has_leader() { [ -n "$(leader)" ]; }
@@ -122,8 +142,12 @@ f=$(( l % N + 1 ))
 ip -n "$HUB" link set "h$f" down
 check "writes go on while a follower is cut off" hub --timeout-ms 2000 mkdir /majority-2
 check "the cut-off follower does not have them" has "$f" majority-2 no
+check "past its limit without a leader, it refuses stale reads of files" wait_for 30 refuses_stale "$f"
+check "but still shows its own view" shows_view "$f"
 ip -n "$HUB" link set "h$f" up
-check "healed, the follower catches up" wait_for 20 has "$f" majority-2 yes
+# Cut this long, the leader's TCP connection to it backs off its
+# retransmissions to many seconds: catching up waits for the next one.
+check "healed, the follower catches up and serves stale reads again" wait_for 40 has "$f" majority-2 yes
 check "and the group converges" wait_for 20 converged
 
 # ---- two against three ----
