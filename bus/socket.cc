@@ -15,6 +15,11 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   if (opts.immediate) s.set(zmq::sockopt::immediate, 1);
   if (opts.router_mandatory) s.set(zmq::sockopt::router_mandatory, 1);
   s.set(zmq::sockopt::maxmsgsize, opts.max_message_bytes);
+  if (opts.heartbeat_ms > 0) {
+    s.set(zmq::sockopt::heartbeat_ivl, opts.heartbeat_ms);
+    s.set(zmq::sockopt::heartbeat_timeout, 3 * opts.heartbeat_ms);
+    s.set(zmq::sockopt::connect_timeout, opts.heartbeat_ms);
+  }
   const Security& sec = process_security();
   if (sec.secure() && opts.serves) {
     s.set(zmq::sockopt::curve_server, 1);

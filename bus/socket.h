@@ -1,6 +1,6 @@
 // Socket construction with the options every dfs socket must set explicitly:
 // LINGER (so shutdown never hangs), HWMs (so no queue is unbounded) and, where
-// it applies, ROUTER_MANDATORY and IMMEDIATE; and its security: in secure
+// it applies, ROUTER_MANDATORY, IMMEDIATE and link heartbeats; and its security: in secure
 // mode (bus/security.h) a socket that serves a domain is a CURVE server, one
 // given a server key a CURVE client.
 #pragma once
@@ -26,12 +26,21 @@ struct SocketOptions {
   bool router_mandatory = false;  // a send to an unknown peer fails instead of vanishing
   int reconnect_ivl_ms = 100;
   int reconnect_ivl_max_ms = 2000;  // capped backoff
+  // A long-lived link between daemons: a ZMTP PING this often, the
+  // connection closed and redialled when nothing came back within three, and
+  // each dial given up after this long. Without it, a link cut for a while
+  // (a partition, a peer paused) waits on TCP's retransmission backoff,
+  // which reaches minutes, before it carries anything again. 0: none.
+  int heartbeat_ms = 0;
   // Larger inbound messages (any one frame) close the connection before
   // they are taken in. The default fits a data frame and its header.
   int64_t max_message_bytes = 2 << 20;
   std::optional<Domain> serves;  // a bound socket: CURVE server for this ZAP domain
                                  // (a connecting one gets its server's key in connect_to)
 };
+
+// The heartbeat of links between daemons (SocketOptions::heartbeat_ms).
+inline constexpr int kLinkHeartbeatMs = 1000;
 
 // What sockets that take message bodies of any size allow (a commit of a
 // file of 100,000 chunks, a Raft batch): the codec's limit on a body.

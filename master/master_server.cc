@@ -94,9 +94,11 @@ Status MasterServer::run() {
     o.send_hwm = 1000;
     // A message to a peer that is down is dropped, not queued for when it
     // returns (Raft sends what is still needed), and a returning peer is
-    // found again within half a second.
+    // found again within half a second; one behind a healed partition within
+    // a few seconds, since the link's heartbeat has redialled it.
     o.immediate = true;
     o.reconnect_ivl_max_ms = 500;
+    o.heartbeat_ms = kLinkHeartbeatMs;
     auto link = std::make_unique<Dialer>(
         ctx_, [this, o] { return make_socket(ctx_, zmq::socket_type::dealer, o); });
     Status s = link->dial(master_peer(hp), key.value());
