@@ -17,7 +17,7 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   s.set(zmq::sockopt::maxmsgsize, opts.max_message_bytes);
   if (opts.heartbeat_ms > 0) {
     s.set(zmq::sockopt::heartbeat_ivl, opts.heartbeat_ms);
-    s.set(zmq::sockopt::heartbeat_timeout, 3 * opts.heartbeat_ms);
+    s.set(zmq::sockopt::heartbeat_timeout, 10 * opts.heartbeat_ms);
     s.set(zmq::sockopt::connect_timeout, opts.heartbeat_ms);
   }
   const Security& sec = process_security();

@@ -75,7 +75,8 @@ static int run(int argc, char** argv) {
       ("repair-rate", po::value<std::string>()->default_value("0"),
        "repair copy bytes per second across the cluster, e.g. 200M (0: no limit)")  //
       ("stale-read-limit-ms", po::value<int>()->default_value(30000),
-       "refuse stale reads of files and keys after this long without word from a leader")  //
+       "refuse stale reads of files and keys once this master's state has not been known "
+       "current for this long (0: never refuse)")  //
       ("upload-ttl-s", po::value<int>()->default_value(86400),
        "an idle unfinished upload is dropped after this")                                     //
       ("log-file", po::value<std::string>()->default_value(""), "log file (default stderr)")  //

@@ -147,23 +147,23 @@ void MasterService::reply_not_leader(const Held& to) {
 }
 
 bool MasterService::in_touch(Clock::time_point now) const {
-  auto since = log_->since_leader(now);
+  if (options_.stale_read_limit.count() == 0) return true;  // no limit
+  auto since = log_->since_current(now);
   return since && *since <= options_.stale_read_limit;
 }
 
 void MasterService::reply_out_of_touch(const Held& to, Clock::time_point now) {
-  // Answered as NOT_LEADER so that a client moves on to another master,
-  // which may be in touch, instead of taking this as the answer.
-  auto since = log_->since_leader(now);
-  ErrorReply err;
-  err.code = static_cast<uint16_t>(Code::kNotLeader);
-  err.message = "master " + options_.id + " has " +
-                (since ? "heard from no leader for " + seconds_text(*since)
-                       : "heard from no leader since it started") +
-                ", past its " + seconds_text(options_.stale_read_limit) +
-                " limit for stale reads: its files and keys may be out of date";
-  err.leader = leader_api_;
-  reply(to, make_envelope(err));
+  // Not NOT_LEADER: a client would follow a hint, or go on to the next
+  // master, and answer with another master's state where its user asked for
+  // this one's. The reason comes back at once.
+  auto since = log_->since_current(now);
+  reply_error(to, Status(Code::kUnavailable,
+                         "master " + options_.id + " is out of touch with its group: " +
+                             (since ? "last current " + seconds_text(*since) + " ago"
+                                    : "not current since it started") +
+                             ", past its " + seconds_text(options_.stale_read_limit) +
+                             " limit for stale reads, so its files and keys may be out of date; "
+                             "read without --stale, or from another master"));
 }
 
 void MasterService::handle(const Envelope& request, Clock::time_point now) {

@@ -100,8 +100,26 @@ std::optional<RaftLog::Clock::time_point> RaftLog::majority_heard(Clock::time_po
   return heard[quorum - 1];
 }
 
-std::optional<RaftLog::Clock::duration> RaftLog::since_leader(Clock::time_point now) const {
-  auto at = core_.role() == raft::Role::kLeader ? majority_heard(now) : in_touch_at_;
+void RaftLog::probe_currency(Clock::time_point now) {
+  if (core_.role() == raft::Role::kLeader) {
+    // Kept while leading, so that a leader that steps down knows when it
+    // last had a majority.
+    if (auto heard = majority_heard(now)) current_at_ = *heard;
+    return;
+  }
+  // A follower's word from its leader says nothing of its own state (a link
+  // broken one way, a snapshot that never lands): it learns that it is
+  // current by asking for a read index and applying up to it.
+  if (core_.leader() == 0 || now - last_probe_ < options_.currency_probe) return;
+  last_probe_ = now;
+  const uint64_t context = kProbe | ++probe_seq_;
+  if (!core_.read_index(context).is_ok()) return;
+  probes_[context] = now;
+  if (probes_.size() > kMaxProbes) probes_.erase(probes_.begin());
+}
+
+std::optional<RaftLog::Clock::duration> RaftLog::since_current(Clock::time_point now) const {
+  auto at = core_.role() == raft::Role::kLeader ? majority_heard(now) : current_at_;
   if (!at) return std::nullopt;
   return now - *at;
 }
@@ -187,13 +205,11 @@ Status RaftLog::receive(const std::string& peer, const Envelope& env, Clock::tim
       auto m = decode<raft::Message>(env.body);
       if (!m.is_ok()) return m.status();
       if (Status s = check(m->from, m->to); !s.is_ok()) return s;
-      const raft::NodeId from = m->from;
       if (m->msg_kind() == raft::MsgKind::kSnapshot) {
         offer(std::move(m).value(), now);
       } else {
         core_.step(m.value());
       }
-      if (core_.role() != raft::Role::kLeader && core_.leader() == from) in_touch_at_ = now;
       return Status::ok();
     }
     case MsgType::kSnapshotFileRequest: {
@@ -385,11 +401,7 @@ void RaftLog::maybe_snapshot(MasterService& service) {
 }
 
 void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point now) {
-  // Kept while leading, so that a leader that steps down knows when it last
-  // had a majority.
-  if (core_.role() == raft::Role::kLeader) {
-    if (auto heard = majority_heard(now)) in_touch_at_ = *heard;
-  }
+  probe_currency(now);
   advance_fetch(now);
   while (core_.has_ready()) {
     raft::Ready rd = core_.ready();
@@ -441,12 +453,26 @@ void RaftLog::pump(MasterService& service, const Send& send, Clock::time_point n
   if (told_leading_) follow_member_records(service.names());
   for (auto& [to, env] : std::exchange(outbox_, {})) send(to, std::move(env));
   for (auto it = reads_.begin(); it != reads_.end();) {
-    if (it->index <= applied_) {
+    if ((it->context & kProbe) != 0) {
+      // A currency probe: current as of when it was asked, once applied up
+      // to the index it got. One no longer kept is dropped.
+      auto probe = probes_.find(it->context);
+      if (probe == probes_.end()) {
+        it = reads_.erase(it);
+        continue;
+      }
+      if (it->index <= applied_) {
+        current_at_ = std::max(current_at_.value_or(probe->second), probe->second);
+        probes_.erase(probe);
+        it = reads_.erase(it);
+        continue;
+      }
+    } else if (it->index <= applied_) {
       service.on_read_ready(it->context);
       it = reads_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    ++it;
   }
   bool leading = core_.role() == raft::Role::kLeader && applied_term_ == core_.term();
   raft::NodeId leader = core_.leader();

@@ -53,6 +53,9 @@ class RaftLog : public ReplicatedLog {
     uint64_t snapshot_entries = 10000;
     uint64_t snapshot_bytes = 64u << 20;
     SnapshotFetch::Options fetch;
+    // How often a follower asks its leader for a read index, to learn that
+    // its state is current (since_current).
+    std::chrono::milliseconds currency_probe{1000};
   };
 
   // Opens the log store in `raft_dir` and starts the core from it. When the
@@ -70,7 +73,7 @@ class RaftLog : public ReplicatedLog {
   uint64_t id() const override { return core_.id(); }
   std::vector<MemberInfo> members(Clock::time_point now) const override;
   Status transfer(uint64_t id) override;
-  std::optional<Clock::duration> since_leader(Clock::time_point now) const override;
+  std::optional<Clock::duration> since_current(Clock::time_point now) const override;
 
   void tick() { core_.tick(); }
   // A message from the peer socket, sent by the DEALER named `peer`
@@ -123,9 +126,16 @@ class RaftLog : public ReplicatedLog {
   // Api endpoints of members added at run time (host:port), from the namespace.
   std::map<raft::NodeId, std::string> added_apis_;
   std::map<raft::NodeId, Clock::time_point> last_heard_;
-  // When this master last knew itself part of a working group: as a
-  // follower, a message from its leader; as a leader, a majority's word.
-  std::optional<Clock::time_point> in_touch_at_;
+  // When this master's state was last known current (since_current), and
+  // the read indexes a follower asked to learn it: context to when asked.
+  // Their contexts have kProbe set, which the service's never have.
+  static constexpr uint64_t kProbe = 1ull << 63;
+  static constexpr size_t kMaxProbes = 8;
+  void probe_currency(Clock::time_point now);
+  std::optional<Clock::time_point> current_at_;
+  std::map<uint64_t, Clock::time_point> probes_;
+  uint64_t probe_seq_ = 0;
+  Clock::time_point last_probe_{};
 };
 
 }  // namespace dfs

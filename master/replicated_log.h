@@ -43,11 +43,12 @@ class ReplicatedLog {
   virtual std::vector<MemberInfo> members(std::chrono::steady_clock::time_point) const {
     return {};
   }
-  // How long ago this master last knew itself part of a working group: a
-  // follower's last word from its leader, a leader's from a majority. None
-  // when it has had no such word since it started. A log of one node is
-  // always in touch with itself.
-  virtual std::optional<std::chrono::steady_clock::duration> since_leader(
+  // How long ago this master's state was last known to hold everything its
+  // group had committed: for a follower, when it asked its leader a read
+  // index that it has since applied up to; for a leader, when a majority
+  // (itself included) last answered. None when never since it started. A log
+  // of one node is always current.
+  virtual std::optional<std::chrono::steady_clock::duration> since_current(
       std::chrono::steady_clock::time_point) const {
     return std::chrono::steady_clock::duration::zero();
   }

@@ -57,14 +57,14 @@ class HeldLog : public ReplicatedLog {
     entries_.front().pos.term = ++term_;
     entries_.front().data = std::move(data);
   }
-  std::optional<std::chrono::steady_clock::duration> since_leader(
+  std::optional<std::chrono::steady_clock::duration> since_current(
       std::chrono::steady_clock::time_point) const override {
-    return since_leader_;
+    return since_current_;
   }
   void set_leader(bool leader) { leader_ = leader; }
   // How long ago this master last heard from its group (none: never).
-  void set_since_leader(std::optional<std::chrono::steady_clock::duration> since) {
-    since_leader_ = since;
+  void set_since_current(std::optional<std::chrono::steady_clock::duration> since) {
+    since_current_ = since;
   }
   size_t held() const { return entries_.size(); }
 
@@ -72,7 +72,7 @@ class HeldLog : public ReplicatedLog {
   uint64_t last_;
   uint64_t term_ = 1;
   bool leader_ = true;
-  std::optional<std::chrono::steady_clock::duration> since_leader_ =
+  std::optional<std::chrono::steady_clock::duration> since_current_ =
       std::chrono::steady_clock::duration::zero();
   std::deque<Held> entries_;
   std::vector<uint64_t> reads_;

@@ -282,28 +282,36 @@ TEST_F(MasterServiceTest, AMasterOutOfTouchWithItsGroupRefusesStaleReadsOfFilesB
   auto stale_list = [&] { return call<ListReply>(ListRequest{"/", "", "", 10, /*stale=*/true}); };
 
   // Heard from the leader just now, or as long ago as the limit: served.
-  log_.set_since_leader(std::chrono::milliseconds(200));
+  log_.set_since_current(std::chrono::milliseconds(200));
   EXPECT_TRUE(stale_stat().is_ok());
-  log_.set_since_leader(options_.stale_read_limit);
+  log_.set_since_current(options_.stale_read_limit);
   EXPECT_TRUE(stale_list().is_ok());
 
   // Past the limit, or never since it started: every read of files or keys
-  // is sent elsewhere, saying why.
+  // is refused at once, saying why.
   for (auto since :
        {std::optional<Clock::duration>(options_.stale_read_limit + std::chrono::milliseconds(1)),
         std::optional<Clock::duration>()}) {
-    log_.set_since_leader(since);
+    log_.set_since_current(since);
     auto stat = stale_stat();
     ASSERT_FALSE(stat.is_ok());
-    EXPECT_EQ(stat.status().code(), Code::kNotLeader);
+    EXPECT_EQ(stat.status().code(), Code::kUnavailable);
     EXPECT_NE(stat.status().message().find("limit for stale reads"), std::string::npos)
         << stat.status().message();
-    EXPECT_EQ(stale_list().status().code(), Code::kNotLeader);
-    EXPECT_EQ(call<KeysReply>(KeysRequest{true}).status().code(), Code::kNotLeader);
+    EXPECT_EQ(stale_list().status().code(), Code::kUnavailable);
+    EXPECT_EQ(call<KeysReply>(KeysRequest{true}).status().code(), Code::kUnavailable);
     // Its own view of the cluster is what an operator needs from it now.
     EXPECT_TRUE(call<ClusterStatusReply>(ClusterStatusRequest{0, true}).is_ok());
     EXPECT_TRUE(call<MembersReply>(MembersRequest{0, true}).is_ok());
   }
+
+  // A limit of 0 is none.
+  test::TempDir other;
+  options_.stale_read_limit = std::chrono::milliseconds(0);
+  service_ =
+      std::make_unique<MasterService>(options_, Namespace::open(other.path()).value(), &log_);
+  service_->on_role(false, "", Clock::now());
+  EXPECT_EQ(stale_list().status().code(), Code::kOk);
 }
 
 TEST_F(MasterServiceTest, ARetriedMutationGetsItsOriginalAnswerInsteadOfApplyingTwice) {

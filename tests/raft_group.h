@@ -47,6 +47,7 @@ class Group {
     lo.snapshot_entries = options_.snapshot_entries;
     lo.fetch.piece_bytes = options_.piece_bytes;
     lo.fetch.retry = std::chrono::milliseconds(1);  // rounds are fast: ask again soon
+    lo.currency_probe = std::chrono::milliseconds(1);
     auto log = RaftLog::open(lo, dir_ / ("raft" + std::to_string(i)), meta, &names);
     ASSERT_TRUE(log.is_ok()) << log.status().to_string();
     node.log = std::move(log).value();
@@ -89,7 +90,10 @@ class Group {
       auto batch = std::exchange(wire_, {});
       for (auto& [from, to, env] : batch) {
         auto it = nodes_.find(to);
-        if (it == nodes_.end() || !it->second.up || cut_.count(to) || cut_.count(from)) continue;
+        if (it == nodes_.end() || !it->second.up || cut_.count(to) || cut_.count(from) ||
+            muted_.count(from)) {
+          continue;
+        }
         if (env.header.type == MsgType::kSnapshotFileReply && drop_file_replies_ &&
             ++file_replies_ % drop_file_replies_ == 0) {
           continue;
@@ -129,7 +133,12 @@ class Group {
   int size() const { return n_; }
   const RaftLog& log(int i) { return *nodes_[i].log; }
   void cut(int i) { cut_.insert(i); }
-  void heal() { cut_.clear(); }
+  // Loses what node i sends, and nothing sent to it (a link broken one way).
+  void mute(int i) { muted_.insert(i); }
+  void heal() {
+    cut_.clear();
+    muted_.clear();
+  }
   // Drops every n-th snapshot file piece on the way (0: none).
   void drop_file_replies(int n) { drop_file_replies_ = n; }
 
@@ -171,6 +180,7 @@ class Group {
   std::map<int, Node> nodes_;
   std::vector<InFlight> wire_;
   std::set<int> cut_;
+  std::set<int> muted_;
   int drop_file_replies_ = 0;
   int file_replies_ = 0;
 };

@@ -175,15 +175,15 @@ TEST(RaftGroupTest, AMasterWhoseNamespaceIsBehindItsCompactedLogInstallsItsOwnSn
   EXPECT_EQ(g.service(f).names().digest(), g.service(l).names().digest());
 }
 
-TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItLastHeardFromItsGroup) {
+TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItsStateWasLastCurrent) {
   Group g(3);
   ASSERT_TRUE(g.until([&] { return g.leader() != 0; }));
   int l = g.leader();
   int f = l % 3 + 1;
-  // Heard since `t`: the group's word came after it.
+  // Known current since `t`.
   auto heard_since = [&](int i, Clock::time_point t) {
     auto now = Clock::now();
-    auto since = g.log(i).since_leader(now);
+    auto since = g.log(i).since_current(now);
     return since && now - *since > t;
   };
   auto start = Clock::now();
@@ -202,6 +202,17 @@ TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItLastHeardFromItsGroup) {
   EXPECT_FALSE(heard_since(f, cut));
   g.heal();
   auto healed = Clock::now();
+  ASSERT_TRUE(g.until([&] { return heard_since(f, healed); }));
+
+  // A follower whose own messages are lost still hears every heartbeat, but
+  // cannot learn that its state is current.
+  g.mute(f);
+  auto muted = Clock::now();
+  ASSERT_TRUE(g.until([&] { return heard_since(l, muted); }));
+  g.until([] { return false; }, 50);
+  EXPECT_FALSE(heard_since(f, muted));
+  g.heal();
+  healed = Clock::now();
   ASSERT_TRUE(g.until([&] { return heard_since(f, healed); }));
 
   // A leader cut off has no majority: neither before it steps down nor after.

@@ -579,18 +579,19 @@ Status WorkerServer::run() {
   zmq::socket_t acks = make_socket(ctx_, zmq::socket_type::pull, SocketOptions{});
   acks.bind(ack_endpoint);
 
-  // Heartbeats and jobs ride links that a partition may cut for long: each
-  // pings, so a healed one carries again within seconds.
+  // Heartbeats ride a link that a partition may cut for long: it pings, so
+  // a healed one carries again within seconds. Not the jobs link: libzmq
+  // 4.3.4 aborts when a connecting SUB whose queue was full gets a new
+  // connection (its issue 3937), which the heartbeat's redial would make
+  // likely under a burst of jobs; jobs are sent again every 2 s anyway.
   SocketOptions pub_opts;
   pub_opts.send_hwm = 100;
   pub_opts.heartbeat_ms = kLinkHeartbeatMs;
   Dialer hb_dialer(ctx_, [&] { return make_socket(ctx_, zmq::socket_type::pub, pub_opts); });
   // Masters in the other security mode never accept us: said at start, not
   // left to look like masters that are down.
-  SocketOptions jobs_opts;
-  jobs_opts.heartbeat_ms = kLinkHeartbeatMs;
   Dialer jobs_dialer(ctx_, [&] {
-    zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, jobs_opts);
+    zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
     jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
     jobs.set(zmq::sockopt::subscribe, "event.masters");
     jobs.set(zmq::sockopt::subscribe, "keys.ring");
