@@ -174,13 +174,12 @@ void MasterService::handle(const Envelope& request, Clock::time_point now) {
                 protocol_error("the master api does not take " + std::string(msg_type_name(type))));
     return;
   }
-  bool stale = is_read(type) && is_stale(request.body);
-  if (master_fault(MasterFault::kStaleFollowerRead) && is_read(type) && !session_) stale = true;
-  if (stale) {
-    if (reads_files_or_keys(type) && !in_touch(now)) {
-      reply_out_of_touch(held, now);
-      return;
-    }
+  const bool stale = is_read(type) && is_stale(request.body);
+  if (stale && reads_files_or_keys(type) && !in_touch(now)) {
+    reply_out_of_touch(held, now);
+    return;
+  }
+  if (stale || (master_fault(MasterFault::kStaleFollowerRead) && is_read(type) && !session_)) {
     serve_read(held, now);  // this master's state, whatever its role
     return;
   }
