@@ -41,10 +41,10 @@ struct MasterOptions {
   // A request whose entry has not applied after this is answered kTimeout
   // (it may still apply; a retry learns the outcome).
   std::chrono::milliseconds commit_timeout{10000};
-  // A stale read of files or keys is refused by a master that has heard
-  // from no leader (leading: from no majority) for longer than this, so a
-  // master cut off from its group stops honouring a permission or key taken
-  // away within this bound. 0: no limit.
+  // A stale read of files or keys is refused by a master whose state has
+  // not been known current with its group (ReplicatedLog::since_current)
+  // for longer than this, so a master cut off from its group stops honouring
+  // a permission or key taken away within this bound. 0: no limit.
   std::chrono::milliseconds stale_read_limit{30000};
   size_t max_uploads = 10000;  // uploads in progress at once; more are refused
   size_t max_pending = 4096;   // requests waiting for their entry; more get kBusy

@@ -83,8 +83,8 @@ class MasterService {
   void propose_own(const Command& cmd);
   void retry_parked(Clock::time_point now);
   void serve_read(const Held& request, Clock::time_point now);
-  // Whether this master heard from its group recently enough to serve a
-  // stale read of files or keys (--stale-read-limit-ms), and the refusal.
+  // Whether this master's state was known current recently enough to serve
+  // a stale read of files or keys (--stale-read-limit-ms), and the refusal.
   bool in_touch(Clock::time_point now) const;
   void reply_out_of_touch(const Held& to, Clock::time_point now);
   // A membership add or remove as a command: the leader's RaftLog makes the

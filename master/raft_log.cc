@@ -112,7 +112,7 @@ void RaftLog::probe_currency(Clock::time_point now) {
   // current by asking for a read index and applying up to it.
   if (core_.leader() == 0 || now - last_probe_ < options_.currency_probe) return;
   last_probe_ = now;
-  const uint64_t context = kProbe | ++probe_seq_;
+  const uint64_t context = kProbe | (++probe_seq_ & ~kProbe);
   if (!core_.read_index(context).is_ok()) return;
   probes_[context] = now;
   if (probes_.size() > kMaxProbes) probes_.erase(probes_.begin());

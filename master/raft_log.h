@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "master/master_service.h"
@@ -130,11 +131,15 @@ class RaftLog : public ReplicatedLog {
   // the read indexes a follower asked to learn it: context to when asked.
   // Their contexts have kProbe set, which the service's never have.
   static constexpr uint64_t kProbe = 1ull << 63;
-  static constexpr size_t kMaxProbes = 8;
+  // More than the default limit's 30 s of probes: a follower lagging by less
+  // than the limit must keep the probe it will reach.
+  static constexpr size_t kMaxProbes = 64;
   void probe_currency(Clock::time_point now);
   std::optional<Clock::time_point> current_at_;
   std::map<uint64_t, Clock::time_point> probes_;
-  uint64_t probe_seq_ = 0;
+  // Random at start, so that a late answer to a probe of a previous run is
+  // not taken for one of this run's.
+  uint64_t probe_seq_ = uint64_t{std::random_device{}()} << 20;
   Clock::time_point last_probe_{};
 };
 

@@ -62,7 +62,7 @@ class HeldLog : public ReplicatedLog {
     return since_current_;
   }
   void set_leader(bool leader) { leader_ = leader; }
-  // How long ago this master last heard from its group (none: never).
+  // How long ago this master's state was last known current (none: never).
   void set_since_current(std::optional<std::chrono::steady_clock::duration> since) {
     since_current_ = since;
   }

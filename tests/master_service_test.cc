@@ -312,6 +312,7 @@ TEST_F(MasterServiceTest, AMasterOutOfTouchWithItsGroupRefusesStaleReadsOfFilesB
       std::make_unique<MasterService>(options_, Namespace::open(other.path()).value(), &log_);
   service_->on_role(false, "", Clock::now());
   EXPECT_EQ(stale_list().status().code(), Code::kOk);
+  service_.reset();  // closes its store before `other` goes
 }
 
 TEST_F(MasterServiceTest, ARetriedMutationGetsItsOriginalAnswerInsteadOfApplyingTwice) {

@@ -111,7 +111,7 @@ has() {
   fi
 }
 shows_view() { view_of "$1" | grep -q '"role"'; }
-# Master $1 refuses stale reads of files, having heard from no leader for too long.
+# Master $1 refuses stale reads of files, its state not known current for too long.
 refuses_stale() {
   local out
   ! out="$(beside "$1" --stale --timeout-ms 1000 stat /before 2>&1)" && grep -q "limit for stale reads" <<<"$out"
