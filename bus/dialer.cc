@@ -56,6 +56,16 @@ bool Dialer::redial_refused(Clock::time_point now) {
   (void)any_handshook();
   spdlog::info("dialing {} endpoint(s) again on a fresh socket after a refused handshake",
                targets_.size());
+  remake();
+  return true;
+}
+
+void Dialer::redial() {
+  (void)any_handshook();
+  remake();
+}
+
+void Dialer::remake() {
   earlier_mode_failures_ += watch_->mode_failures();
   watch_.reset();
   socket_ = make_();
@@ -68,7 +78,6 @@ bool Dialer::redial_refused(Clock::time_point now) {
     Status s = connect_to(socket_, endpoint, target.key);
     if (!s.is_ok()) spdlog::warn("{}", s.message());
   }
-  return true;
 }
 
 }  // namespace dfs

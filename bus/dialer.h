@@ -45,6 +45,10 @@ class Dialer {
   // Makes the socket afresh and dials everything again once a second has
   // passed since a handshake was refused. True when it did.
   bool redial_refused(Clock::time_point now);
+  // Makes the socket afresh and dials everything again, now: for a link
+  // quieter than its traffic allows, whose connection may be dead without
+  // either end having been told (a peer's host gone, a long partition).
+  void redial();
   // Whether the servers seem to run in the other security mode: no
   // handshake has ever succeeded (on any of its sockets), and one failed for
   // the mode (or three with no detail, across fresh sockets too). Why, if so.
@@ -60,6 +64,7 @@ class Dialer {
     std::optional<HostPort> master;  // a master's socket: its key is looked up again
   };
   bool any_handshook();
+  void remake();
 
   std::map<std::string, Target> targets_;  // by endpoint
   std::optional<Clock::time_point> redial_at_;

@@ -18,8 +18,10 @@ zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type, const Sock
   if (opts.heartbeat_ms > 0) {
     s.set(zmq::sockopt::heartbeat_ivl, opts.heartbeat_ms);
     s.set(zmq::sockopt::heartbeat_timeout, 10 * opts.heartbeat_ms);
-    s.set(zmq::sockopt::connect_timeout, opts.heartbeat_ms);
   }
+  const int connect_timeout =
+      opts.connect_timeout_ms > 0 ? opts.connect_timeout_ms : opts.heartbeat_ms;
+  if (connect_timeout > 0) s.set(zmq::sockopt::connect_timeout, connect_timeout);
   const Security& sec = process_security();
   if (sec.secure() && opts.serves) {
     s.set(zmq::sockopt::curve_server, 1);

@@ -34,6 +34,9 @@ struct SocketOptions {
   // before it carries anything again. 0: none. Only for sockets that never
   // stop reading for a full queue (see the worker's jobs link).
   int heartbeat_ms = 0;
+  // Each dial given up after this long (0: as heartbeat_ms, or the OS's
+  // SYN retries, about two minutes, toward a host that does not answer).
+  int connect_timeout_ms = 0;
   // Larger inbound messages (any one frame) close the connection before
   // they are taken in. The default fits a data frame and its header.
   int64_t max_message_bytes = 2 << 20;

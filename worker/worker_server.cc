@@ -47,6 +47,13 @@ Status claim_directory(const std::string& dir, const std::string& id) {
 // never meet.
 constexpr char kBulkRoute = 'b';
 
+// The jobs link carries event.masters every 5 s from the leader: quiet for
+// three of those, its connection may be dead without either end told (the
+// master's host gone, a long partition), so it is made afresh. Quiet because
+// no master leads, it is made afresh every so often for nothing, which costs
+// a handshake.
+constexpr auto kJobsQuiet = std::chrono::seconds(15);
+
 std::string bulk_route(std::string_view session, const std::string& routing_id) {
   return kBulkRoute + std::string(session) + routing_id;
 }
@@ -583,15 +590,18 @@ Status WorkerServer::run() {
   // a healed one carries again within seconds. Not the jobs link: libzmq
   // 4.3.4 aborts when a connecting SUB whose queue was full gets a new
   // connection (its issue 3937), which the heartbeat's redial would make
-  // likely under a burst of jobs; jobs are sent again every 2 s anyway.
+  // likely under a burst of jobs. That link is made afresh instead (a new
+  // socket, a new queue) once it has been quiet too long: see kJobsQuiet.
   SocketOptions pub_opts;
   pub_opts.send_hwm = 100;
   pub_opts.heartbeat_ms = kLinkHeartbeatMs;
   Dialer hb_dialer(ctx_, [&] { return make_socket(ctx_, zmq::socket_type::pub, pub_opts); });
   // Masters in the other security mode never accept us: said at start, not
   // left to look like masters that are down.
+  SocketOptions jobs_opts;
+  jobs_opts.connect_timeout_ms = kLinkHeartbeatMs;
   Dialer jobs_dialer(ctx_, [&] {
-    zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, SocketOptions{});
+    zmq::socket_t jobs = make_socket(ctx_, zmq::socket_type::sub, jobs_opts);
     jobs.set(zmq::sockopt::subscribe, "job." + config_.id);
     jobs.set(zmq::sockopt::subscribe, "event.masters");
     jobs.set(zmq::sockopt::subscribe, "keys.ring");
@@ -657,6 +667,7 @@ Status WorkerServer::run() {
   auto next_heartbeat = std::chrono::steady_clock::now();
   auto next_tick = next_heartbeat;
   auto next_sweep = next_heartbeat;
+  auto jobs_heard = next_heartbeat;  // the jobs link's last message
   while (!stop_requested() && !stop_.load()) {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_heartbeat) {
@@ -677,7 +688,15 @@ Status WorkerServer::run() {
         return Status(Code::kUnavailable, "cannot join the cluster: " + other->message());
       }
       hb_dialer.redial_refused(now);
-      jobs_dialer.redial_refused(now);
+      if (jobs_dialer.redial_refused(now)) jobs_heard = now;
+      if (now - jobs_heard > kJobsQuiet) {
+        spdlog::info(
+            "nothing on the jobs link for {} s: dialing the masters again on a fresh "
+            "socket",
+            std::chrono::duration_cast<std::chrono::seconds>(now - jobs_heard).count());
+        jobs_dialer.redial();
+        jobs_heard = now;
+      }
       tracker_->tick(now, &actions);
       for (const auto& [endpoint, key] : peers_->lost()) {
         spdlog::warn("pipeline peer {}: {}", endpoint, "the connection dropped or was refused");
@@ -721,6 +740,7 @@ Status WorkerServer::run() {
     if (items[2].revents & ZMQ_POLLIN) {
       Envelope env;
       Status s = recv_envelope(jobs_dialer.socket(), Framing::kTopic, &env);
+      jobs_heard = now;
       if (s.is_ok() && env.header.type == MsgType::kDeleteChunksJob) {
         auto job = decode<DeleteChunksJob>(env.body);
         if (job.is_ok() && job->worker_id == config_.id) {
