@@ -22,8 +22,10 @@ constexpr uint64_t kChunk = 64 << 10;
 class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The workers' own pipeline timeout, not the fixture's 1 s: no test here
+    // waits on it, and a worker thread starved by a loaded machine missed 1 s.
     cluster_ = std::make_unique<test::InProcessCluster>(
-        test::InProcessCluster::Options{3, capacity(), kChunk});
+        test::InProcessCluster::Options{3, capacity(), kChunk, 3, std::chrono::milliseconds(5000)});
     ASSERT_TRUE(cluster_->wait_live(3));
     client_ = std::make_unique<Client>(cluster_->client_options());
   }
