@@ -281,7 +281,7 @@ TEST_F(MasterServiceTest, AMasterOutOfTouchWithItsGroupRefusesStaleReadsOfFilesB
   auto stale_stat = [&] { return call<StatReply>(StatRequest{"/d", /*stale=*/true}); };
   auto stale_list = [&] { return call<ListReply>(ListRequest{"/", "", "", 10, /*stale=*/true}); };
 
-  // Heard from the leader just now, or as long ago as the limit: served.
+  // Current 200 ms ago, or as long ago as the limit: served.
   log_.set_since_current(std::chrono::milliseconds(200));
   EXPECT_TRUE(stale_stat().is_ok());
   log_.set_since_current(options_.stale_read_limit);

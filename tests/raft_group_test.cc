@@ -181,7 +181,7 @@ TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItsStateWasLastCurrent) {
   int l = g.leader();
   int f = l % 3 + 1;
   // Known current since `t`.
-  auto heard_since = [&](int i, Clock::time_point t) {
+  auto current_since = [&](int i, Clock::time_point t) {
     auto now = Clock::now();
     auto since = g.log(i).since_current(now);
     return since && now - *since > t;
@@ -189,31 +189,31 @@ TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItsStateWasLastCurrent) {
   auto start = Clock::now();
   ASSERT_TRUE(g.until([&] {
     for (int i = 1; i <= 3; ++i) {
-      if (!heard_since(i, start)) return false;
+      if (!current_since(i, start)) return false;
     }
     return true;
   }));
 
-  // A follower cut off hears nothing more; the leader still hears from a
+  // A follower cut off is current no more; the leader still hears from a
   // majority (itself and the other follower).
   g.cut(f);
   auto cut = Clock::now();
-  ASSERT_TRUE(g.until([&] { return heard_since(l, cut); }));
-  EXPECT_FALSE(heard_since(f, cut));
+  ASSERT_TRUE(g.until([&] { return current_since(l, cut); }));
+  EXPECT_FALSE(current_since(f, cut));
   g.heal();
   auto healed = Clock::now();
-  ASSERT_TRUE(g.until([&] { return heard_since(f, healed); }));
+  ASSERT_TRUE(g.until([&] { return current_since(f, healed); }));
 
   // A follower whose own messages are lost still hears every heartbeat, but
   // cannot learn that its state is current.
   g.mute(f);
   auto muted = Clock::now();
-  ASSERT_TRUE(g.until([&] { return heard_since(l, muted); }));
+  ASSERT_TRUE(g.until([&] { return current_since(l, muted); }));
   g.until([] { return false; }, 50);
-  EXPECT_FALSE(heard_since(f, muted));
+  EXPECT_FALSE(current_since(f, muted));
   g.heal();
   healed = Clock::now();
-  ASSERT_TRUE(g.until([&] { return heard_since(f, healed); }));
+  ASSERT_TRUE(g.until([&] { return current_since(f, healed); }));
 
   // A leader cut off has no majority: neither before it steps down nor after.
   g.cut(l);
@@ -221,11 +221,11 @@ TEST(RaftGroupTest, EachMasterKnowsHowLongAgoItsStateWasLastCurrent) {
   ASSERT_TRUE(g.until([&] { return g.leader() != 0 && g.leader() != l; }));
   int next = g.leader();
   int other = 6 - l - next;
-  ASSERT_TRUE(g.until([&] { return heard_since(next, cut) && heard_since(other, cut); }));
-  EXPECT_FALSE(heard_since(l, cut));
+  ASSERT_TRUE(g.until([&] { return current_since(next, cut) && current_since(other, cut); }));
+  EXPECT_FALSE(current_since(l, cut));
   // Stepped down, it still knows when it last had a majority.
   ASSERT_TRUE(g.until([&] { return !g.service(l).is_leader(); }));
-  EXPECT_TRUE(heard_since(l, healed));
+  EXPECT_TRUE(current_since(l, healed));
 }
 
 }  // namespace
